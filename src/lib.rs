@@ -1,0 +1,28 @@
+//! idxadvise: which PostgreSQL indexes will make a slow Django API fast, proven with the
+//! planner (HypoPG), written as Django migrations.
+//!
+//! ```text
+//! PostgreSQL ─collect─► Snapshot {server, catalog, workload, write_stats}   (idxadvise collect -o snap.json)
+//!    parse      Snapshot → QueryShape | Skipped{queryid, reason}             pure, the only user of sqlparser::ast
+//!    candidates QueryShape[] + catalog → Candidate{IndexSpec, sources}       pure
+//!    whatif     HypoPG session(s) → CostMatrix {baseline, cost, used, size}  I/O, behind a `WhatIf` trait
+//!    cost       read benefit − write penalty, sizes                          pure
+//!    select     CostMatrix + budget → Recommendation (create, drop, per-query before→after)
+//!    emit       sql script | django migrations + Meta.indexes lines           pure
+//!    report     text | json | markdown, plan diffs (similar)                 pure
+//! ```
+//!
+//! Only `collect` (and `check`) and `whatif` hold a database client; every arrow is a plain
+//! serde type, so every stage after `collect` can be tested from JSON fixtures. idxadvise never
+//! changes the database it analyses: sessions are read-only and hypothetical indexes live in
+//! its own session only.
+
+pub mod candidates;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod model;
+pub mod parse;
+pub mod pg;
+pub mod select;
+pub mod whatif;

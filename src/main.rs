@@ -1,0 +1,22 @@
+//! The `idxadvise` binary: parse arguments, run, map errors to documented exit codes.
+
+use std::io::Write;
+
+use clap::Parser;
+
+fn main() {
+    let cli = idxadvise::cli::Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let code = match idxadvise::cli::run(cli, &mut out) {
+        Ok(code) => code,
+        Err(e) if e.is_broken_pipe() => idxadvise::error::EXIT_OK,
+        Err(e) => {
+            let _ = out.flush();
+            eprintln!("error: {}", e.message());
+            e.exit_code()
+        }
+    };
+    let _ = out.flush();
+    std::process::exit(code);
+}

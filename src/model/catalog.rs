@@ -1,0 +1,187 @@
+//! The catalog: tables, columns, existing indexes and planner statistics.
+//!
+//! Invariant: tables are sorted by (schema, name), columns by attnum, indexes by name, so a
+//! snapshot is deterministic.
+
+use serde::{Deserialize, Serialize};
+
+/// All user tables of the analysed database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Catalog {
+    /// User tables (ordinary and partitioned), sorted by schema then name.
+    pub tables: Vec<Table>,
+    /// The schemas on the session's `search_path`, in order, to resolve unqualified names.
+    #[serde(default)]
+    pub search_path: Vec<String>,
+}
+
+impl Catalog {
+    /// Find a table by schema and name (exact, case-sensitive, as stored in the catalog).
+    pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
+        self.tables
+            .iter()
+            .find(|t| t.schema == schema && t.name == name)
+    }
+
+    /// Resolve an unqualified table name through the search path (`public` when empty).
+    pub fn resolve(&self, name: &str) -> Option<&Table> {
+        let default = ["public".to_string()];
+        let path: &[String] = if self.search_path.is_empty() {
+            &default
+        } else {
+            &self.search_path
+        };
+        path.iter().find_map(|s| self.table(s, name))
+    }
+
+    /// Every existing index name, across tables, for uniqueness checks.
+    pub fn index_names(&self) -> impl Iterator<Item = &str> {
+        self.tables
+            .iter()
+            .flat_map(|t| t.indexes.iter().map(|i| i.name.as_str()))
+    }
+}
+
+/// One table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    /// `pg_class.oid`.
+    pub oid: u32,
+    /// Schema name.
+    pub schema: String,
+    /// Table name.
+    pub name: String,
+    /// `pg_class.reltuples` (planner's row estimate; -1 means never analysed).
+    pub rows: f64,
+    /// `pg_class.relpages`.
+    pub pages: i64,
+    /// `pg_class.relallvisible / relpages` (0 when no pages).
+    pub all_visible_frac: f64,
+    /// `pg_total_relation_size` minus indexes: the heap (and TOAST) size in bytes.
+    pub size_bytes: i64,
+    /// Heap fillfactor (100 unless set).
+    pub fillfactor: u8,
+    /// Columns, sorted by attnum.
+    pub columns: Vec<Column>,
+    /// Existing indexes, sorted by name.
+    pub indexes: Vec<ExistingIndex>,
+    /// Constraints (primary key, unique, foreign key, check, exclusion), sorted by name.
+    #[serde(default)]
+    pub constraints: Vec<Constraint>,
+}
+
+impl Table {
+    /// Find a column by name.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// `schema.name` for messages (unquoted).
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+}
+
+/// One column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    /// Column name.
+    pub name: String,
+    /// `attnum`.
+    pub attnum: i16,
+    /// `format_type(atttypid, atttypmod)`, e.g. `character varying(254)`.
+    pub type_name: String,
+    /// `attnotnull`.
+    pub not_null: bool,
+    /// Column collation name when not the type default (e.g. `C`), else `None`.
+    pub collation: Option<String>,
+    /// Planner statistics from `pg_stats`, when the table was analysed.
+    pub stats: Option<ColumnStats>,
+}
+
+/// `pg_stats` for one column. Values are kept as text (their output form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ColumnStats {
+    /// Fraction of nulls.
+    pub null_frac: f64,
+    /// Average width in bytes.
+    pub avg_width: i32,
+    /// Distinct values: positive is a count, negative is minus a fraction of the rows.
+    pub n_distinct: f64,
+    /// Most common values (text form).
+    pub most_common_vals: Vec<String>,
+    /// Their frequencies, same length.
+    pub most_common_freqs: Vec<f64>,
+    /// Histogram bounds (text form), excluding the most common values.
+    pub histogram_bounds: Vec<String>,
+    /// Physical order correlation.
+    pub correlation: Option<f64>,
+}
+
+impl ColumnStats {
+    /// Estimated number of distinct values for a table of `rows` rows.
+    pub fn distinct(&self, rows: f64) -> f64 {
+        if self.n_distinct >= 0.0 {
+            self.n_distinct.max(1.0)
+        } else {
+            (-self.n_distinct * rows).max(1.0)
+        }
+    }
+}
+
+/// One existing index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExistingIndex {
+    /// Index name.
+    pub name: String,
+    /// `pg_get_indexdef`.
+    pub definition: String,
+    /// Access method (`btree`, `gin`, …).
+    pub method: String,
+    /// Key columns in order; an expression key is its text, with `is_expression`.
+    pub keys: Vec<ExistingKey>,
+    /// `INCLUDE` columns.
+    pub include: Vec<String>,
+    /// Partial predicate (`pg_get_expr(indpred)`), if any.
+    pub predicate: Option<String>,
+    /// `indisunique`.
+    pub unique: bool,
+    /// `indisprimary`.
+    pub primary: bool,
+    /// Backs a constraint (primary key, unique or exclusion).
+    pub constraint: Option<String>,
+    /// `indisvalid`.
+    pub valid: bool,
+    /// `pg_relation_size` in bytes.
+    pub size_bytes: i64,
+    /// `pg_stat_user_indexes.idx_scan`.
+    pub scans: i64,
+}
+
+/// One key of an existing index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExistingKey {
+    /// Column name, or the expression's text (`upper((email)::text)`).
+    pub expr: String,
+    /// True when `expr` is an expression rather than a column name.
+    pub is_expression: bool,
+    /// DESC.
+    pub desc: bool,
+    /// NULLS FIRST.
+    pub nulls_first: bool,
+    /// Operator class when not the default one.
+    pub opclass: Option<String>,
+}
+
+/// One table constraint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Constraint {
+    /// Constraint name.
+    pub name: String,
+    /// `p`, `u`, `f`, `c`, `x` (pg_constraint.contype).
+    pub kind: String,
+    /// Columns of the constraint, in order.
+    pub columns: Vec<String>,
+    /// `pg_get_constraintdef`.
+    pub definition: String,
+}

@@ -1,0 +1,21 @@
+//! The shared vocabulary of every stage: server facts, the catalog, the workload, write
+//! statistics and index specifications.
+//!
+//! Stage: none (plain data). Must not do I/O or touch `sqlparser::ast`. Invariant: every type
+//! here is serde-serialisable so any stage after `collect` can be driven from JSON fixtures.
+
+pub mod catalog;
+pub mod index;
+pub mod server;
+pub mod skip;
+pub mod snapshot;
+pub mod workload;
+pub mod writes;
+
+pub use catalog::{Catalog, Column, ColumnStats, ExistingIndex, Table};
+pub use index::{IndexKey, IndexSpec, KeyExpr, PredTerm, Predicate};
+pub use server::ServerInfo;
+pub use skip::{SkipReason, Skipped};
+pub use snapshot::{Snapshot, SNAPSHOT_FORMAT_VERSION};
+pub use workload::{Statement, Workload};
+pub use writes::{TableWrites, WriteSource, WriteStats};

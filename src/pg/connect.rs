@@ -1,0 +1,822 @@
+//! Connecting the way libpq does: URL or key=value conninfo, the `PG*` environment, `~/.pgpass`,
+//! Unix sockets, every `sslmode`, and the session settings every idxadvise session needs.
+//!
+//! Stage: edge (I/O). Must not run anything but session setup. Invariant: every session is
+//! read-only, named `idxadvise`, bounded by `statement_timeout`/`lock_timeout`, and untracked by
+//! pg_stat_statements when the role may say so (FACTS §2).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio_postgres::config::{Host, SslMode as PgSslMode};
+use tokio_postgres::{Client, Config, NoTls};
+
+/// libpq's `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// No TLS.
+    Disable,
+    /// Plaintext only if the server refuses TLS (libpq's `allow` is treated the same).
+    Allow,
+    /// TLS if possible, without verification; a failed handshake falls back to plaintext.
+    Prefer,
+    /// TLS, no verification.
+    Require,
+    /// TLS, certificate chain verified, host name not checked.
+    VerifyCa,
+    /// TLS, chain and host name verified.
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(s: &str) -> Result<SslMode, PgError> {
+        Ok(match s {
+            "disable" => SslMode::Disable,
+            "allow" => SslMode::Allow,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            other => {
+                return Err(PgError::Config(format!(
+                    "invalid sslmode {other:?} (expected disable, allow, prefer, require, verify-ca or verify-full)"
+                )))
+            }
+        })
+    }
+}
+
+/// How to reach the server and how to set up the session.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// A `postgres://` URL or a libpq key=value string; `None` uses the `PG*` environment alone.
+    pub url: Option<String>,
+    /// `statement_timeout` for every statement of the session.
+    pub statement_timeout: Duration,
+    /// `lock_timeout` for the session.
+    pub lock_timeout: Duration,
+    /// Ask pg_stat_statements not to track this session (falls back with a warning).
+    pub untracked: bool,
+    /// Make every transaction read-only.
+    pub read_only: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            url: None,
+            statement_timeout: Duration::from_secs(10),
+            lock_timeout: Duration::from_secs(1),
+            untracked: true,
+            read_only: true,
+        }
+    }
+}
+
+/// A live session.
+pub struct Connection {
+    /// The client; the connection task runs on the tokio runtime.
+    pub client: Client,
+    /// Warnings gathered while connecting (e.g. tracking could not be turned off).
+    pub warnings: Vec<String>,
+    /// Where we connected, with the password removed.
+    pub target: String,
+    /// Whether `pg_stat_statements.track=none` is in force for this session.
+    pub untracked: bool,
+    /// Whether the session is encrypted.
+    pub tls: bool,
+}
+
+/// Connection failures, each with the fix in a hint.
+#[derive(Debug, thiserror::Error)]
+pub enum PgError {
+    /// The URL or conninfo could not be understood.
+    #[error("invalid connection string: {0}")]
+    Config(String),
+    /// The server could not be reached or refused us.
+    #[error("cannot connect to {target}: {reason}\n({hint})")]
+    Connect {
+        /// Redacted target.
+        target: String,
+        /// What went wrong, one line.
+        reason: String,
+        /// How to fix it.
+        hint: String,
+        /// The driver's error.
+        #[source]
+        source: Option<tokio_postgres::Error>,
+    },
+    /// TLS could not be set up as asked.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// A query failed.
+    #[error("query failed: {context}: {message}")]
+    Query {
+        /// What we were doing.
+        context: String,
+        /// The server's message.
+        message: String,
+        /// The driver's error.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+}
+
+impl PgError {
+    /// Wrap a query error with what we were doing.
+    pub fn query(context: impl Into<String>, e: tokio_postgres::Error) -> PgError {
+        PgError::Query {
+            context: context.into(),
+            message: db_message(&e),
+            source: e,
+        }
+    }
+}
+
+/// The server's message of an error, or the error's own text.
+pub fn db_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => {
+            let mut s = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(inner) = src {
+                s.push_str(": ");
+                s.push_str(&inner.to_string());
+                src = inner.source();
+            }
+            s
+        }
+    }
+}
+
+/// The resolved parameters: a tokio-postgres config plus what it cannot express.
+struct Resolved {
+    config: Config,
+    ssl_mode: SslMode,
+    root_cert: Option<String>,
+    target: String,
+}
+
+/// Split off the parameters tokio-postgres does not understand (`sslmode` beyond its three,
+/// `sslrootcert`, …) and keep the rest for it.
+fn split_params(url: &str) -> (String, Vec<(String, String)>) {
+    const OURS: [&str; 5] = ["sslmode", "sslrootcert", "sslcert", "sslkey", "passfile"];
+    let mut ours = vec![];
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b.to_string(), q.to_string()),
+            None => (url.to_string(), String::new()),
+        };
+        let mut kept = vec![];
+        for kv in query.split('&').filter(|s| !s.is_empty()) {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            if OURS.contains(&k) {
+                ours.push((k.to_string(), percent_decode(v)));
+            } else {
+                kept.push(kv.to_string());
+            }
+        }
+        let rebuilt = if kept.is_empty() {
+            base
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        (rebuilt, ours)
+    } else {
+        let mut kept = vec![];
+        for tok in url.split_whitespace() {
+            match tok.split_once('=') {
+                Some((k, v)) if OURS.contains(&k.trim()) => {
+                    ours.push((k.trim().to_string(), v.trim_matches('\'').to_string()))
+                }
+                _ => kept.push(tok),
+            }
+        }
+        (kept.join(" "), ours)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() && s.is_char_boundary(i + 3) {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Remove the password from a URL or conninfo for messages and files.
+pub fn redact(url: &str) -> String {
+    if let Some(rest) = url
+        .strip_prefix("postgres://")
+        .map(|r| ("postgres://", r))
+        .or_else(|| {
+            url.strip_prefix("postgresql://")
+                .map(|r| ("postgresql://", r))
+        })
+    {
+        let (scheme, rest) = rest;
+        let (auth_host, tail) = match rest.find(['/', '?']) {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let auth_host = match auth_host.rsplit_once('@') {
+            Some((auth, host)) => match auth.split_once(':') {
+                Some((user, _)) => format!("{user}:***@{host}"),
+                None => format!("{auth}@{host}"),
+            },
+            None => auth_host.to_string(),
+        };
+        let tail = tail
+            .split('&')
+            .map(|kv| {
+                if kv.starts_with("password=") || kv.contains("?password=") {
+                    let (k, _) = kv.split_once('=').unwrap_or((kv, ""));
+                    format!("{k}=***")
+                } else {
+                    kv.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        format!("{scheme}{auth_host}{tail}")
+    } else {
+        url.split_whitespace()
+            .map(|t| {
+                if t.starts_with("password=") {
+                    "password=***".to_string()
+                } else {
+                    t.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn home() -> Option<PathBuf> {
+    env("HOME").map(PathBuf::from)
+}
+
+/// Look up a password in a pgpass file (`host:port:database:user:password`, `*` wildcards,
+/// `\:` and `\\` escapes), as libpq does. Files readable by group or others are ignored.
+pub fn pgpass_lookup(path: &Path, host: &str, port: u16, db: &str, user: &str) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).ok()?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return None;
+        }
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let port_s = port.to_string();
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let fields = split_pgpass(line);
+        if fields.len() < 5 {
+            continue;
+        }
+        let m = |pat: &str, v: &str| pat == "*" || pat == v;
+        let host_ok = m(&fields[0], host) || (fields[0] == "localhost" && host.starts_with('/'));
+        if host_ok && m(&fields[1], &port_s) && m(&fields[2], db) && m(&fields[3], user) {
+            return Some(fields[4].clone());
+        }
+    }
+    None
+}
+
+fn split_pgpass(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    fields.last_mut().expect("non-empty").push(n);
+                }
+            }
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut().expect("non-empty").push(c),
+        }
+    }
+    fields
+}
+
+fn resolve(opts: &ConnectOptions) -> Result<Resolved, PgError> {
+    let raw = opts
+        .url
+        .clone()
+        .or_else(|| env("DATABASE_URL"))
+        .unwrap_or_default();
+    let (rest, ours) = split_params(&raw);
+    let mut config: Config = if rest.trim().is_empty() {
+        Config::new()
+    } else {
+        rest.parse().map_err(|e: tokio_postgres::Error| {
+            PgError::Config(format!("{} ({})", db_message(&e), redact(&raw)))
+        })?
+    };
+    let get = |k: &str| {
+        ours.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let ssl_mode = match get("sslmode").or_else(|| env("PGSSLMODE")) {
+        Some(m) => SslMode::parse(&m)?,
+        None => SslMode::Prefer,
+    };
+    let root_cert = get("sslrootcert").or_else(|| env("PGSSLROOTCERT"));
+
+    if config.get_hosts().is_empty() {
+        match env("PGHOST") {
+            Some(h) => {
+                for h in h.split(',') {
+                    if h.starts_with('/') {
+                        config.host_path(h);
+                    } else {
+                        config.host(h);
+                    }
+                }
+            }
+            None => {
+                if Path::new("/var/run/postgresql").is_dir() {
+                    config.host_path("/var/run/postgresql");
+                } else {
+                    config.host("localhost");
+                }
+            }
+        }
+    }
+    if config.get_ports().is_empty() {
+        if let Some(p) = env("PGPORT") {
+            let port = p
+                .parse::<u16>()
+                .map_err(|_| PgError::Config(format!("PGPORT {p:?} is not a port number")))?;
+            config.port(port);
+        }
+    }
+    if config.get_user().is_none() {
+        let user = env("PGUSER")
+            .or_else(|| env("USER"))
+            .unwrap_or_else(|| "postgres".to_string());
+        config.user(&user);
+    }
+    if config.get_dbname().is_none() {
+        if let Some(db) = env("PGDATABASE") {
+            config.dbname(&db);
+        }
+    }
+    let user = config.get_user().unwrap_or("postgres").to_string();
+    let db = config.get_dbname().unwrap_or(&user).to_string();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let host_str = match config.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    if config.get_password().is_none() {
+        if let Some(pw) = env("PGPASSWORD") {
+            config.password(pw);
+        } else {
+            let file = get("passfile")
+                .map(PathBuf::from)
+                .or_else(|| env("PGPASSFILE").map(PathBuf::from))
+                .or_else(|| home().map(|h| h.join(".pgpass")));
+            if let Some(f) = file {
+                if let Some(pw) = pgpass_lookup(&f, &host_str, port, &db, &user) {
+                    config.password(pw);
+                }
+            }
+        }
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    let target = format!("{user}@{host_str}:{port}/{db}");
+    Ok(Resolved {
+        config,
+        ssl_mode,
+        root_cert,
+        target,
+    })
+}
+
+/// Accepts any certificate: libpq's `require`/`prefer` do not verify.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Verifies the chain but not the host name (`verify-ca`).
+#[derive(Debug)]
+struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
+            | Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+fn root_store(root_cert: Option<&str>) -> Result<RootCertStore, PgError> {
+    let mut store = RootCertStore::empty();
+    let file = match root_cert {
+        Some("system") => None,
+        Some(f) => Some(PathBuf::from(f)),
+        None => home()
+            .map(|h| h.join(".postgresql/root.crt"))
+            .filter(|p| p.exists()),
+    };
+    match file {
+        Some(f) => {
+            let pem = std::fs::read(&f).map_err(|e| {
+                PgError::Tls(format!("cannot read sslrootcert {}: {e}", f.display()))
+            })?;
+            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+                let cert = cert.map_err(|e| {
+                    PgError::Tls(format!("bad certificate in {}: {e}", f.display()))
+                })?;
+                store.add(cert).map_err(|e| {
+                    PgError::Tls(format!("bad certificate in {}: {e}", f.display()))
+                })?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = store.add(cert);
+            }
+        }
+    }
+    if store.is_empty() {
+        return Err(PgError::Tls(
+            "no root certificate to verify the server with\n(set sslrootcert=/path/to/root.crt)"
+                .into(),
+        ));
+    }
+    Ok(store)
+}
+
+fn tls_config(mode: SslMode, root_cert: Option<&str>) -> Result<ClientConfig, PgError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| PgError::Tls(e.to_string()))?;
+    let config = match mode {
+        SslMode::VerifyFull => builder
+            .with_root_certificates(root_store(root_cert)?)
+            .with_no_client_auth(),
+        SslMode::VerifyCa => {
+            let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(root_store(root_cert)?),
+                provider,
+            )
+            .build()
+            .map_err(|e| PgError::Tls(e.to_string()))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(ChainOnly(verifier)))
+                .with_no_client_auth()
+        }
+        _ => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+            .with_no_client_auth(),
+    };
+    Ok(config)
+}
+
+fn classify(target: &str, e: tokio_postgres::Error, tls_asked: bool) -> PgError {
+    let msg = db_message(&e);
+    let code = e.as_db_error().map(|d| d.code().code().to_string());
+    let lower = msg.to_lowercase();
+    let hint = match code.as_deref() {
+        Some("28P01") | Some("28000") if lower.contains("password") => {
+            "check the password in the URL, PGPASSWORD or ~/.pgpass".to_string()
+        }
+        Some("28000") => "check pg_hba.conf on the server and the user name".to_string(),
+        Some("3D000") => "check the database name at the end of the URL".to_string(),
+        Some("57P03") => "the server is starting up or shutting down; try again".to_string(),
+        Some("53300") => "the server has no free connection slots".to_string(),
+        _ if lower.contains("refused") => {
+            "is the server running and listening on that host and port?".to_string()
+        }
+        _ if lower.contains("timed out") || lower.contains("timeout") => {
+            "the host did not answer; check the host name, port and firewall".to_string()
+        }
+        _ if lower.contains("tls") || lower.contains("ssl") || lower.contains("certificate") => {
+            if tls_asked {
+                "the server does not offer TLS or its certificate was not accepted; check sslmode and sslrootcert".to_string()
+            } else {
+                "check the server's TLS settings".to_string()
+            }
+        }
+        _ if lower.contains("lookup")
+            || lower.contains("resolve")
+            || lower.contains("name or service") =>
+        {
+            "the host name could not be resolved".to_string()
+        }
+        _ => "check the connection URL (postgres://user@host:port/dbname)".to_string(),
+    };
+    PgError::Connect {
+        target: target.to_string(),
+        reason: msg,
+        hint,
+        source: Some(e),
+    }
+}
+
+async fn connect_once(
+    resolved: &Resolved,
+    options_line: &str,
+    mode: SslMode,
+) -> Result<(Client, bool), PgError> {
+    let mut config = resolved.config.clone();
+    config.application_name("idxadvise");
+    if !options_line.is_empty() {
+        config.options(options_line);
+    }
+    let target = resolved.target.as_str();
+    match mode {
+        SslMode::Disable | SslMode::Allow => {
+            config.ssl_mode(PgSslMode::Disable);
+            let (client, conn) = config
+                .connect(NoTls)
+                .await
+                .map_err(|e| classify(target, e, false))?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Ok((client, false))
+        }
+        _ => {
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(
+                mode,
+                resolved.root_cert.as_deref(),
+            )?);
+            config.ssl_mode(if mode == SslMode::Prefer {
+                PgSslMode::Prefer
+            } else {
+                PgSslMode::Require
+            });
+            let is_unix =
+                matches!(config.get_hosts().first(), Some(h) if !matches!(h, Host::Tcp(_)));
+            if is_unix && mode != SslMode::Prefer {
+                return Err(PgError::Tls(format!(
+                    "sslmode requires TLS but {target} is a Unix socket, which never offers it\n(connect over TCP: host=localhost, or use sslmode=prefer)"
+                )));
+            }
+            let (client, conn) = config
+                .connect(tls)
+                .await
+                .map_err(|e| classify(target, e, true))?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Ok((client, !is_unix))
+        }
+    }
+}
+
+fn millis(d: Duration) -> u128 {
+    d.as_millis()
+}
+
+/// Connect and set up the session (FACTS §2). Returns warnings rather than failing when tracking
+/// cannot be turned off.
+pub async fn connect(opts: &ConnectOptions) -> Result<Connection, PgError> {
+    let resolved = resolve(opts)?;
+    let mut warnings = vec![];
+    let mut base = format!(
+        "-c statement_timeout={} -c lock_timeout={}",
+        millis(opts.statement_timeout),
+        millis(opts.lock_timeout)
+    );
+    if opts.read_only {
+        base.push_str(" -c default_transaction_read_only=on");
+    }
+    let tracked_line = format!("{base} -c pg_stat_statements.track=none");
+    let mut lines: Vec<(String, bool)> = vec![];
+    if opts.untracked {
+        lines.push((tracked_line, true));
+    }
+    lines.push((base, false));
+
+    let modes: Vec<SslMode> = match resolved.ssl_mode {
+        SslMode::Prefer => vec![SslMode::Prefer, SslMode::Disable],
+        SslMode::Allow => vec![SslMode::Disable, SslMode::Require],
+        m => vec![m],
+    };
+    let mut last_err = None;
+    for (line, untracked) in &lines {
+        for mode in &modes {
+            match connect_once(&resolved, line, *mode).await {
+                Ok((client, tls)) => {
+                    if opts.untracked && !untracked {
+                        warnings.push(
+                            "pg_stat_statements will record idxadvise's own EXPLAINs: this role may not set pg_stat_statements.track\n(as a superuser: GRANT SET ON PARAMETER pg_stat_statements.track TO <role>;)".to_string(),
+                        );
+                    }
+                    return Ok(Connection {
+                        client,
+                        warnings,
+                        target: resolved.target.clone(),
+                        untracked: *untracked,
+                        tls,
+                    });
+                }
+                Err(e) => {
+                    let perm_denied = matches!(&e, PgError::Connect { source: Some(s), .. }
+                        if s.as_db_error().map(|d| d.code().code() == "42501").unwrap_or(false));
+                    let tls_failure = matches!(&e, PgError::Connect { reason, .. }
+                        if reason.to_lowercase().contains("tls") || reason.to_lowercase().contains("ssl") || reason.to_lowercase().contains("certificate") || reason.to_lowercase().contains("handshake"));
+                    last_err = Some(e);
+                    if perm_denied {
+                        break; // try the next options line
+                    }
+                    if *mode == SslMode::Prefer && tls_failure {
+                        continue; // libpq falls back to plaintext after a failed handshake
+                    }
+                    if modes.len() > 1 && *mode != SslMode::Prefer && *mode != SslMode::Disable {
+                        continue;
+                    }
+                    if !perm_denied {
+                        return Err(last_err.expect("set above"));
+                    }
+                }
+            }
+        }
+    }
+    Err(last_err.unwrap_or_else(|| PgError::Config("no connection attempt was made".into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_ssl_params_off_urls() {
+        let (rest, ours) =
+            split_params("postgres://u:p@h:5433/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&connect_timeout=3");
+        assert_eq!(rest, "postgres://u:p@h:5433/db?connect_timeout=3");
+        assert_eq!(
+            ours,
+            vec![
+                ("sslmode".to_string(), "verify-full".to_string()),
+                ("sslrootcert".to_string(), "/tmp/ca.pem".to_string())
+            ]
+        );
+        let (rest, ours) = split_params("host=h sslmode=verify-ca dbname=x");
+        assert_eq!(rest, "host=h dbname=x");
+        assert_eq!(ours[0].1, "verify-ca");
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("postgres://bob:s3cret@db:5432/app?sslmode=require"),
+            "postgres://bob:***@db:5432/app?sslmode=require"
+        );
+        assert_eq!(
+            redact("host=db password=s3cret user=bob"),
+            "host=db password=*** user=bob"
+        );
+        assert!(!redact("postgres://h/db?password=s3cret").contains("s3cret"));
+    }
+
+    #[test]
+    fn pgpass_matches_with_wildcards_and_escapes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("pgpass");
+        std::fs::write(
+            &f,
+            "# comment\nother:5432:*:bob:nope\n*:5433:app:bob:pa\\:ss\n",
+        )
+        .expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        }
+        assert_eq!(
+            pgpass_lookup(&f, "db", 5433, "app", "bob").as_deref(),
+            Some("pa:ss")
+        );
+        assert_eq!(pgpass_lookup(&f, "db", 5432, "app", "bob"), None);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            assert_eq!(
+                pgpass_lookup(&f, "db", 5433, "app", "bob"),
+                None,
+                "world-readable file ignored"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_sslmode_is_a_config_error() {
+        let opts = ConnectOptions {
+            url: Some("postgres://h/db?sslmode=sometimes".into()),
+            ..Default::default()
+        };
+        assert!(matches!(resolve(&opts), Err(PgError::Config(m)) if m.contains("sometimes")));
+    }
+}

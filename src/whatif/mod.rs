@@ -1,0 +1,10 @@
+//! Stage `whatif`: the planner's cost of each statement under a configuration of hypothetical
+//! indexes (HypoPG), for `$n` statements on PostgreSQL 15.
+//!
+//! I/O. Must not create real objects or run anything but EXPLAIN (never ANALYZE). Invariant: a
+//! hypothetical index exists only in this engine's own sessions, and the answer for a
+//! (statement, configuration) does not depend on how work is split across connections.
+
+pub mod oracle;
+
+pub use oracle::{Evaluation, PlanSummary, Request, WhatIf, WhatIfCounters};

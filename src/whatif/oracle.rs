@@ -1,0 +1,74 @@
+//! The `WhatIf` trait: what selection asks of the what-if engine, so selection can be tested
+//! against a table-driven fake.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Skipped;
+
+/// Cost one statement under one configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Request {
+    /// The statement.
+    pub queryid: i64,
+    /// Candidate ids (indices into `CandidateSet::candidates`), sorted, deduplicated. Only the
+    /// candidates on the statement's tables matter; the engine may ignore the others.
+    pub config: Vec<usize>,
+}
+
+/// What the planner said.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Weighted total cost over the representative parameter values (custom plans): the cost
+    /// that ranks.
+    pub cost: f64,
+    /// Total cost of the generic plan, when it was computed (secondary signal).
+    pub generic_cost: Option<f64>,
+    /// Candidate ids the plan(s) use.
+    pub used: Vec<usize>,
+    /// The plan for the most representative parameter values, for plan diffs.
+    pub plan: Option<PlanSummary>,
+}
+
+/// A plan, kept for diffs and evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    /// Total cost.
+    pub total_cost: f64,
+    /// Startup cost.
+    pub startup_cost: f64,
+    /// Estimated rows.
+    pub rows: f64,
+    /// Node types, depth-first.
+    pub node_types: Vec<String>,
+    /// Index names the plan uses (HypoPG's generated names included).
+    pub indexes: Vec<String>,
+    /// The EXPLAIN text form, with HypoPG names as the server printed them.
+    pub text: String,
+}
+
+/// Counters for benchmarks and the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WhatIfCounters {
+    /// Requests answered.
+    pub lookups: u64,
+    /// Requests answered from the cache.
+    pub cache_hits: u64,
+    /// EXPLAIN statements actually sent.
+    pub explains: u64,
+}
+
+/// The planner as a cost oracle.
+///
+/// `evaluate` answers each request in order: `Ok(evaluation)` or `Err(skipped)` when the
+/// statement cannot be prepared or planned (the run goes on without it).
+#[allow(async_fn_in_trait)]
+pub trait WhatIf {
+    /// Cost each request.
+    async fn evaluate(
+        &mut self,
+        requests: &[Request],
+    ) -> Result<Vec<Result<Evaluation, Skipped>>, crate::error::Error>;
+
+    /// Counters so far.
+    fn counters(&self) -> WhatIfCounters;
+}
