@@ -1,0 +1,383 @@
+//! Test harness: one throwaway PostgreSQL 15 cluster per test binary, one database per test.
+//!
+//! The cluster is started from the local server binaries (`pg_config --bindir`, else
+//! `/usr/lib/postgresql/15/bin`) in a temp dir on a free port, with pg_stat_statements preloaded
+//! and HypoPG created. As root it runs as `postgres` (runuser). A watchdog process stops it when
+//! the test binary exits, also when a test fails or panics: no orphan postmaster.
+//! Missing binaries or HypoPG fail the test with the command that installs them.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+const INSTALL_HINT: &str = "install the server with: sudo apt-get install -y postgresql-15 postgresql-contrib postgresql-15-hypopg (or run: bash .ci/install)";
+
+/// A running cluster.
+pub struct Cluster {
+    /// Data directory.
+    pub data: PathBuf,
+    /// Port on 127.0.0.1.
+    pub port: u16,
+    /// Socket directory.
+    pub socket_dir: PathBuf,
+    /// Server binaries.
+    pub bindir: PathBuf,
+    /// Root temp dir (kept alive for the process).
+    pub root: PathBuf,
+    /// Whether the server runs as `postgres` through runuser.
+    pub as_postgres: bool,
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Where the PostgreSQL 15 server binaries are.
+pub fn bindir() -> PathBuf {
+    if let Ok(dir) = std::env::var("IDXADVISE_PG_BINDIR") {
+        return PathBuf::from(dir);
+    }
+    let candidates = [
+        Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .ok()
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_string())),
+        Some(PathBuf::from("/usr/lib/postgresql/15/bin")),
+    ];
+    for c in candidates.into_iter().flatten() {
+        if c.join("initdb").exists() && c.join("pg_ctl").exists() {
+            return c;
+        }
+    }
+    panic!("PostgreSQL server binaries (initdb, pg_ctl) not found.\n{INSTALL_HINT}");
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let _ = NEXT.fetch_add(1, Ordering::SeqCst);
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    if !out.status.success() {
+        panic!(
+            "{what} failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl Cluster {
+    fn cmd(&self, bin: &str) -> Command {
+        let path = self.bindir.join(bin);
+        if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
+
+    /// Start a new primary cluster with pg_stat_statements and HypoPG.
+    pub fn start_primary(extra_conf: &str) -> Cluster {
+        let bindir = bindir();
+        let sharedir = Command::new(bindir.join("pg_config"))
+            .arg("--sharedir")
+            .output()
+            .ok()
+            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_string()))
+            .unwrap_or_else(|| PathBuf::from("/usr/share/postgresql/15"));
+        if !sharedir.join("extension/hypopg.control").exists() {
+            panic!("HypoPG is not installed ({} missing).\n{INSTALL_HINT}", sharedir.join("extension/hypopg.control").display());
+        }
+        let as_postgres = is_root();
+        let root = std::env::temp_dir().join(format!(
+            "idxadvise-test-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&root).expect("create temp dir");
+        let data = root.join("data");
+        let socket_dir = root.join("sock");
+        std::fs::create_dir_all(&socket_dir).expect("create socket dir");
+        if as_postgres {
+            run(
+                Command::new("chown").args(["-R", "postgres:postgres"]).arg(&root),
+                "chown temp dir",
+            );
+        }
+        let port = free_port();
+        let mut cluster = Cluster {
+            data: data.clone(),
+            port,
+            socket_dir: socket_dir.clone(),
+            bindir,
+            root,
+            as_postgres,
+        };
+        run(
+            cluster
+                .cmd("initdb")
+                .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "-D"])
+                .arg(&data),
+            "initdb",
+        );
+        let conf = format!(
+            "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
+             shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n\
+             pg_stat_statements.max = 10000\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
+             wal_level = replica\nmax_wal_senders = 5\nhot_standby = on\nmax_connections = 60\n\
+             shared_buffers = 128MB\nlog_min_messages = warning\n{extra_conf}\n",
+            socket_dir.display()
+        );
+        append(&data.join("postgresql.conf"), &conf, as_postgres);
+        append(
+            &data.join("pg_hba.conf"),
+            "\nhost replication all 127.0.0.1/32 trust\n",
+            as_postgres,
+        );
+        cluster.start_server();
+        cluster.watchdog();
+        for db in ["template1", "postgres"] {
+            cluster.psql(
+                db,
+                "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg;",
+            );
+        }
+        cluster.port = port;
+        cluster
+    }
+
+    fn start_server(&self) {
+        run(
+            self.cmd("pg_ctl")
+                .args(["-w", "-t", "60", "-D"])
+                .arg(&self.data)
+                .arg("-l")
+                .arg(self.data.join("server.log"))
+                .arg("start"),
+            "pg_ctl start",
+        );
+    }
+
+    /// Stop the server now (fast shutdown).
+    pub fn stop(&self) {
+        let _ = self
+            .cmd("pg_ctl")
+            .args(["-w", "-m", "fast", "-D"])
+            .arg(&self.data)
+            .arg("stop")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// Restart the server (for fault tests).
+    pub fn restart(&self) {
+        run(
+            self.cmd("pg_ctl")
+                .args(["-w", "-m", "fast", "-D"])
+                .arg(&self.data)
+                .arg("restart"),
+            "pg_ctl restart",
+        );
+    }
+
+    /// A process that stops this server when the test binary exits, however it exits.
+    fn watchdog(&self) {
+        let me = std::process::id();
+        let stop = format!(
+            "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; {} {} -w -m immediate -D '{}' stop >/dev/null 2>&1; rm -rf '{}'",
+            if self.as_postgres { "runuser -u postgres --" } else { "" },
+            self.bindir.join("pg_ctl").display(),
+            self.data.display(),
+            self.root.display()
+        );
+        Command::new("sh")
+            .arg("-c")
+            .arg(stop)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn watchdog");
+    }
+
+    /// Run SQL with psql as the superuser, returning stdout (tuples only, unaligned).
+    pub fn psql(&self, db: &str, sql: &str) -> String {
+        run(
+            Command::new(self.bindir.join("psql"))
+                .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres"])
+                .arg("-p")
+                .arg(self.port.to_string())
+                .arg("-d")
+                .arg(db)
+                .arg("-c")
+                .arg(sql),
+            &format!("psql {db}"),
+        )
+    }
+
+    /// Run a SQL file with psql.
+    pub fn psql_file(&self, db: &str, file: &Path) {
+        run(
+            Command::new(self.bindir.join("psql"))
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres"])
+                .arg("-p")
+                .arg(self.port.to_string())
+                .arg("-d")
+                .arg(db)
+                .arg("-f")
+                .arg(file),
+            &format!("psql {db} -f {}", file.display()),
+        );
+    }
+
+    /// A postgres:// URL for a database as the superuser.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable", self.port)
+    }
+
+    /// A fresh database (with pg_stat_statements and hypopg, from template1) named after the
+    /// test; its pg_stat_statements entries are reset.
+    pub fn create_database(&self, name: &str) -> String {
+        let db: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .collect();
+        self.psql("postgres", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+        self.psql("postgres", &format!("CREATE DATABASE {db}"));
+        db
+    }
+
+    /// Start a streaming hot standby of this cluster (`pg_basebackup -R`) and wait until it
+    /// accepts connections in recovery.
+    pub fn start_standby(&self) -> Cluster {
+        let port = free_port();
+        let root = self.root.join(format!("standby-{port}"));
+        let data = root.join("data");
+        let socket_dir = root.join("sock");
+        std::fs::create_dir_all(&socket_dir).expect("standby dirs");
+        if self.as_postgres {
+            run(
+                Command::new("chown").args(["-R", "postgres:postgres"]).arg(&root),
+                "chown standby dir",
+            );
+        }
+        let standby = Cluster {
+            data: data.clone(),
+            port,
+            socket_dir: socket_dir.clone(),
+            bindir: self.bindir.clone(),
+            root: root.clone(),
+            as_postgres: self.as_postgres,
+        };
+        run(
+            standby
+                .cmd("pg_basebackup")
+                .args(["-h", "127.0.0.1", "-U", "postgres", "-R", "-X", "stream", "-c", "fast", "-D"])
+                .arg(&data)
+                .arg("-p")
+                .arg(self.port.to_string()),
+            "pg_basebackup",
+        );
+        append(
+            &data.join("postgresql.conf"),
+            &format!(
+                "\nport = {port}\nunix_socket_directories = '{}'\n",
+                socket_dir.display()
+            ),
+            self.as_postgres,
+        );
+        standby.start_server();
+        standby.watchdog();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ok = Command::new(self.bindir.join("psql"))
+                .args(["-X", "-At", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", "select pg_is_in_recovery()"])
+                .arg("-p")
+                .arg(port.to_string())
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "t")
+                .unwrap_or(false);
+            if ok {
+                break;
+            }
+            assert!(Instant::now() < deadline, "standby did not start within 60 s");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        standby
+    }
+
+    /// Wait until the standby has replayed everything the primary has written so far.
+    pub fn wait_replayed(&self, standby: &Cluster) {
+        let lsn = self.psql("postgres", "select pg_current_wal_lsn()").trim().to_string();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let done = standby.psql(
+                "postgres",
+                &format!("select pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn"),
+            );
+            if done.trim() == "t" {
+                return;
+            }
+            assert!(Instant::now() < deadline, "standby did not catch up within 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn append(path: &Path, text: &str, _as_postgres: bool) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    f.write_all(text.as_bytes()).expect("append config");
+}
+
+/// The cluster of this test binary, started on first use.
+pub fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| Cluster::start_primary(""))
+}
+
+/// Serialises tests that need the whole cluster to themselves (restarts, settings).
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A database loaded with the example shop (schema, data, ANALYZE), named after the test.
+pub fn example_database(name: &str) -> String {
+    let c = cluster();
+    let db = c.create_database(name);
+    c.psql_file(&db, &repo_root().join("examples/shop/schema.sql"));
+    c.psql_file(&db, &repo_root().join("examples/shop/data.sql"));
+    c.psql(&db, "ANALYZE");
+    db
+}
