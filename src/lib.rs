@@ -24,5 +24,7 @@ pub mod error;
 pub mod model;
 pub mod parse;
 pub mod pg;
+pub mod report;
+pub mod sandbox;
 pub mod select;
 pub mod whatif;

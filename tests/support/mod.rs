@@ -225,6 +225,8 @@ impl Cluster {
             self.data.display(),
             self.root.display()
         );
+        // The watchdog must outlive this process, so it is deliberately never waited for.
+        #[allow(clippy::zombie_processes)]
         Command::new("sh")
             .arg("-c")
             .arg(stop)
