@@ -5,7 +5,10 @@
 //! inputs give byte-identical text (sorted, fixed precision, no timestamps).
 
 pub mod diff;
+pub mod document;
+pub mod render;
 pub mod triage;
 
 pub use diff::{plan_diff, PlanDiffHeader};
+pub use document::{Report, ReportIndex, ReportStatement, WorkloadSummary, REPORT_FORMAT_VERSION};
 pub use triage::{triage, Triage, TriageEntry, TriageInput, Verdict};
