@@ -107,7 +107,10 @@ impl Cluster {
             .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_string()))
             .unwrap_or_else(|| PathBuf::from("/usr/share/postgresql/15"));
         if !sharedir.join("extension/hypopg.control").exists() {
-            panic!("HypoPG is not installed ({} missing).\n{INSTALL_HINT}", sharedir.join("extension/hypopg.control").display());
+            panic!(
+                "HypoPG is not installed ({} missing).\n{INSTALL_HINT}",
+                sharedir.join("extension/hypopg.control").display()
+            );
         }
         let as_postgres = is_root();
         let root = std::env::temp_dir().join(format!(
@@ -121,7 +124,9 @@ impl Cluster {
         std::fs::create_dir_all(&socket_dir).expect("create socket dir");
         if as_postgres {
             run(
-                Command::new("chown").args(["-R", "postgres:postgres"]).arg(&root),
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(&root),
                 "chown temp dir",
             );
         }
@@ -137,7 +142,15 @@ impl Cluster {
         run(
             cluster
                 .cmd("initdb")
-                .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "-D"])
+                .args([
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "-D",
+                ])
                 .arg(&data),
             "initdb",
         );
@@ -203,6 +216,8 @@ impl Cluster {
     }
 
     /// A process that stops this server when the test binary exits, however it exits.
+    // The watchdog must outlive this process, so it is never waited on.
+    #[allow(clippy::zombie_processes)]
     fn watchdog(&self) {
         let me = std::process::id();
         let stop = format!(
@@ -226,7 +241,17 @@ impl Cluster {
     pub fn psql(&self, db: &str, sql: &str) -> String {
         run(
             Command::new(self.bindir.join("psql"))
-                .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres"])
+                .args([
+                    "-X",
+                    "-q",
+                    "-At",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                ])
                 .arg("-p")
                 .arg(self.port.to_string())
                 .arg("-d")
@@ -241,7 +266,16 @@ impl Cluster {
     pub fn psql_file(&self, db: &str, file: &Path) {
         run(
             Command::new(self.bindir.join("psql"))
-                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres"])
+                .args([
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                ])
                 .arg("-p")
                 .arg(self.port.to_string())
                 .arg("-d")
@@ -254,7 +288,10 @@ impl Cluster {
 
     /// A postgres:// URL for a database as the superuser.
     pub fn url(&self, db: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable", self.port)
+        format!(
+            "postgres://postgres@127.0.0.1:{}/{db}?sslmode=disable",
+            self.port
+        )
     }
 
     /// A fresh database (with pg_stat_statements and hypopg, from template1) named after the
@@ -262,9 +299,18 @@ impl Cluster {
     pub fn create_database(&self, name: &str) -> String {
         let db: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
-        self.psql("postgres", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+        self.psql(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        );
         self.psql("postgres", &format!("CREATE DATABASE {db}"));
         db
     }
@@ -279,7 +325,9 @@ impl Cluster {
         std::fs::create_dir_all(&socket_dir).expect("standby dirs");
         if self.as_postgres {
             run(
-                Command::new("chown").args(["-R", "postgres:postgres"]).arg(&root),
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(&root),
                 "chown standby dir",
             );
         }
@@ -294,7 +342,18 @@ impl Cluster {
         run(
             standby
                 .cmd("pg_basebackup")
-                .args(["-h", "127.0.0.1", "-U", "postgres", "-R", "-X", "stream", "-c", "fast", "-D"])
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-R",
+                    "-X",
+                    "stream",
+                    "-c",
+                    "fast",
+                    "-D",
+                ])
                 .arg(&data)
                 .arg("-p")
                 .arg(self.port.to_string()),
@@ -313,7 +372,18 @@ impl Cluster {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let ok = Command::new(self.bindir.join("psql"))
-                .args(["-X", "-At", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", "select pg_is_in_recovery()"])
+                .args([
+                    "-X",
+                    "-At",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-c",
+                    "select pg_is_in_recovery()",
+                ])
                 .arg("-p")
                 .arg(port.to_string())
                 .output()
@@ -322,7 +392,10 @@ impl Cluster {
             if ok {
                 break;
             }
-            assert!(Instant::now() < deadline, "standby did not start within 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "standby did not start within 60 s"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
         standby
@@ -330,7 +403,10 @@ impl Cluster {
 
     /// Wait until the standby has replayed everything the primary has written so far.
     pub fn wait_replayed(&self, standby: &Cluster) {
-        let lsn = self.psql("postgres", "select pg_current_wal_lsn()").trim().to_string();
+        let lsn = self
+            .psql("postgres", "select pg_current_wal_lsn()")
+            .trim()
+            .to_string();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let done = standby.psql(
@@ -340,7 +416,10 @@ impl Cluster {
             if done.trim() == "t" {
                 return;
             }
-            assert!(Instant::now() < deadline, "standby did not catch up within 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "standby did not catch up within 60 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
