@@ -216,6 +216,8 @@ impl Cluster {
     }
 
     /// A process that stops this server when the test binary exits, however it exits.
+    // The watchdog must outlive this process, so it is never waited on.
+    #[allow(clippy::zombie_processes)]
     fn watchdog(&self) {
         let me = std::process::id();
         let stop = format!(
