@@ -39,6 +39,36 @@ pub fn rename_hypothetical(text: &str, names: &[(String, String)]) -> String {
     out
 }
 
+/// Replace the what-if engine's stable hypothetical names (`<hypo:3>btree_shop_order_…`, the
+/// candidate id between the brackets) with the proposed names; `names` maps candidate id → name.
+/// A hypothetical index without a proposed name keeps its text.
+pub fn rename_stable(text: &str, names: &std::collections::BTreeMap<usize, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("<hypo:") {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start + 6..];
+        let id_end = tail.find('>');
+        let id = id_end.and_then(|e| tail[..e].parse::<usize>().ok());
+        match (id, id_end) {
+            (Some(id), Some(e)) if names.contains_key(&id) => {
+                let after = &tail[e + 1..];
+                let name_end = after
+                    .find(|c: char| c.is_whitespace() || c == ')' || c == ',')
+                    .unwrap_or(after.len());
+                out.push_str(&names[&id]);
+                rest = &after[name_end..];
+            }
+            _ => {
+                out.push_str("<hypo:");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// One statement's plan diff file: a header (as `#` comment lines) then the unified diff.
 pub fn plan_diff(
     header: &PlanDiffHeader,
@@ -127,6 +157,19 @@ mod tests {
         assert!(d.contains("1100.00 -> 20.00 (98.2% less)"), "{d}");
         // Deterministic.
         assert_eq!(d, plan_diff(&h, before, after, &names));
+    }
+
+    #[test]
+    fn stable_names_become_proposed_names() {
+        let mut names = std::collections::BTreeMap::new();
+        names.insert(3usize, "shop_order_custome_da1929_idx".to_string());
+        assert_eq!(
+            rename_stable(
+                "Index Scan using <hypo:3>btree_shop_order_customer_id_created_at on shop_order\n  <hypo:4>btree_x (other)",
+                &names
+            ),
+            "Index Scan using shop_order_custome_da1929_idx on shop_order\n  <hypo:4>btree_x (other)"
+        );
     }
 
     #[test]
