@@ -282,3 +282,29 @@ fn corpus_candidates_snapshot() {
         .collect();
     insta::assert_yaml_snapshot!("corpus_candidates", (view, &set.advice));
 }
+
+/// Opposite ORDER BY directions ask for one index (read backwards): one candidate, in the
+/// form most statements asked for, with every source.
+#[test]
+fn flipped_directions_merge() {
+    let cat = shop_catalog();
+    let texts = [
+        r#"SELECT "shop_customer"."id" FROM "shop_customer" ORDER BY "shop_customer"."created_at" DESC LIMIT $1"#,
+        r#"SELECT "shop_customer"."name" FROM "shop_customer" ORDER BY "shop_customer"."created_at" DESC LIMIT $1"#,
+        r#"SELECT "shop_customer"."email" FROM "shop_customer" ORDER BY "shop_customer"."created_at" ASC LIMIT $1"#,
+    ];
+    let shapes: Vec<_> = texts
+        .iter()
+        .enumerate()
+        .map(|(k, t)| parse_statement(&stmt(k as i64 + 1, t), &cat).expect("parses"))
+        .collect();
+    let set = generate(&shapes, &cat);
+    let sort: Vec<_> = set
+        .candidates
+        .iter()
+        .filter(|c| c.spec.include.is_empty() && c.spec.predicate.is_none())
+        .collect();
+    assert_eq!(sort.len(), 1, "{sort:#?}");
+    assert_eq!(sort[0].spec.label(), "shop_customer(created_at DESC)");
+    assert_eq!(sort[0].sources.len(), 3);
+}

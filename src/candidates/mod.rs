@@ -13,7 +13,7 @@ pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::Catalog;
+use crate::model::{Catalog, IndexSpec};
 use crate::parse::QueryShape;
 
 pub use candidate::{Advice, Candidate, CandidateSet, Rule, Source};
@@ -26,7 +26,7 @@ pub use candidate::{Advice, Candidate, CandidateSet, Rule, Source};
 /// Example: `(customer_id)` proposed by three statements is dropped when the FK index
 /// `shop_order_customer_id_…` exists; `(customer_id, created_at DESC)` stays, with its sources.
 pub fn generate(shapes: &[QueryShape], catalog: &Catalog) -> CandidateSet {
-    let mut merged: BTreeMap<crate::model::IndexSpec, BTreeSet<Source>> = BTreeMap::new();
+    let mut merged: BTreeMap<IndexSpec, BTreeSet<Source>> = BTreeMap::new();
     let mut advice = Vec::new();
     for shape in shapes {
         for (spec, rule) in rules::for_shape(shape, catalog, &mut advice) {
@@ -36,6 +36,7 @@ pub fn generate(shapes: &[QueryShape], catalog: &Catalog) -> CandidateSet {
             });
         }
     }
+    merge_flipped(&mut merged);
     let candidates = merged
         .into_iter()
         .filter(|(spec, sources)| {
@@ -52,6 +53,42 @@ pub fn generate(shapes: &[QueryShape], catalog: &Catalog) -> CandidateSet {
     advice.sort();
     advice.dedup();
     CandidateSet { candidates, advice }
+}
+
+/// A B-tree read backwards gives the exact reverse order: the spec with every key's direction
+/// and NULLS placement flipped is the same index.
+fn flipped(spec: &IndexSpec) -> IndexSpec {
+    let mut f = spec.clone();
+    for k in &mut f.keys {
+        let nulls_first = !k.nulls_first.unwrap_or(k.desc);
+        k.desc = !k.desc;
+        k.nulls_first = (nulls_first != k.desc).then_some(nulls_first);
+    }
+    f
+}
+
+/// Problem: one statement orders by `created_at DESC`, another by `created_at`: two
+/// candidates for one index. What we do: when a spec's fully flipped form was also proposed,
+/// keep one with the union of sources: the form more sources asked for (ties: the smaller
+/// spec), so the kept form matches most queries.
+/// Example: `(created_at DESC)` from 3 statements and `(created_at)` from 1 → `(created_at
+/// DESC)` with 4 sources.
+fn merge_flipped(merged: &mut BTreeMap<IndexSpec, BTreeSet<Source>>) {
+    let specs: Vec<IndexSpec> = merged.keys().cloned().collect();
+    for spec in specs {
+        let f = flipped(&spec);
+        if f == spec {
+            continue;
+        }
+        let (Some(a), Some(b)) = (merged.get(&spec), merged.get(&f)) else {
+            continue;
+        };
+        let keep_spec = a.len() > b.len() || (a.len() == b.len() && spec < f);
+        let (keep, drop) = if keep_spec { (spec, f) } else { (f, spec) };
+        if let Some(sources) = merged.remove(&drop) {
+            merged.entry(keep).or_default().extend(sources);
+        }
+    }
 }
 
 /// Prefix relations between candidates: `(a, b)` when candidate `a`'s keys are a strict

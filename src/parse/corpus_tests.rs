@@ -245,3 +245,37 @@ fn deep_chains_below_the_guard_parse_without_overflow() {
     let s = shape(&text);
     assert_eq!(s.tables.len(), 1);
 }
+
+#[test]
+fn names_fold_qualify_and_shadow() {
+    // Unquoted names fold to lower case; schema-qualified names resolve directly.
+    let s = shape("SELECT ID FROM PUBLIC.SHOP_ORDER WHERE STATUS = $1");
+    assert_eq!(table(&s, "shop_order").equality, vec!["status"]);
+    // A quoted name keeps its case: not the shop table.
+    let cat = shop_catalog();
+    let skip = parse_statement(&stmt(3, r#"SELECT 1 FROM "Shop_Order""#), &cat).unwrap_err();
+    assert_eq!(skip.reason, SkipReason::UnknownTable);
+    // A CTE shadows a table of the same name and is dropped from the shape.
+    let skip = parse_statement(
+        &stmt(
+            4,
+            "WITH shop_order AS (SELECT $1 AS id) SELECT id FROM shop_order",
+        ),
+        &cat,
+    )
+    .unwrap_err();
+    assert_eq!(skip.reason, SkipReason::NoTable);
+    // Table functions are not tables; `*` reads every column of the real table.
+    let s = shape(
+        r#"SELECT * FROM "shop_order" o JOIN generate_series($1::int, $2::int) g(n) ON g.n = o."id" WHERE o."deleted_at" IS NOT NULL"#,
+    );
+    assert_eq!(s.tables.len(), 1);
+    let o = table(&s, "shop_order");
+    assert_eq!(o.columns_read.len(), 6);
+    assert_eq!(o.null_tests, vec![("deleted_at".to_string(), false)]);
+    // A system catalog next to a user table: the user table is kept.
+    let s = shape(
+        r#"SELECT o."id" FROM "shop_order" o WHERE o."status" IN (SELECT c.relname FROM pg_catalog.pg_class c)"#,
+    );
+    assert_eq!(s.tables.len(), 1);
+}

@@ -254,3 +254,6 @@ fn one_line(s: &str) -> String {
 
 #[cfg(test)]
 pub(crate) mod corpus_tests;
+
+#[cfg(test)]
+mod prop_tests;
