@@ -448,3 +448,134 @@ fn render_meta(meta: &[MetaIndexes]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::select::{DropProposal, DropReason};
+
+    fn project() -> DjangoProject {
+        serde_json::from_str(include_str!("../../tests/fixtures/django/shop.json"))
+            .expect("fixture")
+    }
+
+    fn rec() -> Recommendation {
+        serde_json::from_str(include_str!(
+            "../../tests/fixtures/django/recommendation.json"
+        ))
+        .expect("fixture")
+    }
+
+    fn opts() -> EmitOptions {
+        EmitOptions {
+            version: "0.0.0-test".into(),
+            migrations_app: Some("shop".into()),
+        }
+    }
+
+    #[test]
+    fn plans_the_example_shop() {
+        let plan = plan_files(&rec(), &Catalog::default(), Some(&project()), &opts()).unwrap();
+        let paths: Vec<String> = plan
+            .files
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                "indexes.sql",
+                "shop/migrations/0002_order_shop_order_custome_da1929_idx.py",
+                "shop/migrations/0003_customer_shop_custom_email_d81302_idx.py",
+                "shop/migrations/0004_review_reviews_product_500bf4_idx.py",
+                "shop/migrations/0005_product_shop_produc_sku_cod_f47732_idx.py",
+                "shop/migrations/0006_auth_user_last_lo_5f5610_idx.py",
+                "shop/migrations/0007_shop_produc_tag_id_2e0b10_idx.py",
+                "meta_indexes.md",
+            ]
+        );
+        for f in &plan.files {
+            let name = f.path.file_name().map(|n| n.to_string_lossy().to_string());
+            insta::assert_snapshot!(name.unwrap_or_default(), f.contents);
+        }
+        // The Meta.indexes entry is the migration's models.Index(...) character for character.
+        let order = &plan.meta_indexes[1];
+        assert_eq!(order.model_name, "Order");
+        let in_migration = order.entries[0].replacen("models.Index(", "index=models.Index(", 1);
+        assert!(
+            plan.files[1].contents.contains(&in_migration),
+            "{in_migration}"
+        );
+    }
+
+    #[test]
+    fn refuses_without_migrations_app_and_plans_nothing() {
+        let err = plan_files(
+            &rec(),
+            &Catalog::default(),
+            Some(&project()),
+            &EmitOptions {
+                migrations_app: None,
+                ..opts()
+            },
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("--migrations-app"), "{msg}");
+        assert!(
+            msg.contains("auth_user") && msg.contains("shop_product_tags"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn sql_only_without_django_and_drops() {
+        let mut r = rec();
+        r.drop.push(DropProposal {
+            schema: "public".into(),
+            table: "shop_order".into(),
+            index: "shop_order_status_old".into(),
+            reason: DropReason::Redundant,
+            covered_by: Some("shop_order_status_x".into()),
+            size_bytes: 123456,
+            verified: false,
+        });
+        let plan = plan_files(&r, &Catalog::default(), None, &opts()).unwrap();
+        assert_eq!(plan.files.len(), 1);
+        assert!(plan.notes[0].starts_with("SQL only"));
+        let sql = &plan.files[0].contents;
+        assert_eq!(
+            sql.lines()
+                .filter(|l| l.starts_with("CREATE INDEX CONCURRENTLY"))
+                .count(),
+            6
+        );
+        assert!(
+            sql.contains("DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"shop_order_status_old\";")
+        );
+        insta::assert_snapshot!("sql_only_with_drop", sql);
+    }
+
+    #[test]
+    fn names_avoid_the_catalog_and_meta_indexes() {
+        let mut p = project();
+        let order = p
+            .models
+            .iter_mut()
+            .find(|m| m.db_table == "shop_order")
+            .unwrap();
+        order
+            .indexes
+            .push(super::super::django::introspect::DjangoIndex {
+                name: "shop_order_custome_da1929_idx".into(),
+                fields: vec!["customer".into(), "-created_at".into()],
+                expressions: vec![],
+                condition: None,
+                include: vec![],
+                opclasses: vec![],
+            });
+        let plan = plan_files(&rec(), &Catalog::default(), Some(&p), &opts()).unwrap();
+        assert_ne!(plan.names[0], "shop_order_custome_da1929_idx");
+        assert!(plan.names[0].starts_with("shop_order_custome_") && plan.names[0].len() <= 30);
+    }
+}

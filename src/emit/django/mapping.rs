@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::introspect::{DjangoField, DjangoModel, DjangoProject};
 use super::pyfmt::{str_list, Arg, Py};
 use crate::model::{IndexKey, IndexSpec, KeyExpr, PredTerm};
-use crate::pg::quote::python_str;
+use crate::pg::quote::python_str_black;
 
 /// Where and how an index goes.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,19 +163,20 @@ pub fn index_expr(
         for k in &spec.keys {
             let f = field(model, k.expr.column())?;
             let mut e = match &k.expr {
-                KeyExpr::Column(_) => {
-                    Py::call("models.F", vec![Arg::pos(Py::atom(python_str(&f.name)))])
-                }
+                KeyExpr::Column(_) => Py::call(
+                    "models.F",
+                    vec![Arg::pos(Py::atom(python_str_black(&f.name)))],
+                ),
                 KeyExpr::Upper(_) => {
                     imports.insert("from django.db.models.functions import Upper".to_string());
-                    Py::call("Upper", vec![Arg::pos(Py::atom(python_str(&f.name)))])
+                    Py::call("Upper", vec![Arg::pos(Py::atom(python_str_black(&f.name)))])
                 }
             };
             if let Some(op) = &k.opclass {
                 imports.insert("from django.contrib.postgres.indexes import OpClass".to_string());
                 e = Py::call(
                     "OpClass",
-                    vec![Arg::pos(e), Arg::kw("name", Py::atom(python_str(op)))],
+                    vec![Arg::pos(e), Arg::kw("name", Py::atom(python_str_black(op)))],
                 );
             }
             e = match (k.desc, nulls(k)) {
@@ -226,7 +227,7 @@ pub fn index_expr(
             ),
         );
     }
-    kwargs.insert("name", Py::atom(python_str(name)));
+    kwargs.insert("name", Py::atom(python_str_black(name)));
     args.extend(kwargs.into_iter().map(|(k, v)| Arg::kw(k, v)));
     Ok((
         Py::Call {
@@ -270,7 +271,7 @@ fn py_value(f: &DjangoField, value: &str) -> Result<Py, String> {
     ];
     let t = f.internal_type.as_str();
     if TEXT.contains(&t) {
-        return Ok(Py::atom(python_str(value)));
+        return Ok(Py::atom(python_str_black(value)));
     }
     if INT.contains(&t) {
         if let Ok(n) = value.parse::<i64>() {
@@ -286,7 +287,7 @@ fn py_value(f: &DjangoField, value: &str) -> Result<Py, String> {
     }
     Err(format!(
         "a condition on a {t} value ({})",
-        python_str(value)
+        python_str_black(value)
     ))
 }
 
@@ -394,7 +395,7 @@ mod tests {
         };
         assert_eq!(
             flat(&s),
-            r#"models.Index(OpClass(Upper("sku"), name="text_pattern_ops"), models.F("created_at").desc(nulls_last=True), condition=models.Q(deleted_at__isnull=True, is_active=True, status="pen\"ding"), include=["status"], name="n")"#
+            r#"models.Index(OpClass(Upper("sku"), name="text_pattern_ops"), models.F("created_at").desc(nulls_last=True), condition=models.Q(deleted_at__isnull=True, is_active=True, status='pen"ding'), include=["status"], name="n")"#
         );
     }
 

@@ -2,14 +2,14 @@
 //!
 //! Pure. Invariants: one index per file; `atomic = False` (concurrent builds cannot run in a
 //! transaction); imports in Django's order (sorted by module); black-stable layout (see
-//! [`super::pyfmt`]); every string through [`crate::pg::quote::python_str`] and every comment
+//! [`super::pyfmt`]); every string through [`crate::pg::quote::python_str_black`] and every comment
 //! line through [`crate::emit::evidence::comment_safe`].
 
 use std::collections::BTreeSet;
 
 use super::pyfmt::{Arg, Py};
 use crate::emit::evidence::comment_safe;
-use crate::pg::quote::python_str;
+use crate::pg::quote::python_str_black;
 
 /// What the migration does.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +73,7 @@ impl MigrationFile {
                 Py::Call {
                     func: "AddIndexConcurrently".into(),
                     args: vec![
-                        Arg::kw("model_name", Py::atom(python_str(model_name))),
+                        Arg::kw("model_name", Py::atom(python_str_black(model_name))),
                         Arg::kw("index", index.clone()),
                     ],
                     explode: true,
@@ -87,8 +87,8 @@ impl MigrationFile {
                 Py::Call {
                     func: "RemoveIndexConcurrently".into(),
                     args: vec![
-                        Arg::kw("model_name", Py::atom(python_str(model_name))),
-                        Arg::kw("name", Py::atom(python_str(name))),
+                        Arg::kw("model_name", Py::atom(python_str_black(model_name))),
+                        Arg::kw("name", Py::atom(python_str_black(name))),
                     ],
                     explode: true,
                 }
@@ -96,7 +96,7 @@ impl MigrationFile {
             Operation::RunSql { sql, reverse_sql } => {
                 imports.insert("from django.db import migrations".into());
                 let list = |v: &[String]| Py::List {
-                    items: v.iter().map(|s| Py::atom(python_str(s))).collect(),
+                    items: v.iter().map(|s| Py::atom(python_str_black(s))).collect(),
                     explode: true,
                 };
                 Py::Call {
@@ -138,7 +138,12 @@ impl MigrationFile {
             items: self
                 .dependencies
                 .iter()
-                .map(|(a, n)| Py::Tuple(vec![Py::atom(python_str(a)), Py::atom(python_str(n))]))
+                .map(|(a, n)| {
+                    Py::Tuple(vec![
+                        Py::atom(python_str_black(a)),
+                        Py::atom(python_str_black(n)),
+                    ])
+                })
                 .collect(),
             explode: true,
         };
