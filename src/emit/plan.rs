@@ -249,8 +249,8 @@ pub fn plan_files(
             dir: dir.display().to_string(),
         })?;
         let mut prev = leaves.get(&host).cloned().flatten();
-        let mut number = next_number(prev.as_deref());
-        for item in items {
+        let first = next_number(prev.as_deref());
+        for (number, item) in (first..).zip(items) {
             let mut deps: Vec<(String, String)> = vec![];
             if let Some(p) = &prev {
                 deps.push((host.clone(), p.clone()));
@@ -279,7 +279,6 @@ pub fn plan_files(
                 },
             });
             prev = Some(name);
-            number += 1;
         }
     }
 
