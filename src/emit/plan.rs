@@ -490,6 +490,7 @@ mod tests {
                 "shop/migrations/0005_product_shop_produc_sku_cod_f47732_idx.py",
                 "shop/migrations/0006_auth_user_last_lo_5f5610_idx.py",
                 "shop/migrations/0007_shop_produc_tag_id_2e0b10_idx.py",
+                "shop/migrations/0008_order_shop_order_created_921c1c_idx.py",
                 "meta_indexes.md",
             ]
         );
@@ -547,7 +548,7 @@ mod tests {
             sql.lines()
                 .filter(|l| l.starts_with("CREATE INDEX CONCURRENTLY"))
                 .count(),
-            6
+            7
         );
         assert!(
             sql.contains("DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"shop_order_status_old\";")
