@@ -113,9 +113,110 @@ impl Plan {
     }
 }
 
+/// Where the files go and which Django project to read (validated from the CLI flags).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EmitConfig {
+    /// `--out DIR`: every file, migrations mirroring the project's layout
+    /// (`shop/migrations/0002_….py`), `indexes.sql`, `meta_indexes.md`.
+    pub out_dir: Option<PathBuf>,
+    /// `--django-project DIR` (the folder with manage.py).
+    pub django_project: Option<PathBuf>,
+    /// `--python` (default: the project's `.venv`/`venv`, else `python3`).
+    pub python: Option<PathBuf>,
+    /// `--settings` (a settings module, passed to manage.py).
+    pub settings: Option<String>,
+    /// `--migrations-app` (see [`EmitOptions::migrations_app`]).
+    pub migrations_app: Option<String>,
+    /// `--write-into-project`: migrations go into the project's migration folders (after the
+    /// same checks); the other files into `--out` when given.
+    pub write_into_project: bool,
+}
+
+impl EmitConfig {
+    /// Check the combination of flags.
+    pub fn validate(&self) -> Result<(), EmitError> {
+        if self.write_into_project && self.django_project.is_none() {
+            return Err(EmitError::Usage(
+                "--write-into-project needs --django-project".into(),
+            ));
+        }
+        if self.out_dir.is_none() && !self.write_into_project {
+            return Err(EmitError::Usage(
+                "nowhere to write: give --out DIR (or --write-into-project)".into(),
+            ));
+        }
+        if self.django_project.is_none()
+            && (self.python.is_some() || self.settings.is_some() || self.migrations_app.is_some())
+        {
+            return Err(EmitError::Usage(
+                "--python, --settings and --migrations-app need --django-project".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The whole emit stage for the pipeline: introspect the Django project (when given), plan
+/// every file, check that none exists, then write them. Returns the plan (names,
+/// Meta.indexes, notes for the report) and the paths written.
+pub fn emit(
+    rec: &crate::select::Recommendation,
+    catalog: &crate::model::Catalog,
+    cfg: &EmitConfig,
+    version: &str,
+) -> Result<(Plan, Vec<PathBuf>), EmitError> {
+    cfg.validate()?;
+    let project = match &cfg.django_project {
+        Some(dir) => Some(django::introspect(
+            dir,
+            cfg.python.as_deref(),
+            cfg.settings.as_deref(),
+        )?),
+        None => None,
+    };
+    let opts = EmitOptions {
+        version: version.to_string(),
+        migrations_app: cfg.migrations_app.clone(),
+    };
+    let plan = plan_files(rec, catalog, project.as_ref(), &opts)?;
+    let mut batches: Vec<(PathBuf, Vec<EmittedFile>)> = vec![];
+    match (&project, cfg.write_into_project) {
+        (Some(p), true) => {
+            batches.push((p.root.clone(), plan.migrations()));
+            if let Some(out) = &cfg.out_dir {
+                batches.push((out.clone(), plan.others()));
+            }
+        }
+        _ => {
+            if let Some(out) = &cfg.out_dir {
+                batches.push((out.clone(), plan.files.clone()));
+            }
+        }
+    }
+    // Check every destination before writing any, so a refusal writes nothing.
+    for (dir, files) in &batches {
+        for f in files {
+            if dir.join(&f.path).exists() {
+                return Err(EmitError::Exists(dir.join(&f.path).display().to_string()));
+            }
+        }
+    }
+    let mut written = vec![];
+    for (dir, files) in &batches {
+        written.extend(write_files(dir, files)?);
+    }
+    Ok((plan, written))
+}
+
 /// Errors planning or writing output.
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
+    /// A bad combination of flags.
+    #[error("{0}")]
+    Usage(String),
+    /// The Django project could not be introspected.
+    #[error(transparent)]
+    Introspect(#[from] django::IntrospectError),
     /// An app's migration graph has several leaves (or no migrations).
     #[error(transparent)]
     Leaf(#[from] django::graph::LeafError),

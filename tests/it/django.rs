@@ -468,3 +468,116 @@ fn two_leaves_refuse_and_write_nothing() {
         .collect();
     assert_eq!(before.len(), after.len());
 }
+
+/// `emit::emit` with `--out`: the project's layout mirrored, nothing overwritten on a second
+/// run; without a project, the SQL script only.
+#[test]
+fn emit_writes_out_dir_and_sql_only() {
+    let (py, _) = python("lts");
+    let project = copy_project();
+    let out = tempfile::tempdir().unwrap();
+    let cfg = emit::EmitConfig {
+        out_dir: Some(out.path().to_path_buf()),
+        django_project: Some(project.path().to_path_buf()),
+        python: Some(py.clone()),
+        migrations_app: Some("shop".into()),
+        ..Default::default()
+    };
+    let (plan, written) = emit::emit(&rec(), &Catalog::default(), &cfg, "test").expect("emit");
+    assert_eq!(written.len(), plan.files.len());
+    assert!(out
+        .path()
+        .join("shop/migrations/0002_order_shop_order_custome_da1929_idx.py")
+        .is_file());
+    assert!(out.path().join("indexes.sql").is_file());
+    assert!(out.path().join("meta_indexes.md").is_file());
+    // The project itself is untouched.
+    assert!(!project
+        .path()
+        .join("shop/migrations/0002_order_shop_order_custome_da1929_idx.py")
+        .exists());
+    let again = emit::emit(&rec(), &Catalog::default(), &cfg, "test");
+    assert!(matches!(again, Err(EmitError::Exists(_))), "{again:?}");
+
+    let sql_out = tempfile::tempdir().unwrap();
+    let (plan, written) = emit::emit(
+        &rec(),
+        &Catalog::default(),
+        &emit::EmitConfig {
+            out_dir: Some(sql_out.path().to_path_buf()),
+            ..Default::default()
+        },
+        "test",
+    )
+    .expect("sql only");
+    assert_eq!(written, vec![sql_out.path().join("indexes.sql")]);
+    assert!(plan.notes[0].contains("no Django project"));
+    // A folder without manage.py is a clear error.
+    let err = emit::emit(
+        &rec(),
+        &Catalog::default(),
+        &emit::EmitConfig {
+            out_dir: Some(sql_out.path().join("x")),
+            django_project: Some(sql_out.path().to_path_buf()),
+            ..Default::default()
+        },
+        "test",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no manage.py"), "{err}");
+}
+
+/// Hostile table, column and index names: the generated RunSQL migration is valid Python that
+/// black leaves alone, and its SQL strings are exactly the statements.
+#[test]
+fn hostile_names_stay_inside_their_strings() {
+    let (py, _) = python("lts");
+    let project = copy_project();
+    let django = emit::django::introspect(project.path(), Some(&py), None).expect("introspect");
+    let spec = IndexSpec::on(
+        "public",
+        "we\"ird'\n\\table",
+        vec![IndexKey::col("co\"l'\u{e9}"), IndexKey::col_desc("x\ny")],
+    );
+    let mut rec = rec();
+    rec.create.truncate(1);
+    rec.create[0].spec = spec.clone();
+    let plan = emit::plan_files(
+        &rec,
+        &Catalog::default(),
+        Some(&django),
+        &EmitOptions {
+            migrations_app: Some("shop".into()),
+            ..EmitOptions::default()
+        },
+    )
+    .expect("plan");
+    let mig = &plan.migrations()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.py");
+    std::fs::write(&file, &mig.contents).unwrap();
+    let check = format!(
+        "import ast, sys\ntree = ast.parse(open({:?}).read())\nsql = [n for n in ast.walk(tree) if isinstance(n, ast.keyword) and n.arg == 'sql'][0]\nsys.stdout.write(sql.value.elts[0].value)",
+        file.display().to_string()
+    );
+    let out = Command::new(&py).args(["-c", &check]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        spec.create_sql(&plan.names[0], true)
+    );
+    let black = Command::new(&py)
+        .args(["-m", "black", "--check", "-q"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        black.status.success(),
+        "black would reformat:\n{}",
+        mig.contents
+    );
+}
