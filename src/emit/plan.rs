@@ -393,8 +393,12 @@ fn drop_item(
         .replacen("INDEX ", "INDEX CONCURRENTLY ", 1);
     let mut header = header;
     header.push(String::new());
-    header.push("RunSQL: the index is not in any Meta.indexes (a db_index field, or made".into());
-    header.push("outside Django); if a field declares it, drop db_index=True there too.".into());
+    header.push(
+        "RunSQL: the index is in no Meta.indexes. If a field declares it (db_index=True,".into(),
+    );
+    header
+        .push("or a ForeignKey's own index), also set db_index=False on that field and run".into());
+    header.push("makemigrations: its AlterField then finds no index left to drop.".into());
     notes.push(format!("drop {}: RunSQL", d.index));
     items.push(Item {
         host,
@@ -577,5 +581,92 @@ mod tests {
         let plan = plan_files(&rec(), &Catalog::default(), Some(&p), &opts()).unwrap();
         assert_ne!(plan.names[0], "shop_order_custome_da1929_idx");
         assert!(plan.names[0].starts_with("shop_order_custome_") && plan.names[0].len() <= 30);
+    }
+
+    #[test]
+    fn drops_remove_meta_indexes_or_run_sql() {
+        let mut p = project();
+        let order = p
+            .models
+            .iter_mut()
+            .find(|m| m.db_table == "shop_order")
+            .unwrap();
+        order
+            .indexes
+            .push(super::super::django::introspect::DjangoIndex {
+                name: "shop_order_status_63c2c0_idx".into(),
+                fields: vec!["status".into()],
+                expressions: vec![],
+                condition: None,
+                include: vec![],
+                opclasses: vec![],
+            });
+        let existing = |name: &str, def: &str| crate::model::ExistingIndex {
+            name: name.into(),
+            definition: def.into(),
+            method: "btree".into(),
+            keys: vec![],
+            include: vec![],
+            predicate: None,
+            unique: false,
+            primary: false,
+            constraint: None,
+            valid: true,
+            size_bytes: 8192,
+            scans: 0,
+        };
+        let catalog = Catalog {
+            tables: vec![crate::model::Table {
+                oid: 1,
+                schema: "public".into(),
+                name: "shop_order".into(),
+                rows: 0.0,
+                pages: 0,
+                all_visible_frac: 0.0,
+                size_bytes: 0,
+                fillfactor: 100,
+                columns: vec![],
+                indexes: vec![
+                    existing(
+                        "shop_order_customer_id_0a1b2c3d",
+                        "CREATE INDEX shop_order_customer_id_0a1b2c3d ON public.shop_order USING btree (customer_id)",
+                    ),
+                    existing(
+                        "shop_order_status_63c2c0_idx",
+                        "CREATE INDEX shop_order_status_63c2c0_idx ON public.shop_order USING btree (status)",
+                    ),
+                ],
+                constraints: vec![],
+            }],
+            search_path: vec!["public".into()],
+        };
+        let drop = |index: &str| DropProposal {
+            schema: "public".into(),
+            table: "shop_order".into(),
+            index: index.into(),
+            reason: DropReason::Redundant,
+            covered_by: Some("shop_order_custome_da1929_idx".into()),
+            size_bytes: 8192,
+            verified: true,
+        };
+        let r = Recommendation {
+            drop: vec![
+                drop("shop_order_status_63c2c0_idx"),
+                drop("shop_order_customer_id_0a1b2c3d"),
+            ],
+            ..Recommendation::default()
+        };
+        let plan = plan_files(&r, &catalog, Some(&p), &opts()).unwrap();
+        let migs = plan.migrations();
+        assert_eq!(migs.len(), 2);
+        assert!(migs[0]
+            .path
+            .ends_with("0002_remove_order_shop_order_status_63c2c0_idx.py"));
+        assert!(migs[0].contents.contains("RemoveIndexConcurrently("));
+        assert!(migs[1].contents.contains(
+            "CREATE INDEX CONCURRENTLY shop_order_customer_id_0a1b2c3d ON public.shop_order"
+        ));
+        insta::assert_snapshot!("drop_meta_index", migs[0].contents);
+        insta::assert_snapshot!("drop_db_index", migs[1].contents);
     }
 }

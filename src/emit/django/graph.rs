@@ -9,7 +9,7 @@
 //! dependencies on a replaced migration point at the squashed one and replaced files are
 //! not leaves.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
@@ -123,11 +123,6 @@ pub fn number(name: &str) -> Option<u32> {
 /// The next migration number after the leaf (1 when the app has none yet).
 pub fn next_number(leaf: Option<&str>) -> u32 {
     leaf.and_then(number).map_or(1, |n| n + 1)
-}
-
-/// Names of every migration file of the app (to refuse overwriting one).
-pub fn names(app: &DjangoApp) -> BTreeSet<&str> {
-    app.migrations.iter().map(|m| m.name.as_str()).collect()
 }
 
 #[cfg(test)]
