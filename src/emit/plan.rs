@@ -99,22 +99,16 @@ pub fn plan_files(
                     })
                 });
                 header.push(format!(
-                    "Add this to the Meta.indexes of {app_label}.{model_name}{}, or the next",
+                    "Add this to the Meta.indexes of {app_label}.{model_name}{}, or the next makemigrations will generate a RemoveIndex:",
                     source
                         .as_ref()
                         .map(|s| format!(" ({s})"))
                         .unwrap_or_default()
                 ));
-                header.push("makemigrations will generate a RemoveIndex:".into());
                 for i in &imports {
                     header.push(format!("    {i}"));
                 }
-                header.extend(
-                    index
-                        .render(4, "", ",")
-                        .into_iter()
-                        .map(|l| format!("    {l}")),
-                );
+                header.extend(index.render(4, "", ",").into_iter());
                 let m = meta
                     .entry((app_label.clone(), model_name.clone()))
                     .or_insert_with(|| MetaIndexes {
@@ -152,8 +146,7 @@ pub fn plan_files(
                 reason,
             } => {
                 header.push(format!("RunSQL, not AddIndexConcurrently: {reason}."));
-                header.push("Django's migration state does not know this index (no".into());
-                header.push("state_operations): nothing to add to Meta.indexes.".into());
+                header.push("Django's migration state does not know this index (no state_operations): nothing to add to Meta.indexes.".into());
                 header.push(String::new());
                 recovery(&mut header, &p.spec.schema, name, &timeouts);
                 plan.notes.push(format!("{name}: RunSQL because {reason}"));
@@ -298,8 +291,7 @@ fn relative(dir: &Path, root: &Path) -> Option<PathBuf> {
 }
 
 fn recovery(header: &mut Vec<String>, schema: &str, name: &str, timeouts: &[(String, String)]) {
-    header.push("If this migration fails, the concurrent build leaves an INVALID index and".into());
-    header.push("the retry fails with \"already exists\". Recover with:".into());
+    header.push("If this migration fails, the concurrent build leaves an INVALID index and the retry fails with \"already exists\". Recover with:".into());
     header.push(format!(
         "    DROP INDEX CONCURRENTLY IF EXISTS {}.{};",
         ident(schema),
@@ -309,13 +301,8 @@ fn recovery(header: &mut Vec<String>, schema: &str, name: &str, timeouts: &[(Str
     for (alias, setting) in timeouts {
         header.push(String::new());
         header.push(format!(
-            "WARNING: DATABASES[{alias:?}][\"OPTIONS\"] sets {setting}: a short lock_timeout or"
+            "WARNING: DATABASES[{alias:?}][\"OPTIONS\"] sets {setting}: a short lock_timeout or statement_timeout cancels the build and leaves an INVALID index; run migrate with the timeouts off for this migration."
         ));
-        header.push(
-            "statement_timeout cancels the build and leaves an INVALID index; run migrate with"
-                .into(),
-        );
-        header.push("the timeouts off for this migration.".into());
     }
 }
 
@@ -393,12 +380,7 @@ fn drop_item(
         .replacen("INDEX ", "INDEX CONCURRENTLY ", 1);
     let mut header = header;
     header.push(String::new());
-    header.push(
-        "RunSQL: the index is in no Meta.indexes. If a field declares it (db_index=True,".into(),
-    );
-    header
-        .push("or a ForeignKey's own index), also set db_index=False on that field and run".into());
-    header.push("makemigrations: its AlterField then finds no index left to drop.".into());
+    header.push("RunSQL: the index is in no Meta.indexes. If a field declares it (db_index=True, or a ForeignKey's own index), also set db_index=False on that field and run makemigrations: its AlterField then finds no index left to drop.".into());
     notes.push(format!("drop {}: RunSQL", d.index));
     items.push(Item {
         host,

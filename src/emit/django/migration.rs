@@ -11,6 +11,23 @@ use super::pyfmt::{Arg, Py};
 use crate::emit::evidence::comment_safe;
 use crate::pg::quote::python_str_black;
 
+/// Prose wrapped at spaces to `width` columns (a word longer than that stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![];
+    let mut cur = String::new();
+    for w in text.split(' ') {
+        if !cur.is_empty() && cur.len() + 1 + w.len() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(w);
+    }
+    lines.push(cur);
+    lines
+}
+
 /// What the migration does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operation {
@@ -123,8 +140,13 @@ impl MigrationFile {
         for h in &self.header {
             if h.is_empty() {
                 out.push_str("#\n");
-            } else {
+            } else if h.starts_with(' ') {
+                // Code (SQL, Meta.indexes lines): never wrapped.
                 out.push_str(&format!("# {}\n", comment_safe(h)));
+            } else {
+                for l in wrap(&comment_safe(h), super::pyfmt::LINE_LENGTH - 2) {
+                    out.push_str(&format!("# {l}\n"));
+                }
             }
         }
         out.push('\n');
@@ -161,5 +183,34 @@ impl MigrationFile {
             out.push('\n');
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_prose_only() {
+        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefgh", 3), vec!["abcdefgh"]);
+        let m = MigrationFile {
+            app_label: "shop".into(),
+            name: "0002_x".into(),
+            dependencies: vec![],
+            header: vec![
+                "word ".repeat(30).trim().to_string(),
+                format!("    {}", "x".repeat(100)),
+            ],
+            operation: Operation::RunSql {
+                sql: vec!["SELECT 1".into()],
+                reverse_sql: vec!["SELECT 2".into()],
+            },
+        };
+        let text = m.render("t");
+        let comments: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
+        assert_eq!(comments.len(), 4, "{text}");
+        assert!(comments[1].len() <= 88 && comments[3].len() > 88);
+        assert!(text.contains("    dependencies = []\n"));
     }
 }
