@@ -108,7 +108,7 @@ pub fn plan_files(
                 for i in &imports {
                     header.push(format!("    {i}"));
                 }
-                header.extend(index.render(4, "", ",").into_iter());
+                header.extend(index.render(4, "", ","));
                 let m = meta
                     .entry((app_label.clone(), model_name.clone()))
                     .or_insert_with(|| MetaIndexes {
