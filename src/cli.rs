@@ -58,3 +58,93 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
         }
     }
 }
+
+/// Where `analyze` writes migrations, `Meta.indexes` lines and the SQL script (flatten into the
+/// `analyze` arguments with `#[command(flatten)]`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct EmitArgs {
+    /// Write indexes.sql, meta_indexes.md and the migrations (mirroring the project's layout,
+    /// `<app>/migrations/NNNN_….py`) into this folder. Never overwrites a file.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+    /// The Django project (the folder with manage.py): write Django migrations, read from the
+    /// project's own Django. Without it, only indexes.sql.
+    #[arg(long, value_name = "DIR")]
+    pub django_project: Option<std::path::PathBuf>,
+    /// The project's Python (default: <project>/.venv/bin/python, <project>/venv/bin/python,
+    /// else python3).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<std::path::PathBuf>,
+    /// Django settings module (passed to manage.py as --settings).
+    #[arg(long, value_name = "MODULE")]
+    pub settings: Option<String>,
+    /// The app whose migrations hold RunSQL migrations for tables without an editable model
+    /// (django.contrib, third-party apps, auto-created many-to-many tables).
+    #[arg(long, value_name = "APP_LABEL")]
+    pub migrations_app: Option<String>,
+    /// Write the migrations straight into the project's migration folders (same checks; the
+    /// other files go to --out when given).
+    #[arg(long)]
+    pub write_into_project: bool,
+}
+
+impl EmitArgs {
+    /// The validated configuration, or `None` when nothing is to be written (no `--out`, no
+    /// `--write-into-project`).
+    pub fn into_config(self) -> Result<Option<crate::emit::EmitConfig>> {
+        if self.out.is_none() && !self.write_into_project {
+            if self.django_project.is_some() || self.migrations_app.is_some() {
+                return Err(Error::Usage(
+                    "--django-project and --migrations-app need somewhere to write\n(add --out DIR or --write-into-project)".into(),
+                ));
+            }
+            return Ok(None);
+        }
+        let cfg = crate::emit::EmitConfig {
+            out_dir: self.out,
+            django_project: self.django_project,
+            python: self.python,
+            settings: self.settings,
+            migrations_app: self.migrations_app,
+            write_into_project: self.write_into_project,
+        };
+        cfg.validate().map_err(Error::from)?;
+        Ok(Some(cfg))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct T {
+        #[command(flatten)]
+        emit: EmitArgs,
+    }
+
+    #[test]
+    fn emit_flags_validate() {
+        let parse = |a: &[&str]| {
+            T::try_parse_from(std::iter::once("t").chain(a.iter().copied()))
+                .unwrap()
+                .emit
+                .into_config()
+        };
+        assert_eq!(parse(&[]).unwrap(), None);
+        let cfg = parse(&[
+            "--out",
+            "o",
+            "--django-project",
+            "p",
+            "--migrations-app",
+            "shop",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(cfg.migrations_app.as_deref(), Some("shop"));
+        assert!(parse(&["--write-into-project"]).is_err());
+        assert!(parse(&["--django-project", "p"]).is_err());
+        assert!(parse(&["--out", "o", "--settings", "x"]).is_err());
+    }
+}

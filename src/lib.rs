@@ -21,6 +21,7 @@ pub mod candidates;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod emit;
 pub mod error;
 pub mod model;
 pub mod parse;
