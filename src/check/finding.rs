@@ -97,6 +97,9 @@ pub struct Facts {
     pub can_set_track: Option<bool>,
     /// The primary, when `--primary-url` was given.
     pub primary: Option<PrimaryProbe>,
+    /// Why pg_stat_statements could not be read, when it could not.
+    #[serde(default)]
+    pub pgss_error: Option<String>,
 }
 
 fn f(level: Level, what: impl Into<String>, fix: Option<String>) -> Finding {
@@ -213,6 +216,13 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
             }
         }
         Some(_) => {}
+    }
+    if let Some(e) = &x.pgss_error {
+        out.push(f(
+            Level::Missing,
+            format!("cannot read pg_stat_statements: {e}"),
+            Some(format!("GRANT pg_monitor TO {role};")),
+        ));
     }
     if let Some((entries, here, hidden)) = x.pgss_entries {
         let since = x
@@ -446,6 +456,7 @@ mod tests {
             unreadable_example: None,
             can_set_track: Some(true),
             primary: None,
+            pgss_error: None,
         }
     }
 

@@ -66,6 +66,16 @@ pub async fn collect_with_warnings(config: &CollectConfig) -> Result<Collected, 
         .await
         .map_err(|e| pgss_error(&server.database, e))?;
     let mut wl = workload::build(rows, &config.filter)?;
+    let hidden = wl
+        .excluded
+        .iter()
+        .filter(|e| e.reason.starts_with("text hidden"))
+        .count();
+    if hidden > 0 {
+        warnings.push(format!(
+            "{hidden} statements of other roles read <insufficient privilege> and were left out\n(as a superuser: GRANT pg_monitor TO <role>;)"
+        ));
+    }
     wl.stats_since = server::pgss_info(client, server.version_num)
         .await
         .and_then(|(since, _)| since);

@@ -3,4 +3,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod check;
+mod cli;
+mod collect;
+mod faults;
 mod harness;
+mod sql_files;

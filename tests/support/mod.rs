@@ -546,8 +546,21 @@ pub fn example_database(name: &str) -> String {
 
 /// Replay the example workload (examples/shop/workload.sql, as Django sent it) into `db`, after
 /// resetting pg_stat_statements, so the database's pg_stat_statements holds the example workload.
+/// Only `db`'s entries are reset, so tests in other databases are not disturbed.
 pub fn replay_workload(db: &str) {
     let c = cluster();
-    c.psql(db, "SELECT pg_stat_statements_reset()");
+    reset_statements(c, db);
     c.psql_file(db, &repo_root().join("examples/shop/workload.sql"));
+}
+
+/// Reset the pg_stat_statements entries of one database only (other tests' are kept).
+pub fn reset_statements(c: &Cluster, db: &str) {
+    // Run from another database, so the reset call itself is not an entry of `db`.
+    c.psql(
+        "postgres",
+        &format!(
+            "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = '{}'), 0)",
+            db.replace('\'', "''")
+        ),
+    );
 }
