@@ -255,17 +255,59 @@ pub fn redact(url: &str) -> String {
             .join("&");
         format!("{scheme}{auth_host}{tail}")
     } else {
-        url.split_whitespace()
+        conninfo_tokens(url)
+            .into_iter()
             .map(|t| {
-                if t.starts_with("password=") {
+                let key = t.split('=').next().unwrap_or("").trim();
+                if key == "password" {
                     "password=***".to_string()
                 } else {
-                    t.to_string()
+                    t
                 }
             })
             .collect::<Vec<_>>()
             .join(" ")
     }
+}
+
+/// Split a key=value conninfo into `key=value` tokens, keeping single-quoted values (which may
+/// hold blanks and `\'`) whole, and allowing blanks around `=`.
+fn conninfo_tokens(s: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut cur = String::new();
+    let mut chars = s.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quoted => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            '\'' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            c if c.is_whitespace() && !quoted => {
+                // `key = value`: keep joining around the equals sign.
+                while chars.peek().is_some_and(|n| n.is_whitespace()) {
+                    chars.next();
+                }
+                if cur.ends_with('=') || chars.peek() == Some(&'=') {
+                    continue;
+                }
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
 }
 
 fn env(name: &str) -> Option<String> {
@@ -334,7 +376,9 @@ fn resolve(opts: &ConnectOptions) -> Result<Resolved, PgError> {
         Config::new()
     } else {
         rest.parse().map_err(|e: tokio_postgres::Error| {
-            PgError::Config(format!("{} ({})", db_message(&e), redact(&raw)))
+            let msg = db_message(&e);
+            let msg = msg.strip_prefix("invalid connection string: ").unwrap_or(&msg);
+            PgError::Config(format!("{msg} ({})", redact(&raw)))
         })?
     };
     let get = |k: &str| {
@@ -704,7 +748,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection, PgError> {
         m => vec![m],
     };
     let mut last_err = None;
-    for (line, untracked) in &lines {
+    'lines: for (line, untracked) in &lines {
         for mode in &modes {
             match connect_once(&resolved, line, *mode).await {
                 Ok((client, tls)) => {
@@ -726,6 +770,8 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection, PgError> {
                         if s.as_db_error().map(|d| d.code().code() == "42501").unwrap_or(false));
                     let tls_failure = matches!(&e, PgError::Connect { reason, .. }
                         if reason.to_lowercase().contains("tls") || reason.to_lowercase().contains("ssl") || reason.to_lowercase().contains("certificate") || reason.to_lowercase().contains("handshake"));
+                    let auth_failure = matches!(&e, PgError::Connect { source: Some(s), .. }
+                        if s.as_db_error().map(|d| d.code().code() == "28P01").unwrap_or(false));
                     last_err = Some(e);
                     if perm_denied {
                         break; // try the next options line
@@ -733,12 +779,13 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection, PgError> {
                     if *mode == SslMode::Prefer && tls_failure {
                         continue; // libpq falls back to plaintext after a failed handshake
                     }
-                    if modes.len() > 1 && *mode != SslMode::Prefer && *mode != SslMode::Disable {
-                        continue;
+                    if resolved.ssl_mode == SslMode::Allow
+                        && *mode == SslMode::Disable
+                        && !auth_failure
+                    {
+                        continue; // libpq's `allow` tries TLS after plaintext was refused
                     }
-                    if !perm_denied {
-                        return Err(last_err.expect("set above"));
-                    }
+                    break 'lines;
                 }
             }
         }
@@ -778,6 +825,10 @@ mod tests {
             "host=db password=*** user=bob"
         );
         assert!(!redact("postgres://h/db?password=s3cret").contains("s3cret"));
+        let r = redact("host=db password='s3 cr\\'et' user=bob");
+        assert_eq!(r, "host=db password=*** user=bob");
+        let r = redact("host=db password = 'two words' dbname=x");
+        assert_eq!(r, "host=db password=*** dbname=x");
     }
 
     #[test]

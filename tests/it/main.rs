@@ -9,3 +9,4 @@ mod collect;
 mod faults;
 mod harness;
 mod sql_files;
+mod tls;
