@@ -510,6 +510,20 @@ mod tests {
     }
 
     #[test]
+    fn text_report_of_a_fresh_replica() {
+        let mut x = healthy();
+        x.server.in_recovery = true;
+        x.server.hypopg_version = None;
+        x.hypopg_available = Some("1.3.1".into());
+        x.pg_monitor = false;
+        x.pgss_entries = Some((9500, 0, 40));
+        x.pgss_max = Some(10000);
+        x.pgss_dealloc = Some(12);
+        let fs = evaluate(&x);
+        insta::assert_snapshot!(render_text(&x.target, &fs));
+    }
+
+    #[test]
     fn replica_warns_about_write_statistics_and_old_hypopg() {
         let mut x = healthy();
         x.server.in_recovery = true;

@@ -377,7 +377,9 @@ fn resolve(opts: &ConnectOptions) -> Result<Resolved, PgError> {
     } else {
         rest.parse().map_err(|e: tokio_postgres::Error| {
             let msg = db_message(&e);
-            let msg = msg.strip_prefix("invalid connection string: ").unwrap_or(&msg);
+            let msg = msg
+                .strip_prefix("invalid connection string: ")
+                .unwrap_or(&msg);
             PgError::Config(format!("{msg} ({})", redact(&raw)))
         })?
     };
