@@ -133,12 +133,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 Some(p) if p != std::path::Path::new("-") => {
                     crate::collect::write_atomic(p, json.as_bytes())?;
                     eprintln!(
-                        "wrote {}: {} statements ({} left out), {} tables, write statistics: {:?}",
+                        "wrote {}: {} statements ({} left out), {} tables, write statistics: {}",
                         p.display(),
                         s.workload.statements.len(),
                         s.workload.excluded.len(),
                         s.catalog.tables.len(),
-                        s.write_stats.source
+                        match s.write_stats.source {
+                            crate::model::WriteSource::Local => "from this primary",
+                            crate::model::WriteSource::Primary => "from --primary-url",
+                            crate::model::WriteSource::Unavailable => "unavailable",
+                        }
                     );
                 }
                 _ => out.write_all(json.as_bytes())?,

@@ -7,8 +7,12 @@ use crate::cli::idxadvise;
 use crate::support::{cluster, example_database, replay_workload, reset_statements};
 
 fn pgss_entries(db: &str) -> String {
+    pgss_entries_on(cluster(), db)
+}
+
+fn pgss_entries_on(c: &crate::support::Cluster, db: &str) -> String {
     let q = "select count(*) || '/' || coalesce(sum(calls), 0) from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = current_database() and query not like '%pg_stat_statements s join pg_database%'";
-    cluster().psql(db, q).trim().to_string()
+    c.psql(db, q).trim().to_string()
 }
 
 fn collect_to_file(url: &str, extra: &[&str]) -> (crate::cli::Run, Option<Snapshot>) {
@@ -32,9 +36,12 @@ fn collect_example_workload_and_catalog() {
     let before = pgss_entries(&db);
     assert_eq!(before, pgss_entries(&db), "counting is stable");
     let url = c.url(&db).replace("postgres@", "postgres:s3cret-pw@");
+    let t0 = std::time::Instant::now();
     let (run, snap) = collect_to_file(&url, &[]);
+    eprintln!("collect of the example took {:?}", t0.elapsed());
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains("s3cret-pw"), "{}", run.stderr);
+    eprintln!("{}", run.stderr);
     let snap = snap.expect("snapshot written");
     assert_eq!(
         pgss_entries(&db),
@@ -271,9 +278,22 @@ fn collect_on_standby_reads_writes_from_the_primary() {
             &format!("SELECT \"shop_order\".\"id\", \"shop_order\".\"status\" FROM \"shop_order\" WHERE (\"shop_order\".\"customer_id\" = {id} AND \"shop_order\".\"deleted_at\" IS NULL) ORDER BY \"shop_order\".\"created_at\" DESC LIMIT 20"),
         );
     }
+    let before = (pgss_entries_on(&s, &db), pgss_entries_on(&s, &db));
+    assert_eq!(before.0, before.1, "counting is stable");
+    let primary_before = (pgss_entries(&db), pgss_entries(&db)).1;
     let (run, snap) = collect_to_file(&s.url(&db), &["--primary-url", &c.url(&db)]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let snap = snap.expect("snapshot");
+    assert_eq!(
+        pgss_entries_on(&s, &db),
+        before.0,
+        "no new entry on the standby"
+    );
+    assert_eq!(
+        pgss_entries(&db),
+        primary_before,
+        "no new entry on the primary"
+    );
     assert!(snap.server.in_recovery);
     assert_eq!(snap.write_stats.source, WriteSource::Primary);
     let ow = snap
