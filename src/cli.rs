@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::error::{Error, Result, EXIT_OK};
+use crate::error::{Error, Result, EXIT_OK, EXIT_PREREQUISITE};
 
 /// PostgreSQL index advisor for Django teams.
 #[derive(Debug, Parser)]
@@ -20,7 +20,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Preflight: is the server ready for idxadvise, and what to fix if not.
-    Check(ConnArgs),
+    Check(CheckArgs),
+    /// Read the workload, catalog and write statistics into a snapshot file.
+    Collect(CollectArgs),
 }
 
 /// How to reach the server.
@@ -38,22 +40,113 @@ pub struct ConnArgs {
     pub statement_timeout: String,
 }
 
-/// Run a parsed command line, writing results to `out`. Returns the exit code.
-pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+impl ConnArgs {
+    fn config(self) -> Result<crate::config::ConnectionConfig> {
+        crate::config::ConnectionConfig::new(
+            self.database_url,
+            self.primary_url,
+            &self.statement_timeout,
+        )
+    }
+}
+
+/// `check` arguments.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Output format: text or json.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+}
+
+/// `collect` arguments.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Leave out statements called fewer times than this.
+    #[arg(long, default_value_t = 1)]
+    pub min_calls: u64,
+    /// Keep only the N statements with the highest total time.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Keep the most expensive statements up to this share of the total time (e.g. 0.95).
+    #[arg(long, value_name = "SHARE")]
+    pub top_share: Option<f64>,
+    /// Write the snapshot here (atomically); `-` or nothing writes it to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
+}
+
+/// Run a parsed command line, writing results to `out`. Returns the exit code.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
     match cli.command {
         Command::Check(args) => {
-            let _conn = crate::config::ConnectionConfig::new(
-                args.database_url,
-                args.primary_url,
-                &args.statement_timeout,
-            )?;
-            let _ = rt;
-            writeln!(out, "check: not implemented yet")?;
+            let config = crate::config::CheckConfig {
+                format: crate::config::OutputFormat::parse(&args.format)?,
+                connection: args.conn.config()?,
+            };
+            let facts = runtime()?.block_on(crate::check::facts(&config.connection))?;
+            let findings = crate::check::evaluate(&facts);
+            let text = match config.format {
+                crate::config::OutputFormat::Text => {
+                    crate::check::finding::render_text(&facts.target, &findings)
+                }
+                crate::config::OutputFormat::Json => {
+                    crate::check::finding::render_json(&facts, &findings)
+                }
+            };
+            out.write_all(text.as_bytes())?;
+            Ok(if crate::check::ready(&findings) {
+                EXIT_OK
+            } else {
+                EXIT_PREREQUISITE
+            })
+        }
+        Command::Collect(args) => {
+            let config = crate::config::CollectConfig {
+                filter: crate::config::WorkloadFilter::new(
+                    args.min_calls,
+                    args.top,
+                    args.top_share,
+                )?,
+                connection: args.conn.config()?,
+            };
+            let collected = runtime()?.block_on(crate::collect::collect_with_warnings(&config))?;
+            for w in &collected.warnings {
+                eprintln!("warning: {w}");
+            }
+            let json = crate::collect::to_json(&collected.snapshot)?;
+            let s = &collected.snapshot;
+            match args.output.as_deref() {
+                Some(p) if p != std::path::Path::new("-") => {
+                    crate::collect::write_atomic(p, json.as_bytes())?;
+                    eprintln!(
+                        "wrote {}: {} statements ({} left out), {} tables, write statistics: {}",
+                        p.display(),
+                        s.workload.statements.len(),
+                        s.workload.excluded.len(),
+                        s.catalog.tables.len(),
+                        match s.write_stats.source {
+                            crate::model::WriteSource::Local => "from this primary",
+                            crate::model::WriteSource::Primary => "from --primary-url",
+                            crate::model::WriteSource::Unavailable => "unavailable",
+                        }
+                    );
+                }
+                _ => out.write_all(json.as_bytes())?,
+            }
             Ok(EXIT_OK)
         }
     }

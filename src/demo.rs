@@ -67,7 +67,9 @@ pub fn prepare(
     let url = sandbox.url(db);
     match python.filter(|p| has_django(p)) {
         Some(py) => {
-            progress("creating the schema with the example project's migrations (manage.py migrate)");
+            progress(
+                "creating the schema with the example project's migrations (manage.py migrate)",
+            );
             let out = Command::new(py)
                 .arg("manage.py")
                 .args(["migrate", "-v", "0"])
@@ -79,12 +81,17 @@ pub fn prepare(
             if !out.status.success() {
                 return Err(Error::Internal(format!(
                     "manage.py migrate failed: {}",
-                    String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+                    String::from_utf8_lossy(&out.stderr)
+                        .lines()
+                        .last()
+                        .unwrap_or("")
                 )));
             }
         }
         None => {
-            progress("creating the schema from examples/shop/schema.sql (no Python with Django given)");
+            progress(
+                "creating the schema from examples/shop/schema.sql (no Python with Django given)",
+            );
             sandbox.psql_file(db, &example.dir.join("schema.sql"))?;
         }
     }

@@ -18,7 +18,9 @@
 //! its own session only.
 
 pub mod candidates;
+pub mod check;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod demo;
 pub mod emit;
