@@ -151,7 +151,11 @@ fn quantile(hist: &[String], q: f64) -> &str {
     &hist[i.min(hist.len() - 1)]
 }
 
-fn column_stats<'a>(catalog: &'a Catalog, shape: &QueryShape, u: &ParamUse) -> Option<&'a ColumnStats> {
+fn column_stats<'a>(
+    catalog: &'a Catalog,
+    shape: &QueryShape,
+    u: &ParamUse,
+) -> Option<&'a ColumnStats> {
     let col = u.column.as_deref()?;
     let table = u.table.as_deref()?;
     let t = match u.schema.as_deref() {
@@ -230,7 +234,8 @@ fn value_for(
     let op = u.map(|u| u.op).unwrap_or(ParamOp::Other);
     let ranked = |s: &ColumnStats| {
         let d = distribution(s, max_sets);
-        d.get(rank.min(d.len().saturating_sub(1))).map(|(v, _)| v.clone())
+        d.get(rank.min(d.len().saturating_sub(1)))
+            .map(|(v, _)| v.clone())
     };
     let v = match op {
         ParamOp::Limit => Some(LIMIT_VALUE.to_string()),
@@ -240,9 +245,10 @@ fn value_for(
             .map(|s| quantile(&s.histogram_bounds, RANGE_QUANTILE).to_string()),
         ParamOp::Lower => stats.filter(|s| !s.histogram_bounds.is_empty()).map(|s| {
             let paired = u.is_some_and(|u| {
-                shape.params.iter().any(|o| {
-                    o.op == ParamOp::Upper && o.column == u.column && o.table == u.table
-                })
+                shape
+                    .params
+                    .iter()
+                    .any(|o| o.op == ParamOp::Upper && o.column == u.column && o.table == u.table)
             });
             let q = if paired { 1.0 } else { 1.0 - RANGE_QUANTILE };
             quantile(&s.histogram_bounds, q).to_string()
@@ -354,7 +360,10 @@ mod tests {
 
     #[test]
     fn low_cardinality_column_gives_every_value_weighted() {
-        let s = shape(vec![(1, Some("status"), ParamOp::Eq), (2, None, ParamOp::Limit)]);
+        let s = shape(vec![
+            (1, Some("status"), ParamOp::Eq),
+            (2, None, ParamOp::Limit),
+        ]);
         let sets = value_sets(&s, &catalog(), &[ty("text"), ty("int8")], 4);
         let got: Vec<(Option<String>, String)> = sets
             .iter()
@@ -376,7 +385,10 @@ mod tests {
     fn skewed_key_mixes_mcvs_and_histogram_mass() {
         let s = shape(vec![(1, Some("customer_id"), ParamOp::Eq)]);
         let sets = value_sets(&s, &catalog(), &[ty("int8")], 4);
-        let vals: Vec<&str> = sets.iter().map(|v| v.values[0].as_deref().unwrap()).collect();
+        let vals: Vec<&str> = sets
+            .iter()
+            .map(|v| v.values[0].as_deref().unwrap())
+            .collect();
         assert_eq!(vals, vec!["7", "9", "2", "4"]);
         let total: f64 = sets.iter().map(|v| v.weight).sum();
         assert!((total - 1.0).abs() < 1e-9);
@@ -385,7 +397,10 @@ mod tests {
 
     #[test]
     fn unknown_columns_get_type_defaults_and_arrays_are_wrapped() {
-        let s = shape(vec![(1, None, ParamOp::Other), (2, Some("status"), ParamOp::Eq)]);
+        let s = shape(vec![
+            (1, None, ParamOp::Other),
+            (2, Some("status"), ParamOp::Eq),
+        ]);
         let sets = value_sets(
             &s,
             &catalog(),

@@ -92,9 +92,8 @@ fn predicate_selectivity(spec: &IndexSpec, table: &Table) -> f64 {
                     Some(i) => s.most_common_freqs.get(i).copied().unwrap_or(0.0),
                     None => {
                         let mcv: f64 = s.most_common_freqs.iter().sum();
-                        let rest_distinct = (s.distinct(table.rows)
-                            - s.most_common_vals.len() as f64)
-                            .max(1.0);
+                        let rest_distinct =
+                            (s.distinct(table.rows) - s.most_common_vals.len() as f64).max(1.0);
                         ((1.0 - s.null_frac - mcv) / rest_distinct).max(0.0)
                     }
                 }

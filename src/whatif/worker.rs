@@ -17,9 +17,9 @@ use tokio_postgres::{SimpleQueryMessage, Statement};
 
 use super::error::WhatIfError;
 use super::hypo::{stable_name, HypoSession};
+use super::oracle::PlanSummary;
 use super::params::{value_sets, ParamType, TextParam, ValueSet};
 use super::plan::{parse_explain, PlanNode};
-use super::oracle::PlanSummary;
 use crate::model::{Catalog, IndexSpec, SkipReason, Skipped};
 use crate::parse::shape::{ParamOp, QueryShape};
 use crate::pg::connect::db_message;
@@ -103,7 +103,11 @@ fn skip(queryid: i64, reason: SkipReason, detail: String) -> Skipped {
 }
 
 /// A statement-level error: skip it, unless the connection itself is gone.
-fn classify(queryid: i64, e: &tokio_postgres::Error, otherwise: SkipReason) -> Result<Skipped, WhatIfError> {
+fn classify(
+    queryid: i64,
+    e: &tokio_postgres::Error,
+    otherwise: SkipReason,
+) -> Result<Skipped, WhatIfError> {
     if e.is_closed() {
         return Err(WhatIfError::Session {
             context: "the connection was closed".into(),
@@ -257,11 +261,15 @@ impl Worker {
         }
         let client = &self.conn.client;
         let mut text = shape.plan_text.clone();
-        let mut res = client.prepare(&format!("EXPLAIN (FORMAT JSON) {text}")).await;
+        let mut res = client
+            .prepare(&format!("EXPLAIN (FORMAT JSON) {text}"))
+            .await;
         if let Err(e) = &res {
             if may_retry_with_casts(e) {
                 let cast = add_casts(&shape.plan_text, &cast_types(shape, catalog));
-                let retry = client.prepare(&format!("EXPLAIN (FORMAT JSON) {cast}")).await;
+                let retry = client
+                    .prepare(&format!("EXPLAIN (FORMAT JSON) {cast}"))
+                    .await;
                 if retry.is_ok() {
                     text = cast;
                     res = retry;
@@ -299,7 +307,11 @@ impl Worker {
     }
 
     /// Cost a prepared statement under the current HypoPG state.
-    pub async fn explain(&self, queryid: i64, generic: bool) -> Result<Result<Outcome, Skipped>, WhatIfError> {
+    pub async fn explain(
+        &self,
+        queryid: i64,
+        generic: bool,
+    ) -> Result<Result<Outcome, Skipped>, WhatIfError> {
         let p = match self.prepared.get(&queryid) {
             Some(Ok(p)) => p.clone(),
             Some(Err(s)) => return Ok(Err(s.clone())),
@@ -311,6 +323,7 @@ impl Worker {
             }
         };
         let client = &self.conn.client;
+        let stmt = &p.custom;
         let params: Vec<Vec<TextParam>> = p
             .sets
             .iter()
@@ -321,7 +334,7 @@ impl Worker {
                 .iter()
                 .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync))
                 .collect();
-            async move { client.query_one(&p.custom, &refs).await }
+            async move { client.query_one(stmt, &refs).await }
         }))
         .await;
         self.explains
@@ -357,7 +370,11 @@ impl Worker {
     }
 
     /// The generic plan under a fresh statement name (PG15), or `EXPLAIN (GENERIC_PLAN)` (PG16+).
-    async fn explain_generic(&self, queryid: i64, p: &Prepared) -> Result<Result<GenericPlan, Skipped>, WhatIfError> {
+    async fn explain_generic(
+        &self,
+        queryid: i64,
+        p: &Prepared,
+    ) -> Result<Result<GenericPlan, Skipped>, WhatIfError> {
         let client = &self.conn.client;
         let seq = self.generic_seq.fetch_add(1, Ordering::Relaxed);
         let name = ident(&format!("idxadvise_g{}_{seq}", self.id));
@@ -382,9 +399,7 @@ impl Worker {
                 let s = classify(queryid, &e, SkipReason::PlanFailed)?;
                 if !self.generic_plan_option {
                     // PREPARE is not transactional: remove it if it was made before the error.
-                    let _ = client
-                        .simple_query(&format!("DEALLOCATE {name}"))
-                        .await;
+                    let _ = client.simple_query(&format!("DEALLOCATE {name}")).await;
                 }
                 return Ok(Err(s));
             }
@@ -394,7 +409,11 @@ impl Worker {
             _ => None,
         });
         let Some(json) = json else {
-            return Ok(Err(skip(queryid, SkipReason::PlanFailed, "EXPLAIN returned no plan".into())));
+            return Ok(Err(skip(
+                queryid,
+                SkipReason::PlanFailed,
+                "EXPLAIN returned no plan".into(),
+            )));
         };
         match parse_explain(json.as_bytes()) {
             Ok(node) => {
@@ -406,7 +425,11 @@ impl Worker {
     }
 
     /// Make the HypoPG state exactly `config`.
-    pub async fn set_config(&mut self, config: &[usize], specs: &[IndexSpec]) -> Result<(), WhatIfError> {
+    pub async fn set_config(
+        &mut self,
+        config: &[usize],
+        specs: &[IndexSpec],
+    ) -> Result<(), WhatIfError> {
         self.hypo.set(&self.conn.client, config, specs).await
     }
 }
@@ -417,8 +440,11 @@ mod tests {
 
     #[test]
     fn casts_params_outside_strings_and_comments() {
-        let types: HashMap<u32, String> =
-            [(1, "integer".to_string()), (2, "timestamp with time zone".to_string())].into();
+        let types: HashMap<u32, String> = [
+            (1, "integer".to_string()),
+            (2, "timestamp with time zone".to_string()),
+        ]
+        .into();
         let got = add_casts(
             "SELECT '$1', \"a$1\" FROM t WHERE x = $1 OR $2 IS NULL -- $1\n AND y = $10 /* $2 */",
             &types,
