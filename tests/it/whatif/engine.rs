@@ -338,3 +338,53 @@ fn unplannable_statements_are_skipped_and_the_run_goes_on() {
         assert!(out[3].is_ok());
     });
 }
+
+#[test]
+fn a_statement_that_times_out_is_skipped_and_drops_are_unverified_on_hypopg_1_3() {
+    let db = example_database("whatif_timeout");
+    // An immutable function with constant arguments is folded while planning: a slow plan.
+    cluster().psql(
+        &db,
+        "CREATE FUNCTION slow_id(x bigint) RETURNS bigint IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(3); RETURN x; END $$",
+    );
+    let url = cluster().url(&db);
+    rt().block_on(async {
+        let catalog = load_catalog(&url).await;
+        let mut more = shapes();
+        more.push(shape(
+            200,
+            "SELECT \"id\" FROM \"shop_order\" WHERE \"customer_id\" = slow_id($1)",
+            &["shop_order"],
+            vec![idxadvise::parse::shape::ParamUse {
+                param: 1,
+                schema: Some("public".into()),
+                table: Some("shop_order".into()),
+                column: Some("customer_id".into()),
+                op: idxadvise::parse::shape::ParamOp::Eq,
+            }],
+        ));
+        let mut opts = options(&url, 1);
+        opts.connect.statement_timeout = std::time::Duration::from_millis(500);
+        opts.value_sets = 1;
+        let mut e = Engine::new(opts, &catalog, &more, &candidates())
+            .await
+            .expect("engine");
+        let out = e
+            .evaluate(&[req(200, &[]), req(ORDER_HISTORY, &[])])
+            .await
+            .expect("the run goes on");
+        let s = out[0].as_ref().expect_err("timed out");
+        assert_eq!(s.reason, idxadvise::model::SkipReason::Timeout, "{s:?}");
+        assert!(out[1].is_ok());
+        assert_eq!(e.hypopg_version(), "1.3.1");
+        assert!(!e.can_hide());
+        let h = e
+            .evaluate_hidden(ORDER_HISTORY, &[], &[("public".into(), "shop_order_customer_id_f638df20".into())])
+            .await
+            .expect("evaluate_hidden");
+        assert!(
+            matches!(&h, idxadvise::whatif::HiddenEvaluation::Unverified { reason } if reason.contains("not verified")),
+            "{h:?}"
+        );
+    });
+}
