@@ -11,3 +11,4 @@ mod faults;
 mod harness;
 mod sql_files;
 mod tls;
+mod whatif;
