@@ -20,6 +20,7 @@
 pub mod candidates;
 pub mod cli;
 pub mod config;
+pub mod cost;
 pub mod error;
 pub mod model;
 pub mod parse;

@@ -5,6 +5,8 @@
 //! hypothetical index exists only in this engine's own sessions, and the answer for a
 //! (statement, configuration) does not depend on how work is split across connections.
 
+pub mod fake;
 pub mod oracle;
 
+pub use fake::{FakeTable, FakeWhatIf};
 pub use oracle::{Evaluation, PlanSummary, Request, WhatIf, WhatIfCounters};
