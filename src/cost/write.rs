@@ -28,8 +28,11 @@ use crate::parse::shape::{QueryShape, StatementKind};
 /// Calibration constants of the write model (ms of database time).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WriteCalibration {
-    /// One B-tree entry written by an INSERT or a non-HOT UPDATE, WAL included.
+    /// One B-tree entry written for an inserted row, WAL included.
     pub entry_ms: f64,
+    /// One B-tree entry written by a non-HOT UPDATE (random heap positions: dearer than an
+    /// insert's), WAL included.
+    pub update_entry_ms: f64,
     /// What a non-HOT update costs beyond its index entries (new heap version on another page,
     /// more WAL), compared with a HOT update.
     pub nonhot_extra_ms: f64,
@@ -37,25 +40,37 @@ pub struct WriteCalibration {
     pub vacuum_ms_per_page: f64,
 }
 
-/// Measured with `cargo run --release --example calibrate_writes` on the test cluster
-/// (PostgreSQL 15, 2 cores, fsync off, 200,000-row table, 8-column rows, batches of 1,000):
+/// Measured with `cargo run --example calibrate_writes` on the test cluster (PostgreSQL 15.18,
+/// 2 shared cores, fsync off, 200,000-row table of 9 columns, fillfactor 50, batches of 1,000
+/// rows; the machine was shared, so single points are noisy and the constants are fits):
 ///
 /// | extra indexes | 0 | 1 | 2 | 3 | 4 | 5 | 6 |
 /// |---|---|---|---|---|---|---|---|
-/// | insert rate (relative) | 1.00 | 0.62 | 0.50 | 0.40 | 0.34 | 0.29 | 0.26 |
+/// | insert µs/row | 15.3 | 19.0 | 24.3 | 34.1 | 37.7 | 38.2 | 44.2 |
+/// | insert rate (relative) | 1.00 | 0.81 | 0.63 | 0.45 | 0.41 | 0.40 | 0.35 |
+/// | HOT update µs/row (100% HOT) | 4.4 | 3.8 | 4.3 | 4.0 | 5.8 | 3.6 | 4.8 |
+/// | non-HOT update µs/row (0% HOT) | 15.5 | 27.0 | 46.0 | 62.5 | 58.5 | 69.4 | 107.1 |
 ///
-/// Time per inserted row grows linearly with the number of indexes: 3.4 µs (heap + PK) plus
-/// about 3.1 µs per extra index entry (FACTS §6, batch inserts: 1.00/0.48/0.36/0.17 with
-/// 0/1/3/6 extra indexes, the same shape). A HOT update took 7.5 µs per row, a non-HOT update
-/// with only the primary key 12.6 µs (0.59×, FACTS §6: 0.43–0.55×), so the non-HOT overhead
-/// beyond its entries is about 2 µs; VACUUM scanned index pages at ~4 µs/page.
-/// These numbers are for a small, cached, fsync-off cluster: real servers with fsync and
-/// replicas are slower per write, so they understate write cost; `--min-benefit` absorbs
-/// some of the error.
+/// - insert: 15.5 µs/row with the primary key only, +4.95 µs per extra index entry (least
+///   squares). FACTS §6 (batch inserts, 1.00/0.48/0.36/0.17 with 0/1/3/6 extra indexes) has
+///   the same shape with a steeper drop: its rows were narrower, so the heap part was smaller.
+/// - update: HOT costs ~4.4 µs/row whatever the number of indexes; non-HOT costs 2.5–22× more
+///   (FACTS §6: 0.43–0.55× the speed on a bigger table), about 9.5 µs per index entry written
+///   (mean of (non-HOT − HOT) ÷ entries over the seven runs: each non-HOT update writes into
+///   every index, here the primary key, the index on the set column and the extras). The fit's
+///   intercept (heap overhead of a non-HOT update beyond its entries) was not distinguishable
+///   from zero in this noise, so it is folded into the per-entry cost.
+/// - VACUUM after deleting 10% of the rows: 53 µs per index page (least squares over 1,086 to
+///   6,276 index pages).
+///
+/// A cached, fsync-off cluster understates write cost compared with production (fsync, full
+/// page writes, replicas): the ranking is conservative towards building indexes, and
+/// `--min-benefit` absorbs part of the error.
 pub const CALIBRATION: WriteCalibration = WriteCalibration {
-    entry_ms: 0.0031,
-    nonhot_extra_ms: 0.0020,
-    vacuum_ms_per_page: 0.004,
+    entry_ms: 0.00495,
+    update_entry_ms: 0.0095,
+    nonhot_extra_ms: 0.0,
+    vacuum_ms_per_page: 0.053,
 };
 
 /// Autovacuum's default trigger: `autovacuum_vacuum_threshold + scale_factor × rows`.
@@ -268,15 +283,17 @@ impl WriteModel {
         }
         // Never more than the table's HOT updates.
         lost = lost.min(t.upd_per_s * t.hot_share);
-        let entries =
-            (t.ins_per_s + nonhot_now) * sel_sum + lost * (t.existing_indexes as f64 + sel_sum);
+        let ins_entries = t.ins_per_s * sel_sum;
+        let upd_entries = nonhot_now * sel_sum + lost * (t.existing_indexes as f64 + sel_sum);
+        let entries = ins_entries + upd_entries;
         let vacuums_per_s =
             (nonhot_now + lost + t.del_per_s) / (VACUUM_THRESHOLD + VACUUM_SCALE * t.rows);
         let pages: f64 = new
             .iter()
             .map(|(_, _, b)| (*b).max(0) as f64 / 8192.0)
             .sum();
-        let ms = entries * cal.entry_ms
+        let ms = ins_entries * cal.entry_ms
+            + upd_entries * cal.update_entry_ms
             + lost * cal.nonhot_extra_ms
             + vacuums_per_s * pages * cal.vacuum_ms_per_page;
         WriteCost {
@@ -299,7 +316,8 @@ impl WriteModel {
         let cal = &self.calibration;
         let nonhot = t.upd_per_s * (1.0 - t.hot_share);
         let vac = (nonhot + t.del_per_s) / (VACUUM_THRESHOLD + VACUUM_SCALE * t.rows);
-        (t.ins_per_s + nonhot) * cal.entry_ms
+        t.ins_per_s * cal.entry_ms
+            + nonhot * cal.update_entry_ms
             + vac * size_bytes.max(0) as f64 / 8192.0 * cal.vacuum_ms_per_page
     }
 }
