@@ -403,6 +403,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("no-index cost: {base:.1} (reference 5,171,141.7)");
     println!("one run for all 16 budgets: {} EXPLAIN calls, {} lookups, {wall:.1} s wall time (Extend: ~27,000 EXPLAINs, ~130 s; max single-budget run 3,930)", c.explains, c.lookups);
+    let per_query: Vec<String> = rec
+        .statements
+        .iter()
+        .map(|s| format!("Q{} {:.0}→{:.0}", s.queryid, s.before_cost, s.after_cost))
+        .collect();
+    println!("per query at 1500 MB: {}", per_query.join(", "));
     if !rec.skipped.is_empty() {
         println!("skipped: {:?}", rec.skipped);
     }

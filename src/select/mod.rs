@@ -4,6 +4,17 @@
 //! Pure apart from asking a [`crate::whatif::WhatIf`] for costs. Invariant: every recommended
 //! index carries its evidence (statements helped, before → after, size, write cost).
 //!
+//! How the pipeline calls it (`analyze`):
+//!
+//! ```text
+//! let sizes: Vec<i64> = candidates.candidates.iter()
+//!     .map(|c| whatif::size::estimate_index_size(&c.spec, &snapshot.catalog)).collect();
+//! let opts = SelectOptions { budget, max_indexes, max_per_table, min_improvement,
+//!     min_benefit, can_hide: snapshot.server.hypopg_can_hide(), ..SelectOptions::default() };
+//! let rec = select::select(SelectInput { shapes: &shapes, candidates: &candidates,
+//!     snapshot: &snapshot, sizes: &sizes }, &opts, &mut engine).await?;
+//! ```
+//!
 //! ```text
 //! Problem::new ─► baseline + singles (EXPLAIN) ─► lazy greedy at the largest budget (EXPLAIN,
 //! only re-costed statements) ─► frontier per budget: greedy order / cached greedy / previous,

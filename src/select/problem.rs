@@ -81,6 +81,9 @@ pub struct Problem {
     pub cache: Vec<HashMap<Vec<usize>, Cached>>,
     /// Statements the planner refused, with why.
     pub skipped: Vec<Skipped>,
+    /// Estimate uncached configurations optimistically (see [`Problem::estimate`]): used to
+    /// propose alternatives that are then verified with the planner, never to report.
+    pub optimistic: bool,
 }
 
 /// Whether `a` (sorted) is a subset of `b` (sorted).
@@ -211,6 +214,7 @@ impl Problem {
             min_improvement,
             cache: vec![HashMap::new(); n],
             skipped: vec![],
+            optimistic: false,
         }
     }
 
@@ -341,15 +345,42 @@ impl Problem {
     }
 
     /// The cost of statement `s` under its configuration `cfg` (already restricted with
-    /// [`Problem::config_for`]): the cached answer, else the lowest cached cost of a subset.
+    /// [`Problem::config_for`]): the cached answer, else the lowest cached cost of a subset
+    /// (an upper bound: more indexes never make the planner's best plan dearer).
+    ///
+    /// When [`Problem::optimistic`], tables the best subset has no index on also contribute
+    /// their best single-index ratio (`cost({c}) / baseline`), multiplied in: indexes on
+    /// different tables of a join are assumed to help independently. This is not a bound;
+    /// configurations chosen with it are verified before they count.
     pub fn estimate(&self, s: usize, cfg: &[usize]) -> f64 {
         if let Some(c) = self.cache[s].get(cfg) {
             return c.cost;
         }
         let mut best = self.stmts[s].weight.baseline_cost;
+        let mut best_key: &[usize] = &[];
         for (k, v) in &self.cache[s] {
             if v.cost < best && k.len() <= cfg.len() && is_subset(k, cfg) {
                 best = v.cost;
+                best_key = k;
+            }
+        }
+        if self.optimistic {
+            let base = self.stmts[s].weight.baseline_cost;
+            let covered: BTreeSet<usize> = best_key.iter().map(|&c| self.cands[c].table).collect();
+            let mut per_table: BTreeMap<usize, f64> = BTreeMap::new();
+            for &c in cfg {
+                let t = self.cands[c].table;
+                if covered.contains(&t) {
+                    continue;
+                }
+                if let Some(one) = self.cache[s].get(&vec![c]) {
+                    let r = (one.cost / base).min(1.0);
+                    let e = per_table.entry(t).or_insert(1.0);
+                    *e = e.min(r);
+                }
+            }
+            for r in per_table.values() {
+                best *= r;
             }
         }
         best

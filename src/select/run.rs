@@ -155,11 +155,25 @@ pub async fn select<W: WhatIf>(
     let mut budgets: Vec<i64> = opts.frontier_budgets.clone();
     budgets.push(budget);
     let mut points = frontier(&p, &steps, &limits, &budgets);
+    // Alternatives found with the optimistic estimate (indexes on different tables of a join
+    // helping independently), verified with the planner before they can replace a point.
+    let alternatives = {
+        let mut q = p.clone();
+        q.optimistic = true;
+        frontier(&q, &steps, &limits, &budgets)
+    };
     // Verify: the chosen budget always, the others when asked; keep the frontier monotone.
-    for pt in points.iter_mut() {
+    for (pt, alt) in points.iter_mut().zip(&alternatives) {
         if opts.verify_frontier || pt.budget_bytes == budget {
             p.verify(whatif, &pt.candidates).await?;
             *pt = point(&p, pt.budget_bytes, &pt.candidates);
+            if alt.candidates != pt.candidates {
+                p.verify(whatif, &alt.candidates).await?;
+                let a = point(&p, pt.budget_bytes, &alt.candidates);
+                if a.objective > pt.objective {
+                    *pt = a;
+                }
+            }
         }
     }
     for i in 1..points.len() {
