@@ -42,35 +42,36 @@ pub struct WriteCalibration {
 
 /// Measured with `cargo run --example calibrate_writes` on the test cluster (PostgreSQL 15.18,
 /// 2 shared cores, fsync off, 200,000-row table of 9 columns, fillfactor 50, batches of 1,000
-/// rows; the machine was shared, so single points are noisy and the constants are fits):
+/// rows). The machine was shared with other builds, so single points are noisy; two runs:
 ///
 /// | extra indexes | 0 | 1 | 2 | 3 | 4 | 5 | 6 |
 /// |---|---|---|---|---|---|---|---|
-/// | insert µs/row | 15.3 | 19.0 | 24.3 | 34.1 | 37.7 | 38.2 | 44.2 |
-/// | insert rate (relative) | 1.00 | 0.81 | 0.63 | 0.45 | 0.41 | 0.40 | 0.35 |
-/// | HOT update µs/row (100% HOT) | 4.4 | 3.8 | 4.3 | 4.0 | 5.8 | 3.6 | 4.8 |
-/// | non-HOT update µs/row (0% HOT) | 15.5 | 27.0 | 46.0 | 62.5 | 58.5 | 69.4 | 107.1 |
+/// | insert µs/row, run 1 | 15.3 | 19.0 | 24.3 | 34.1 | 37.7 | 38.2 | 44.2 |
+/// | insert µs/row, run 2 | 10.6 | 10.6 | 18.4 | 17.6 | 20.1 | 43.5 | 44.6 |
+/// | insert rate (relative), run 1 | 1.00 | 0.81 | 0.63 | 0.45 | 0.41 | 0.40 | 0.35 |
+/// | HOT update µs/row (100% HOT), run 1 / 2 | 4.4 / 2.4 | 3.8 / 2.6 | 4.3 / 3.1 | 4.0 / 2.3 | 5.8 / 2.6 | 3.6 / 2.6 | 4.8 / 3.7 |
+/// | non-HOT update µs/row (0% HOT), run 1 / 2 | 15.5 / 7.7 | 27.0 / 24.7 | 46.0 / 22.3 | 62.5 / 29.0 | 58.5 / 43.1 | 69.4 / 67.0 | 107.1 / 63.4 |
 ///
-/// - insert: 15.5 µs/row with the primary key only, +4.95 µs per extra index entry (least
-///   squares). FACTS §6 (batch inserts, 1.00/0.48/0.36/0.17 with 0/1/3/6 extra indexes) has
-///   the same shape with a steeper drop: its rows were narrower, so the heap part was smaller.
-/// - update: HOT costs ~4.4 µs/row whatever the number of indexes; non-HOT costs 2.5–22× more
-///   (FACTS §6: 0.43–0.55× the speed on a bigger table), about 9.5 µs per index entry written
-///   (mean of (non-HOT − HOT) ÷ entries over the seven runs: each non-HOT update writes into
-///   every index, here the primary key, the index on the set column and the extras). The fit's
-///   intercept (heap overhead of a non-HOT update beyond its entries) was not distinguishable
-///   from zero in this noise, so it is folded into the per-entry cost.
-/// - VACUUM after deleting 10% of the rows: 53 µs per index page (least squares over 1,086 to
-///   6,276 index pages).
+/// - insert: +4.95 / +6.05 µs per extra index entry (least squares per run; the 5th index, on
+///   a random 32-character text, costs most, as FACTS §6's WAL figures predict). FACTS §6
+///   (1.00/0.48/0.36/0.17 with 0/1/3/6 extra indexes) has the same shape.
+/// - update: HOT costs 2.4–5.8 µs/row whatever the number of indexes; non-HOT costs 3–22×
+///   more (FACTS §6: 0.43–0.55× the speed on a bigger table): 9.5 / 6.2 µs per index entry
+///   written (mean of (non-HOT − HOT) ÷ entries; each non-HOT update writes into every index:
+///   here the primary key, the index on the set column and the extras). The per-entry figure
+///   includes the heap overhead of a non-HOT update (the two runs' intercepts were −15 and
+///   +4 µs: not distinguishable from zero), so `nonhot_extra_ms` is 0.
+/// - VACUUM after deleting 10% of the rows: 53 / 56 µs per index page (least squares over
+///   1,086 to 6,300 index pages).
 ///
-/// A cached, fsync-off cluster understates write cost compared with production (fsync, full
-/// page writes, replicas): the ranking is conservative towards building indexes, and
-/// `--min-benefit` absorbs part of the error.
+/// The constants are the means of the two runs. A cached, fsync-off cluster understates write
+/// cost compared with production (fsync, full-page writes, replicas): the ranking leans
+/// towards building indexes, and `--min-benefit` absorbs part of the error.
 pub const CALIBRATION: WriteCalibration = WriteCalibration {
-    entry_ms: 0.00495,
-    update_entry_ms: 0.0095,
+    entry_ms: 0.0055,
+    update_entry_ms: 0.0079,
     nonhot_extra_ms: 0.0,
-    vacuum_ms_per_page: 0.053,
+    vacuum_ms_per_page: 0.054,
 };
 
 /// Autovacuum's default trigger: `autovacuum_vacuum_threshold + scale_factor × rows`.
