@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::Error;
 use crate::pg::ConnectOptions;
 
@@ -34,6 +36,161 @@ pub fn parse_duration(s: &str) -> Result<Duration, Error> {
         return Err(Error::Usage(format!("duration {s:?} must be positive")));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// The storage budget for new indexes: bytes, or a share of the database size.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageBudget {
+    /// An absolute number of bytes (`500MB`, `2GB`, `1048576`).
+    Bytes(i64),
+    /// A share of the database size (tables and their indexes): `10%` is `Share(0.10)`.
+    Share(f64),
+}
+
+impl Default for StorageBudget {
+    /// A quarter of the database size: enough for a handful of indexes on the hot tables of a
+    /// typical OLTP database, small enough that a DBA will not be surprised by the total.
+    fn default() -> Self {
+        StorageBudget::Share(0.25)
+    }
+}
+
+impl StorageBudget {
+    /// Parse `500MB`, `1.5GB`, `64kB`, `123456` (bytes) or `10%`.
+    pub fn parse(s: &str) -> Result<StorageBudget, Error> {
+        let t = s.trim();
+        let bad = || {
+            Error::Usage(format!(
+                "invalid storage budget {s:?}\n(examples: 500MB, 2GB, 10%)"
+            ))
+        };
+        if let Some(p) = t.strip_suffix('%') {
+            let v: f64 = p.trim().parse().map_err(|_| bad())?;
+            if !(v.is_finite() && v > 0.0 && v <= 1000.0) {
+                return Err(Error::Usage(format!(
+                    "storage budget {s:?} must be a share between 0% and 1000%"
+                )));
+            }
+            return Ok(StorageBudget::Share(v / 100.0));
+        }
+        let split = t
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let v: f64 = num.parse().map_err(|_| bad())?;
+        let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1.0,
+            "kb" | "k" | "kib" => 1024.0,
+            "mb" | "m" | "mib" => 1024.0 * 1024.0,
+            "gb" | "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+            "tb" | "t" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+            _ => return Err(bad()),
+        };
+        let bytes = v * mult;
+        if !(bytes.is_finite() && (1.0..9.0e18).contains(&bytes)) {
+            return Err(Error::Usage(format!(
+                "storage budget {s:?} must be positive"
+            )));
+        }
+        Ok(StorageBudget::Bytes(bytes.round() as i64))
+    }
+
+    /// The budget in bytes for a database of `database_bytes`.
+    pub fn resolve(self, database_bytes: i64) -> i64 {
+        match self {
+            StorageBudget::Bytes(b) => b,
+            StorageBudget::Share(f) => (database_bytes.max(0) as f64 * f).round() as i64,
+        }
+    }
+}
+
+/// The least improvement a statement must get for an index to count as helping it, as a
+/// share of the statement's cost (planner noise and 2% wins are not worth an index).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MinImprovement(f64);
+
+impl Default for MinImprovement {
+    /// 10% of the statement's cost.
+    fn default() -> Self {
+        MinImprovement(0.10)
+    }
+}
+
+impl MinImprovement {
+    /// Parse `10%` or `0.1`.
+    pub fn parse(s: &str) -> Result<MinImprovement, Error> {
+        let t = s.trim();
+        let v = match t.strip_suffix('%') {
+            Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+            None => t.parse::<f64>(),
+        }
+        .map_err(|_| {
+            Error::Usage(format!(
+                "invalid minimum improvement {s:?}\n(examples: 10%, 0.05)"
+            ))
+        })?;
+        MinImprovement::new(v)
+    }
+
+    /// A share in `[0, 1)`.
+    pub fn new(share: f64) -> Result<MinImprovement, Error> {
+        if !(share.is_finite() && (0.0..1.0).contains(&share)) {
+            return Err(Error::Usage(format!(
+                "minimum improvement {share} must be a share between 0% and 100%"
+            )));
+        }
+        Ok(MinImprovement(share))
+    }
+
+    /// The share.
+    pub fn share(self) -> f64 {
+        self.0
+    }
+}
+
+/// The least net benefit (read gain minus write cost) an index must bring, as a share of the
+/// workload's total (time, or planner cost when ranking by cost).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MinBenefit(f64);
+
+impl Default for MinBenefit {
+    /// 0.5% of the workload: an index that saves less is not worth its maintenance and review.
+    fn default() -> Self {
+        MinBenefit(0.005)
+    }
+}
+
+impl MinBenefit {
+    /// Parse `0.5%` or `0.005`.
+    pub fn parse(s: &str) -> Result<MinBenefit, Error> {
+        let t = s.trim();
+        let v = match t.strip_suffix('%') {
+            Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+            None => t.parse::<f64>(),
+        }
+        .map_err(|_| {
+            Error::Usage(format!(
+                "invalid minimum benefit {s:?}\n(examples: 0.5%, 0.01)"
+            ))
+        })?;
+        MinBenefit::new(v)
+    }
+
+    /// A share in `[0, 1)`.
+    pub fn new(share: f64) -> Result<MinBenefit, Error> {
+        if !(share.is_finite() && (0.0..1.0).contains(&share)) {
+            return Err(Error::Usage(format!(
+                "minimum benefit {share} must be a share between 0% and 100%"
+            )));
+        }
+        Ok(MinBenefit(share))
+    }
+
+    /// The share.
+    pub fn share(self) -> f64 {
+        self.0
+    }
 }
 
 /// Connection settings for the analysed server (and the primary, for write statistics).
@@ -184,5 +341,31 @@ mod tests {
         assert_eq!(f.min_calls, 5);
         assert_eq!(OutputFormat::parse("json").expect("ok"), OutputFormat::Json);
         assert!(OutputFormat::parse("yaml").is_err());
+    }
+
+    #[test]
+    fn budgets() {
+        assert_eq!(
+            StorageBudget::parse("500MB").expect("ok"),
+            StorageBudget::Bytes(500 * 1024 * 1024)
+        );
+        assert_eq!(
+            StorageBudget::parse("1.5GB").expect("ok"),
+            StorageBudget::Bytes(1_610_612_736)
+        );
+        assert_eq!(StorageBudget::parse("10%").expect("ok").resolve(1000), 100);
+        assert_eq!(StorageBudget::parse("4096").expect("ok").resolve(1), 4096);
+        for bad in ["", "-1MB", "10 parsecs", "0%", "abc%", "0"] {
+            assert!(StorageBudget::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn shares() {
+        assert_eq!(MinImprovement::parse("10%").expect("ok").share(), 0.10);
+        assert_eq!(MinImprovement::parse("0.05").expect("ok").share(), 0.05);
+        assert!(MinImprovement::parse("150%").is_err());
+        assert!(MinBenefit::parse("-1").is_err());
+        assert_eq!(MinBenefit::parse("0.5%").expect("ok").share(), 0.005);
     }
 }

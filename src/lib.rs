@@ -22,6 +22,7 @@ pub mod check;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod cost;
 pub mod demo;
 pub mod emit;
 pub mod error;

@@ -525,6 +525,8 @@ mod tests {
             covered_by: Some("shop_order_status_x".into()),
             size_bytes: 123456,
             verified: false,
+            write_saving_ms_per_s: 0.0,
+            note: None,
         });
         let plan = plan_files(&r, &Catalog::default(), None, &opts()).unwrap();
         assert_eq!(plan.files.len(), 1);
@@ -630,6 +632,8 @@ mod tests {
             covered_by: Some("shop_order_custome_da1929_idx".into()),
             size_bytes: 8192,
             verified: true,
+            write_saving_ms_per_s: 0.0,
+            note: None,
         };
         let r = Recommendation {
             drop: vec![

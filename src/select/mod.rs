@@ -3,9 +3,36 @@
 //!
 //! Pure apart from asking a [`crate::whatif::WhatIf`] for costs. Invariant: every recommended
 //! index carries its evidence (statements helped, before → after, size, write cost).
+//!
+//! How the pipeline calls it (`analyze`):
+//!
+//! ```text
+//! let sizes: Vec<i64> = candidates.candidates.iter()
+//!     .map(|c| whatif::size::estimate_index_size(&c.spec, &snapshot.catalog)).collect();
+//! let opts = SelectOptions { budget, max_indexes, max_per_table, min_improvement,
+//!     min_benefit, can_hide: snapshot.server.hypopg_can_hide(), ..SelectOptions::default() };
+//! let rec = select::select(SelectInput { shapes: &shapes, candidates: &candidates,
+//!     snapshot: &snapshot, sizes: &sizes }, &opts, &mut engine).await?;
+//! ```
+//!
+//! ```text
+//! Problem::new ─► baseline + singles (EXPLAIN) ─► lazy greedy at the largest budget (EXPLAIN,
+//! only re-costed statements) ─► frontier per budget: greedy order / cached greedy / previous,
+//! then repair (no EXPLAIN) ─► verify the points (EXPLAIN, mostly cached) ─► Recommendation
+//! ```
 
+pub mod drops;
+pub mod frontier;
+pub mod greedy;
+pub mod problem;
 pub mod recommendation;
+pub mod repair;
+pub mod run;
+#[cfg(test)]
+mod scenarios;
 
+pub use frontier::FrontierPoint;
 pub use recommendation::{
-    DropProposal, DropReason, Helped, Proposed, Recommendation, StatementEffect,
+    DropProposal, DropReason, Helped, Proposed, Recommendation, Rejected, StatementEffect,
 };
+pub use run::{select, SelectInput, SelectOptions};

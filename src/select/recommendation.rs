@@ -15,6 +15,38 @@ pub struct Recommendation {
     pub statements: Vec<StatementEffect>,
     /// Caveats for the report (e.g. write statistics unavailable).
     pub notes: Vec<String>,
+    /// The best configuration for each storage budget, ascending, from one run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frontier: Vec<super::frontier::FrontierPoint>,
+    /// Statements the planner could not cost during selection.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<crate::model::Skipped>,
+    /// The budget the recommendation was chosen for, bytes.
+    #[serde(default)]
+    pub budget_bytes: i64,
+    /// What-if engine counters at the end of selection.
+    #[serde(default)]
+    pub whatif: crate::whatif::WhatIfCounters,
+    /// Candidates that would help reads but cost more than they save on writes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<Rejected>,
+}
+
+/// A candidate that helps reads but was rejected for its write cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// Candidate id.
+    pub candidate: usize,
+    /// The index.
+    pub spec: IndexSpec,
+    /// Read gain alone, ms of database time per second.
+    pub read_gain_ms_per_s: f64,
+    /// Write cost, ms per second.
+    pub write_cost_ms_per_s: f64,
+    /// Updates per second that would stop being HOT.
+    pub lost_hot_updates_per_s: f64,
+    /// Why, for the report.
+    pub reason: String,
 }
 
 /// One index to create.
@@ -34,6 +66,20 @@ pub struct Proposed {
     pub helps: Vec<Helped>,
     /// Why it was proposed (candidate rules), as labels.
     pub rules: Vec<String>,
+    /// Read gain in planner cost units (Σ calls × cost saved) over the window.
+    #[serde(default)]
+    pub read_gain_cost: f64,
+    /// Net benefit: read gain per second of window minus write cost, ms/s (read gain alone
+    /// when write statistics are unavailable).
+    #[serde(default)]
+    pub net_benefit_ms_per_s: f64,
+    /// Updates per second that would stop being HOT because of this index.
+    #[serde(default)]
+    pub lost_hot_updates_per_s: f64,
+    /// Candidates it displaced: unchosen candidates that served the same statements, as
+    /// labels (best first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub displaces: Vec<String>,
 }
 
 /// A statement one index helps.
@@ -82,6 +128,13 @@ pub struct DropProposal {
     pub size_bytes: i64,
     /// Whether the read impact was checked with `hypopg_hide_index` (HypoPG 1.4+).
     pub verified: bool,
+    /// What dropping it saves on writes, ms of database time per second (0 when write
+    /// statistics are unavailable).
+    #[serde(default)]
+    pub write_saving_ms_per_s: f64,
+    /// A caveat for the report (e.g. why the read impact was not verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A statement's predicted change.

@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod engine;
 pub mod error;
+pub mod fake;
 pub mod hypo;
 pub mod oracle;
 pub mod params;
@@ -18,6 +19,7 @@ pub mod worker;
 
 pub use engine::{evaluation_of, Engine, EngineOptions, HiddenEvaluation};
 pub use error::WhatIfError;
+pub use fake::{FakeTable, FakeWhatIf};
 pub use oracle::{Evaluation, PlanSummary, Request, WhatIf, WhatIfCounters};
 pub use size::estimate_index_size;
 pub use worker::{GenericPlan, Outcome, ValuePlan};

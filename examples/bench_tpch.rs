@@ -1,0 +1,536 @@
+//! TPC-H SF1 benchmark of index selection (FACTS §8), against the reference numbers of
+//! Kossmann et al.'s platform on this machine.
+//!
+//! Prepare the data and queries first: `examples/tpch/prepare.sh` (default `target/tpch`). Then
+//! `cargo run --example bench_tpch [DIR]`: starts a throwaway cluster, loads the data (no
+//! primary keys), ANALYZE, computes candidates (single columns and two-column permutations of
+//! the columns each query uses in predicates, joins, GROUP BY and ORDER BY: width 2 as in the
+//! paper), their HypoPG sizes, and runs ONE selection for the whole frontier of 16 budgets,
+//! costing with a minimal HypoPG-backed [`WhatIf`] defined here (`hypopg_create_index` +
+//! `EXPLAIN (FORMAT JSON)` on the literal queries). Prints relative cost per budget (Σ planner
+//! total cost with the indexes ÷ without), size (HypoPG's, for comparability), EXPLAIN calls and
+//! wall time, beside the reference.
+#![allow(clippy::print_stdout)]
+
+#[allow(clippy::zombie_processes)] // the watchdog outlives us on purpose
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use idxadvise::candidates::{Candidate, CandidateSet};
+use idxadvise::config::{MinBenefit, MinImprovement, StorageBudget};
+use idxadvise::cost::ReadUnit;
+use idxadvise::model::{
+    Catalog, IndexKey, IndexSpec, ServerInfo, SkipReason, Skipped, Snapshot, Statement, Workload,
+    WriteSource, WriteStats,
+};
+use idxadvise::parse::shape::{QueryShape, StatementKind, TableAccess};
+use idxadvise::select::{select, SelectInput, SelectOptions};
+use idxadvise::whatif::{Evaluation, Request, WhatIf, WhatIfCounters};
+use tokio_postgres::{Client, NoTls};
+
+const SCHEMA: &str = "
+CREATE TABLE region (r_regionkey integer, r_name char(25), r_comment varchar(152));
+CREATE TABLE nation (n_nationkey integer, n_name char(25), n_regionkey integer, n_comment varchar(152));
+CREATE TABLE part (p_partkey integer, p_name varchar(55), p_mfgr char(25), p_brand char(10), p_type varchar(25), p_size integer, p_container char(10), p_retailprice decimal(15,2), p_comment varchar(23));
+CREATE TABLE supplier (s_suppkey integer, s_name char(25), s_address varchar(40), s_nationkey integer, s_phone char(15), s_acctbal decimal(15,2), s_comment varchar(101));
+CREATE TABLE partsupp (ps_partkey integer, ps_suppkey integer, ps_availqty integer, ps_supplycost decimal(15,2), ps_comment varchar(199));
+CREATE TABLE customer (c_custkey integer, c_name varchar(25), c_address varchar(40), c_nationkey integer, c_phone char(15), c_acctbal decimal(15,2), c_mktsegment char(10), c_comment varchar(117));
+CREATE TABLE orders (o_orderkey integer, o_custkey integer, o_orderstatus char(1), o_totalprice decimal(15,2), o_orderdate date, o_orderpriority char(15), o_clerk char(15), o_shippriority integer, o_comment varchar(79));
+CREATE TABLE lineitem (l_orderkey integer, l_partkey integer, l_suppkey integer, l_linenumber integer, l_quantity decimal(15,2), l_extendedprice decimal(15,2), l_discount decimal(15,2), l_tax decimal(15,2), l_returnflag char(1), l_linestatus char(1), l_shipdate date, l_commitdate date, l_receiptdate date, l_shipinstruct char(25), l_shipmode char(10), l_comment varchar(44));
+";
+
+const TABLES: [&str; 8] = [
+    "region", "nation", "part", "supplier", "partsupp", "customer", "orders", "lineitem",
+];
+
+/// Kossmann et al.: queries 2, 17 and 20 are excluded.
+const QUERIES: [u32; 19] = [
+    1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 21, 22,
+];
+
+const BUDGETS_MB: [i64; 16] = [
+    25, 50, 100, 150, 200, 250, 300, 350, 425, 500, 575, 650, 800, 1000, 1250, 1500,
+];
+const EXTEND: [f64; 16] = [
+    99.05, 96.58, 94.31, 93.48, 80.82, 79.46, 77.26, 76.95, 70.22, 69.07, 63.47, 62.62, 58.53,
+    56.34, 55.22, 55.22,
+];
+const BEST: [f64; 16] = [
+    99.05, 96.58, 94.31, 93.48, 80.82, 78.60, 77.26, 75.73, 70.22, 68.98, 63.47, 62.62, 58.53,
+    56.34, 54.86, 54.17,
+];
+const EXTEND_CALLS: [u32; 16] = [
+    220, 328, 524, 744, 609, 867, 1288, 1633, 1297, 1980, 1632, 2009, 2467, 3309, 3914, 3930,
+];
+
+/// A minimal HypoPG-backed what-if engine: a few sessions, hypothetical indexes created and
+/// dropped in each to match each request's configuration, `EXPLAIN (FORMAT JSON)` of the
+/// literal text. A batch's new requests are split across the sessions (planning is CPU work in
+/// the server backends, so two sessions use both cores).
+struct HypoWhatIf {
+    sessions: Vec<Session>,
+    texts: HashMap<i64, String>,
+    specs: Vec<IndexSpec>,
+    cache: HashMap<Request, Evaluation>,
+    counters: WhatIfCounters,
+}
+
+struct Session {
+    client: Client,
+    live: BTreeMap<usize, u32>,
+}
+
+impl Session {
+    async fn set_config(
+        &mut self,
+        specs: &[IndexSpec],
+        config: &[usize],
+    ) -> Result<(), tokio_postgres::Error> {
+        let extra: Vec<usize> = self
+            .live
+            .keys()
+            .copied()
+            .filter(|c| !config.contains(c))
+            .collect();
+        for c in extra {
+            if let Some(oid) = self.live.remove(&c) {
+                self.client
+                    .execute("SELECT hypopg_drop_index($1)", &[&oid])
+                    .await?;
+            }
+        }
+        for &c in config {
+            if !self.live.contains_key(&c) {
+                let row = self
+                    .client
+                    .query_one(
+                        "SELECT indexrelid FROM hypopg_create_index($1)",
+                        &[&specs[c].hypothetical_sql()],
+                    )
+                    .await?;
+                self.live.insert(c, row.get::<_, u32>(0));
+            }
+        }
+        Ok(())
+    }
+
+    async fn run(
+        &mut self,
+        specs: &[IndexSpec],
+        texts: &HashMap<i64, String>,
+        work: Vec<(usize, Request)>,
+    ) -> Result<Vec<(usize, Result<Evaluation, Skipped>)>, tokio_postgres::Error> {
+        let mut out = Vec::with_capacity(work.len());
+        for (i, r) in work {
+            self.set_config(specs, &r.config).await?;
+            let text = &texts[&r.queryid];
+            let res = self
+                .client
+                .query_one(&format!("EXPLAIN (FORMAT JSON) {text}"), &[])
+                .await;
+            out.push((
+                i,
+                match res {
+                    Ok(row) => {
+                        let v: serde_json::Value = row.get(0);
+                        let cost = v[0]["Plan"]["Total Cost"].as_f64().unwrap_or(f64::NAN);
+                        let mut names = Vec::new();
+                        index_names(&v, &mut names);
+                        let used: Vec<usize> = self
+                            .live
+                            .iter()
+                            .filter(|(_, oid)| {
+                                names.iter().any(|n| n.starts_with(&format!("<{oid}>")))
+                            })
+                            .map(|(c, _)| *c)
+                            .collect();
+                        Ok(Evaluation {
+                            cost,
+                            generic_cost: None,
+                            used,
+                            plan: None,
+                        })
+                    }
+                    Err(e) => Err(Skipped {
+                        queryid: r.queryid,
+                        reason: SkipReason::PlanFailed,
+                        detail: e.to_string(),
+                    }),
+                },
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn index_names(plan: &serde_json::Value, out: &mut Vec<String>) {
+    match plan {
+        serde_json::Value::Object(m) => {
+            if let Some(serde_json::Value::String(n)) = m.get("Index Name") {
+                out.push(n.clone());
+            }
+            for v in m.values() {
+                index_names(v, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| index_names(v, out)),
+        _ => {}
+    }
+}
+
+impl WhatIf for HypoWhatIf {
+    async fn evaluate(
+        &mut self,
+        requests: &[Request],
+    ) -> Result<Vec<Result<Evaluation, Skipped>>, idxadvise::error::Error> {
+        let db = |e: tokio_postgres::Error| idxadvise::error::Error::Database(e.to_string());
+        let mut out: Vec<Option<Result<Evaluation, Skipped>>> = vec![None; requests.len()];
+        let mut misses: Vec<(usize, Request)> = Vec::new();
+        for (i, r) in requests.iter().enumerate() {
+            self.counters.lookups += 1;
+            if let Some(e) = self.cache.get(r) {
+                self.counters.cache_hits += 1;
+                out[i] = Some(Ok(e.clone()));
+            } else {
+                self.counters.explains += 1;
+                misses.push((i, r.clone()));
+            }
+        }
+        // Sorted by configuration so each session changes few hypothetical indexes; split
+        // into contiguous chunks, one per session.
+        misses.sort_by(|a, b| {
+            a.1.config
+                .cmp(&b.1.config)
+                .then(a.1.queryid.cmp(&b.1.queryid))
+        });
+        let n = self.sessions.len().max(1);
+        let per = misses.len().div_ceil(n).max(1);
+        let mut chunks: Vec<Vec<(usize, Request)>> = Vec::new();
+        let mut it = misses.into_iter().peekable();
+        while it.peek().is_some() {
+            chunks.push(it.by_ref().take(per).collect());
+        }
+        let (specs, texts) = (&self.specs, &self.texts);
+        let results = futures_util::future::join_all(
+            self.sessions
+                .iter_mut()
+                .zip(chunks)
+                .map(|(s, work)| s.run(specs, texts, work)),
+        )
+        .await;
+        for r in results {
+            for (i, res) in r.map_err(db)? {
+                if let Ok(e) = &res {
+                    self.cache.insert(requests[i].clone(), e.clone());
+                }
+                out[i] = Some(res);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|o| o.expect("every request answered"))
+            .collect())
+    }
+
+    fn counters(&self) -> WhatIfCounters {
+        self.counters
+    }
+}
+
+/// Column tokens of the query outside its SELECT lists: predicates, joins, GROUP/ORDER BY.
+fn indexable_columns(
+    text: &str,
+    columns: &BTreeMap<String, String>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let lower = text.to_lowercase();
+    // Blank out `select … from` segments (the select lists).
+    let mut kept = String::new();
+    let mut rest = lower.as_str();
+    while let Some(s) = rest.find("select") {
+        kept.push_str(&rest[..s]);
+        let after = &rest[s + 6..];
+        match after.find("from") {
+            Some(f) => rest = &after[f..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    kept.push_str(rest);
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for tok in kept.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if let Some(t) = columns.get(tok) {
+            out.entry(t.clone()).or_default().insert(tok.to_string());
+        }
+    }
+    out
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| support::repo_root().join("target/tpch"));
+    if !dir.join("data/lineitem.tbl").exists() {
+        return Err(format!(
+            "no TPC-H data in {} (run examples/tpch/prepare.sh first)",
+            dir.display()
+        )
+        .into());
+    }
+    let cluster = support::cluster();
+    let db = cluster.create_database("bench_tpch");
+    let (client, conn) = tokio_postgres::connect(&cluster.url(&db), NoTls).await?;
+    tokio::spawn(conn);
+    let t0 = Instant::now();
+    client.batch_execute(SCHEMA).await?;
+    for t in TABLES {
+        let path = dir.join(format!("data/{t}.tbl")).canonicalize()?;
+        client
+            .batch_execute(&format!(
+                "COPY {t} FROM {} WITH (FORMAT text, DELIMITER '|')",
+                idxadvise::pg::quote::literal(&path.display().to_string())
+            ))
+            .await?;
+    }
+    client.batch_execute("VACUUM ANALYZE").await?;
+    client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS hypopg")
+        .await?;
+    eprintln!("loaded and analysed in {:.1} s", t0.elapsed().as_secs_f64());
+
+    // Column → table.
+    let mut columns: BTreeMap<String, String> = BTreeMap::new();
+    for row in client
+        .query(
+            "SELECT attname::text, relname::text FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             WHERE relname = ANY($1) AND attnum > 0 AND NOT attisdropped",
+            &[&TABLES.to_vec()],
+        )
+        .await?
+    {
+        columns.insert(row.get(0), row.get(1));
+    }
+    // Statements, shapes and candidates.
+    let mut texts = HashMap::new();
+    let mut shapes = Vec::new();
+    let mut statements = Vec::new();
+    let mut specs: BTreeSet<IndexSpec> = BTreeSet::new();
+    for q in QUERIES {
+        let text = std::fs::read_to_string(dir.join(format!("queries/{q}.sql")))?;
+        let cols = indexable_columns(&text, &columns);
+        let mut tables = Vec::new();
+        for (t, cs) in &cols {
+            let cs: Vec<String> = cs.iter().cloned().collect();
+            for a in &cs {
+                specs.insert(IndexSpec::on("public", t, vec![IndexKey::col(a)]));
+                for b in &cs {
+                    if a != b {
+                        specs.insert(IndexSpec::on(
+                            "public",
+                            t,
+                            vec![IndexKey::col(a), IndexKey::col(b)],
+                        ));
+                    }
+                }
+            }
+            tables.push(TableAccess {
+                schema: "public".into(),
+                table: t.clone(),
+                equality: cs,
+                ..Default::default()
+            });
+        }
+        let queryid = q as i64;
+        texts.insert(queryid, text.trim().trim_end_matches(';').to_string());
+        shapes.push(QueryShape {
+            queryid,
+            kind: StatementKind::Select,
+            plan_text: String::new(),
+            param_count: 0,
+            tables,
+            params: vec![],
+            limit: None,
+            offset: false,
+        });
+        statements.push(Statement {
+            queryid,
+            query: String::new(),
+            calls: 1,
+            total_time_ms: 1.0,
+            mean_time_ms: 1.0,
+            rows: 1,
+            shared_blks_hit: 0,
+            shared_blks_read: 0,
+        });
+    }
+    let specs: Vec<IndexSpec> = specs.into_iter().collect();
+    // (statement, single candidate) pairs the selection must cost once: the floor of any run.
+    let singles: usize = shapes
+        .iter()
+        .map(|sh| {
+            specs
+                .iter()
+                .filter(|s| {
+                    sh.tables.iter().any(|a| {
+                        a.table == s.table
+                            && a.equality.iter().any(|c| c == s.keys[0].expr.column())
+                    })
+                })
+                .count()
+        })
+        .sum();
+    // HypoPG sizes, for comparability with the reference.
+    let t1 = Instant::now();
+    let mut sizes = Vec::with_capacity(specs.len());
+    for s in &specs {
+        let row = client
+            .query_one(
+                "SELECT hypopg_relation_size(indexrelid)::bigint FROM hypopg_create_index($1)",
+                &[&s.hypothetical_sql()],
+            )
+            .await?;
+        sizes.push(row.get::<_, i64>(0));
+    }
+    client.batch_execute("SELECT hypopg_reset()").await?;
+    eprintln!(
+        "{} candidates sized in {:.1} s",
+        specs.len(),
+        t1.elapsed().as_secs_f64()
+    );
+
+    let cands = CandidateSet {
+        candidates: specs
+            .iter()
+            .map(|s| Candidate {
+                spec: s.clone(),
+                sources: vec![],
+            })
+            .collect(),
+        advice: vec![],
+    };
+    let snapshot = Snapshot {
+        format_version: idxadvise::model::SNAPSHOT_FORMAT_VERSION,
+        created_by: "bench_tpch".into(),
+        server: ServerInfo::default(),
+        catalog: Catalog::default(),
+        workload: Workload {
+            statements,
+            ..Default::default()
+        },
+        write_stats: WriteStats {
+            source: WriteSource::Unavailable,
+            since: None,
+            seconds: None,
+            tables: vec![],
+            statements: vec![],
+        },
+    };
+    let mb = 1_000_000i64;
+    let opts = SelectOptions {
+        budget: StorageBudget::Bytes(1500 * mb),
+        max_indexes: 1000,
+        max_per_table: 1000,
+        min_improvement: MinImprovement::new(0.0)?,
+        min_benefit: MinBenefit::new(0.0)?,
+        unit: ReadUnit::Cost,
+        frontier_budgets: BUDGETS_MB.iter().map(|b| b * mb).collect(),
+        verify_frontier: true,
+        ..SelectOptions::default()
+    };
+    let n_sessions: usize = std::env::var("TPCH_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let mut sessions = Vec::new();
+    for _ in 0..n_sessions.max(1) {
+        let (c, conn) = tokio_postgres::connect(&cluster.url(&db), NoTls).await?;
+        tokio::spawn(conn);
+        if let Ok(v) = std::env::var("TPCH_PARALLEL") {
+            c.batch_execute(&format!(
+                "SET max_parallel_workers_per_gather = {}",
+                v.parse::<u32>()?
+            ))
+            .await?;
+        }
+        sessions.push(Session {
+            client: c,
+            live: BTreeMap::new(),
+        });
+    }
+    let mut engine = HypoWhatIf {
+        sessions,
+        texts,
+        specs: specs.clone(),
+        cache: HashMap::new(),
+        counters: WhatIfCounters::default(),
+    };
+    let t2 = Instant::now();
+    let rec = select(
+        SelectInput {
+            shapes: &shapes,
+            candidates: &cands,
+            snapshot: &snapshot,
+            sizes: &sizes,
+        },
+        &opts,
+        &mut engine,
+    )
+    .await?;
+    let wall = t2.elapsed().as_secs_f64();
+    let c = engine.counters();
+    let base = rec.frontier.first().map(|p| p.baseline_cost).unwrap_or(0.0);
+    println!(
+        "TPC-H SF1, PostgreSQL 15 + HypoPG, 19 queries, {} candidates (width ≤ 2)",
+        specs.len()
+    );
+    println!("no-index cost: {base:.1} (reference 5,171,141.7)");
+    println!(
+        "(statement, single candidate) pairs: {singles}; baseline: {}",
+        shapes.len()
+    );
+    println!("one run for all 16 budgets: {} EXPLAIN calls, {} lookups, {wall:.1} s wall time, {n_sessions} session(s) (Extend: ~27,000 EXPLAINs, ~130 s; max single-budget run 3,930)", c.explains, c.lookups);
+    let per_query: Vec<String> = rec
+        .statements
+        .iter()
+        .map(|s| format!("Q{} {:.0}→{:.0}", s.queryid, s.before_cost, s.after_cost))
+        .collect();
+    println!("per query at 1500 MB: {}", per_query.join(", "));
+    if !rec.skipped.is_empty() {
+        println!("skipped: {:?}", rec.skipped);
+    }
+    println!();
+    println!("| budget MB | idxadvise % | best reference % | Extend % | Δ vs best (pp) | size MB (HypoPG) | indexes | Extend EXPLAIN calls |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (i, p) in rec.frontier.iter().enumerate() {
+        let rel = 100.0 * p.relative_cost();
+        println!(
+            "| {} | {rel:.2} | {:.2} | {:.2} | {:+.2} | {:.1} | {} | {} |",
+            p.budget_bytes / mb,
+            BEST[i],
+            EXTEND[i],
+            rel - BEST[i],
+            p.size_bytes as f64 / mb as f64,
+            p.candidates.len(),
+            EXTEND_CALLS[i]
+        );
+    }
+    println!();
+    if let Some(last) = rec.frontier.last() {
+        println!("indexes at 1500 MB:");
+        for &ci in &last.candidates {
+            println!(
+                "  {} ({:.1} MB)",
+                specs[ci].label(),
+                sizes[ci] as f64 / mb as f64
+            );
+        }
+    }
+    cluster.stop();
+    Ok(())
+}

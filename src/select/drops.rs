@@ -1,0 +1,243 @@
+//! Drops: existing indexes that can go: exact duplicates, indexes made redundant by another,
+//! and unused ones, each with what dropping it saves on writes.
+//!
+//! Pure on the catalog. Must not touch indexes that back a constraint (primary key, unique,
+//! exclusion) or are unique (they enforce something even when never scanned). Invariant: of
+//! two duplicates exactly one is proposed, deterministically (the one not backing a
+//! constraint, else the later name); nothing is proposed twice.
+//!
+//! The read impact of a drop can only be checked by hiding the index from the planner
+//! (`hypopg_hide_index`, HypoPG 1.4+). With HypoPG 1.3.1 (Debian's) proposals carry
+//! `verified: false` and the report must say so.
+
+use std::collections::BTreeSet;
+
+use super::recommendation::{DropProposal, DropReason};
+use crate::cost::WriteModel;
+use crate::model::{Catalog, ExistingIndex};
+
+fn keeps_something(i: &ExistingIndex) -> bool {
+    i.unique || i.primary || i.constraint.is_some()
+}
+
+fn same_keys(a: &ExistingIndex, b: &ExistingIndex, n: usize) -> bool {
+    a.keys.len() >= n
+        && b.keys.len() >= n
+        && a.keys[..n].iter().zip(&b.keys[..n]).all(|(x, y)| {
+            x.expr == y.expr
+                && x.is_expression == y.is_expression
+                && x.desc == y.desc
+                && x.nulls_first == y.nulls_first
+                && x.opclass == y.opclass
+        })
+}
+
+fn duplicate(a: &ExistingIndex, b: &ExistingIndex) -> bool {
+    a.method == b.method
+        && a.keys.len() == b.keys.len()
+        && same_keys(a, b, a.keys.len())
+        && a.include == b.include
+        && a.predicate == b.predicate
+}
+
+/// `a` is redundant with `b`: same method (B-tree), `a`'s keys a strict prefix of `b`'s, `a`'s
+/// INCLUDE columns all in `b`, and `b` serves every row `a` does (same predicate, or `b` none).
+fn redundant(a: &ExistingIndex, b: &ExistingIndex) -> bool {
+    if a.method != "btree" || b.method != "btree" || a.keys.len() >= b.keys.len() {
+        return false;
+    }
+    if !same_keys(a, b, a.keys.len()) {
+        return false;
+    }
+    let b_cols: BTreeSet<&str> = b
+        .keys
+        .iter()
+        .map(|k| k.expr.as_str())
+        .chain(b.include.iter().map(|s| s.as_str()))
+        .collect();
+    let incl_ok = a.include.iter().all(|c| b_cols.contains(c.as_str()));
+    let pred_ok = b.predicate.is_none() || a.predicate == b.predicate;
+    incl_ok && pred_ok
+}
+
+/// The indexes to drop, sorted by (schema, table, index).
+pub fn propose_drops(catalog: &Catalog, write: &WriteModel, can_hide: bool) -> Vec<DropProposal> {
+    let mut out: Vec<DropProposal> = Vec::new();
+    let mut taken: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for t in &catalog.tables {
+        let valid: Vec<&ExistingIndex> = t.indexes.iter().filter(|i| i.valid).collect();
+        let mut propose = |i: &ExistingIndex,
+                           reason: DropReason,
+                           by: Option<&str>,
+                           out: &mut Vec<DropProposal>| {
+            if !taken.insert((t.schema.clone(), t.name.clone(), i.name.clone())) {
+                return;
+            }
+            out.push(DropProposal {
+                schema: t.schema.clone(),
+                table: t.name.clone(),
+                index: i.name.clone(),
+                reason,
+                covered_by: by.map(str::to_string),
+                size_bytes: i.size_bytes,
+                verified: false,
+                write_saving_ms_per_s: write.drop_saving(&t.schema, &t.name, i.size_bytes),
+                note: Some(if can_hide {
+                    "read impact to be checked by hiding the index (hypopg_hide_index)".to_string()
+                } else {
+                    "read impact not verified: HypoPG < 1.4 cannot hide an existing index"
+                        .to_string()
+                }),
+            });
+        };
+        // Duplicates: keep the constraint-backing one, else the first by name.
+        for (ai, a) in valid.iter().enumerate() {
+            for b in valid.iter().skip(ai + 1) {
+                if !duplicate(a, b) {
+                    continue;
+                }
+                let (drop, keep) = match (keeps_something(a), keeps_something(b)) {
+                    (true, true) => continue,
+                    (true, false) => (*b, *a),
+                    (false, true) => (*a, *b),
+                    (false, false) => (*b, *a),
+                };
+                if drop.unique && !keep.unique {
+                    continue;
+                }
+                propose(drop, DropReason::Duplicate, Some(&keep.name), &mut out);
+            }
+        }
+        // Redundant: a strict prefix of another.
+        for a in &valid {
+            if keeps_something(a) {
+                continue;
+            }
+            if let Some(b) = valid.iter().find(|b| b.name != a.name && redundant(a, b)) {
+                propose(a, DropReason::Redundant, Some(&b.name), &mut out);
+            }
+        }
+        // Unused since the statistics reset.
+        for a in &valid {
+            if a.scans == 0 && !keeps_something(a) {
+                propose(a, DropReason::Unused, None, &mut out);
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.schema, &a.table, &a.index).cmp(&(&b.schema, &b.table, &b.index)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::catalog::{ExistingKey, Table};
+
+    fn key(c: &str) -> ExistingKey {
+        ExistingKey {
+            expr: c.into(),
+            is_expression: false,
+            desc: false,
+            nulls_first: false,
+            opclass: None,
+        }
+    }
+
+    fn idx(name: &str, cols: &[&str], scans: i64) -> ExistingIndex {
+        ExistingIndex {
+            name: name.into(),
+            definition: String::new(),
+            method: "btree".into(),
+            keys: cols.iter().map(|c| key(c)).collect(),
+            include: vec![],
+            predicate: None,
+            unique: false,
+            primary: false,
+            constraint: None,
+            valid: true,
+            size_bytes: 1 << 20,
+            scans,
+        }
+    }
+
+    fn catalog(indexes: Vec<ExistingIndex>) -> Catalog {
+        Catalog {
+            tables: vec![Table {
+                oid: 1,
+                schema: "public".into(),
+                name: "shop_order".into(),
+                rows: 1000.0,
+                pages: 10,
+                all_visible_frac: 1.0,
+                size_bytes: 1 << 22,
+                fillfactor: 100,
+                columns: vec![],
+                indexes,
+                constraints: vec![],
+            }],
+            search_path: vec![],
+        }
+    }
+
+    fn found(d: &[DropProposal]) -> Vec<(String, DropReason, Option<String>)> {
+        d.iter()
+            .map(|p| (p.index.clone(), p.reason, p.covered_by.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn duplicate_prefix_unique_and_unused() {
+        let mut pk = idx("shop_order_pkey", &["id"], 100);
+        pk.unique = true;
+        pk.primary = true;
+        pk.constraint = Some("shop_order_pkey".into());
+        let mut uniq_unused = idx("shop_order_code_uniq", &["code"], 0);
+        uniq_unused.unique = true;
+        let cat = catalog(vec![
+            idx("a_customer", &["customer_id"], 5),
+            idx("b_customer_dup", &["customer_id"], 7),
+            idx("c_customer_created", &["customer_id", "created_at"], 9),
+            pk,
+            idx("shop_order_id_dup", &["id"], 3),
+            uniq_unused,
+            idx("z_status", &["status"], 0),
+        ]);
+        let d = propose_drops(&cat, &WriteModel::unavailable("test"), false);
+        assert_eq!(
+            found(&d),
+            vec![
+                (
+                    "a_customer".into(),
+                    DropReason::Redundant,
+                    Some("c_customer_created".into())
+                ),
+                (
+                    "b_customer_dup".into(),
+                    DropReason::Duplicate,
+                    Some("a_customer".into())
+                ),
+                (
+                    "shop_order_id_dup".into(),
+                    DropReason::Duplicate,
+                    Some("shop_order_pkey".into())
+                ),
+                ("z_status".into(), DropReason::Unused, None),
+            ]
+        );
+        assert!(d.iter().all(|p| !p.verified));
+        assert!(d[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("not verified")));
+    }
+
+    #[test]
+    fn partial_or_differently_ordered_is_not_redundant() {
+        let mut part = idx("p_customer_created", &["customer_id", "created_at"], 9);
+        part.predicate = Some("(deleted_at IS NULL)".into());
+        let mut desc = idx("q_customer_desc", &["customer_id", "total"], 9);
+        desc.keys[0].desc = true;
+        let cat = catalog(vec![idx("a_customer", &["customer_id"], 5), part, desc]);
+        assert!(propose_drops(&cat, &WriteModel::unavailable("test"), false).is_empty());
+    }
+}

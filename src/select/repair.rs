@@ -1,0 +1,168 @@
+//! Repair: improve a configuration over the costs already cached, with no new EXPLAIN calls.
+//!
+//! Pure on the [`Problem`]'s cache. Invariant: the result fits the limits and its objective
+//! (on the cache) is never below the starting configuration's.
+//!
+//! Problem: a greedy by benefit per byte can choose an early small index with a high ratio
+//! that leaves too little room for a pair that is better together (FACTS §8: Extend loses to
+//! single-column Drop and to DTA at some budgets for this reason). What we do: local search
+//! with swaps (remove one chosen index and add one or two unchosen ones, add one, remove one),
+//! best improvement first, until no move improves; for a small pool of useful candidates
+//! (at most [`EXACT_POOL`]) an exhaustive search over the pool instead, which is exact on the
+//! cached costs. Example: chosen {A} (60 MB, saves 60), budget 100 MB, unchosen B and C (50 MB
+//! each, save 45 each): the swap A → B + C saves 90.
+
+use super::problem::{Limits, Problem};
+
+/// Up to this many useful candidates, search every subset.
+pub const EXACT_POOL: usize = 14;
+
+/// Candidates for pairs in a swap: the best this many by single value.
+const PAIR_POOL: usize = 40;
+
+/// Rounds of local search at most.
+const MAX_ROUNDS: usize = 64;
+
+/// Candidates with a positive value alone, best first (ties by id).
+pub fn useful_pool(p: &Problem, limits: &Limits) -> Vec<usize> {
+    let mut v: Vec<(f64, usize)> = (0..p.cands.len())
+        .filter(|&c| !p.cands[c].stmts.is_empty() && p.cands[c].size <= limits.budget)
+        .map(|c| (p.marginal(&[], c), c))
+        .filter(|(m, _)| *m > limits.min_net)
+        .collect();
+    v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    v.into_iter().map(|(_, c)| c).collect()
+}
+
+/// Improve `start` within `limits` using only cached costs.
+pub fn repair(p: &Problem, start: &[usize], limits: &Limits, pool: &[usize]) -> Vec<usize> {
+    let mut cur: Vec<usize> = start.to_vec();
+    cur.sort_unstable();
+    if !p.fits(&cur, limits) {
+        // Trim the least valuable until it fits.
+        while !cur.is_empty() && !p.fits(&cur, limits) {
+            let worst = (0..cur.len())
+                .map(|i| {
+                    let mut rest = cur.clone();
+                    rest.remove(i);
+                    (p.objective(&rest), i)
+                })
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, i)| i)
+                .unwrap_or(0);
+            cur.remove(worst);
+        }
+    }
+    if pool.len() <= EXACT_POOL {
+        return exhaustive(p, &cur, limits, pool);
+    }
+    local_search(p, cur, limits, pool)
+}
+
+fn exhaustive(p: &Problem, start: &[usize], limits: &Limits, pool: &[usize]) -> Vec<usize> {
+    let mut best = start.to_vec();
+    let mut best_v = p.objective(&best);
+    let n = pool.len();
+    let mut set = Vec::with_capacity(n);
+    for mask in 1u32..(1u32 << n) {
+        set.clear();
+        let mut size = 0i64;
+        for (i, &c) in pool.iter().enumerate() {
+            if mask & (1 << i) != 0 {
+                set.push(c);
+                size += p.cands[c].size;
+            }
+        }
+        if size > limits.budget || !p.fits(&set, limits) {
+            continue;
+        }
+        let v = p.objective(&set);
+        if v > best_v + 1e-12 * best_v.abs().max(1.0) {
+            best_v = v;
+            best = set.clone();
+        }
+    }
+    best.sort_unstable();
+    best
+}
+
+/// The change of objective when `out` leaves and `inn` joins `cur`.
+fn delta(p: &Problem, cur: &[usize], out: &[usize], inn: &[usize]) -> (f64, Vec<usize>) {
+    let mut next: Vec<usize> = cur.iter().copied().filter(|c| !out.contains(c)).collect();
+    next.extend_from_slice(inn);
+    next.sort_unstable();
+    let changed: Vec<usize> = out.iter().chain(inn).copied().collect();
+    let (s, t) = p.affected(&changed);
+    (p.partial(&next, &s, &t) - p.partial(cur, &s, &t), next)
+}
+
+fn local_search(p: &Problem, mut cur: Vec<usize>, limits: &Limits, pool: &[usize]) -> Vec<usize> {
+    let pairs: Vec<usize> = pool.iter().copied().take(PAIR_POOL).collect();
+    for _ in 0..MAX_ROUNDS {
+        let mut best: Option<(f64, Vec<usize>)> = None;
+        let consider = |d: f64, next: Vec<usize>, best: &mut Option<(f64, Vec<usize>)>| {
+            if d > 1e-9 * (1.0 + d.abs())
+                && best.as_ref().is_none_or(|(bd, _)| d > *bd)
+                && p.fits(&next, limits)
+            {
+                *best = Some((d, next));
+            }
+        };
+        // What each chosen index is worth now, per byte: the eviction order.
+        let mut evict: Vec<(f64, usize)> = cur
+            .iter()
+            .map(|&x| {
+                let (d, _) = delta(p, &cur, &[x], &[]);
+                (-d / p.cands[x].size as f64, x)
+            })
+            .collect();
+        evict.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let outside: Vec<usize> = pool.iter().copied().filter(|c| !cur.contains(c)).collect();
+        // Remove one (an index that no longer pays for itself).
+        for &x in &cur {
+            let (d, next) = delta(p, &cur, &[x], &[]);
+            consider(d, next, &mut best);
+        }
+        // Swap one for one.
+        for &x in &cur {
+            for &y in &outside {
+                let (d, next) = delta(p, &cur, &[x], &[y]);
+                consider(d, next, &mut best);
+            }
+        }
+        // Add one or two, evicting the least valuable per byte until the set fits.
+        let mut adds: Vec<Vec<usize>> = outside.iter().map(|&y| vec![y]).collect();
+        let outside_pairs: Vec<usize> =
+            pairs.iter().copied().filter(|c| !cur.contains(c)).collect();
+        for (i, &y) in outside_pairs.iter().enumerate() {
+            for &z in &outside_pairs[i + 1..] {
+                adds.push(vec![y, z]);
+            }
+        }
+        for inn in adds {
+            let add_size: i64 = inn.iter().map(|&c| p.cands[c].size).sum();
+            if add_size > limits.budget {
+                continue;
+            }
+            let mut out: Vec<usize> = Vec::new();
+            let mut next: Vec<usize> = cur.iter().copied().chain(inn.iter().copied()).collect();
+            for &(_, x) in &evict {
+                if p.fits(&next, limits) {
+                    break;
+                }
+                out.push(x);
+                next.retain(|&c| c != x);
+            }
+            if !p.fits(&next, limits) {
+                continue;
+            }
+            let (d, next) = delta(p, &cur, &out, &inn);
+            consider(d, next, &mut best);
+        }
+        match best {
+            Some((_, next)) => cur = next,
+            None => break,
+        }
+    }
+    cur
+}

@@ -1,0 +1,376 @@
+//! The entry point of selection: from shapes, candidates, the snapshot and candidate sizes to a
+//! [`Recommendation`] with its frontier, asking a [`WhatIf`] for planner costs.
+//!
+//! Pure apart from the what-if calls. Invariant: the recommendation's costs (before → after per
+//! statement) are planner answers, not estimates: the chosen configuration is always verified.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::drops::propose_drops;
+use super::frontier::{frontier, point, FrontierPoint};
+use super::greedy::greedy;
+use super::problem::{Limits, Problem};
+use super::recommendation::{Helped, Proposed, Recommendation, Rejected, StatementEffect};
+use crate::candidates::CandidateSet;
+use crate::config::{MinBenefit, MinImprovement, StorageBudget};
+use crate::cost::{ReadUnit, WriteCalibration, WriteModel, CALIBRATION};
+use crate::error::Error;
+use crate::model::Snapshot;
+use crate::parse::shape::QueryShape;
+use crate::whatif::WhatIf;
+
+/// What selection works from.
+#[derive(Debug, Clone, Copy)]
+pub struct SelectInput<'a> {
+    /// Parsed statements (skipped ones left out).
+    pub shapes: &'a [QueryShape],
+    /// Candidates; a candidate's index is its id in every [`crate::whatif::Request`].
+    pub candidates: &'a CandidateSet,
+    /// The snapshot (workload calls and mean time, write statistics, catalog).
+    pub snapshot: &'a Snapshot,
+    /// Estimated size in bytes of each candidate, same order as `candidates`
+    /// (`whatif::size::estimate_index_size`).
+    pub sizes: &'a [i64],
+}
+
+/// Limits and units of selection. `Default` gives what a DBA would accept without thinking:
+/// a budget of a quarter of the database, at most 10 new indexes, 3 per table, a statement
+/// counts as helped from 10% cheaper, an index must save 0.5% of the workload net of writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelectOptions {
+    /// Storage for new indexes.
+    pub budget: StorageBudget,
+    /// New indexes in all.
+    pub max_indexes: usize,
+    /// New indexes per table.
+    pub max_per_table: usize,
+    /// Least improvement per statement.
+    pub min_improvement: MinImprovement,
+    /// Least net benefit per index.
+    pub min_benefit: MinBenefit,
+    /// Rank by time (default) or planner cost (benchmarks).
+    pub unit: ReadUnit,
+    /// More budgets (bytes) to answer in the frontier from the same run.
+    pub frontier_budgets: Vec<i64>,
+    /// Write-model constants.
+    pub calibration: WriteCalibration,
+    /// Verify every frontier point with the planner (the chosen one always is).
+    pub verify_frontier: bool,
+    /// The engine can hide existing indexes (HypoPG 1.4+), so drops can be verified.
+    pub can_hide: bool,
+}
+
+impl Default for SelectOptions {
+    fn default() -> Self {
+        SelectOptions {
+            budget: StorageBudget::default(),
+            max_indexes: 10,
+            max_per_table: 3,
+            min_improvement: MinImprovement::default(),
+            min_benefit: MinBenefit::default(),
+            unit: ReadUnit::Time,
+            frontier_budgets: vec![],
+            calibration: CALIBRATION,
+            verify_frontier: true,
+            can_hide: false,
+        }
+    }
+}
+
+/// Size of the database: tables and their existing indexes, bytes.
+pub fn database_size(snapshot: &Snapshot) -> i64 {
+    snapshot
+        .catalog
+        .tables
+        .iter()
+        .map(|t| t.size_bytes.max(0) + t.indexes.iter().map(|i| i.size_bytes.max(0)).sum::<i64>())
+        .sum()
+}
+
+/// Choose the indexes for the whole workload.
+pub async fn select<W: WhatIf>(
+    input: SelectInput<'_>,
+    opts: &SelectOptions,
+    whatif: &mut W,
+) -> Result<Recommendation, Error> {
+    let snapshot = input.snapshot;
+    let write = WriteModel::new(snapshot, input.shapes, opts.calibration);
+    let mut notes: Vec<String> = Vec::new();
+    match opts.unit {
+        ReadUnit::Cost => notes.push(
+            "indexes are ranked by planner cost (calls × cost saved); write cost is not weighed"
+                .to_string(),
+        ),
+        ReadUnit::Time => {
+            if let Some(r) = &write.unavailable_reason {
+                notes.push(r.clone());
+            }
+        }
+    }
+    if input.sizes.len() != input.candidates.candidates.len() {
+        return Err(Error::Internal(format!(
+            "{} sizes for {} candidates",
+            input.sizes.len(),
+            input.candidates.candidates.len()
+        )));
+    }
+    let budget = opts.budget.resolve(database_size(snapshot));
+    let mut p = Problem::new(
+        input.shapes,
+        input.candidates,
+        snapshot,
+        input.sizes,
+        write.clone(),
+        opts.unit,
+        opts.min_improvement.share(),
+    );
+    p.baseline_and_singles(whatif).await?;
+    let total: f64 = p
+        .stmts
+        .iter()
+        .map(|s| match opts.unit {
+            ReadUnit::Cost => s.weight.calls * s.weight.baseline_cost,
+            ReadUnit::Time => {
+                s.weight.calls * s.weight.mean_time_ms / write.window_s.unwrap_or(1.0)
+            }
+        })
+        .sum();
+    let min_net = opts.min_benefit.share() * total;
+    let max_budget = opts
+        .frontier_budgets
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(budget);
+    let limits = Limits {
+        budget: max_budget,
+        max_indexes: opts.max_indexes,
+        max_per_table: opts.max_per_table,
+        min_net,
+    };
+    let steps = greedy(&mut p, whatif, &limits).await?;
+    let mut budgets: Vec<i64> = opts.frontier_budgets.clone();
+    budgets.push(budget);
+    let mut points = frontier(&p, &steps, &limits, &budgets);
+    // Alternatives found with the optimistic estimate (indexes on different tables of a join
+    // helping independently), verified with the planner before they can replace a point.
+    let alternatives = {
+        let mut q = p.clone();
+        q.optimistic = true;
+        frontier(&q, &steps, &limits, &budgets)
+    };
+    // Verify: the chosen budget always, the others when asked; keep the frontier monotone.
+    for (pt, alt) in points.iter_mut().zip(&alternatives) {
+        if opts.verify_frontier || pt.budget_bytes == budget {
+            p.verify(whatif, &pt.candidates).await?;
+            *pt = point(&p, pt.budget_bytes, &pt.candidates);
+            if alt.candidates != pt.candidates {
+                p.verify(whatif, &alt.candidates).await?;
+                let a = point(&p, pt.budget_bytes, &alt.candidates);
+                if a.objective > pt.objective {
+                    *pt = a;
+                }
+            }
+        }
+    }
+    for i in 1..points.len() {
+        if points[i - 1].objective > points[i].objective {
+            let prev = points[i - 1].candidates.clone();
+            points[i] = point(&p, points[i].budget_bytes, &prev);
+        }
+    }
+    let chosen: FrontierPoint = points
+        .iter()
+        .find(|pt| pt.budget_bytes == budget)
+        .cloned()
+        .unwrap_or_else(|| point(&p, budget, &[]));
+    if !chosen.verified {
+        p.verify(whatif, &chosen.candidates).await?;
+    }
+    let mut rec = build(&p, input.candidates, &steps, &chosen.candidates, min_net);
+    rec.drop = propose_drops(&snapshot.catalog, &write, opts.can_hide);
+    if !opts.can_hide && !rec.drop.is_empty() {
+        notes.push(
+            "drops are not verified: HypoPG < 1.4 cannot hide an existing index from the planner"
+                .to_string(),
+        );
+    }
+    let skipped: BTreeSet<i64> = p.skipped.iter().map(|s| s.queryid).collect();
+    if !skipped.is_empty() {
+        notes.push(format!(
+            "{} statement(s) could not be costed during selection and were left out",
+            skipped.len()
+        ));
+    }
+    rec.notes = notes;
+    rec.frontier = points;
+    rec.skipped = p.skipped.clone();
+    rec.budget_bytes = budget;
+    rec.whatif = whatif.counters();
+    Ok(rec)
+}
+
+/// The recommendation for configuration `set` (verified), with evidence per index.
+fn build(
+    p: &Problem,
+    cands: &CandidateSet,
+    steps: &[super::greedy::Step],
+    set: &[usize],
+    min_net: f64,
+) -> Recommendation {
+    let window = p.write.window_s;
+    let per_s = |ms: f64| ms / window.unwrap_or(1.0);
+    let mut order: Vec<usize> = set.to_vec();
+    let rank = |c: usize| {
+        steps
+            .iter()
+            .position(|s| s.candidate == c)
+            .unwrap_or(usize::MAX)
+    };
+    order.sort_by_key(|&c| (rank(c), c));
+    let mut statements = Vec::new();
+    let mut uses_of: Vec<Vec<usize>> = Vec::new();
+    for s in 0..p.stmts.len() {
+        let cfg = p.config_for(s, set);
+        let (after, used) = match p.cache[s].get(&cfg) {
+            Some(c) => (
+                c.cost,
+                c.used.iter().copied().filter(|u| set.contains(u)).collect(),
+            ),
+            None => (p.estimate(s, &cfg), vec![]),
+        };
+        uses_of.push(used);
+        statements.push(StatementEffect {
+            queryid: p.stmts[s].weight.queryid,
+            before_cost: p.stmts[s].weight.baseline_cost,
+            after_cost: after,
+            uses: uses_of[s].clone(),
+        });
+    }
+    let mut create = Vec::new();
+    for &c in &order {
+        let without: Vec<usize> = set.iter().copied().filter(|&x| x != c).collect();
+        let mut helps = Vec::new();
+        let mut gain_ms = 0.0;
+        let mut gain_cost = 0.0;
+        for &s in &p.cands[c].stmts {
+            let w = &p.stmts[s].weight;
+            let now = statements[s].after_cost;
+            let before_c = p.estimate(s, &p.config_for(s, &without));
+            let g_with = p.read_gain(s, now);
+            let g_without = p.read_gain(s, before_c);
+            gain_ms += (g_with.ms - g_without.ms).max(0.0);
+            gain_cost += (g_with.cost_units - g_without.cost_units).max(0.0);
+            if uses_of[s].contains(&c) || (uses_of[s].is_empty() && now < before_c) {
+                helps.push(Helped {
+                    queryid: w.queryid,
+                    calls: w.calls as i64,
+                    before_cost: w.baseline_cost,
+                    after_cost: now,
+                    before_ms: w.mean_time_ms,
+                    after_ms: w.time_at(now),
+                });
+            }
+        }
+        let t = p.cands[c].table;
+        let write_ms = p.table_write(t, set) - p.table_write(t, &without);
+        let lost = lost_hot(p, t, set) - lost_hot(p, t, &without);
+        let mut displaced: Vec<(f64, usize)> = (0..p.cands.len())
+            .filter(|&o| {
+                !set.contains(&o)
+                    && p.cands[o].stmts.iter().any(|s| {
+                        helps
+                            .iter()
+                            .any(|h| h.queryid == p.stmts[*s].weight.queryid)
+                    })
+            })
+            .map(|o| (p.marginal(&[], o), o))
+            .filter(|(m, _)| *m > 0.0)
+            .collect();
+        displaced.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut rules: Vec<String> = cands.candidates[c]
+            .sources
+            .iter()
+            .map(|s| {
+                serde_json::to_value(s.rule)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            })
+            .collect();
+        rules.sort();
+        rules.dedup();
+        create.push(Proposed {
+            candidate: c,
+            spec: p.cands[c].spec.clone(),
+            size_bytes: p.cands[c].size,
+            write_cost_ms_per_s: write_ms,
+            read_gain_ms: gain_ms,
+            helps,
+            rules,
+            read_gain_cost: gain_cost,
+            net_benefit_ms_per_s: per_s(gain_ms) - write_ms,
+            lost_hot_updates_per_s: lost,
+            displaces: displaced
+                .iter()
+                .take(3)
+                .map(|(_, o)| p.cands[*o].spec.label())
+                .collect(),
+        });
+    }
+    // Rejected for writes: helps reads alone by more than the threshold, but not net.
+    let mut rejected = Vec::new();
+    if p.write.available && p.unit == ReadUnit::Time {
+        for c in 0..p.cands.len() {
+            if set.contains(&c) || p.cands[c].stmts.is_empty() {
+                continue;
+            }
+            let read: f64 = p.cands[c]
+                .stmts
+                .iter()
+                .map(|&s| p.read_value(s, p.estimate(s, &[c])))
+                .sum();
+            let w = p.table_write(p.cands[c].table, &[c]);
+            if read > min_net && read - w <= min_net {
+                let lost = lost_hot(p, p.cands[c].table, &[c]);
+                rejected.push(Rejected {
+                    candidate: c,
+                    spec: p.cands[c].spec.clone(),
+                    read_gain_ms_per_s: read,
+                    write_cost_ms_per_s: w,
+                    lost_hot_updates_per_s: lost,
+                    reason: if lost > 0.0 {
+                        format!("its write cost ({w:.3} ms/s) exceeds its read gain ({read:.3} ms/s): {lost:.1} updates/s on {} would stop being HOT and write into every index of the table", p.cands[c].spec.table)
+                    } else {
+                        format!("its write cost ({w:.3} ms/s) exceeds its read gain ({read:.3} ms/s)")
+                    },
+                });
+            }
+        }
+        rejected.sort_by(|a, b| {
+            b.read_gain_ms_per_s
+                .total_cmp(&a.read_gain_ms_per_s)
+                .then(a.candidate.cmp(&b.candidate))
+        });
+        rejected.truncate(20);
+    }
+    Recommendation {
+        create,
+        statements,
+        rejected,
+        ..Recommendation::default()
+    }
+}
+
+fn lost_hot(p: &Problem, t: usize, set: &[usize]) -> f64 {
+    let new: Vec<_> = set
+        .iter()
+        .filter(|&&c| p.cands[c].table == t)
+        .map(|&c| (&p.cands[c].spec, p.cands[c].selectivity, p.cands[c].size))
+        .collect();
+    let (schema, table) = &p.tables[t];
+    p.write.set_cost(schema, table, &new).lost_hot_per_s
+}

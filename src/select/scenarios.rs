@@ -1,0 +1,619 @@
+//! Selection scenarios against the table-driven fake engine: brute-force optima, the greedy's
+//! blocking failure, frontier monotonicity, re-costing scope and lost HOT updates.
+
+use super::frontier::frontier;
+use super::greedy::greedy;
+use super::problem::{Limits, Problem};
+use super::run::{select, SelectInput, SelectOptions};
+use crate::candidates::{Candidate, CandidateSet};
+use crate::config::{MinBenefit, MinImprovement, StorageBudget};
+use crate::cost::{ReadUnit, WriteModel};
+use crate::model::{
+    Catalog, IndexKey, IndexSpec, ServerInfo, Snapshot, Statement, Table, TableWrites, Workload,
+    WriteSource, WriteStats,
+};
+use crate::parse::shape::{QueryShape, StatementKind, TableAccess};
+use crate::whatif::fake::per_statement;
+use crate::whatif::{FakeTable, FakeWhatIf, WhatIf};
+
+/// A small world: tables t0…, statements, candidates (single-column on `c<k>`).
+struct World {
+    shapes: Vec<QueryShape>,
+    cands: CandidateSet,
+    snap: Snapshot,
+    sizes: Vec<i64>,
+    fake: FakeTable,
+}
+
+fn access(table: &str, cols: &[&str]) -> TableAccess {
+    TableAccess {
+        schema: "public".into(),
+        table: table.into(),
+        equality: cols.iter().map(|c| c.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn shape(queryid: i64, kind: StatementKind, tables: Vec<TableAccess>) -> QueryShape {
+    QueryShape {
+        queryid,
+        kind,
+        plan_text: String::new(),
+        param_count: 0,
+        tables,
+        params: vec![],
+        limit: None,
+        offset: false,
+    }
+}
+
+fn stmt(queryid: i64, calls: i64, mean_ms: f64) -> Statement {
+    Statement {
+        queryid,
+        query: String::new(),
+        calls,
+        total_time_ms: calls as f64 * mean_ms,
+        mean_time_ms: mean_ms,
+        rows: calls,
+        shared_blks_hit: 0,
+        shared_blks_read: 0,
+    }
+}
+
+fn table(name: &str, rows: f64) -> Table {
+    Table {
+        oid: 1,
+        schema: "public".into(),
+        name: name.into(),
+        rows,
+        pages: 100,
+        all_visible_frac: 1.0,
+        size_bytes: 1 << 30,
+        fillfactor: 100,
+        columns: vec![],
+        indexes: vec![],
+        constraints: vec![],
+    }
+}
+
+fn snapshot(tables: Vec<Table>, statements: Vec<Statement>, writes: WriteStats) -> Snapshot {
+    Snapshot {
+        format_version: crate::model::SNAPSHOT_FORMAT_VERSION,
+        created_by: "test".into(),
+        server: ServerInfo::default(),
+        catalog: Catalog {
+            tables,
+            search_path: vec![],
+        },
+        workload: Workload {
+            statements,
+            ..Default::default()
+        },
+        write_stats: writes,
+    }
+}
+
+fn no_writes() -> WriteStats {
+    WriteStats {
+        source: WriteSource::Unavailable,
+        since: None,
+        seconds: None,
+        tables: vec![],
+        statements: vec![],
+    }
+}
+
+fn cost_opts(budget: i64) -> SelectOptions {
+    SelectOptions {
+        budget: StorageBudget::Bytes(budget),
+        max_indexes: 64,
+        max_per_table: 64,
+        min_improvement: MinImprovement::new(0.0).expect("valid"),
+        min_benefit: MinBenefit::new(0.0).expect("valid"),
+        unit: ReadUnit::Cost,
+        ..SelectOptions::default()
+    }
+}
+
+/// xorshift64*: deterministic, no dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A random world of single-table statements: 2 tables, 4 columns each, 4–6 statements,
+/// 5–9 candidates, best-index-per-table costs.
+fn random_world(seed: u64) -> World {
+    let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let n_stmts = 4 + r.below(3) as usize;
+    let n_cands = 5 + r.below(5) as usize;
+    let mut fake = FakeTable::default();
+    let mut cands = Vec::new();
+    let mut sizes = Vec::new();
+    for i in 0..n_cands {
+        let t = i % 2;
+        let col = format!("c{}", r.below(4));
+        let col2 = format!("c{}", r.below(4));
+        let mut keys = vec![IndexKey::col(&col)];
+        if col2 != col {
+            keys.push(IndexKey::col(&col2));
+        }
+        let spec = IndexSpec::on("public", &format!("t{t}"), keys);
+        if cands.iter().any(|c: &Candidate| c.spec == spec) {
+            continue;
+        }
+        fake.group.insert(cands.len(), t);
+        cands.push(Candidate {
+            spec,
+            sources: vec![],
+        });
+        sizes.push(10 + r.below(90) as i64);
+    }
+    let mut shapes = Vec::new();
+    let mut statements = Vec::new();
+    for q in 0..n_stmts as i64 {
+        let t = (q % 2) as usize;
+        let tname = format!("t{t}");
+        let cols: Vec<String> = (0..4)
+            .filter(|_| r.below(2) == 0)
+            .map(|k| format!("c{k}"))
+            .collect();
+        let colrefs: Vec<&str> = cols.iter().map(|s| s.as_str()).collect();
+        shapes.push(shape(
+            q + 1,
+            StatementKind::Select,
+            vec![access(&tname, &colrefs)],
+        ));
+        statements.push(stmt(q + 1, 1 + r.below(100) as i64, 1.0));
+        fake.base.insert(q + 1, 100.0 + r.below(10_000) as f64);
+        for (ci, c) in cands.iter().enumerate() {
+            let lead = c.spec.keys[0].expr.column().to_string();
+            if c.spec.table == tname && cols.contains(&lead) {
+                fake.factor.insert((q + 1, ci), 0.05 + 0.9 * r.unit());
+            }
+        }
+    }
+    World {
+        shapes,
+        cands: CandidateSet {
+            candidates: cands,
+            advice: vec![],
+        },
+        snap: snapshot(
+            vec![table("t0", 1e6), table("t1", 1e6)],
+            statements,
+            no_writes(),
+        ),
+        sizes,
+        fake,
+    }
+}
+
+/// Brute force: the best Σ calls × (base − cost) over all subsets within the budget.
+fn brute_force(w: &World, budget: i64) -> f64 {
+    let n = w.cands.candidates.len();
+    let mut best = 0.0f64;
+    for mask in 0u32..(1 << n) {
+        let set: Vec<usize> = (0..n).filter(|i| mask & (1 << i) != 0).collect();
+        let size: i64 = set.iter().map(|&i| w.sizes[i]).sum();
+        if size > budget {
+            continue;
+        }
+        let mut v = 0.0;
+        for st in &w.snap.workload.statements {
+            let base = w.fake.base[&st.queryid];
+            let (cost, _) = w.fake.cost(st.queryid, &set).expect("costed");
+            v += st.calls as f64 * (base - cost);
+        }
+        best = best.max(v);
+    }
+    best
+}
+
+fn achieved(w: &World, set: &[usize]) -> f64 {
+    w.snap
+        .workload
+        .statements
+        .iter()
+        .map(|st| {
+            let base = w.fake.base[&st.queryid];
+            let (cost, _) = w.fake.cost(st.queryid, set).expect("costed");
+            st.calls as f64 * (base - cost)
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn finds_the_brute_force_optimum_on_random_small_instances() {
+    for seed in 1..=25u64 {
+        let w = random_world(seed);
+        let total: i64 = w.sizes.iter().sum();
+        for budget in [total / 4, total / 2, total] {
+            let mut fake = FakeWhatIf::table(w.fake.clone());
+            let input = SelectInput {
+                shapes: &w.shapes,
+                candidates: &w.cands,
+                snapshot: &w.snap,
+                sizes: &w.sizes,
+            };
+            let rec = select(input, &cost_opts(budget), &mut fake)
+                .await
+                .expect("select");
+            let set: Vec<usize> = rec.create.iter().map(|p| p.candidate).collect();
+            let size: i64 = set.iter().map(|&c| w.sizes[c]).sum();
+            assert!(
+                size <= budget,
+                "seed {seed}: size {size} over budget {budget}"
+            );
+            let opt = brute_force(&w, budget);
+            let got = achieved(&w, &set);
+            assert!(
+                (opt - got).abs() <= 1e-9 * opt.max(1.0),
+                "seed {seed} budget {budget}: got {got}, optimum {opt}, chose {set:?}"
+            );
+        }
+    }
+}
+
+/// A (60 B, saves 60) beats B and C (50 B, save 45 each) per byte; at 100 B the pair is better.
+/// Sixteen tiny fillers make the pool too big for exhaustive search, so the swap repair runs.
+fn blocking_world() -> World {
+    let mut fake = FakeTable::default();
+    let mut cands = Vec::new();
+    let mut sizes = Vec::new();
+    let mut shapes = Vec::new();
+    let mut statements = Vec::new();
+    let specs = [
+        ("ta", "a", 60, 60.0),
+        ("tb", "b", 50, 45.0),
+        ("tc", "c", 50, 45.0),
+    ];
+    for (i, (t, col, size, gain)) in specs.iter().enumerate() {
+        let q = i as i64 + 1;
+        cands.push(Candidate {
+            spec: IndexSpec::on("public", t, vec![IndexKey::col(col)]),
+            sources: vec![],
+        });
+        sizes.push(*size);
+        shapes.push(shape(q, StatementKind::Select, vec![access(t, &[col])]));
+        statements.push(stmt(q, 1, 1.0));
+        fake.base.insert(q, 100.0);
+        fake.factor.insert((q, i), (100.0 - gain) / 100.0);
+    }
+    for f in 0..16 {
+        let q = 100 + f as i64;
+        let t = format!("tf{f}");
+        let ci = cands.len();
+        cands.push(Candidate {
+            spec: IndexSpec::on("public", &t, vec![IndexKey::col("x")]),
+            sources: vec![],
+        });
+        sizes.push(5);
+        shapes.push(shape(q, StatementKind::Select, vec![access(&t, &["x"])]));
+        statements.push(stmt(q, 1, 1.0));
+        fake.base.insert(q, 100.0);
+        fake.factor.insert((q, ci), 0.999);
+    }
+    World {
+        shapes,
+        cands: CandidateSet {
+            candidates: cands,
+            advice: vec![],
+        },
+        snap: snapshot(vec![], statements, no_writes()),
+        sizes,
+        fake,
+    }
+}
+
+#[tokio::test]
+async fn repair_fixes_the_greedy_blocking_failure_without_new_explains() {
+    let w = blocking_world();
+    let mut fake = FakeWhatIf::table(w.fake.clone());
+    let mut p = Problem::new(
+        &w.shapes,
+        &w.cands,
+        &w.snap,
+        &w.sizes,
+        WriteModel::unavailable("test"),
+        ReadUnit::Cost,
+        0.0,
+    );
+    p.baseline_and_singles(&mut fake).await.expect("costs");
+    let limits = Limits {
+        budget: 100,
+        max_indexes: 64,
+        max_per_table: 64,
+        min_net: 0.0,
+    };
+    let steps = greedy(&mut p, &mut fake, &limits).await.expect("greedy");
+    assert_eq!(steps[0].candidate, 0, "the greedy takes A first: {steps:?}");
+    assert!(!steps.iter().any(|s| s.candidate == 1 || s.candidate == 2));
+    let explains = fake.explained.len();
+    let pts = frontier(&p, &steps, &limits, &[60, 100]);
+    assert_eq!(fake.explained.len(), explains, "repair sent no EXPLAIN");
+    assert_eq!(
+        pts[0].candidates.iter().take(1).collect::<Vec<_>>(),
+        vec![&0]
+    );
+    assert_eq!(
+        pts[1].candidates,
+        vec![1, 2],
+        "the pair replaces A at 100 B"
+    );
+    assert!((pts[1].objective - 90.0).abs() < 1e-9, "{:?}", pts[1]);
+    // Through the whole pipeline, too.
+    let mut fake = FakeWhatIf::table(w.fake.clone());
+    let input = SelectInput {
+        shapes: &w.shapes,
+        candidates: &w.cands,
+        snapshot: &w.snap,
+        sizes: &w.sizes,
+    };
+    let rec = select(input, &cost_opts(100), &mut fake)
+        .await
+        .expect("select");
+    let mut got: Vec<usize> = rec.create.iter().map(|p| p.candidate).collect();
+    got.sort_unstable();
+    assert_eq!(got, vec![1, 2]);
+    assert_eq!(rec.create[0].helps.len(), 1);
+    assert!((rec.create[0].helps[0].after_cost - 55.0).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn frontier_is_monotone_in_budget_and_comes_from_one_run() {
+    for seed in 1..=10u64 {
+        let w = random_world(seed);
+        let total: i64 = w.sizes.iter().sum();
+        let budgets: Vec<i64> = (1..=8).map(|k| total * k / 8).collect();
+        let mut fake = FakeWhatIf::table(w.fake.clone());
+        let opts = SelectOptions {
+            frontier_budgets: budgets.clone(),
+            ..cost_opts(total / 8)
+        };
+        let input = SelectInput {
+            shapes: &w.shapes,
+            candidates: &w.cands,
+            snapshot: &w.snap,
+            sizes: &w.sizes,
+        };
+        let rec = select(input, &opts, &mut fake).await.expect("select");
+        assert_eq!(rec.frontier.len(), budgets.len());
+        for pair in rec.frontier.windows(2) {
+            assert!(
+                pair[1].objective >= pair[0].objective - 1e-9,
+                "seed {seed}: {pair:?}"
+            );
+            assert!(
+                pair[1].workload_cost <= pair[0].workload_cost + 1e-9,
+                "seed {seed}"
+            );
+            assert!(pair[1].size_bytes <= pair[1].budget_bytes);
+        }
+        assert!(rec.frontier.iter().all(|p| p.verified));
+        // Every answer is exact and no (statement, configuration) was asked twice.
+        let c = fake.counters();
+        assert_eq!(c.explains as usize, fake.explained.len());
+        for pt in &rec.frontier {
+            let opt = brute_force(&w, pt.budget_bytes);
+            assert!(
+                (achieved(&w, &pt.candidates) - opt).abs() <= 1e-9 * opt.max(1.0),
+                "seed {seed}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn only_statements_on_the_chosen_table_are_re_costed() {
+    // q1, q2 on t0 (candidates 0, 1 compete); q3 on t1 (candidate 2).
+    let mut fake = FakeTable::default();
+    let cands = vec![
+        IndexSpec::on("public", "t0", vec![IndexKey::col("a")]),
+        IndexSpec::on("public", "t0", vec![IndexKey::col("a"), IndexKey::col("b")]),
+        IndexSpec::on("public", "t1", vec![IndexKey::col("x")]),
+    ];
+    for (i, _) in cands.iter().enumerate() {
+        fake.group.insert(i, if i < 2 { 0 } else { 1 });
+    }
+    for q in 1..=3 {
+        fake.base.insert(q, 1000.0);
+    }
+    fake.factor.insert((1, 0), 0.1);
+    fake.factor.insert((1, 1), 0.12);
+    fake.factor.insert((2, 0), 0.5);
+    fake.factor.insert((2, 1), 0.05);
+    fake.factor.insert((3, 2), 0.2);
+    let w = World {
+        shapes: vec![
+            shape(1, StatementKind::Select, vec![access("t0", &["a"])]),
+            shape(2, StatementKind::Select, vec![access("t0", &["a", "b"])]),
+            shape(3, StatementKind::Select, vec![access("t1", &["x"])]),
+        ],
+        cands: CandidateSet {
+            candidates: cands
+                .into_iter()
+                .map(|spec| Candidate {
+                    spec,
+                    sources: vec![],
+                })
+                .collect(),
+            advice: vec![],
+        },
+        snap: snapshot(
+            vec![],
+            vec![stmt(1, 10, 1.0), stmt(2, 10, 1.0), stmt(3, 10, 1.0)],
+            no_writes(),
+        ),
+        sizes: vec![10, 20, 10],
+        fake,
+    };
+    let mut f = FakeWhatIf::table(w.fake.clone());
+    let input = SelectInput {
+        shapes: &w.shapes,
+        candidates: &w.cands,
+        snapshot: &w.snap,
+        sizes: &w.sizes,
+    };
+    let rec = select(input, &cost_opts(1000), &mut f)
+        .await
+        .expect("select");
+    // (a, b) alone serves both statements on t0 almost as well as both indexes: one index
+    // serving several statements is counted on all of them.
+    let mut got: Vec<usize> = rec.create.iter().map(|p| p.candidate).collect();
+    got.sort_unstable();
+    assert_eq!(got, vec![0, 1, 2]);
+    let per = per_statement(&f.explained);
+    // q3: baseline + its single; never re-costed for choices on t0.
+    assert_eq!(per[&3], 2, "{:?}", f.explained);
+    assert!(per[&1] >= 3, "q1 is re-costed with the competing index");
+}
+
+/// The example shop: `UPDATE "shop_order" SET "status" = $1 WHERE "shop_order"."id" = $2` at a
+/// high rate, and a SELECT filtering on status.
+fn hot_world(updates_per_s: f64) -> World {
+    let seconds = 3600.0;
+    let mut update = access("shop_order", &["id"]);
+    update.set_columns = vec!["status".into()];
+    update.is_target = true;
+    let mut select_status = access("shop_order", &["status"]);
+    select_status.columns_read = vec!["id".into(), "status".into(), "total".into()];
+    let mut shapes = vec![shape(20, StatementKind::Select, vec![select_status])];
+    let mut statements = vec![stmt(20, 360, 10.0)];
+    if updates_per_s > 0.0 {
+        shapes.push(shape(10, StatementKind::Update, vec![update]));
+        statements.push(stmt(10, (updates_per_s * seconds) as i64, 0.05));
+    }
+    let upd = (updates_per_s * seconds) as i64;
+    let writes = WriteStats {
+        source: WriteSource::Local,
+        since: Some("2026-11-25 00:00:00+00".into()),
+        seconds: Some(seconds),
+        tables: vec![TableWrites {
+            schema: "public".into(),
+            table: "shop_order".into(),
+            n_tup_ins: (5.0 * seconds) as i64,
+            n_tup_upd: upd,
+            n_tup_hot_upd: upd * 95 / 100,
+            n_tup_del: 0,
+            n_live_tup: 300_000,
+            n_dead_tup: 0,
+        }],
+        statements: vec![],
+    };
+    let mut t = table("shop_order", 300_000.0);
+    t.indexes = vec![
+        existing("shop_order_pkey", "id"),
+        existing("shop_order_customer_id_idx", "customer_id"),
+    ];
+    let mut fake = FakeTable::default();
+    fake.base.insert(20, 5000.0);
+    fake.base.insert(10, 8.0);
+    fake.factor.insert((20, 0), 0.1);
+    World {
+        shapes,
+        cands: CandidateSet {
+            candidates: vec![Candidate {
+                spec: IndexSpec::on("public", "shop_order", vec![IndexKey::col("status")]),
+                sources: vec![],
+            }],
+            advice: vec![],
+        },
+        snap: snapshot(vec![t], statements, writes),
+        sizes: vec![2_400_000],
+        fake,
+    }
+}
+
+fn existing(name: &str, col: &str) -> crate::model::ExistingIndex {
+    crate::model::ExistingIndex {
+        name: name.into(),
+        definition: String::new(),
+        method: "btree".into(),
+        keys: vec![crate::model::catalog::ExistingKey {
+            expr: col.into(),
+            is_expression: false,
+            desc: false,
+            nulls_first: false,
+            opclass: None,
+        }],
+        include: vec![],
+        predicate: None,
+        unique: name.ends_with("pkey"),
+        primary: name.ends_with("pkey"),
+        constraint: name.ends_with("pkey").then(|| name.to_string()),
+        valid: true,
+        size_bytes: 6_000_000,
+        scans: 1000,
+    }
+}
+
+#[tokio::test]
+async fn status_index_is_rejected_for_lost_hot_updates_and_accepted_without_updates() {
+    let opts = SelectOptions::default();
+    for (rate, accepted) in [(1000.0, false), (0.0, true)] {
+        let w = hot_world(rate);
+        let mut fake = FakeWhatIf::table(w.fake.clone());
+        let input = SelectInput {
+            shapes: &w.shapes,
+            candidates: &w.cands,
+            snapshot: &w.snap,
+            sizes: &w.sizes,
+        };
+        let rec = select(input, &opts, &mut fake).await.expect("select");
+        assert_eq!(
+            !rec.create.is_empty(),
+            accepted,
+            "updates/s {rate}: {rec:#?}"
+        );
+        if accepted {
+            let p = &rec.create[0];
+            assert_eq!(p.lost_hot_updates_per_s, 0.0);
+            assert!(p.net_benefit_ms_per_s > 0.0);
+            assert_eq!(p.helps[0].queryid, 20);
+            assert!((p.helps[0].after_ms - 1.0).abs() < 1e-9, "{p:?}");
+        } else {
+            let r = &rec.rejected[0];
+            assert!((r.lost_hot_updates_per_s - 950.0).abs() < 1e-6, "{r:?}");
+            assert!(r.write_cost_ms_per_s > r.read_gain_ms_per_s, "{r:?}");
+            assert!(r.reason.contains("HOT"), "{}", r.reason);
+        }
+        assert!(rec.notes.is_empty(), "{:?}", rec.notes);
+    }
+}
+
+#[tokio::test]
+async fn without_write_statistics_ranks_by_read_gain_and_says_so() {
+    let mut w = hot_world(1000.0);
+    w.snap.write_stats.source = WriteSource::Unavailable;
+    let mut fake = FakeWhatIf::table(w.fake.clone());
+    let input = SelectInput {
+        shapes: &w.shapes,
+        candidates: &w.cands,
+        snapshot: &w.snap,
+        sizes: &w.sizes,
+    };
+    let rec = select(input, &SelectOptions::default(), &mut fake)
+        .await
+        .expect("select");
+    assert_eq!(rec.create.len(), 1, "ranked by read gain alone");
+    assert_eq!(rec.create[0].write_cost_ms_per_s, 0.0);
+    assert!(
+        rec.notes
+            .iter()
+            .any(|n| n.contains("write statistics are unavailable")),
+        "{:?}",
+        rec.notes
+    );
+}
