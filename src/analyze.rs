@@ -12,10 +12,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::candidates::CandidateSet;
-use crate::collect::CollectConfig;
-use crate::emit::{EmitOptions, EmittedFile, FileKind};
+use crate::config::CollectConfig;
+use crate::emit::{EmitConfig, EmittedFile, FileKind};
 use crate::error::{Error, Result, EXIT_OK, EXIT_RECOMMENDATIONS};
-use crate::model::{Snapshot, Skipped};
+use crate::model::{Skipped, Snapshot};
 use crate::parse::QueryShape;
 use crate::report::document::count_skips;
 use crate::report::{
@@ -43,17 +43,14 @@ pub enum Source {
     Live(CollectConfig),
     /// A snapshot file written by `idxadvise collect` (the what-if stage still needs the server).
     Snapshot(PathBuf),
-}
-
-/// The Django side of the output.
-#[derive(Debug, Clone)]
-pub struct DjangoOptions {
-    /// The folder with `manage.py`.
-    pub project: PathBuf,
-    /// The Python to run it with.
-    pub python: Option<PathBuf>,
-    /// `DJANGO_SETTINGS_MODULE`, when not the project's default.
-    pub settings: Option<String>,
+    /// One statement given by the user (`idxadvise explain`): the catalog is read from the
+    /// server, the workload is this statement alone.
+    Statement {
+        /// Where to read the catalog.
+        connection: crate::config::ConnectionConfig,
+        /// The statement's text.
+        text: String,
+    },
 }
 
 /// Validated configuration of one `analyze` run.
@@ -65,12 +62,9 @@ pub struct AnalyzeConfig {
     pub engine: EngineOptions,
     /// Selection limits.
     pub select: SelectOptions,
-    /// The output folder; must not exist or be empty.
-    pub out_dir: PathBuf,
-    /// Django project, for migrations.
-    pub django: Option<DjangoOptions>,
-    /// Emit options (migrations app, version).
-    pub emit: EmitOptions,
+    /// Where and what to write: `--out` (must not exist or be empty), the Django project,
+    /// `--migrations-app`, `--write-into-project`.
+    pub emit: EmitConfig,
     /// Tables (`table` or `schema.table`) to leave out of the analysis.
     pub exclude_tables: Vec<String>,
     /// Any skipped statement is an error.
@@ -79,6 +73,8 @@ pub struct AnalyzeConfig {
     pub format: OutputFormat,
     /// No progress on stderr.
     pub quiet: bool,
+    /// `explain`: print the advice and plan diff of the one statement instead of the table.
+    pub explain: bool,
 }
 
 /// What a run produced, for callers (the demo, tests).
@@ -120,7 +116,11 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         quiet: config.quiet,
         start: Instant::now(),
     };
-    check_out_dir(&config.out_dir)?;
+    let writes = config.emit.out_dir.is_some() || config.emit.write_into_project;
+    let out_dir = config.emit.out_dir.clone().unwrap_or_default();
+    if config.emit.out_dir.is_some() {
+        check_out_dir(&out_dir)?;
+    }
 
     // collect
     let snapshot: Snapshot = match &config.source {
@@ -136,6 +136,10 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
             stages.say(&format!("collect: reading snapshot {}", p.display()));
             crate::collect::load_snapshot(p)?
         }
+        Source::Statement { connection, text } => {
+            stages.say("collect: reading the catalog");
+            statement_snapshot(connection, text).await?
+        }
     };
     if snapshot.workload.statements.is_empty() {
         return Err(Error::Workload(
@@ -144,8 +148,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     }
 
     // parse
-    let (shapes, mut skipped) =
-        crate::parse::parse_workload(&snapshot.workload, &snapshot.catalog);
+    let (shapes, mut skipped) = crate::parse::parse_workload(&snapshot.workload, &snapshot.catalog);
     let shapes: Vec<QueryShape> = shapes
         .into_iter()
         .filter(|s| !excluded(s, &config.exclude_tables))
@@ -207,7 +210,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     let after = evaluate_all(&mut engine, &shapes, &chosen, &mut skipped).await?;
     let counters = engine.counters();
     engine.close().await.ok();
-    skipped.sort_by(|a, b| a.queryid.cmp(&b.queryid));
+    skipped.sort_by_key(|s| s.queryid);
     skipped.dedup_by(|a, b| a.queryid == b.queryid);
     if config.strict && !skipped.is_empty() {
         return Err(Error::Workload(format!(
@@ -225,25 +228,25 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     }
 
     // emit
-    let django = match &config.django {
-        Some(d) => {
-            stages.say(&format!(
-                "emit: reading the Django project {}",
-                d.project.display()
-            ));
-            Some(
-                crate::emit::django::introspect(
-                    &d.project,
-                    d.python.as_deref(),
-                    d.settings.as_deref(),
-                )
-                .map_err(|e| Error::Usage(e.to_string()))?,
-            )
-        }
-        None => None,
+    if config.emit.django_project.is_some() {
+        stages.say("emit: reading the Django project through its own manage.py");
+    }
+    let (plan, project) = if writes {
+        crate::emit::prepare(
+            &rec,
+            &snapshot.catalog,
+            &config.emit,
+            env!("CARGO_PKG_VERSION"),
+        )?
+    } else {
+        let plan = crate::emit::plan_files(
+            &rec,
+            &snapshot.catalog,
+            None,
+            &crate::emit::EmitOptions::default(),
+        )?;
+        (plan, None)
     };
-    let plan = crate::emit::plan_files(&rec, &snapshot.catalog, django.as_ref(), &config.emit)
-        .map_err(|e| Error::Usage(e.to_string()))?;
     let names: BTreeMap<usize, String> = rec
         .create
         .iter()
@@ -293,7 +296,16 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     }
 
     let report = build_report(
-        &snapshot, &shapes, &skipped, &candidates, &rec, &plan, &names, &baseline, &after, &diffs,
+        &snapshot,
+        &shapes,
+        &skipped,
+        &candidates,
+        &rec,
+        &plan,
+        &names,
+        &baseline,
+        &after,
+        &diffs,
         counters,
     );
     files.push(EmittedFile {
@@ -306,25 +318,34 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         contents: crate::report::render::to_json(&report),
         kind: FileKind::Report,
     });
-    let written = crate::emit::write_files(&config.out_dir, &files).map_err(|e| {
-        Error::Output {
-            message: e.to_string(),
-            source: None,
-        }
-    })?;
-    stages.say(&format!(
-        "wrote {} files to {}",
-        written.len(),
-        config.out_dir.display()
-    ));
+    if writes {
+        let written = crate::emit::write_plan(&files, project.as_ref(), &config.emit)?;
+        stages.say(&format!(
+            "wrote {} files to {}",
+            written.len(),
+            out_dir.display()
+        ));
+    }
 
+    if config.explain && config.format == OutputFormat::Text {
+        write_explain(out, &report, &files, &baseline)?;
+        return Ok(Outcome {
+            exit_code: if rec.create.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_RECOMMENDATIONS
+            },
+            report,
+            files: files.into_iter().map(|f| f.path).collect(),
+        });
+    }
     match config.format {
         OutputFormat::Text => {
             out.write_all(crate::report::render::text_table(&report).as_bytes())?;
             writeln!(
                 out,
                 "\nFiles in {}: indexes.sql, report.md, report.json{}{}",
-                config.out_dir.display(),
+                out_dir.display(),
                 if diffs.is_empty() {
                     String::new()
                 } else {
@@ -454,7 +475,7 @@ fn build_report(
                 m.entries
                     .iter()
                     .find(|e| e.contains(&format!("\"{name}\"")))
-                    .map(|e| e.clone())
+                    .cloned()
             });
             let migration = plan
                 .files
@@ -470,7 +491,11 @@ fn build_report(
                 sql: p.spec.create_sql(&name, true),
                 helps: p.helps.clone(),
                 saving_ms,
-                saving_share: if total_ms > 0.0 { saving_ms / total_ms } else { 0.0 },
+                saving_share: if total_ms > 0.0 {
+                    saving_ms / total_ms
+                } else {
+                    0.0
+                },
                 size_bytes: p.size_bytes,
                 write_cost_ms_per_s: p.write_cost_ms_per_s,
                 migration,
@@ -535,4 +560,69 @@ fn key_lookup(shape: &QueryShape, snapshot: &Snapshot) -> bool {
                 (c.kind == "p" || c.kind == "f") && c.columns.len() == 1 && c.columns[0] == *col
             })
         })
+}
+
+/// A snapshot for one statement: the server's catalog, no write statistics, a workload of one.
+async fn statement_snapshot(
+    connection: &crate::config::ConnectionConfig,
+    text: &str,
+) -> Result<Snapshot> {
+    let conn = crate::pg::connect(&connection.target).await?;
+    let server = crate::collect::server::read(&conn.client).await?;
+    let catalog = crate::collect::catalog::read(&conn.client).await?;
+    let text = text.trim().trim_end_matches(';').trim().to_string();
+    if text.is_empty() {
+        return Err(Error::Usage("the statement is empty".into()));
+    }
+    Ok(Snapshot {
+        format_version: crate::model::SNAPSHOT_FORMAT_VERSION,
+        created_by: format!("idxadvise {}", env!("CARGO_PKG_VERSION")),
+        server,
+        catalog,
+        workload: crate::model::Workload {
+            statements: vec![crate::model::Statement {
+                queryid: 1,
+                query: text,
+                calls: 1,
+                total_time_ms: 1.0,
+                mean_time_ms: 1.0,
+                rows: 0,
+                shared_blks_hit: 0,
+                shared_blks_read: 0,
+            }],
+            excluded: vec![],
+            stats_since: None,
+        },
+        write_stats: crate::collect::writes::unavailable(),
+    })
+}
+
+/// `explain`'s text output: the indexes, then the plan diff (or the plan when nothing helps).
+fn write_explain(
+    out: &mut dyn Write,
+    report: &Report,
+    files: &[EmittedFile],
+    baseline: &BTreeMap<i64, Evaluation>,
+) -> Result<()> {
+    if let Some(skip) = report.workload.skipped.first() {
+        writeln!(out, "Skipped ({}): {}", skip.reason.label(), skip.detail)?;
+        return Ok(());
+    }
+    if report.indexes.is_empty() {
+        writeln!(out, "No simulated index makes this statement cheaper.")?;
+        for a in &report.advice {
+            writeln!(out, "Advice: {}.{}: {}", a.table, a.column, a.message)?;
+        }
+        if let Some(p) = baseline.values().next().and_then(|e| e.plan.as_ref()) {
+            writeln!(out, "\nIts plan:\n{}", p.text)?;
+        }
+        return Ok(());
+    }
+    for ix in &report.indexes {
+        writeln!(out, "{};", ix.sql)?;
+    }
+    for f in files.iter().filter(|f| f.path.starts_with("plans")) {
+        writeln!(out, "\n{}", f.contents)?;
+    }
+    Ok(())
 }

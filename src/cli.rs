@@ -23,6 +23,111 @@ pub enum Command {
     Check(CheckArgs),
     /// Read the workload, catalog and write statistics into a snapshot file.
     Collect(CollectArgs),
+    /// Recommend indexes for the workload and write migrations, SQL, plan diffs and reports.
+    Analyze(Box<AnalyzeArgs>),
+    /// Advice for one statement, with its plan diff (no pg_stat_statements needed).
+    Explain(Box<ExplainArgs>),
+    /// The main job on the bundled example: a throwaway cluster, the example Django shop, its
+    /// workload, `analyze`, files written.
+    Demo(DemoArgs),
+}
+
+/// Selection limits and analysis options shared by `analyze` and `explain`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TuningArgs {
+    /// Storage budget for new indexes: bytes (`500MB`, `2GB`) or a share of the database
+    /// size (`10%`). Default: 25%.
+    #[arg(long, env = "IDXADVISE_BUDGET")]
+    pub budget: Option<String>,
+    /// Most new indexes in all (default 10).
+    #[arg(long, env = "IDXADVISE_MAX_INDEXES")]
+    pub max_indexes: Option<usize>,
+    /// Most new indexes per table (default 3).
+    #[arg(long, env = "IDXADVISE_MAX_PER_TABLE")]
+    pub max_per_table: Option<usize>,
+    /// Least improvement for a statement to count as helped (`10%` or `0.1`; default 10%).
+    #[arg(long)]
+    pub min_improvement: Option<String>,
+    /// Least net benefit of an index, as a share of the workload's time (default 0.5%).
+    #[arg(long)]
+    pub min_benefit: Option<String>,
+    /// Parallel what-if sessions (default: the number of cores).
+    #[arg(long)]
+    pub connections: Option<usize>,
+    /// Leave out statements on this table (`table` or `schema.table`; repeatable).
+    #[arg(long = "exclude-table", value_name = "TABLE")]
+    pub exclude_tables: Vec<String>,
+    /// Output on stdout: text, json or markdown.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `analyze` arguments.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Analyse a snapshot written by `collect` instead of reading pg_stat_statements now (the
+    /// what-if stage still connects, to ask the planner).
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<std::path::PathBuf>,
+    /// Leave out statements called fewer times than this.
+    #[arg(long, default_value_t = 1)]
+    pub min_calls: u64,
+    /// Keep only the N statements with the highest total time.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Keep the most expensive statements up to this share of the total time (e.g. 0.95).
+    #[arg(long, value_name = "SHARE")]
+    pub top_share: Option<f64>,
+    /// Limits and options.
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+    /// Any skipped statement is an error.
+    #[arg(long)]
+    pub strict: bool,
+    /// Output files.
+    #[command(flatten)]
+    pub emit: EmitArgs,
+}
+
+/// `explain` arguments.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Connection.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// The statement (`$n` placeholders or constants).
+    #[arg(conflicts_with = "file", required_unless_present = "file")]
+    pub sql: Option<String>,
+    /// Read the statement from a file.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+    /// Limits and options.
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+    /// Output files (optional: without --out nothing is written).
+    #[command(flatten)]
+    pub emit: EmitArgs,
+}
+
+/// `demo` arguments.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output folder (default: ./idxadvise-demo-out, or the next free -N variant).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+    /// A Python with Django (and psycopg2) to run the example project with; without it the
+    /// schema comes from examples/shop/schema.sql and only indexes.sql is written.
+    #[arg(long, value_name = "PATH", env = "IDXADVISE_DEMO_PYTHON")]
+    pub python: Option<std::path::PathBuf>,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// How to reach the server.
@@ -149,7 +254,148 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             }
             Ok(EXIT_OK)
         }
+        Command::Analyze(args) => {
+            let args = *args;
+            let config = analyze_config(args)?;
+            let outcome = runtime()?.block_on(crate::analyze::run(&config, out))?;
+            Ok(outcome.exit_code)
+        }
+        Command::Explain(args) => {
+            let args = *args;
+            let text = match (&args.sql, &args.file) {
+                (Some(s), _) => s.clone(),
+                (None, Some(f)) => std::fs::read_to_string(f).map_err(|e| {
+                    Error::Usage(format!("cannot read {:?}: {e}", f.display().to_string()))
+                })?,
+                (None, None) => return Err(Error::Usage("give a statement or --file".into())),
+            };
+            let tuning = args.tuning.clone();
+            let conn = args.conn.config()?;
+            let mut config = base_config(
+                crate::analyze::Source::Statement {
+                    connection: conn.clone(),
+                    text,
+                },
+                conn,
+                tuning,
+                args.emit,
+                None,
+            )?;
+            config.explain = true;
+            let outcome = runtime()?.block_on(crate::analyze::run(&config, out))?;
+            Ok(outcome.exit_code)
+        }
+        Command::Demo(args) => crate::demo::run(args.out, args.python, args.quiet, out),
     }
+}
+
+fn analyze_config(args: AnalyzeArgs) -> Result<crate::analyze::AnalyzeConfig> {
+    let conn = args.conn.config()?;
+    let source = match args.snapshot {
+        Some(p) => crate::analyze::Source::Snapshot(p),
+        None => crate::analyze::Source::Live(crate::config::CollectConfig {
+            filter: crate::config::WorkloadFilter::new(args.min_calls, args.top, args.top_share)?,
+            connection: conn.clone(),
+        }),
+    };
+    let mut c = base_config(
+        source,
+        conn,
+        args.tuning,
+        args.emit,
+        Some(std::path::PathBuf::from("idxadvise-out")),
+    )?;
+    c.strict = args.strict;
+    Ok(c)
+}
+
+/// Build an analyze configuration: flags, then environment (clap), then `[tool.idxadvise]`
+/// in the Django project's pyproject.toml, then defaults.
+pub fn base_config(
+    source: crate::analyze::Source,
+    conn: crate::config::ConnectionConfig,
+    tuning: TuningArgs,
+    emit: EmitArgs,
+    default_out: Option<std::path::PathBuf>,
+) -> Result<crate::analyze::AnalyzeConfig> {
+    use crate::config::{MinBenefit, MinImprovement, StorageBudget};
+    let project_cfg = match &emit.django_project {
+        Some(p) => crate::pyproject::load(p)?,
+        None => crate::pyproject::ProjectConfig::default(),
+    };
+    let mut select = crate::select::SelectOptions::default();
+    if let Some(b) = tuning.budget.as_deref().or(project_cfg.budget.as_deref()) {
+        select.budget = StorageBudget::parse(b)?;
+    }
+    if let Some(n) = tuning.max_indexes.or(project_cfg.max_indexes) {
+        select.max_indexes = n;
+    }
+    if let Some(n) = tuning.max_per_table.or(project_cfg.max_per_table) {
+        select.max_per_table = n;
+    }
+    if let Some(m) = tuning
+        .min_improvement
+        .as_deref()
+        .or(project_cfg.min_improvement.as_deref())
+    {
+        select.min_improvement = MinImprovement::parse(m)?;
+    }
+    if let Some(m) = tuning
+        .min_benefit
+        .as_deref()
+        .or(project_cfg.min_benefit.as_deref())
+    {
+        select.min_benefit = MinBenefit::parse(m)?;
+    }
+    let format = match tuning.format.as_str() {
+        "text" => crate::analyze::OutputFormat::Text,
+        "json" => crate::analyze::OutputFormat::Json,
+        "markdown" | "md" => crate::analyze::OutputFormat::Markdown,
+        other => {
+            return Err(Error::Usage(format!(
+                "unknown --format {other:?} (text, json or markdown)"
+            )))
+        }
+    };
+    let mut engine = crate::whatif::EngineOptions {
+        connect: conn.target.clone(),
+        progress: !tuning.quiet,
+        ..Default::default()
+    };
+    if let Some(n) = tuning.connections {
+        if n == 0 {
+            return Err(Error::Usage("--connections must be at least 1".into()));
+        }
+        engine.connections = n;
+    }
+    let mut emit = emit;
+    if emit.migrations_app.is_none() {
+        emit.migrations_app = project_cfg.migrations_app.clone();
+    }
+    if emit.out.is_none() && !emit.write_into_project {
+        emit.out = default_out;
+    }
+    let emit_cfg = crate::emit::EmitConfig {
+        out_dir: emit.out,
+        django_project: emit.django_project,
+        python: emit.python,
+        settings: emit.settings,
+        migrations_app: emit.migrations_app,
+        write_into_project: emit.write_into_project,
+    };
+    let mut exclude = tuning.exclude_tables;
+    exclude.extend(project_cfg.exclude_tables);
+    Ok(crate::analyze::AnalyzeConfig {
+        source,
+        engine,
+        select,
+        emit: emit_cfg,
+        exclude_tables: exclude,
+        strict: false,
+        format,
+        quiet: tuning.quiet,
+        explain: false,
+    })
 }
 
 /// Where `analyze` writes migrations, `Meta.indexes` lines and the SQL script (flatten into the

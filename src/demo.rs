@@ -103,3 +103,80 @@ pub fn prepare(
     sandbox.psql(db, "ANALYZE")?;
     Ok(url)
 }
+
+/// The first free output folder: `base`, else `base-2`, `base-3`, … (never an existing
+/// non-empty folder: the demo never overwrites).
+fn free_out_dir(base: &Path) -> PathBuf {
+    let empty_or_missing = |p: &Path| match std::fs::read_dir(p) {
+        Ok(mut d) => d.next().is_none(),
+        Err(_) => !p.exists(),
+    };
+    if empty_or_missing(base) {
+        return base.to_path_buf();
+    }
+    (2..)
+        .map(|n| PathBuf::from(format!("{}-{n}", base.display())))
+        .find(|p| empty_or_missing(p))
+        .unwrap_or_else(|| base.to_path_buf())
+}
+
+/// `idxadvise demo`: start a throwaway cluster, load the example, run `analyze` on it with the
+/// example Django project, write the output folder, say what to look at, stop the cluster.
+pub fn run(
+    out_dir: Option<PathBuf>,
+    python: Option<PathBuf>,
+    quiet: bool,
+    out: &mut dyn std::io::Write,
+) -> Result<i32, Error> {
+    let say = |m: &str| {
+        if !quiet {
+            eprintln!("demo: {m}");
+        }
+    };
+    let example = Example::bundled()?;
+    let out_dir = match out_dir {
+        Some(d) => d,
+        None => free_out_dir(Path::new("idxadvise-demo-out")),
+    };
+    say("starting a throwaway PostgreSQL 15 cluster (pg_stat_statements, HypoPG)");
+    let mut sandbox = Sandbox::start()?;
+    let python = python.filter(|p| has_django(p));
+    if python.is_none() {
+        say("no Python with Django given (--python): the schema comes from schema.sql and only indexes.sql is written");
+    }
+    let url = prepare(&sandbox, &example, python.as_deref(), &mut |m| say(m))?;
+    let conn = crate::config::ConnectionConfig::new(Some(url), None, "30s")?;
+    let source = crate::analyze::Source::Live(crate::config::CollectConfig {
+        filter: crate::config::WorkloadFilter::new(1, None, None)?,
+        connection: conn.clone(),
+    });
+    let emit = crate::cli::EmitArgs {
+        out: Some(out_dir.clone()),
+        django_project: python.as_ref().map(|_| example.dir.clone()),
+        python: python.clone(),
+        settings: None,
+        migrations_app: python.as_ref().map(|_| "shop".to_string()),
+        write_into_project: false,
+    };
+    let tuning = crate::cli::TuningArgs {
+        format: "text".into(),
+        quiet,
+        ..Default::default()
+    };
+    let config = crate::cli::base_config(source, conn, tuning, emit, None)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    let result = rt.block_on(crate::analyze::run(&config, out));
+    sandbox.stop();
+    let outcome = result?;
+    writeln!(
+        out,
+        "\nThe demo cluster is stopped. Look at:\n  {d}/report.md        the triage and every recommended index with its evidence\n  {d}/plans/           each affected statement's plan, before and after\n  {d}/indexes.sql      plain SQL (CREATE INDEX CONCURRENTLY)\n  {d}/shop/migrations/ the Django migrations, and {d}/meta_indexes.md for the models",
+        d = out_dir.display()
+    )?;
+    let _ = outcome.exit_code;
+    Ok(crate::error::EXIT_OK)
+}

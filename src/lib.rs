@@ -17,6 +17,7 @@
 //! changes the database it analyses: sessions are read-only and hypothetical indexes live in
 //! its own session only.
 
+pub mod analyze;
 pub mod candidates;
 pub mod check;
 pub mod cli;
@@ -29,6 +30,7 @@ pub mod error;
 pub mod model;
 pub mod parse;
 pub mod pg;
+pub mod pyproject;
 pub mod report;
 pub mod sandbox;
 pub mod select;

@@ -49,6 +49,8 @@ pub enum FileKind {
     },
     /// `meta_indexes.md`.
     MetaIndexes,
+    /// `report.md`, `report.json`, `plans/<queryid>.diff` (added by the pipeline).
+    Report,
 }
 
 /// One planned file, its path relative to the output folder (or the project folder, for
@@ -165,6 +167,18 @@ pub fn emit(
     cfg: &EmitConfig,
     version: &str,
 ) -> Result<(Plan, Vec<PathBuf>), EmitError> {
+    let (plan, project) = prepare(rec, catalog, cfg, version)?;
+    let written = write_plan(&plan.files, project.as_ref(), cfg)?;
+    Ok((plan, written))
+}
+
+/// Introspect the Django project (when given) and plan every file, writing nothing.
+pub fn prepare(
+    rec: &crate::select::Recommendation,
+    catalog: &crate::model::Catalog,
+    cfg: &EmitConfig,
+    version: &str,
+) -> Result<(Plan, Option<django::DjangoProject>), EmitError> {
     cfg.validate()?;
     let project = match &cfg.django_project {
         Some(dir) => Some(django::introspect(
@@ -179,21 +193,39 @@ pub fn emit(
         migrations_app: cfg.migrations_app.clone(),
     };
     let plan = plan_files(rec, catalog, project.as_ref(), &opts)?;
+    Ok((plan, project))
+}
+
+/// Write planned files (migrations and everything else, e.g. reports added by the pipeline):
+/// with `--write-into-project` migrations go into the project and the rest into `--out`;
+/// otherwise everything into `--out`. Every destination is checked before anything is written,
+/// so a refusal writes nothing.
+pub fn write_plan(
+    files: &[EmittedFile],
+    project: Option<&django::DjangoProject>,
+    cfg: &EmitConfig,
+) -> Result<Vec<PathBuf>, EmitError> {
+    let is_migration = |f: &&EmittedFile| matches!(f.kind, FileKind::Migration { .. });
     let mut batches: Vec<(PathBuf, Vec<EmittedFile>)> = vec![];
-    match (&project, cfg.write_into_project) {
+    match (project, cfg.write_into_project) {
         (Some(p), true) => {
-            batches.push((p.root.clone(), plan.migrations()));
+            batches.push((
+                p.root.clone(),
+                files.iter().filter(is_migration).cloned().collect(),
+            ));
             if let Some(out) = &cfg.out_dir {
-                batches.push((out.clone(), plan.others()));
+                batches.push((
+                    out.clone(),
+                    files.iter().filter(|f| !is_migration(f)).cloned().collect(),
+                ));
             }
         }
         _ => {
             if let Some(out) = &cfg.out_dir {
-                batches.push((out.clone(), plan.files.clone()));
+                batches.push((out.clone(), files.to_vec()));
             }
         }
     }
-    // Check every destination before writing any, so a refusal writes nothing.
     for (dir, files) in &batches {
         for f in files {
             if dir.join(&f.path).exists() {
@@ -205,7 +237,7 @@ pub fn emit(
     for (dir, files) in &batches {
         written.extend(write_files(dir, files)?);
     }
-    Ok((plan, written))
+    Ok(written)
 }
 
 /// Errors planning or writing output.
