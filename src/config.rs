@@ -224,6 +224,93 @@ impl ConnectionConfig {
     }
 }
 
+/// Which statements of pg_stat_statements make the workload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadFilter {
+    /// Leave out statements called fewer times than this.
+    pub min_calls: i64,
+    /// Keep at most this many statements (the most expensive by total time).
+    pub top: Option<usize>,
+    /// Keep the most expensive statements until this share (0 < share ≤ 1) of the total time.
+    pub top_share: Option<f64>,
+}
+
+impl Default for WorkloadFilter {
+    fn default() -> Self {
+        WorkloadFilter {
+            min_calls: 1,
+            top: None,
+            top_share: None,
+        }
+    }
+}
+
+impl WorkloadFilter {
+    /// Validate raw values.
+    pub fn new(
+        min_calls: u64,
+        top: Option<usize>,
+        top_share: Option<f64>,
+    ) -> Result<WorkloadFilter, Error> {
+        if top == Some(0) {
+            return Err(Error::Usage("--top must be at least 1".into()));
+        }
+        if let Some(s) = top_share {
+            if !(s.is_finite() && s > 0.0 && s <= 1.0) {
+                return Err(Error::Usage(format!(
+                    "--top-share {s} must be a share of the total time, above 0 and at most 1 (e.g. 0.95)"
+                )));
+            }
+        }
+        Ok(WorkloadFilter {
+            min_calls: i64::try_from(min_calls)
+                .map_err(|_| Error::Usage(format!("--min-calls {min_calls} is too large")))?,
+            top,
+            top_share,
+        })
+    }
+}
+
+/// Everything `collect` needs.
+#[derive(Debug, Clone)]
+pub struct CollectConfig {
+    /// Where to connect.
+    pub connection: ConnectionConfig,
+    /// Which statements to keep.
+    pub filter: WorkloadFilter,
+}
+
+/// Output format of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    Text,
+    /// JSON.
+    Json,
+}
+
+impl OutputFormat {
+    /// Parse `text` or `json`.
+    pub fn parse(s: &str) -> Result<OutputFormat, Error> {
+        match s {
+            "text" => Ok(OutputFormat::Text),
+            "json" => Ok(OutputFormat::Json),
+            other => Err(Error::Usage(format!(
+                "invalid --format {other:?} (expected text or json)"
+            ))),
+        }
+    }
+}
+
+/// Everything `check` needs.
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    /// Where to connect.
+    pub connection: ConnectionConfig,
+    /// How to print the report.
+    pub format: OutputFormat,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,5 +355,17 @@ mod tests {
         assert!(MinImprovement::parse("150%").is_err());
         assert!(MinBenefit::parse("-1").is_err());
         assert_eq!(MinBenefit::parse("0.5%").expect("ok").share(), 0.005);
+    }
+
+    #[test]
+    fn workload_filters_are_validated() {
+        assert!(WorkloadFilter::new(1, Some(0), None).is_err());
+        assert!(WorkloadFilter::new(1, None, Some(0.0)).is_err());
+        assert!(WorkloadFilter::new(1, None, Some(1.5)).is_err());
+        assert!(WorkloadFilter::new(1, None, Some(f64::NAN)).is_err());
+        let f = WorkloadFilter::new(5, Some(50), Some(0.95)).expect("valid");
+        assert_eq!(f.min_calls, 5);
+        assert_eq!(OutputFormat::parse("json").expect("ok"), OutputFormat::Json);
+        assert!(OutputFormat::parse("yaml").is_err());
     }
 }

@@ -18,12 +18,18 @@
 //! its own session only.
 
 pub mod candidates;
+pub mod check;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod cost;
+pub mod demo;
+pub mod emit;
 pub mod error;
 pub mod model;
 pub mod parse;
 pub mod pg;
+pub mod report;
+pub mod sandbox;
 pub mod select;
 pub mod whatif;

@@ -1,10 +1,259 @@
 //! Stage `parse`: from a pg_stat_statements text to a [`QueryShape`] or a [`Skipped`] record.
 //!
 //! Must not do I/O. The only module that touches `sqlparser::ast`. Invariant: every statement of
-//! the workload ends as exactly one shape or one skip.
+//! the workload ends as exactly one shape or one skip, and no input (however long, deep or
+//! malformed) makes it panic or overflow the stack.
+//!
+//! Steps, in order, each with its own skip reason:
+//! 1. text checks ([`text`]): empty or too long, a utility leading keyword (`SAVEPOINT $1`,
+//!    `DEALLOCATE $1`, `SET`, `BEGIN`…, which sqlparser partly refuses), several statements,
+//!    too many operators (a left-deep tree that deep would overflow the stack when dropped);
+//! 2. repair for planning (`interval $2` → `$2::interval`, `extract($1 from …)` →
+//!    `date_part($1, …)`): that text is [`QueryShape::plan_text`] and is what gets parsed;
+//! 3. sqlparser with [`PostgreSqlDialect`]; an error is `truncated` when the text ends inside a
+//!    literal or parenthesis, or the parser hit the end of a long text, else `unparseable`;
+//! 4. the walk ([`walk`], [`expr`], [`scope`]): tables resolved through the catalog, facts per
+//!    table occurrence, parameter uses; unknown, temporary and system tables are reported.
 
+mod expr;
+mod scope;
 pub mod shape;
+mod text;
+mod walk;
+
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::model::{Catalog, SkipReason, Skipped, Statement, Workload};
 
 pub use shape::{
     LikeUse, Limit, OrderKey, ParamOp, ParamUse, QueryShape, StatementKind, TableAccess,
 };
+
+/// Texts longer than this are skipped unparsed (pg_stat_statements texts of real applications
+/// are far shorter; this bounds parse time and memory).
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+
+/// Texts with more binary-operator tokens than this are skipped: sqlparser builds `a AND b AND
+/// …` chains iteratively, and a tree that deep overflows the stack when it is dropped.
+pub const MAX_OPERATORS: usize = 5_000;
+
+/// A parse error at the end of a text at least this long is read as truncation
+/// (`track_activity_query_size` cuts texts at 1 kB by default).
+pub const TRUNCATION_HINT_BYTES: usize = 500;
+
+/// Understand one statement, or say precisely why not.
+///
+/// ```
+/// use idxadvise::model::{Catalog, Statement};
+/// use idxadvise::parse::parse_statement;
+/// let stmt = Statement { queryid: 7, query: "SAVEPOINT $1".into(), calls: 1,
+///     total_time_ms: 0.0, mean_time_ms: 0.0, rows: 0, shared_blks_hit: 0, shared_blks_read: 0 };
+/// let skip = parse_statement(&stmt, &Catalog::default()).unwrap_err();
+/// assert_eq!(skip.reason, idxadvise::model::SkipReason::Utility);
+/// ```
+pub fn parse_statement(stmt: &Statement, catalog: &Catalog) -> Result<QueryShape, Skipped> {
+    let skip = |reason: SkipReason, detail: String| Skipped {
+        queryid: stmt.queryid,
+        reason,
+        detail: one_line(&detail),
+    };
+    let sql = stmt.query.as_str();
+    if sql.trim().is_empty() {
+        return Err(skip(SkipReason::Unparseable, "empty text".into()));
+    }
+    if sql.len() > MAX_TEXT_BYTES {
+        return Err(skip(
+            SkipReason::Unparseable,
+            format!(
+                "text of {} bytes is longer than {MAX_TEXT_BYTES}",
+                sql.len()
+            ),
+        ));
+    }
+    let lx = text::lex(sql);
+    if let Some(kw) = text::leading_keyword(sql, &lx) {
+        if text::UTILITY_KEYWORDS.contains(&kw.as_str()) {
+            return Err(skip(SkipReason::Utility, format!("{kw} statement")));
+        }
+    }
+    if lx.semicolons > 0 {
+        return Err(skip(
+            SkipReason::MultiStatement,
+            format!("{} statements in one text", lx.semicolons + 1),
+        ));
+    }
+    let ops = text::operator_count(sql, &lx);
+    if ops > MAX_OPERATORS {
+        return Err(skip(
+            SkipReason::Unparseable,
+            format!("{ops} operators (more than {MAX_OPERATORS}): expression too deep"),
+        ));
+    }
+    let plan_text = text::repair_for_planning(sql, &lx);
+    let parse_src = if plan_text == sql {
+        text::parser_input(sql, &lx)
+    } else {
+        text::parser_input(&plan_text, &text::lex(&plan_text))
+    };
+    let parsed = Parser::parse_sql(
+        &PostgreSqlDialect {},
+        parse_src.as_deref().unwrap_or(&plan_text),
+    );
+    let statements = match parsed {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = e.to_string();
+            let at_eof = msg.contains("EOF");
+            if lx.unterminated
+                || lx.paren_depth > 0
+                || (at_eof && sql.len() >= TRUNCATION_HINT_BYTES)
+            {
+                return Err(skip(
+                    SkipReason::Truncated,
+                    format!(
+                        "text ends mid-statement after {} bytes (cut at track_activity_query_size?): {msg}",
+                        sql.len()
+                    ),
+                ));
+            }
+            return Err(skip(SkipReason::Unparseable, msg));
+        }
+    };
+    let st = match statements.as_slice() {
+        [one] => one,
+        [] => return Err(skip(SkipReason::Unparseable, "no statement".into())),
+        many => {
+            return Err(skip(
+                SkipReason::MultiStatement,
+                format!("{} statements in one text", many.len()),
+            ))
+        }
+    };
+    let mut w = walk::Walker::new(catalog);
+    let kind = w.statement(st);
+    let Some(kind) = kind else {
+        let kw = text::leading_keyword(sql, &lx).unwrap_or_default();
+        return Err(skip(SkipReason::Utility, format!("{kw} statement")));
+    };
+    if w.too_deep {
+        return Err(skip(
+            SkipReason::Unparseable,
+            format!("nested deeper than {} levels", walk::MAX_DEPTH),
+        ));
+    }
+    if let Some(t) = w.temp.first() {
+        return Err(skip(
+            SkipReason::UnknownTable,
+            format!("temporary table \"{t}\""),
+        ));
+    }
+    if let Some(t) = w.unknown.first() {
+        return Err(skip(
+            SkipReason::UnknownTable,
+            format!(
+                "table \"{t}\" is not in the catalog (dropped since the snapshot, or temporary)"
+            ),
+        ));
+    }
+    if w.occs.is_empty() {
+        return Err(if w.system {
+            skip(
+                SkipReason::SystemCatalog,
+                "reads only system catalogs".into(),
+            )
+        } else {
+            skip(SkipReason::NoTable, "no user table".into())
+        });
+    }
+    let param_count = text::max_param(&lx);
+    Ok(finish(stmt.queryid, kind, plan_text, param_count, w))
+}
+
+/// Parse every statement of a workload: shapes and skips, each in workload order.
+pub fn parse_workload(workload: &Workload, catalog: &Catalog) -> (Vec<QueryShape>, Vec<Skipped>) {
+    let mut shapes = Vec::new();
+    let mut skipped = Vec::new();
+    for s in &workload.statements {
+        match parse_statement(s, catalog) {
+            Ok(shape) => shapes.push(shape),
+            Err(skip) => skipped.push(skip),
+        }
+    }
+    (shapes, skipped)
+}
+
+/// Sort and deduplicate the collected facts; give every `$n` at least one [`ParamUse`].
+fn finish(
+    queryid: i64,
+    kind: StatementKind,
+    plan_text: String,
+    param_count: u32,
+    w: walk::Walker<'_>,
+) -> QueryShape {
+    fn tidy<T: Ord>(v: &mut Vec<T>) {
+        v.sort();
+        v.dedup();
+    }
+    let mut tables = w.occs;
+    for a in &mut tables {
+        tidy(&mut a.equality);
+        tidy(&mut a.ranges);
+        tidy(&mut a.null_tests);
+        tidy(&mut a.booleans);
+        tidy(&mut a.upper_equality);
+        tidy(&mut a.likes);
+        tidy(&mut a.join_columns);
+        tidy(&mut a.columns_read);
+        tidy(&mut a.set_columns);
+        tidy(&mut a.containment);
+    }
+    let mut params = w.params;
+    let key = |p: &ParamUse| {
+        (
+            p.param,
+            p.column.is_none(),
+            p.schema.clone(),
+            p.table.clone(),
+            p.column.clone(),
+            p.op as u8,
+        )
+    };
+    params.sort_by_key(key);
+    params.dedup_by_key(|p| key(p));
+    // Params that never met a column: one `Other` entry each, so every `$n` is described.
+    let mut known: Vec<u32> = params.iter().map(|p| p.param).collect();
+    known.dedup();
+    for n in 1..=param_count.min(65_535) {
+        if known.binary_search(&n).is_err() {
+            params.push(ParamUse {
+                param: n,
+                schema: None,
+                table: None,
+                column: None,
+                op: ParamOp::Other,
+            });
+        }
+    }
+    params.sort_by_key(key);
+    QueryShape {
+        queryid,
+        kind,
+        plan_text,
+        param_count,
+        tables,
+        params,
+        limit: w.limit,
+        offset: w.offset,
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+pub(crate) mod corpus_tests;
+
+#[cfg(test)]
+mod prop_tests;

@@ -29,7 +29,9 @@ pub struct QueryShape {
     pub plan_text: String,
     /// Highest `$n` in the text.
     pub param_count: u32,
-    /// Every user table the statement touches, in order of appearance.
+    /// Every user table the statement touches, in order of appearance: one entry per
+    /// occurrence (a self-join or a table read again in a subquery gives several entries, each
+    /// with only its own predicates, so facts of different scans are never mixed).
     pub tables: Vec<TableAccess>,
     /// What each parameter is compared with, so representative values can be bound.
     pub params: Vec<ParamUse>,
@@ -56,7 +58,7 @@ pub struct TableAccess {
     pub schema: String,
     /// Table.
     pub table: String,
-    /// Aliases used for it in the statement.
+    /// Aliases used for it in the statement (the alias of this occurrence, if any).
     pub aliases: Vec<String>,
     /// Columns compared for equality: `= $n`, `= const`, `IN (…)`, `= ANY($n)`.
     pub equality: Vec<String>,
@@ -72,7 +74,9 @@ pub struct TableAccess {
     pub likes: Vec<LikeUse>,
     /// Columns this table is joined on.
     pub join_columns: Vec<String>,
-    /// ORDER BY keys on this table's columns, in order (not sorted).
+    /// ORDER BY keys on this table's columns, in order (not sorted): the longest leading run of
+    /// the query block's ORDER BY keys that are plain columns of this occurrence (a key on
+    /// another table or an expression ends the run, since an index cannot give that order).
     pub order_by: Vec<OrderKey>,
     /// GROUP BY columns, in order (not sorted).
     pub group_by: Vec<String>,
@@ -84,6 +88,11 @@ pub struct TableAccess {
     pub set_columns: Vec<String>,
     /// This is the table the statement writes (INSERT/UPDATE/DELETE target).
     pub is_target: bool,
+    /// Columns compared with an operator only GIN/GiST serve (`@>`, `<@`, `?`, `?|`, `?&`,
+    /// `@@`, `&&`): jsonb/array containment, full-text search. Added for `candidates` advice;
+    /// absent in older JSON (defaults to empty).
+    #[serde(default)]
+    pub containment: Vec<String>,
 }
 
 /// A `LIKE`-style use of a column.
@@ -134,9 +143,12 @@ pub struct ParamUse {
 pub enum ParamOp {
     /// `col = $n`, `col IN ($n, …)`, `col = ANY($n)`.
     Eq,
-    /// `col < $n` and friends: the lower side of a range.
+    /// `col < $n` and friends: the lower side of a range. Precisely: the column is on the lower
+    /// side, the parameter bounds it from above (`col < $n`, `col <= $n`, `$n > col`, the
+    /// high end of `BETWEEN`); bind a value from the upper part of the histogram.
     Lower,
-    /// `col > $n` and friends: the upper side of a range.
+    /// `col > $n` and friends: the upper side of a range. Precisely: the parameter bounds the
+    /// column from below (`col > $n`, `col >= $n`, the low end of `BETWEEN`).
     Upper,
     /// `col LIKE $n`.
     Like,
@@ -146,6 +158,8 @@ pub enum ParamOp {
     Offset,
     /// A value in INSERT VALUES or UPDATE SET.
     Value,
-    /// Anything else (`SELECT $1 AS "a"`, function arguments).
+    /// Anything else (`SELECT $1 AS "a"`, function arguments). `column` may still be set when
+    /// the parameter is compared with a function of a column (`(col AT TIME ZONE $1)::date =
+    /// $2`: `$2` is `Other` on `col`) or with `<>`.
     Other,
 }

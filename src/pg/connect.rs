@@ -6,12 +6,8 @@
 //! pg_stat_statements when the role may say so (FACTS §2).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio_postgres::config::{Host, SslMode as PgSslMode};
 use tokio_postgres::{Client, Config, NoTls};
 
@@ -255,12 +251,14 @@ pub fn redact(url: &str) -> String {
             .join("&");
         format!("{scheme}{auth_host}{tail}")
     } else {
-        url.split_whitespace()
+        conninfo_tokens(url)
+            .into_iter()
             .map(|t| {
-                if t.starts_with("password=") {
+                let key = t.split('=').next().unwrap_or("").trim();
+                if key == "password" {
                     "password=***".to_string()
                 } else {
-                    t.to_string()
+                    t
                 }
             })
             .collect::<Vec<_>>()
@@ -268,11 +266,51 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Split a key=value conninfo into `key=value` tokens, keeping single-quoted values (which may
+/// hold blanks and `\'`) whole, and allowing blanks around `=`.
+fn conninfo_tokens(s: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut cur = String::new();
+    let mut chars = s.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quoted => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            '\'' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            c if c.is_whitespace() && !quoted => {
+                // `key = value`: keep joining around the equals sign.
+                while chars.peek().is_some_and(|n| n.is_whitespace()) {
+                    chars.next();
+                }
+                if cur.ends_with('=') || chars.peek() == Some(&'=') {
+                    continue;
+                }
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn home() -> Option<PathBuf> {
+pub(crate) fn home() -> Option<PathBuf> {
     env("HOME").map(PathBuf::from)
 }
 
@@ -334,7 +372,11 @@ fn resolve(opts: &ConnectOptions) -> Result<Resolved, PgError> {
         Config::new()
     } else {
         rest.parse().map_err(|e: tokio_postgres::Error| {
-            PgError::Config(format!("{} ({})", db_message(&e), redact(&raw)))
+            let msg = db_message(&e);
+            let msg = msg
+                .strip_prefix("invalid connection string: ")
+                .unwrap_or(&msg);
+            PgError::Config(format!("{msg} ({})", redact(&raw)))
         })?
     };
     let get = |k: &str| {
@@ -423,164 +465,6 @@ fn resolve(opts: &ConnectOptions) -> Result<Resolved, PgError> {
     })
 }
 
-/// Accepts any certificate: libpq's `require`/`prefer` do not verify.
-#[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// Verifies the chain but not the host name (`verify-ca`).
-#[derive(Debug)]
-struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
-            | Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-fn root_store(root_cert: Option<&str>) -> Result<RootCertStore, PgError> {
-    let mut store = RootCertStore::empty();
-    let file = match root_cert {
-        Some("system") => None,
-        Some(f) => Some(PathBuf::from(f)),
-        None => home()
-            .map(|h| h.join(".postgresql/root.crt"))
-            .filter(|p| p.exists()),
-    };
-    match file {
-        Some(f) => {
-            let pem = std::fs::read(&f).map_err(|e| {
-                PgError::Tls(format!("cannot read sslrootcert {}: {e}", f.display()))
-            })?;
-            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-                let cert = cert.map_err(|e| {
-                    PgError::Tls(format!("bad certificate in {}: {e}", f.display()))
-                })?;
-                store.add(cert).map_err(|e| {
-                    PgError::Tls(format!("bad certificate in {}: {e}", f.display()))
-                })?;
-            }
-        }
-        None => {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = store.add(cert);
-            }
-        }
-    }
-    if store.is_empty() {
-        return Err(PgError::Tls(
-            "no root certificate to verify the server with\n(set sslrootcert=/path/to/root.crt)"
-                .into(),
-        ));
-    }
-    Ok(store)
-}
-
-fn tls_config(mode: SslMode, root_cert: Option<&str>) -> Result<ClientConfig, PgError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| PgError::Tls(e.to_string()))?;
-    let config = match mode {
-        SslMode::VerifyFull => builder
-            .with_root_certificates(root_store(root_cert)?)
-            .with_no_client_auth(),
-        SslMode::VerifyCa => {
-            let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
-                Arc::new(root_store(root_cert)?),
-                provider,
-            )
-            .build()
-            .map_err(|e| PgError::Tls(e.to_string()))?;
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(ChainOnly(verifier)))
-                .with_no_client_auth()
-        }
-        _ => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
-            .with_no_client_auth(),
-    };
-    Ok(config)
-}
-
 fn classify(target: &str, e: tokio_postgres::Error, tls_asked: bool) -> PgError {
     let msg = db_message(&e);
     let code = e.as_db_error().map(|d| d.code().code().to_string());
@@ -646,7 +530,7 @@ async fn connect_once(
             Ok((client, false))
         }
         _ => {
-            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(super::tls::tls_config(
                 mode,
                 resolved.root_cert.as_deref(),
             )?);
@@ -704,7 +588,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection, PgError> {
         m => vec![m],
     };
     let mut last_err = None;
-    for (line, untracked) in &lines {
+    'lines: for (line, untracked) in &lines {
         for mode in &modes {
             match connect_once(&resolved, line, *mode).await {
                 Ok((client, tls)) => {
@@ -726,6 +610,8 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection, PgError> {
                         if s.as_db_error().map(|d| d.code().code() == "42501").unwrap_or(false));
                     let tls_failure = matches!(&e, PgError::Connect { reason, .. }
                         if reason.to_lowercase().contains("tls") || reason.to_lowercase().contains("ssl") || reason.to_lowercase().contains("certificate") || reason.to_lowercase().contains("handshake"));
+                    let auth_failure = matches!(&e, PgError::Connect { source: Some(s), .. }
+                        if s.as_db_error().map(|d| d.code().code() == "28P01").unwrap_or(false));
                     last_err = Some(e);
                     if perm_denied {
                         break; // try the next options line
@@ -733,12 +619,13 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection, PgError> {
                     if *mode == SslMode::Prefer && tls_failure {
                         continue; // libpq falls back to plaintext after a failed handshake
                     }
-                    if modes.len() > 1 && *mode != SslMode::Prefer && *mode != SslMode::Disable {
-                        continue;
+                    if resolved.ssl_mode == SslMode::Allow
+                        && *mode == SslMode::Disable
+                        && !auth_failure
+                    {
+                        continue; // libpq's `allow` tries TLS after plaintext was refused
                     }
-                    if !perm_denied {
-                        return Err(last_err.expect("set above"));
-                    }
+                    break 'lines;
                 }
             }
         }
@@ -778,6 +665,10 @@ mod tests {
             "host=db password=*** user=bob"
         );
         assert!(!redact("postgres://h/db?password=s3cret").contains("s3cret"));
+        let r = redact("host=db password='s3 cr\\'et' user=bob");
+        assert_eq!(r, "host=db password=*** user=bob");
+        let r = redact("host=db password = 'two words' dbname=x");
+        assert_eq!(r, "host=db password=*** dbname=x");
     }
 
     #[test]

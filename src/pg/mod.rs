@@ -5,5 +5,6 @@
 
 pub mod connect;
 pub mod quote;
+mod tls;
 
 pub use connect::{connect, ConnectOptions, Connection, PgError};

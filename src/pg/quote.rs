@@ -61,6 +61,39 @@ pub fn python_str(value: &str) -> String {
     s
 }
 
+/// A Python string literal quoted the way black leaves it: [`python_str`]'s double quotes,
+/// unless the value holds more `"` than `'`, then single quotes (black prefers double quotes
+/// only when that does not add escapes). Use it for generated Python that must pass
+/// `black --check`.
+pub fn python_str_black(value: &str) -> String {
+    let doubles = value.matches('"').count();
+    let singles = value.matches('\'').count();
+    if singles >= doubles {
+        return python_str(value);
+    }
+    let double = python_str(value);
+    let body = &double[1..double.len() - 1];
+    let mut s = String::with_capacity(body.len() + 2);
+    s.push('\'');
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('"') => s.push('"'),
+                Some(n) => {
+                    s.push('\\');
+                    s.push(n);
+                }
+                None => s.push('\\'),
+            },
+            '\'' => s.push_str("\\'"),
+            c => s.push(c),
+        }
+    }
+    s.push('\'');
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +118,14 @@ mod tests {
         assert_eq!(python_str("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
         assert_eq!(python_str("é"), "\"\\u00e9\"");
         assert_eq!(python_str("😀"), "\"\\U0001f600\"");
+    }
+
+    #[test]
+    fn black_quotes() {
+        assert_eq!(python_str_black("plain"), "\"plain\"");
+        assert_eq!(python_str_black("it's"), "\"it's\"");
+        assert_eq!(python_str_black("a\"b\\c"), "'a\"b\\\\c'");
+        assert_eq!(python_str_black("\"x\" 'y'"), "\"\\\"x\\\" 'y'\"");
+        assert_eq!(python_str_black("\"x\" 'y\n"), "'\"x\" \\'y\\n'");
     }
 }

@@ -5,8 +5,21 @@
 //! hypothetical index exists only in this engine's own sessions, and the answer for a
 //! (statement, configuration) does not depend on how work is split across connections.
 
+pub mod cache;
+pub mod engine;
+pub mod error;
 pub mod fake;
+pub mod hypo;
 pub mod oracle;
+pub mod params;
+pub mod plan;
+pub mod progress;
+pub mod size;
+pub mod worker;
 
+pub use engine::{evaluation_of, Engine, EngineOptions, HiddenEvaluation};
+pub use error::WhatIfError;
 pub use fake::{FakeTable, FakeWhatIf};
 pub use oracle::{Evaluation, PlanSummary, Request, WhatIf, WhatIfCounters};
+pub use size::estimate_index_size;
+pub use worker::{GenericPlan, Outcome, ValuePlan};

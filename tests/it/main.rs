@@ -3,4 +3,12 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod check;
+mod cli;
+mod collect;
+mod django;
+mod faults;
 mod harness;
+mod sql_files;
+mod tls;
+mod whatif;

@@ -99,6 +99,15 @@ impl Cluster {
 
     /// Start a new primary cluster with pg_stat_statements and HypoPG.
     pub fn start_primary(extra_conf: &str) -> Cluster {
+        Cluster::start_with(&ClusterOptions {
+            extra_conf: extra_conf.to_string(),
+            ..ClusterOptions::default()
+        })
+    }
+
+    /// Start a new primary cluster as `opts` says (see [`ClusterOptions`]).
+    pub fn start_with(opts: &ClusterOptions) -> Cluster {
+        let extra_conf = opts.extra_conf.as_str();
         let bindir = bindir();
         let sharedir = Command::new(bindir.join("pg_config"))
             .arg("--sharedir")
@@ -154,10 +163,15 @@ impl Cluster {
                 .arg(&data),
             "initdb",
         );
+        let pgss_conf = if opts.preload_pg_stat_statements {
+            "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n\
+             pg_stat_statements.max = 10000\n"
+        } else {
+            ""
+        };
         let conf = format!(
             "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-             shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n\
-             pg_stat_statements.max = 10000\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
+             {pgss_conf}fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
              wal_level = replica\nmax_wal_senders = 5\nhot_standby = on\nmax_connections = 60\n\
              shared_buffers = 128MB\nlog_min_messages = warning\n{extra_conf}\n",
             socket_dir.display()
@@ -168,13 +182,29 @@ impl Cluster {
             "\nhost replication all 127.0.0.1/32 trust\n",
             as_postgres,
         );
+        if !opts.hba_first.is_empty() {
+            let hba = data.join("pg_hba.conf");
+            let old = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
+            std::fs::write(&hba, format!("{}\n{old}", opts.hba_first)).expect("write pg_hba.conf");
+        }
+        for (name, content) in &opts.files {
+            let path = data.join(name);
+            std::fs::write(&path, content).expect("write data-dir file");
+            run(
+                Command::new("chmod").arg("600").arg(&path),
+                "chmod data-dir file",
+            );
+            if as_postgres {
+                run(
+                    Command::new("chown").arg("postgres:postgres").arg(&path),
+                    "chown data-dir file",
+                );
+            }
+        }
         cluster.start_server();
         cluster.watchdog();
         for db in ["template1", "postgres"] {
-            cluster.psql(
-                db,
-                "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg;",
-            );
+            cluster.psql(db, &opts.extensions_sql);
         }
         cluster.port = port;
         cluster
@@ -216,6 +246,8 @@ impl Cluster {
     }
 
     /// A process that stops this server when the test binary exits, however it exits.
+    // The watchdog must outlive the test binary, so it is deliberately never waited on.
+    #[allow(clippy::zombie_processes)]
     fn watchdog(&self) {
         let me = std::process::id();
         let stop = format!(
@@ -432,6 +464,35 @@ fn append(path: &Path, text: &str, _as_postgres: bool) {
     f.write_all(text.as_bytes()).expect("append config");
 }
 
+/// How to start a cluster with [`Cluster::start_with`]. The default is what
+/// [`Cluster::start_primary`] starts.
+pub struct ClusterOptions {
+    /// Lines appended to postgresql.conf.
+    pub extra_conf: String,
+    /// Preload pg_stat_statements (and set its track/max).
+    pub preload_pg_stat_statements: bool,
+    /// SQL run in template1 and postgres after the start (default: create pg_stat_statements
+    /// and hypopg).
+    pub extensions_sql: String,
+    /// pg_hba.conf lines placed before the default (trust) rules.
+    pub hba_first: String,
+    /// Files written into the data directory before the start (mode 600, owned by the server),
+    /// e.g. TLS keys and certificates.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            extra_conf: String::new(),
+            preload_pg_stat_statements: true,
+            extensions_sql: "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg;".into(),
+            hba_first: String::new(),
+            files: vec![],
+        }
+    }
+}
+
 /// The cluster of this test binary, started on first use.
 pub fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -485,8 +546,21 @@ pub fn example_database(name: &str) -> String {
 
 /// Replay the example workload (examples/shop/workload.sql, as Django sent it) into `db`, after
 /// resetting pg_stat_statements, so the database's pg_stat_statements holds the example workload.
+/// Only `db`'s entries are reset, so tests in other databases are not disturbed.
 pub fn replay_workload(db: &str) {
     let c = cluster();
-    c.psql(db, "SELECT pg_stat_statements_reset()");
+    reset_statements(c, db);
     c.psql_file(db, &repo_root().join("examples/shop/workload.sql"));
+}
+
+/// Reset the pg_stat_statements entries of one database only (other tests' are kept).
+pub fn reset_statements(c: &Cluster, db: &str) {
+    // Run from another database, so the reset call itself is not an entry of `db`.
+    c.psql(
+        "postgres",
+        &format!(
+            "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = '{}'), 0)",
+            db.replace('\'', "''")
+        ),
+    );
 }

@@ -1,0 +1,538 @@
+//! `idxadvise analyze`: the whole pipeline, from pg_stat_statements (or a snapshot file) to the
+//! review files: migrations and `Meta.indexes` lines, `indexes.sql`, plan diffs, `report.md`,
+//! `report.json`, and the terminal table.
+//!
+//! Orchestration only: each stage is its own module. Invariants: nothing is written unless the
+//! whole run succeeded (files are planned in memory, then written all at once, atomically);
+//! the same snapshot and database give byte-identical files.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::candidates::CandidateSet;
+use crate::collect::CollectConfig;
+use crate::emit::{EmitOptions, EmittedFile, FileKind};
+use crate::error::{Error, Result, EXIT_OK, EXIT_RECOMMENDATIONS};
+use crate::model::{Snapshot, Skipped};
+use crate::parse::QueryShape;
+use crate::report::document::count_skips;
+use crate::report::{
+    plan_diff, triage, PlanDiffHeader, Report, ReportIndex, ReportStatement, TriageInput,
+    WorkloadSummary, REPORT_FORMAT_VERSION,
+};
+use crate::select::{Recommendation, SelectInput, SelectOptions};
+use crate::whatif::{Engine, EngineOptions, Evaluation, Request, WhatIf};
+
+/// What to print on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// The terminal table and a summary.
+    Text,
+    /// `report.json`.
+    Json,
+    /// `report.md`.
+    Markdown,
+}
+
+/// Where the workload comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Collect from the server now.
+    Live(CollectConfig),
+    /// A snapshot file written by `idxadvise collect` (the what-if stage still needs the server).
+    Snapshot(PathBuf),
+}
+
+/// The Django side of the output.
+#[derive(Debug, Clone)]
+pub struct DjangoOptions {
+    /// The folder with `manage.py`.
+    pub project: PathBuf,
+    /// The Python to run it with.
+    pub python: Option<PathBuf>,
+    /// `DJANGO_SETTINGS_MODULE`, when not the project's default.
+    pub settings: Option<String>,
+}
+
+/// Validated configuration of one `analyze` run.
+#[derive(Debug, Clone)]
+pub struct AnalyzeConfig {
+    /// Where the workload comes from.
+    pub source: Source,
+    /// The what-if engine (connection to the analysed server, sessions).
+    pub engine: EngineOptions,
+    /// Selection limits.
+    pub select: SelectOptions,
+    /// The output folder; must not exist or be empty.
+    pub out_dir: PathBuf,
+    /// Django project, for migrations.
+    pub django: Option<DjangoOptions>,
+    /// Emit options (migrations app, version).
+    pub emit: EmitOptions,
+    /// Tables (`table` or `schema.table`) to leave out of the analysis.
+    pub exclude_tables: Vec<String>,
+    /// Any skipped statement is an error.
+    pub strict: bool,
+    /// stdout format.
+    pub format: OutputFormat,
+    /// No progress on stderr.
+    pub quiet: bool,
+}
+
+/// What a run produced, for callers (the demo, tests).
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The report.
+    pub report: Report,
+    /// Files written, relative to the output folder.
+    pub files: Vec<PathBuf>,
+    /// The exit code: [`EXIT_RECOMMENDATIONS`] when there is something to apply.
+    pub exit_code: i32,
+}
+
+/// Progress lines on stderr: one per stage, only when not quiet.
+struct Stages {
+    quiet: bool,
+    start: Instant,
+}
+
+impl Stages {
+    fn say(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("[{:>5.1}s] {msg}", self.start.elapsed().as_secs_f64());
+        }
+    }
+}
+
+fn excluded(shape: &QueryShape, exclude: &[String]) -> bool {
+    shape.tables.iter().any(|t| {
+        exclude
+            .iter()
+            .any(|e| *e == t.table || *e == format!("{}.{}", t.schema, t.table))
+    })
+}
+
+/// Run the pipeline and write the output folder. `out` receives the stdout result.
+pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome> {
+    let stages = Stages {
+        quiet: config.quiet,
+        start: Instant::now(),
+    };
+    check_out_dir(&config.out_dir)?;
+
+    // collect
+    let snapshot: Snapshot = match &config.source {
+        Source::Live(c) => {
+            stages.say("collect: reading pg_stat_statements, the catalog and write statistics");
+            let collected = crate::collect::collect_with_warnings(c).await?;
+            for w in &collected.warnings {
+                stages.say(&format!("warning: {w}"));
+            }
+            collected.snapshot
+        }
+        Source::Snapshot(p) => {
+            stages.say(&format!("collect: reading snapshot {}", p.display()));
+            crate::collect::load_snapshot(p)?
+        }
+    };
+    if snapshot.workload.statements.is_empty() {
+        return Err(Error::Workload(
+            "the workload is empty: pg_stat_statements holds no statement of this database\n(let the application run, or lower --min-calls)".into(),
+        ));
+    }
+
+    // parse
+    let (shapes, mut skipped) =
+        crate::parse::parse_workload(&snapshot.workload, &snapshot.catalog);
+    let shapes: Vec<QueryShape> = shapes
+        .into_iter()
+        .filter(|s| !excluded(s, &config.exclude_tables))
+        .collect();
+    stages.say(&format!(
+        "parse: {} statements understood, {} skipped",
+        shapes.len(),
+        skipped.len()
+    ));
+
+    // candidates
+    let candidates: CandidateSet = crate::candidates::generate(&shapes, &snapshot.catalog);
+    stages.say(&format!(
+        "candidates: {} indexes to simulate",
+        candidates.candidates.len()
+    ));
+    let sizes: Vec<i64> = candidates
+        .candidates
+        .iter()
+        .map(|c| crate::whatif::size::estimate_index_size(&c.spec, &snapshot.catalog))
+        .collect();
+
+    // what-if + select
+    let mut engine = Engine::new(
+        config.engine.clone(),
+        &snapshot.catalog,
+        &shapes,
+        &candidates,
+    )
+    .await?;
+    stages.say("what-if: costing statements with hypothetical indexes (HypoPG)");
+    let mut select_opts = config.select.clone();
+    select_opts.can_hide = engine.can_hide();
+    let rec: Recommendation = crate::select::select(
+        SelectInput {
+            shapes: &shapes,
+            candidates: &candidates,
+            snapshot: &snapshot,
+            sizes: &sizes,
+        },
+        &select_opts,
+        &mut engine,
+    )
+    .await?;
+    stages.say(&format!(
+        "select: {} indexes to create, {} to drop",
+        rec.create.len(),
+        rec.drop.len()
+    ));
+
+    // Baseline and final plans of every analysed statement (from the cache where possible).
+    let chosen: Vec<usize> = {
+        let mut v: Vec<usize> = rec.create.iter().map(|p| p.candidate).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let baseline = evaluate_all(&mut engine, &shapes, &[], &mut skipped).await?;
+    let after = evaluate_all(&mut engine, &shapes, &chosen, &mut skipped).await?;
+    let counters = engine.counters();
+    engine.close().await.ok();
+    skipped.sort_by(|a, b| a.queryid.cmp(&b.queryid));
+    skipped.dedup_by(|a, b| a.queryid == b.queryid);
+    if config.strict && !skipped.is_empty() {
+        return Err(Error::Workload(format!(
+            "{} statements were skipped and --strict is set (first: queryid {}: {})",
+            skipped.len(),
+            skipped[0].queryid,
+            skipped[0].detail
+        )));
+    }
+    if shapes.is_empty() || baseline.is_empty() {
+        return Err(Error::Workload(format!(
+            "every statement was skipped ({} in all); nothing to analyse",
+            skipped.len()
+        )));
+    }
+
+    // emit
+    let django = match &config.django {
+        Some(d) => {
+            stages.say(&format!(
+                "emit: reading the Django project {}",
+                d.project.display()
+            ));
+            Some(
+                crate::emit::django::introspect(
+                    &d.project,
+                    d.python.as_deref(),
+                    d.settings.as_deref(),
+                )
+                .map_err(|e| Error::Usage(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    let plan = crate::emit::plan_files(&rec, &snapshot.catalog, django.as_ref(), &config.emit)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let names: BTreeMap<usize, String> = rec
+        .create
+        .iter()
+        .zip(&plan.names)
+        .map(|(p, n)| (p.candidate, n.clone()))
+        .collect();
+
+    // report
+    let mut files: Vec<EmittedFile> = plan.files.clone();
+    let mut diffs: BTreeMap<i64, String> = BTreeMap::new();
+    for shape in &shapes {
+        let (Some(b), Some(a)) = (baseline.get(&shape.queryid), after.get(&shape.queryid)) else {
+            continue;
+        };
+        let changed = a.used.iter().any(|u| names.contains_key(u));
+        let (Some(bp), Some(ap)) = (&b.plan, &a.plan) else {
+            continue;
+        };
+        if !changed {
+            continue;
+        }
+        let Some(stmt) = snapshot.workload.get(shape.queryid) else {
+            continue;
+        };
+        let header = PlanDiffHeader {
+            queryid: shape.queryid,
+            query: stmt.query.clone(),
+            calls: stmt.calls,
+            mean_ms: stmt.mean_time_ms,
+            before_cost: b.cost,
+            after_cost: a.cost,
+            after_ms: if b.cost > 0.0 {
+                stmt.mean_time_ms * a.cost / b.cost
+            } else {
+                stmt.mean_time_ms
+            },
+        };
+        let before_text = crate::report::diff::rename_stable(&bp.text, &names);
+        let after_text = crate::report::diff::rename_stable(&ap.text, &names);
+        let path = format!("plans/{}.diff", shape.queryid);
+        files.push(EmittedFile {
+            path: PathBuf::from(&path),
+            contents: plan_diff(&header, &before_text, &after_text, &[]),
+            kind: FileKind::Report,
+        });
+        diffs.insert(shape.queryid, path);
+    }
+
+    let report = build_report(
+        &snapshot, &shapes, &skipped, &candidates, &rec, &plan, &names, &baseline, &after, &diffs,
+        counters,
+    );
+    files.push(EmittedFile {
+        path: PathBuf::from("report.md"),
+        contents: crate::report::render::markdown(&report),
+        kind: FileKind::Report,
+    });
+    files.push(EmittedFile {
+        path: PathBuf::from("report.json"),
+        contents: crate::report::render::to_json(&report),
+        kind: FileKind::Report,
+    });
+    let written = crate::emit::write_files(&config.out_dir, &files).map_err(|e| {
+        Error::Output {
+            message: e.to_string(),
+            source: None,
+        }
+    })?;
+    stages.say(&format!(
+        "wrote {} files to {}",
+        written.len(),
+        config.out_dir.display()
+    ));
+
+    match config.format {
+        OutputFormat::Text => {
+            out.write_all(crate::report::render::text_table(&report).as_bytes())?;
+            writeln!(
+                out,
+                "\nFiles in {}: indexes.sql, report.md, report.json{}{}",
+                config.out_dir.display(),
+                if diffs.is_empty() {
+                    String::new()
+                } else {
+                    format!(", plans/ ({} plan diffs)", diffs.len())
+                },
+                if plan.migrations().is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} Django migrations", plan.migrations().len())
+                }
+            )?;
+        }
+        OutputFormat::Json => out.write_all(crate::report::render::to_json(&report).as_bytes())?,
+        OutputFormat::Markdown => {
+            out.write_all(crate::report::render::markdown(&report).as_bytes())?
+        }
+    }
+    let exit_code = if rec.create.is_empty() && rec.drop.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_RECOMMENDATIONS
+    };
+    Ok(Outcome {
+        report,
+        files: files.into_iter().map(|f| f.path).collect(),
+        exit_code,
+    })
+}
+
+/// The output folder must not exist, or be empty: nothing is ever overwritten.
+fn check_out_dir(dir: &std::path::Path) -> Result<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(Error::Usage(format!(
+                    "the output folder {:?} is not empty; idxadvise never overwrites files\n(choose another --out, or remove the folder)",
+                    dir.display().to_string()
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::output(dir, e)),
+    }
+}
+
+/// Evaluate every shape under one configuration; skipped statements are recorded.
+async fn evaluate_all<W: WhatIf>(
+    engine: &mut W,
+    shapes: &[QueryShape],
+    config: &[usize],
+    skipped: &mut Vec<Skipped>,
+) -> Result<BTreeMap<i64, Evaluation>> {
+    let requests: Vec<Request> = shapes
+        .iter()
+        .map(|s| Request {
+            queryid: s.queryid,
+            config: config.to_vec(),
+        })
+        .collect();
+    let answers = engine.evaluate(&requests).await?;
+    let mut out = BTreeMap::new();
+    for (req, ans) in requests.iter().zip(answers) {
+        match ans {
+            Ok(e) => {
+                out.insert(req.queryid, e);
+            }
+            Err(s) => skipped.push(s),
+        }
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_report(
+    snapshot: &Snapshot,
+    shapes: &[QueryShape],
+    skipped: &[Skipped],
+    candidates: &CandidateSet,
+    rec: &Recommendation,
+    plan: &crate::emit::Plan,
+    names: &BTreeMap<usize, String>,
+    baseline: &BTreeMap<i64, Evaluation>,
+    after: &BTreeMap<i64, Evaluation>,
+    diffs: &BTreeMap<i64, String>,
+    counters: crate::whatif::WhatIfCounters,
+) -> Report {
+    let total_ms = snapshot.workload.total_time_ms();
+    let shape_of: BTreeMap<i64, &QueryShape> = shapes.iter().map(|s| (s.queryid, s)).collect();
+    let inputs: Vec<TriageInput<'_>> = snapshot
+        .workload
+        .statements
+        .iter()
+        .map(|st| {
+            let shape = shape_of.get(&st.queryid).copied();
+            TriageInput {
+                queryid: st.queryid,
+                calls: st.calls,
+                total_time_ms: st.total_time_ms,
+                rows: st.rows,
+                shape,
+                baseline: baseline.get(&st.queryid).and_then(|e| e.plan.as_ref()),
+                before_after: baseline
+                    .get(&st.queryid)
+                    .zip(after.get(&st.queryid))
+                    .map(|(b, a)| (b.cost, a.cost)),
+                key_lookup: shape.map(|s| key_lookup(s, snapshot)).unwrap_or(false),
+            }
+        })
+        .collect();
+    let triage = triage(&inputs);
+    let mut mentioned: BTreeSet<i64> = triage.entries.iter().take(20).map(|e| e.queryid).collect();
+    let indexes: Vec<ReportIndex> = rec
+        .create
+        .iter()
+        .map(|p| {
+            let name = names.get(&p.candidate).cloned().unwrap_or_default();
+            let saving_ms: f64 = p
+                .helps
+                .iter()
+                .map(|h| h.calls as f64 * (h.before_ms - h.after_ms).max(0.0))
+                .sum();
+            for h in &p.helps {
+                mentioned.insert(h.queryid);
+            }
+            let meta = plan.meta_indexes.iter().find_map(|m| {
+                m.entries
+                    .iter()
+                    .find(|e| e.contains(&format!("\"{name}\"")))
+                    .map(|e| e.clone())
+            });
+            let migration = plan
+                .files
+                .iter()
+                .find(|f| {
+                    matches!(f.kind, FileKind::Migration { .. })
+                        && f.contents.contains(&format!("\"{name}\""))
+                })
+                .map(|f| f.path.display().to_string());
+            ReportIndex {
+                name: name.clone(),
+                table: format!("{}.{}", p.spec.schema, p.spec.table),
+                sql: p.spec.create_sql(&name, true),
+                helps: p.helps.clone(),
+                saving_ms,
+                saving_share: if total_ms > 0.0 { saving_ms / total_ms } else { 0.0 },
+                size_bytes: p.size_bytes,
+                write_cost_ms_per_s: p.write_cost_ms_per_s,
+                migration,
+                meta_index: meta,
+                rules: p.rules.clone(),
+            }
+        })
+        .collect();
+    mentioned.extend(diffs.keys().copied());
+    let statements: Vec<ReportStatement> = snapshot
+        .workload
+        .statements
+        .iter()
+        .filter(|s| mentioned.contains(&s.queryid))
+        .map(|s| ReportStatement {
+            queryid: s.queryid,
+            query: s.query.clone(),
+            calls: s.calls,
+            mean_ms: s.mean_time_ms,
+            total_time_ms: s.total_time_ms,
+            plan_diff: diffs.get(&s.queryid).cloned(),
+        })
+        .collect();
+    let mut notes = rec.notes.clone();
+    notes.extend(plan.notes.iter().cloned());
+    Report {
+        format_version: REPORT_FORMAT_VERSION,
+        created_by: format!("idxadvise {}", env!("CARGO_PKG_VERSION")),
+        server_version: snapshot.server.version.clone(),
+        replica: snapshot.server.in_recovery,
+        database: snapshot.server.database.clone(),
+        workload: WorkloadSummary {
+            statements: snapshot.workload.statements.len(),
+            analysed: baseline.len(),
+            total_time_ms: total_ms,
+            skipped: skipped.to_vec(),
+            skipped_by_reason: count_skips(skipped),
+        },
+        write_stats: snapshot.write_stats.source,
+        triage,
+        indexes,
+        drops: rec.drop.clone(),
+        advice: candidates.advice.clone(),
+        statements,
+        notes,
+        whatif: counters,
+    }
+}
+
+/// Whether a single-table SELECT filters by equality on the table's primary key or a
+/// foreign-key column (the shape of an N+1 lookup).
+fn key_lookup(shape: &QueryShape, snapshot: &Snapshot) -> bool {
+    let [t] = shape.tables.as_slice() else {
+        return false;
+    };
+    let Some(table) = snapshot.catalog.table(&t.schema, &t.table) else {
+        return false;
+    };
+    !t.equality.is_empty()
+        && t.equality.iter().all(|col| {
+            table.constraints.iter().any(|c| {
+                (c.kind == "p" || c.kind == "f") && c.columns.len() == 1 && c.columns[0] == *col
+            })
+        })
+}

@@ -1,0 +1,97 @@
+//! The SQL `collect` and `check` send, from `sql/*.sql` (each file's header names the minimum
+//! server version and the columns it returns).
+//!
+//! Stage: collect (data only). Invariant: every statement is parameterless and starts with the
+//! marker comment `-- idxadvise:`, which pg_stat_statements keeps in its text, so the tool's own
+//! statements can be recognised there even when tracking could not be turned off.
+
+/// Server facts.
+pub const SERVER: &str = include_str!("../../sql/server.sql");
+/// `check`: settings and privileges.
+pub const CHECK_SETTINGS: &str = include_str!("../../sql/check_settings.sql");
+/// `check`: SET privilege on `pg_stat_statements.track` (PG15+).
+pub const CHECK_TRACK_PRIVILEGE: &str = include_str!("../../sql/check_track_privilege.sql");
+/// `check`: how full pg_stat_statements is.
+pub const PGSS_COUNT: &str = include_str!("../../sql/pgss_count.sql");
+/// pg_stat_statements_info (PG14+).
+pub const PGSS_INFO: &str = include_str!("../../sql/pgss_info.sql");
+/// The workload (PG13+).
+pub const WORKLOAD: &str = include_str!("../../sql/workload.sql");
+/// The workload before PG13 (`total_time`).
+pub const WORKLOAD_PRE13: &str = include_str!("../../sql/workload_pre13.sql");
+/// The search path.
+pub const SEARCH_PATH: &str = include_str!("../../sql/search_path.sql");
+/// User tables.
+pub const TABLES: &str = include_str!("../../sql/tables.sql");
+/// Columns.
+pub const COLUMNS: &str = include_str!("../../sql/columns.sql");
+/// pg_stats.
+pub const COLUMN_STATS: &str = include_str!("../../sql/column_stats.sql");
+/// Existing indexes.
+pub const INDEXES: &str = include_str!("../../sql/indexes.sql");
+/// Constraints.
+pub const CONSTRAINTS: &str = include_str!("../../sql/constraints.sql");
+/// Write counters.
+pub const WRITE_STATS: &str = include_str!("../../sql/write_stats.sql");
+/// Statistics reset time of the database.
+pub const STATS_RESET: &str = include_str!("../../sql/stats_reset.sql");
+
+/// The marker every statement of ours starts with.
+pub const MARKER: &str = "-- idxadvise:";
+
+/// Every statement, by file name (for tests).
+pub const ALL: &[(&str, &str)] = &[
+    ("server.sql", SERVER),
+    ("check_settings.sql", CHECK_SETTINGS),
+    ("check_track_privilege.sql", CHECK_TRACK_PRIVILEGE),
+    ("pgss_count.sql", PGSS_COUNT),
+    ("pgss_info.sql", PGSS_INFO),
+    ("workload.sql", WORKLOAD),
+    ("workload_pre13.sql", WORKLOAD_PRE13),
+    ("search_path.sql", SEARCH_PATH),
+    ("tables.sql", TABLES),
+    ("columns.sql", COLUMNS),
+    ("column_stats.sql", COLUMN_STATS),
+    ("indexes.sql", INDEXES),
+    ("constraints.sql", CONSTRAINTS),
+    ("write_stats.sql", WRITE_STATS),
+    ("stats_reset.sql", STATS_RESET),
+];
+
+/// The workload statement for a server version (`server_version_num`).
+pub fn workload_for(version_num: u32) -> &'static str {
+    if version_num >= 130000 {
+        WORKLOAD
+    } else {
+        WORKLOAD_PRE13
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_statement_has_the_marker_and_a_version_header() {
+        for (name, text) in ALL {
+            assert!(text.starts_with(MARKER), "{name} lacks the marker");
+            assert!(
+                text.contains("-- min_server_version: "),
+                "{name} lacks a minimum version"
+            );
+            assert!(text.contains("-- columns: "), "{name} lacks its columns");
+            assert!(!text.contains("$1"), "{name} must be parameterless");
+        }
+        let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/sql"))
+            .expect("sql dir")
+            .count();
+        assert_eq!(files, ALL.len(), "every file in sql/ is listed in ALL");
+    }
+
+    #[test]
+    fn workload_column_names_follow_the_version() {
+        assert!(workload_for(150018).contains("total_exec_time"));
+        assert!(workload_for(130000).contains("total_exec_time"));
+        assert!(workload_for(120010).contains("s.total_time AS"));
+    }
+}

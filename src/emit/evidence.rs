@@ -1,0 +1,134 @@
+//! Stage `emit`: the evidence behind a recommended index, as comment lines for the SQL script
+//! and migration headers.
+//!
+//! Pure. Invariant: fixed precision and sorted order (same recommendation → same text); every
+//! line is safe inside a `#` or `--` comment (no line breaks or control characters).
+
+use crate::select::{DropProposal, DropReason, Proposed};
+
+/// Text safe on one comment line: control and non-ASCII characters escaped.
+pub fn comment_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            c if c.is_ascii() && !c.is_ascii_control() => c.to_string(),
+            c if c.is_ascii() => format!("\\x{:02x}", c as u32),
+            c if (c as u32) <= 0xffff => format!("\\u{:04x}", c as u32),
+            c => format!("\\U{:08x}", c as u32),
+        })
+        .collect()
+}
+
+/// `12,345`.
+pub fn thousands(n: i64) -> String {
+    let s = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// `6.4 MB` (powers of 1024, one decimal).
+pub fn size(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    if b < 1024.0 {
+        format!("{bytes} B")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.1} kB", b / 1024.0)
+    } else if b < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.1} MB", b / 1024.0 / 1024.0)
+    } else {
+        format!("{:.1} GB", b / 1024.0 / 1024.0 / 1024.0)
+    }
+}
+
+/// Evidence lines for one index (without comment markers).
+pub fn lines(p: &Proposed) -> Vec<String> {
+    let calls: i64 = p.helps.iter().map(|h| h.calls).sum();
+    let (before, after) = if calls > 0 {
+        (
+            p.helps
+                .iter()
+                .map(|h| h.before_ms * h.calls as f64)
+                .sum::<f64>()
+                / calls as f64,
+            p.helps
+                .iter()
+                .map(|h| h.after_ms * h.calls as f64)
+                .sum::<f64>()
+                / calls as f64,
+        )
+    } else {
+        (0.0, 0.0)
+    };
+    let mut out = vec![format!(
+        "helps {} statement{} ({} calls): mean {:.3} ms -> {:.3} ms predicted",
+        p.helps.len(),
+        if p.helps.len() == 1 { "" } else { "s" },
+        thousands(calls),
+        before,
+        after
+    )];
+    let mut helps = p.helps.clone();
+    helps.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.queryid.cmp(&b.queryid)));
+    for h in &helps {
+        out.push(format!(
+            "  queryid {}: {} calls, {:.3} ms -> {:.3} ms (planner cost {:.2} -> {:.2})",
+            h.queryid,
+            thousands(h.calls),
+            h.before_ms,
+            h.after_ms,
+            h.before_cost,
+            h.after_cost
+        ));
+    }
+    out.push(format!(
+        "size {} (estimated); write cost {:.3} ms per second of workload",
+        size(p.size_bytes),
+        p.write_cost_ms_per_s
+    ));
+    out
+}
+
+/// One evidence line for a drop.
+pub fn drop_line(d: &DropProposal) -> String {
+    let why = match d.reason {
+        DropReason::Duplicate => "duplicate",
+        DropReason::Redundant => "redundant",
+        DropReason::Unused => "unused",
+    };
+    let by = d
+        .covered_by
+        .as_ref()
+        .map(|c| format!(" (covered by {})", comment_safe(c)))
+        .unwrap_or_default();
+    format!(
+        "{why}{by}, {}{}",
+        size(d.size_bytes),
+        if d.verified {
+            ""
+        } else {
+            "; read impact not verified (HypoPG < 1.4 cannot hide an index)"
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+        assert_eq!(size(6_710_886), "6.4 MB");
+        assert_eq!(comment_safe("a\nb\"é"), "a\\x0ab\"\\u00e9");
+    }
+}

@@ -1,0 +1,266 @@
+//! Stage `emit`: what the team applies: `indexes.sql` (plain SQL), Django migrations
+//! (`AddIndexConcurrently`, `RunSQL` for tables without an editable model) and the
+//! `Meta.indexes` lines.
+//!
+//! Pure ([`plan_files`]) except [`django::introspect`] (asks the project's Django) and
+//! [`write_files`] (the only writer; never overwrites, all or nothing). Invariant: each index has
+//! one name, used in the script, the migration and the `Meta.indexes` line; same input →
+//! byte-identical files.
+
+pub mod django;
+pub mod evidence;
+pub mod output;
+pub mod plan;
+pub mod sql;
+
+use std::path::PathBuf;
+
+pub use output::write_files;
+pub use plan::plan_files;
+
+/// Options for [`plan_files`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmitOptions {
+    /// The version written in headers (`env!("CARGO_PKG_VERSION")`).
+    pub version: String,
+    /// `--migrations-app`: the user app that holds `RunSQL` migrations for tables without an
+    /// editable model (contrib and third-party apps, auto-created M2M tables).
+    pub migrations_app: Option<String>,
+}
+
+impl Default for EmitOptions {
+    fn default() -> Self {
+        EmitOptions {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            migrations_app: None,
+        }
+    }
+}
+
+/// What a file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileKind {
+    /// `indexes.sql`.
+    SqlScript,
+    /// A migration of an app (its path mirrors the project: `shop/migrations/0002_….py`).
+    Migration {
+        /// App label.
+        app_label: String,
+    },
+    /// `meta_indexes.md`.
+    MetaIndexes,
+}
+
+/// One planned file, its path relative to the output folder (or the project folder, for
+/// migrations written into the project).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmittedFile {
+    /// Relative path.
+    pub path: PathBuf,
+    /// Contents.
+    pub contents: String,
+    /// What it is.
+    pub kind: FileKind,
+}
+
+/// The `Meta.indexes` entries to add to one model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaIndexes {
+    /// App label.
+    pub app_label: String,
+    /// Model class name.
+    pub model_name: String,
+    /// `shop/models.py:36`, relative to the project, when known.
+    pub source: Option<String>,
+    /// Imports the entries need besides `from django.db import models`.
+    pub imports: Vec<String>,
+    /// Each entry, as in the migration: `models.Index(` … `),` indented by 12 spaces (inside
+    /// `class Meta:` → `indexes = [`).
+    pub entries: Vec<String>,
+}
+
+/// Everything planned for one recommendation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// `names[i]` is the name of `rec.create[i]`.
+    pub names: Vec<String>,
+    /// Files, in a fixed order: `indexes.sql`, migrations (by app, then number),
+    /// `meta_indexes.md`.
+    pub files: Vec<EmittedFile>,
+    /// Meta.indexes per model, for the report.
+    pub meta_indexes: Vec<MetaIndexes>,
+    /// Caveats for the report (RunSQL reasons, SQL-only output, …).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// The migration files only (for `--write-into-project`).
+    pub fn migrations(&self) -> Vec<EmittedFile> {
+        self.files
+            .iter()
+            .filter(|f| matches!(f.kind, FileKind::Migration { .. }))
+            .cloned()
+            .collect()
+    }
+
+    /// Everything but migrations.
+    pub fn others(&self) -> Vec<EmittedFile> {
+        self.files
+            .iter()
+            .filter(|f| !matches!(f.kind, FileKind::Migration { .. }))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Where the files go and which Django project to read (validated from the CLI flags).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EmitConfig {
+    /// `--out DIR`: every file, migrations mirroring the project's layout
+    /// (`shop/migrations/0002_….py`), `indexes.sql`, `meta_indexes.md`.
+    pub out_dir: Option<PathBuf>,
+    /// `--django-project DIR` (the folder with manage.py).
+    pub django_project: Option<PathBuf>,
+    /// `--python` (default: the project's `.venv`/`venv`, else `python3`).
+    pub python: Option<PathBuf>,
+    /// `--settings` (a settings module, passed to manage.py).
+    pub settings: Option<String>,
+    /// `--migrations-app` (see [`EmitOptions::migrations_app`]).
+    pub migrations_app: Option<String>,
+    /// `--write-into-project`: migrations go into the project's migration folders (after the
+    /// same checks); the other files into `--out` when given.
+    pub write_into_project: bool,
+}
+
+impl EmitConfig {
+    /// Check the combination of flags.
+    pub fn validate(&self) -> Result<(), EmitError> {
+        if self.write_into_project && self.django_project.is_none() {
+            return Err(EmitError::Usage(
+                "--write-into-project needs --django-project".into(),
+            ));
+        }
+        if self.out_dir.is_none() && !self.write_into_project {
+            return Err(EmitError::Usage(
+                "nowhere to write: give --out DIR (or --write-into-project)".into(),
+            ));
+        }
+        if self.django_project.is_none()
+            && (self.python.is_some() || self.settings.is_some() || self.migrations_app.is_some())
+        {
+            return Err(EmitError::Usage(
+                "--python, --settings and --migrations-app need --django-project".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The whole emit stage for the pipeline: introspect the Django project (when given), plan
+/// every file, check that none exists, then write them. Returns the plan (names,
+/// Meta.indexes, notes for the report) and the paths written.
+pub fn emit(
+    rec: &crate::select::Recommendation,
+    catalog: &crate::model::Catalog,
+    cfg: &EmitConfig,
+    version: &str,
+) -> Result<(Plan, Vec<PathBuf>), EmitError> {
+    cfg.validate()?;
+    let project = match &cfg.django_project {
+        Some(dir) => Some(django::introspect(
+            dir,
+            cfg.python.as_deref(),
+            cfg.settings.as_deref(),
+        )?),
+        None => None,
+    };
+    let opts = EmitOptions {
+        version: version.to_string(),
+        migrations_app: cfg.migrations_app.clone(),
+    };
+    let plan = plan_files(rec, catalog, project.as_ref(), &opts)?;
+    let mut batches: Vec<(PathBuf, Vec<EmittedFile>)> = vec![];
+    match (&project, cfg.write_into_project) {
+        (Some(p), true) => {
+            batches.push((p.root.clone(), plan.migrations()));
+            if let Some(out) = &cfg.out_dir {
+                batches.push((out.clone(), plan.others()));
+            }
+        }
+        _ => {
+            if let Some(out) = &cfg.out_dir {
+                batches.push((out.clone(), plan.files.clone()));
+            }
+        }
+    }
+    // Check every destination before writing any, so a refusal writes nothing.
+    for (dir, files) in &batches {
+        for f in files {
+            if dir.join(&f.path).exists() {
+                return Err(EmitError::Exists(dir.join(&f.path).display().to_string()));
+            }
+        }
+    }
+    let mut written = vec![];
+    for (dir, files) in &batches {
+        written.extend(write_files(dir, files)?);
+    }
+    Ok((plan, written))
+}
+
+/// Errors planning or writing output.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    /// A bad combination of flags.
+    #[error("{0}")]
+    Usage(String),
+    /// The Django project could not be introspected.
+    #[error(transparent)]
+    Introspect(#[from] django::IntrospectError),
+    /// An app's migration graph has several leaves (or no migrations).
+    #[error(transparent)]
+    Leaf(#[from] django::graph::LeafError),
+    /// Some tables have no editable model and no app was chosen for their RunSQL migrations.
+    #[error("{} recommended index(es) are on tables without an editable model: {}\n(choose the app whose migrations should hold them with --migrations-app <label>, one of: {})", tables.len(), tables.join(", "), apps.join(", "))]
+    MigrationsAppNeeded {
+        /// `table (reason)` per index.
+        tables: Vec<String>,
+        /// The project's own apps.
+        apps: Vec<String>,
+    },
+    /// `--migrations-app` names no app of the project.
+    #[error("--migrations-app {0:?} is not an app of this project with a migrations folder\n(one of: {1})")]
+    UnknownApp(String, String),
+    /// An app's migrations folder is outside the project folder.
+    #[error("the migrations folder of app {app:?} ({dir}) is not inside the project folder\n(idxadvise mirrors the project's layout; write the files with --out and copy them)")]
+    NotInProject {
+        /// App label.
+        app: String,
+        /// Folder.
+        dir: String,
+    },
+    /// A file is already there.
+    #[error("{0:?} already exists; idxadvise never overwrites a file\n(choose an empty --out folder, or remove the file)")]
+    Exists(String),
+    /// Writing failed.
+    #[error("cannot write {path:?}: {source}")]
+    Io {
+        /// Path.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<EmitError> for crate::error::Error {
+    fn from(e: EmitError) -> Self {
+        match e {
+            EmitError::Io { .. } | EmitError::Exists(_) => crate::error::Error::Output {
+                message: e.to_string(),
+                source: None,
+            },
+            other => crate::error::Error::Usage(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,658 @@
+//! Stage `emit`: from a recommendation to the list of files (SQL script, migrations,
+//! Meta.indexes), without writing anything.
+//!
+//! Pure. Invariants: names are chosen once ([`super::django::naming`]) and used everywhere;
+//! migrations of one app form a chain starting at the app's single leaf on disk; a refusal
+//! (several leaves, no app for RunSQL) plans no file at all.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use super::django::graph::{next_number, single_leaf};
+use super::django::introspect::DjangoProject;
+use super::django::mapping::{map_index, Mapping};
+use super::django::migration::{MigrationFile, Operation};
+use super::django::naming::{module_fragment, Namer};
+use super::{evidence, sql, EmitError, EmitOptions, EmittedFile, FileKind, MetaIndexes, Plan};
+use crate::model::Catalog;
+use crate::pg::quote::ident;
+use crate::select::Recommendation;
+
+/// One migration to be numbered and placed.
+struct Item {
+    host: Option<String>,
+    owner: Option<String>,
+    fragment: String,
+    header: Vec<String>,
+    operation: Operation,
+    /// For the "needs --migrations-app" message.
+    what: String,
+}
+
+/// Plan every file for `rec`. Without a Django project: the SQL script only (and a note).
+pub fn plan_files(
+    rec: &Recommendation,
+    catalog: &Catalog,
+    django: Option<&DjangoProject>,
+    opts: &EmitOptions,
+) -> Result<Plan, EmitError> {
+    let mut namer = Namer::new(
+        catalog
+            .tables
+            .iter()
+            .flat_map(|t| {
+                std::iter::once(t.name.as_str())
+                    .chain(t.indexes.iter().map(|i| i.name.as_str()))
+                    .chain(t.constraints.iter().map(|c| c.name.as_str()))
+            })
+            .chain(
+                django
+                    .iter()
+                    .flat_map(|d| d.models.iter())
+                    .flat_map(|m| m.indexes.iter().map(|i| i.name.as_str())),
+            ),
+    );
+    let names: Vec<String> = rec.create.iter().map(|p| namer.name(&p.spec)).collect();
+    let mut plan = Plan {
+        names: names.clone(),
+        ..Plan::default()
+    };
+    plan.files.push(EmittedFile {
+        path: PathBuf::from("indexes.sql"),
+        contents: sql::render(rec, &names, &opts.version),
+        kind: FileKind::SqlScript,
+    });
+    let Some(project) = django else {
+        plan.notes.push(
+            "SQL only: no Django project was given (--django-project), so no migrations were written"
+                .into(),
+        );
+        return Ok(plan);
+    };
+
+    let timeouts = project.timeout_settings();
+    let mut items: Vec<Item> = vec![];
+    let mut meta: BTreeMap<(String, String), MetaIndexes> = BTreeMap::new();
+    for (p, name) in rec.create.iter().zip(&names) {
+        let mut header = vec![format!("Index {name} on {}", p.spec.label()), String::new()];
+        header.extend(evidence::lines(p));
+        header.push(String::new());
+        let mapping = map_index(project, &p.spec, name);
+        match mapping {
+            Mapping::Index {
+                app_label,
+                model_name,
+                index,
+                imports,
+            } => {
+                let entry = index.render(12, "", ",").join("\n");
+                let model = project
+                    .models
+                    .iter()
+                    .find(|m| m.app_label == app_label && m.model_name == model_name);
+                let source = model.and_then(|m| {
+                    let f = m.source_file.as_ref()?;
+                    let rel = f.strip_prefix(&project.root).unwrap_or(f);
+                    Some(match m.source_line {
+                        Some(l) => format!("{}:{l}", rel.display()),
+                        None => rel.display().to_string(),
+                    })
+                });
+                header.push(format!(
+                    "Add this to the Meta.indexes of {app_label}.{model_name}{}, or the next makemigrations will generate a RemoveIndex:",
+                    source
+                        .as_ref()
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default()
+                ));
+                for i in &imports {
+                    header.push(format!("    {i}"));
+                }
+                header.extend(index.render(4, "", ","));
+                let m = meta
+                    .entry((app_label.clone(), model_name.clone()))
+                    .or_insert_with(|| MetaIndexes {
+                        app_label: app_label.clone(),
+                        model_name: model_name.clone(),
+                        source: source.clone(),
+                        imports: vec![],
+                        entries: vec![],
+                    });
+                m.entries.push(entry);
+                for i in &imports {
+                    if !m.imports.contains(i) {
+                        m.imports.push(i.clone());
+                    }
+                }
+                m.imports.sort();
+                header.push(String::new());
+                recovery(&mut header, &p.spec.schema, name, &timeouts);
+                items.push(Item {
+                    host: Some(app_label.clone()),
+                    owner: Some(app_label),
+                    fragment: format!("{}_{}", module_fragment(&model_name), module_fragment(name)),
+                    header,
+                    operation: Operation::AddIndex {
+                        model_name: model_name.to_lowercase(),
+                        index,
+                        imports,
+                    },
+                    what: p.spec.table.clone(),
+                });
+            }
+            Mapping::RunSql {
+                host_app,
+                owner_app,
+                reason,
+            } => {
+                header.push(format!("RunSQL, not AddIndexConcurrently: {reason}."));
+                header.push("Django's migration state does not know this index (no state_operations): nothing to add to Meta.indexes.".into());
+                header.push(String::new());
+                recovery(&mut header, &p.spec.schema, name, &timeouts);
+                plan.notes.push(format!("{name}: RunSQL because {reason}"));
+                items.push(Item {
+                    host: host_app,
+                    owner: owner_app,
+                    fragment: module_fragment(name),
+                    header,
+                    operation: Operation::RunSql {
+                        sql: vec![p.spec.create_sql(name, true)],
+                        reverse_sql: vec![format!(
+                            "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+                            ident(&p.spec.schema),
+                            ident(name)
+                        )],
+                    },
+                    what: format!("{} ({reason})", p.spec.table),
+                });
+            }
+        }
+    }
+    for d in &rec.drop {
+        drop_item(project, catalog, d, &mut items, &mut plan.notes);
+    }
+
+    // Hosts: the chosen app for RunSQL without a home.
+    let own_apps: Vec<String> = project
+        .apps
+        .iter()
+        .filter(|a| a.migrations_dir.is_some() && a.path.starts_with(&project.root))
+        .map(|a| a.label.clone())
+        .collect();
+    let homeless: Vec<String> = items
+        .iter()
+        .filter(|i| i.host.is_none())
+        .map(|i| i.what.clone())
+        .collect();
+    if !homeless.is_empty() {
+        match &opts.migrations_app {
+            None => {
+                return Err(EmitError::MigrationsAppNeeded {
+                    tables: homeless,
+                    apps: own_apps,
+                })
+            }
+            Some(app) if !own_apps.contains(app) => {
+                return Err(EmitError::UnknownApp(app.clone(), own_apps.join(", ")))
+            }
+            Some(app) => {
+                for i in items.iter_mut().filter(|i| i.host.is_none()) {
+                    i.host = Some(app.clone());
+                }
+            }
+        }
+    }
+
+    // Leaves of every app involved, refusing several leaves before planning any file.
+    let involved: BTreeSet<&str> = items
+        .iter()
+        .flat_map(|i| i.host.iter().chain(i.owner.iter()))
+        .map(String::as_str)
+        .collect();
+    let mut leaves: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for label in involved {
+        let Some(app) = project.app(label) else {
+            continue;
+        };
+        let is_host = items.iter().any(|i| i.host.as_deref() == Some(label));
+        match single_leaf(app) {
+            Ok(leaf) => {
+                leaves.insert(label.to_string(), leaf);
+            }
+            Err(super::django::graph::LeafError::NoMigrations(_)) if !is_host => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+
+    let mut by_host: BTreeMap<String, Vec<Item>> = BTreeMap::new();
+    for i in items {
+        let host = i.host.clone().unwrap_or_default();
+        by_host.entry(host).or_default().push(i);
+    }
+    for (host, items) in by_host {
+        let Some(app) = project.app(&host) else {
+            return Err(EmitError::UnknownApp(host, own_apps.join(", ")));
+        };
+        let dir = app
+            .migrations_dir
+            .as_ref()
+            .ok_or_else(|| super::django::graph::LeafError::NoMigrations(host.clone()))?;
+        let rel = relative(dir, &project.root).ok_or_else(|| EmitError::NotInProject {
+            app: host.clone(),
+            dir: dir.display().to_string(),
+        })?;
+        let mut prev = leaves.get(&host).cloned().flatten();
+        let first = next_number(prev.as_deref());
+        for (number, item) in (first..).zip(items) {
+            let mut deps: Vec<(String, String)> = vec![];
+            if let Some(p) = &prev {
+                deps.push((host.clone(), p.clone()));
+            }
+            if let Some(owner) = &item.owner {
+                if owner != &host {
+                    if let Some(Some(l)) = leaves.get(owner) {
+                        deps.push((owner.clone(), l.clone()));
+                    }
+                }
+            }
+            deps.sort();
+            let name = format!("{number:04}_{}", item.fragment);
+            let file = MigrationFile {
+                app_label: host.clone(),
+                name: name.clone(),
+                dependencies: deps,
+                header: item.header,
+                operation: item.operation,
+            };
+            plan.files.push(EmittedFile {
+                path: rel.join(format!("{name}.py")),
+                contents: file.render(&opts.version),
+                kind: FileKind::Migration {
+                    app_label: host.clone(),
+                },
+            });
+            prev = Some(name);
+        }
+    }
+
+    plan.meta_indexes = meta.into_values().collect();
+    if !plan.meta_indexes.is_empty() {
+        plan.files.push(EmittedFile {
+            path: PathBuf::from("meta_indexes.md"),
+            contents: render_meta(&plan.meta_indexes),
+            kind: FileKind::MetaIndexes,
+        });
+    }
+    Ok(plan)
+}
+
+fn relative(dir: &Path, root: &Path) -> Option<PathBuf> {
+    dir.strip_prefix(root).ok().map(Path::to_path_buf)
+}
+
+fn recovery(header: &mut Vec<String>, schema: &str, name: &str, timeouts: &[(String, String)]) {
+    header.push("If this migration fails, the concurrent build leaves an INVALID index and the retry fails with \"already exists\". Recover with:".into());
+    header.push(format!(
+        "    DROP INDEX CONCURRENTLY IF EXISTS {}.{};",
+        ident(schema),
+        ident(name)
+    ));
+    header.push("then run `python manage.py migrate` again.".into());
+    for (alias, setting) in timeouts {
+        header.push(String::new());
+        header.push(format!(
+            "WARNING: DATABASES[{alias:?}][\"OPTIONS\"] sets {setting}: a short lock_timeout or statement_timeout cancels the build and leaves an INVALID index; run migrate with the timeouts off for this migration."
+        ));
+    }
+}
+
+fn drop_item(
+    project: &DjangoProject,
+    catalog: &Catalog,
+    d: &crate::select::DropProposal,
+    items: &mut Vec<Item>,
+    notes: &mut Vec<String>,
+) {
+    let existing = catalog
+        .table(&d.schema, &d.table)
+        .and_then(|t| t.indexes.iter().find(|i| i.name == d.index));
+    let Some(existing) = existing else {
+        notes.push(format!(
+            "drop {}: not in the catalog, left to indexes.sql",
+            d.index
+        ));
+        return;
+    };
+    if let Some(c) = &existing.constraint {
+        notes.push(format!(
+            "drop {}: it backs constraint {c}; drop the constraint in Django instead",
+            d.index
+        ));
+        return;
+    }
+    let header = vec![
+        format!("Drop index {} on {}", d.index, d.table),
+        String::new(),
+        evidence::drop_line(d),
+    ];
+    let in_meta = project.models.iter().find(|m| {
+        m.db_table == d.table
+            && project.is_editable(m)
+            && m.indexes.iter().any(|i| i.name == d.index)
+    });
+    if let Some(m) = in_meta {
+        let mut header = header;
+        header.push(String::new());
+        header.push(format!(
+            "Also remove the entry named {:?} from the Meta.indexes of {}.{}.",
+            d.index, m.app_label, m.model_name
+        ));
+        items.push(Item {
+            host: Some(m.app_label.clone()),
+            owner: Some(m.app_label.clone()),
+            fragment: format!(
+                "remove_{}_{}",
+                module_fragment(&m.model_name),
+                module_fragment(&d.index)
+            ),
+            header,
+            operation: Operation::RemoveIndex {
+                model_name: m.model_name.to_lowercase(),
+                name: d.index.clone(),
+            },
+            what: d.table.clone(),
+        });
+        return;
+    }
+    let model = project.models.iter().find(|m| m.db_table == d.table);
+    let host = model
+        .filter(|m| project.is_editable(m))
+        .map(|m| m.app_label.clone());
+    let owner = model.map(|m| m.app_label.clone()).or_else(|| {
+        project
+            .m2m_tables
+            .iter()
+            .find(|t| t.db_table == d.table)
+            .map(|t| t.app_label.clone())
+    });
+    let reverse = existing
+        .definition
+        .replacen("INDEX ", "INDEX CONCURRENTLY ", 1);
+    let mut header = header;
+    header.push(String::new());
+    header.push("RunSQL: the index is in no Meta.indexes. If a field declares it (db_index=True, or a ForeignKey's own index), also set db_index=False on that field and run makemigrations: its AlterField then finds no index left to drop.".into());
+    notes.push(format!("drop {}: RunSQL", d.index));
+    items.push(Item {
+        host,
+        owner,
+        fragment: format!("drop_{}", module_fragment(&d.index)),
+        header,
+        operation: Operation::RunSql {
+            sql: vec![format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+                ident(&d.schema),
+                ident(&d.index)
+            )],
+            reverse_sql: vec![reverse],
+        },
+        what: d.table.clone(),
+    });
+}
+
+fn render_meta(meta: &[MetaIndexes]) -> String {
+    let mut s = String::from(
+        "# Meta.indexes to add\n\n\
+         Each index created by an `AddIndexConcurrently` migration must also be in its model's\n\
+         `Meta.indexes`, character for character, or the next `makemigrations` generates a\n\
+         `RemoveIndex`. Merge these entries into the model's `class Meta` (keep its other\n\
+         options), then check with `python manage.py makemigrations --check --dry-run`.\n",
+    );
+    for m in meta {
+        s.push_str(&format!(
+            "\n## {}.{}{}\n\n```python\n",
+            m.app_label,
+            m.model_name,
+            m.source
+                .as_ref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default()
+        ));
+        for i in &m.imports {
+            s.push_str(i);
+            s.push('\n');
+        }
+        if !m.imports.is_empty() {
+            s.push('\n');
+        }
+        s.push_str("    class Meta:\n        indexes = [\n");
+        for e in &m.entries {
+            s.push_str(e);
+            s.push('\n');
+        }
+        s.push_str("        ]\n```\n");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::select::{DropProposal, DropReason};
+
+    fn project() -> DjangoProject {
+        serde_json::from_str(include_str!("../../tests/fixtures/django/shop.json"))
+            .expect("fixture")
+    }
+
+    fn rec() -> Recommendation {
+        serde_json::from_str(include_str!(
+            "../../tests/fixtures/django/recommendation.json"
+        ))
+        .expect("fixture")
+    }
+
+    fn opts() -> EmitOptions {
+        EmitOptions {
+            version: "0.0.0-test".into(),
+            migrations_app: Some("shop".into()),
+        }
+    }
+
+    #[test]
+    fn plans_the_example_shop() {
+        let plan = plan_files(&rec(), &Catalog::default(), Some(&project()), &opts()).unwrap();
+        let paths: Vec<String> = plan
+            .files
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect();
+        assert_eq!(
+            paths,
+            vec![
+                "indexes.sql",
+                "shop/migrations/0002_order_shop_order_custome_da1929_idx.py",
+                "shop/migrations/0003_customer_shop_custom_email_d81302_idx.py",
+                "shop/migrations/0004_review_reviews_product_500bf4_idx.py",
+                "shop/migrations/0005_product_shop_produc_sku_cod_f47732_idx.py",
+                "shop/migrations/0006_auth_user_last_lo_5f5610_idx.py",
+                "shop/migrations/0007_shop_produc_tag_id_2e0b10_idx.py",
+                "shop/migrations/0008_order_shop_order_created_921c1c_idx.py",
+                "meta_indexes.md",
+            ]
+        );
+        for f in &plan.files {
+            let name = f.path.file_name().map(|n| n.to_string_lossy().to_string());
+            insta::assert_snapshot!(name.unwrap_or_default(), f.contents);
+        }
+        // The Meta.indexes entry is the migration's models.Index(...) character for character.
+        let order = &plan.meta_indexes[1];
+        assert_eq!(order.model_name, "Order");
+        let in_migration = order.entries[0].replacen("models.Index(", "index=models.Index(", 1);
+        assert!(
+            plan.files[1].contents.contains(&in_migration),
+            "{in_migration}"
+        );
+    }
+
+    #[test]
+    fn refuses_without_migrations_app_and_plans_nothing() {
+        let err = plan_files(
+            &rec(),
+            &Catalog::default(),
+            Some(&project()),
+            &EmitOptions {
+                migrations_app: None,
+                ..opts()
+            },
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("--migrations-app"), "{msg}");
+        assert!(
+            msg.contains("auth_user") && msg.contains("shop_product_tags"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn sql_only_without_django_and_drops() {
+        let mut r = rec();
+        r.drop.push(DropProposal {
+            schema: "public".into(),
+            table: "shop_order".into(),
+            index: "shop_order_status_old".into(),
+            reason: DropReason::Redundant,
+            covered_by: Some("shop_order_status_x".into()),
+            size_bytes: 123456,
+            verified: false,
+            write_saving_ms_per_s: 0.0,
+            note: None,
+        });
+        let plan = plan_files(&r, &Catalog::default(), None, &opts()).unwrap();
+        assert_eq!(plan.files.len(), 1);
+        assert!(plan.notes[0].starts_with("SQL only"));
+        let sql = &plan.files[0].contents;
+        assert_eq!(
+            sql.lines()
+                .filter(|l| l.starts_with("CREATE INDEX CONCURRENTLY"))
+                .count(),
+            7
+        );
+        assert!(
+            sql.contains("DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"shop_order_status_old\";")
+        );
+        insta::assert_snapshot!("sql_only_with_drop", sql);
+    }
+
+    #[test]
+    fn names_avoid_the_catalog_and_meta_indexes() {
+        let mut p = project();
+        let order = p
+            .models
+            .iter_mut()
+            .find(|m| m.db_table == "shop_order")
+            .unwrap();
+        order
+            .indexes
+            .push(super::super::django::introspect::DjangoIndex {
+                name: "shop_order_custome_da1929_idx".into(),
+                fields: vec!["customer".into(), "-created_at".into()],
+                expressions: vec![],
+                condition: None,
+                include: vec![],
+                opclasses: vec![],
+            });
+        let plan = plan_files(&rec(), &Catalog::default(), Some(&p), &opts()).unwrap();
+        assert_ne!(plan.names[0], "shop_order_custome_da1929_idx");
+        assert!(plan.names[0].starts_with("shop_order_custome_") && plan.names[0].len() <= 30);
+    }
+
+    #[test]
+    fn drops_remove_meta_indexes_or_run_sql() {
+        let mut p = project();
+        let order = p
+            .models
+            .iter_mut()
+            .find(|m| m.db_table == "shop_order")
+            .unwrap();
+        order
+            .indexes
+            .push(super::super::django::introspect::DjangoIndex {
+                name: "shop_order_status_63c2c0_idx".into(),
+                fields: vec!["status".into()],
+                expressions: vec![],
+                condition: None,
+                include: vec![],
+                opclasses: vec![],
+            });
+        let existing = |name: &str, def: &str| crate::model::ExistingIndex {
+            name: name.into(),
+            definition: def.into(),
+            method: "btree".into(),
+            keys: vec![],
+            include: vec![],
+            predicate: None,
+            unique: false,
+            primary: false,
+            constraint: None,
+            valid: true,
+            size_bytes: 8192,
+            scans: 0,
+        };
+        let catalog = Catalog {
+            tables: vec![crate::model::Table {
+                oid: 1,
+                schema: "public".into(),
+                name: "shop_order".into(),
+                rows: 0.0,
+                pages: 0,
+                all_visible_frac: 0.0,
+                size_bytes: 0,
+                fillfactor: 100,
+                columns: vec![],
+                indexes: vec![
+                    existing(
+                        "shop_order_customer_id_0a1b2c3d",
+                        "CREATE INDEX shop_order_customer_id_0a1b2c3d ON public.shop_order USING btree (customer_id)",
+                    ),
+                    existing(
+                        "shop_order_status_63c2c0_idx",
+                        "CREATE INDEX shop_order_status_63c2c0_idx ON public.shop_order USING btree (status)",
+                    ),
+                ],
+                constraints: vec![],
+            }],
+            search_path: vec!["public".into()],
+        };
+        let drop = |index: &str| DropProposal {
+            schema: "public".into(),
+            table: "shop_order".into(),
+            index: index.into(),
+            reason: DropReason::Redundant,
+            covered_by: Some("shop_order_custome_da1929_idx".into()),
+            size_bytes: 8192,
+            verified: true,
+            write_saving_ms_per_s: 0.0,
+            note: None,
+        };
+        let r = Recommendation {
+            drop: vec![
+                drop("shop_order_status_63c2c0_idx"),
+                drop("shop_order_customer_id_0a1b2c3d"),
+            ],
+            ..Recommendation::default()
+        };
+        let plan = plan_files(&r, &catalog, Some(&p), &opts()).unwrap();
+        let migs = plan.migrations();
+        assert_eq!(migs.len(), 2);
+        assert!(migs[0]
+            .path
+            .ends_with("0002_remove_order_shop_order_status_63c2c0_idx.py"));
+        assert!(migs[0].contents.contains("RemoveIndexConcurrently("));
+        assert!(migs[1].contents.contains(
+            "CREATE INDEX CONCURRENTLY shop_order_customer_id_0a1b2c3d ON public.shop_order"
+        ));
+        insta::assert_snapshot!("drop_meta_index", migs[0].contents);
+        insta::assert_snapshot!("drop_db_index", migs[1].contents);
+    }
+}

@@ -1,0 +1,133 @@
+//! The report document: everything `report.json` holds (its schema is this type, documented in
+//! the README), from which the markdown and the terminal table are rendered.
+
+use serde::{Deserialize, Serialize};
+
+use crate::candidates::Advice;
+use crate::model::{SkipReason, Skipped, WriteSource};
+use crate::select::DropProposal;
+use crate::whatif::WhatIfCounters;
+
+use super::Triage;
+
+/// Version of the `report.json` schema. Bump on incompatible changes.
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`REPORT_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// `idxadvise <version>`.
+    pub created_by: String,
+    /// Server version string.
+    pub server_version: String,
+    /// Whether the analysed server is a replica.
+    pub replica: bool,
+    /// Database name.
+    pub database: String,
+    /// Workload summary.
+    pub workload: WorkloadSummary,
+    /// Where write statistics came from.
+    pub write_stats: WriteSource,
+    /// The triage.
+    pub triage: Triage,
+    /// Indexes to create, in the order chosen.
+    pub indexes: Vec<ReportIndex>,
+    /// Indexes to drop.
+    pub drops: Vec<DropProposal>,
+    /// Advice for shapes no B-tree serves (not simulated).
+    pub advice: Vec<Advice>,
+    /// Statements, for the text of each queryid mentioned.
+    pub statements: Vec<ReportStatement>,
+    /// Caveats.
+    pub notes: Vec<String>,
+    /// What-if engine counters.
+    pub whatif: WhatIfCounters,
+}
+
+/// Workload summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadSummary {
+    /// Statements in the workload.
+    pub statements: usize,
+    /// Statements analysed (parsed and planned).
+    pub analysed: usize,
+    /// Total execution time of the workload, ms.
+    pub total_time_ms: f64,
+    /// Skipped statements with their reasons.
+    pub skipped: Vec<Skipped>,
+    /// Skips counted by reason, largest first.
+    pub skipped_by_reason: Vec<(SkipReason, usize)>,
+}
+
+/// A statement mentioned in the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportStatement {
+    /// queryid.
+    pub queryid: i64,
+    /// Text.
+    pub query: String,
+    /// Calls.
+    pub calls: i64,
+    /// Mean time, ms.
+    pub mean_ms: f64,
+    /// Total time, ms.
+    pub total_time_ms: f64,
+    /// Plan diff file (relative to the output folder), when the recommendation changes its plan.
+    pub plan_diff: Option<String>,
+}
+
+/// One recommended index with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportIndex {
+    /// Proposed name (Django's algorithm).
+    pub name: String,
+    /// `schema.table`.
+    pub table: String,
+    /// `CREATE INDEX CONCURRENTLY …`.
+    pub sql: String,
+    /// Statements it helps, with before → after.
+    pub helps: Vec<crate::select::Helped>,
+    /// Predicted saving over the workload window, ms.
+    pub saving_ms: f64,
+    /// Share of the workload's total time saved (0..1).
+    pub saving_share: f64,
+    /// Estimated size, bytes.
+    pub size_bytes: i64,
+    /// Write cost, ms of database time per second.
+    pub write_cost_ms_per_s: f64,
+    /// The Django migration file, relative to the output folder, when emitted.
+    pub migration: Option<String>,
+    /// The `Meta.indexes` line to add, when the table has an editable model.
+    pub meta_index: Option<String>,
+    /// Why it was proposed.
+    pub rules: Vec<String>,
+}
+
+/// Count skips by reason, largest first, then by reason.
+pub fn count_skips(skipped: &[Skipped]) -> Vec<(SkipReason, usize)> {
+    let mut counts: Vec<(SkipReason, usize)> = vec![];
+    for s in skipped {
+        match counts.iter_mut().find(|(r, _)| *r == s.reason) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((s.reason, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    counts
+}
+
+/// Human size: `12.3 MB`.
+pub fn human_bytes(b: i64) -> String {
+    let b = b as f64;
+    if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.0} kB", b / 1e3)
+    } else {
+        format!("{b:.0} B")
+    }
+}

@@ -1,0 +1,14 @@
+//! Stage `report`: what the user reads: the triage, the terminal table, `report.md`,
+//! `report.json`, and a unified diff of each affected statement's plan.
+//!
+//! Pure: must not do I/O (the caller writes the files). Invariant: deterministic output: the same
+//! inputs give byte-identical text (sorted, fixed precision, no timestamps).
+
+pub mod diff;
+pub mod document;
+pub mod render;
+pub mod triage;
+
+pub use diff::{plan_diff, PlanDiffHeader};
+pub use document::{Report, ReportIndex, ReportStatement, WorkloadSummary, REPORT_FORMAT_VERSION};
+pub use triage::{triage, Triage, TriageEntry, TriageInput, Verdict};

@@ -1,0 +1,391 @@
+//! Triage: the statements that hold most of the database time, each with a verdict and its
+//! evidence, so a team sees whether to start with indexes, query changes or caching.
+//!
+//! Pure. Invariant: every statement gets exactly one verdict, checked in a fixed order (writes,
+//! N+1, index helps, well indexed, no index helps, small), and the shares add up to 1.
+
+use serde::{Deserialize, Serialize};
+
+use crate::parse::{QueryShape, StatementKind};
+use crate::whatif::PlanSummary;
+
+/// The verdict for one statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A recommended index makes it markedly cheaper.
+    IndexHelps,
+    /// Its plan already uses an index and nothing we simulated does better.
+    WellIndexed,
+    /// Large scans or aggregates over most of a table that no index helps: a candidate for
+    /// caching, denormalisation or a query change.
+    NoIndexHelps,
+    /// Very many calls of about one row each by primary or foreign key: an N+1 pattern,
+    /// fixed with `select_related`/`prefetch_related`.
+    LikelyNPlusOne,
+    /// INSERT/UPDATE/DELETE: its cost is writing, and each index adds to it.
+    WriteHeavy,
+    /// Cheap and not improvable: leave it.
+    Fine,
+    /// It could not be analysed (see the skipped statements).
+    Skipped,
+}
+
+impl Verdict {
+    /// Label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::IndexHelps => "index helps",
+            Verdict::WellIndexed => "already well indexed",
+            Verdict::NoIndexHelps => "no index helps",
+            Verdict::LikelyNPlusOne => "likely N+1",
+            Verdict::WriteHeavy => "write",
+            Verdict::Fine => "fine",
+            Verdict::Skipped => "skipped",
+        }
+    }
+
+    /// What to do about it.
+    pub fn action(self) -> &'static str {
+        match self {
+            Verdict::IndexHelps => "apply the recommended index",
+            Verdict::WellIndexed => "nothing to gain from indexes",
+            Verdict::NoIndexHelps => "cache, denormalise or change the query",
+            Verdict::LikelyNPlusOne => "use select_related()/prefetch_related()",
+            Verdict::WriteHeavy => "keep indexes on this table lean",
+            Verdict::Fine => "nothing to do",
+            Verdict::Skipped => "see the skipped statements",
+        }
+    }
+}
+
+/// What triage needs to know about one statement.
+#[derive(Debug, Clone)]
+pub struct TriageInput<'a> {
+    /// The statement's queryid.
+    pub queryid: i64,
+    /// Calls.
+    pub calls: i64,
+    /// Total time, ms.
+    pub total_time_ms: f64,
+    /// Rows returned or affected in total.
+    pub rows: i64,
+    /// Its shape, when parsed.
+    pub shape: Option<&'a QueryShape>,
+    /// The baseline plan, when planned.
+    pub baseline: Option<&'a PlanSummary>,
+    /// Cost before and after the recommendation, when planned.
+    pub before_after: Option<(f64, f64)>,
+    /// Whether the equality columns it filters by are the table's primary key or a foreign key.
+    pub key_lookup: bool,
+}
+
+/// One statement's triage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TriageEntry {
+    /// The statement.
+    pub queryid: i64,
+    /// Its share of the workload's total time (0..1).
+    pub share: f64,
+    /// Calls.
+    pub calls: i64,
+    /// Mean time per call, ms.
+    pub mean_ms: f64,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// The evidence, one line.
+    pub evidence: String,
+}
+
+/// The triage of a workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Triage {
+    /// Entries, by share of time descending (then queryid).
+    pub entries: Vec<TriageEntry>,
+    /// Share of total time per verdict, largest first.
+    pub shares: Vec<(Verdict, f64)>,
+}
+
+/// Problem: "likely N+1" must not flag every fast lookup. What we do: at least this many calls…
+const NPLUSONE_MIN_CALLS: i64 = 100;
+/// …at most this many rows per call on average…
+const NPLUSONE_MAX_ROWS_PER_CALL: f64 = 1.5;
+/// …and among the most-called statements: at least this multiple of the median call count.
+/// Example: the customer fetched once per order on a 20-order page (`o.customer.email`).
+const NPLUSONE_CALLS_VS_MEDIAN: f64 = 3.0;
+/// A recommendation that cuts cost by at least this share is "index helps".
+const HELPS_MIN_GAIN: f64 = 0.10;
+/// A baseline plan reading at least this many rows with a sequential scan or aggregate, that
+/// no index improves, is "no index helps".
+const BIG_SCAN_ROWS: f64 = 10_000.0;
+
+/// Classify every statement. `inputs` may be in any order.
+pub fn triage(inputs: &[TriageInput<'_>]) -> Triage {
+    let total: f64 = inputs.iter().map(|i| i.total_time_ms.max(0.0)).sum();
+    let mut calls: Vec<i64> = inputs.iter().map(|i| i.calls).collect();
+    calls.sort_unstable();
+    let median = if calls.is_empty() {
+        0.0
+    } else {
+        calls[calls.len() / 2] as f64
+    };
+    let mut entries: Vec<TriageEntry> = inputs
+        .iter()
+        .map(|i| {
+            let (verdict, evidence) = classify(i, median);
+            TriageEntry {
+                queryid: i.queryid,
+                share: if total > 0.0 {
+                    i.total_time_ms.max(0.0) / total
+                } else {
+                    0.0
+                },
+                calls: i.calls,
+                mean_ms: if i.calls > 0 {
+                    i.total_time_ms / i.calls as f64
+                } else {
+                    0.0
+                },
+                verdict,
+                evidence,
+            }
+        })
+        .collect();
+    entries.sort_by(|a, b| {
+        b.share
+            .partial_cmp(&a.share)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.queryid.cmp(&b.queryid))
+    });
+    let mut shares: Vec<(Verdict, f64)> = vec![];
+    for e in &entries {
+        match shares.iter_mut().find(|(v, _)| *v == e.verdict) {
+            Some((_, s)) => *s += e.share,
+            None => shares.push((e.verdict, e.share)),
+        }
+    }
+    shares.sort_by(|a, b| {
+        b.1.partial_cmp(&a.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.0.cmp(&b.0))
+    });
+    Triage { entries, shares }
+}
+
+fn classify(i: &TriageInput<'_>, median_calls: f64) -> (Verdict, String) {
+    let Some(shape) = i.shape else {
+        return (Verdict::Skipped, "not analysed".into());
+    };
+    if shape.kind != StatementKind::Select {
+        return (
+            Verdict::WriteHeavy,
+            format!("{:?} statement, {} calls", shape.kind, i.calls).to_lowercase(),
+        );
+    }
+    let rows_per_call = if i.calls > 0 {
+        i.rows as f64 / i.calls as f64
+    } else {
+        0.0
+    };
+    if i.calls >= NPLUSONE_MIN_CALLS
+        && rows_per_call <= NPLUSONE_MAX_ROWS_PER_CALL
+        && i.key_lookup
+        && shape.tables.len() == 1
+        && (i.calls as f64) >= NPLUSONE_CALLS_VS_MEDIAN * median_calls
+    {
+        return (
+            Verdict::LikelyNPlusOne,
+            format!(
+                "{} calls of {rows_per_call:.1} row each by key on {}",
+                i.calls, shape.tables[0].table
+            ),
+        );
+    }
+    if let Some((before, after)) = i.before_after {
+        if before > 0.0 && (before - after) / before >= HELPS_MIN_GAIN {
+            return (
+                Verdict::IndexHelps,
+                format!(
+                    "planner cost {before:.1} -> {after:.1} ({:.0}% less)",
+                    100.0 * (before - after) / before
+                ),
+            );
+        }
+    }
+    let Some(plan) = i.baseline else {
+        return (Verdict::Fine, "no plan".into());
+    };
+    let uses_index = plan
+        .node_types
+        .iter()
+        .any(|n| n.contains("Index") && !n.contains("Bitmap Heap"));
+    let scans_big = plan.node_types.iter().any(|n| {
+        n == "Seq Scan" || n == "Aggregate" || n == "HashAggregate" || n == "GroupAggregate"
+    }) && (plan.rows >= BIG_SCAN_ROWS || scanned_rows_hint(plan) >= BIG_SCAN_ROWS);
+    if scans_big {
+        return (
+            Verdict::NoIndexHelps,
+            format!(
+                "{} over many rows; no simulated index lowers its cost",
+                plan.node_types.first().cloned().unwrap_or_default()
+            ),
+        );
+    }
+    if uses_index {
+        return (
+            Verdict::WellIndexed,
+            format!(
+                "plan already uses {}",
+                plan.indexes
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "an index".into())
+            ),
+        );
+    }
+    (
+        Verdict::Fine,
+        format!("planner cost {:.1}", plan.total_cost),
+    )
+}
+
+/// Aggregates return few rows from many: a costly plan with a sequential scan counts as big.
+fn scanned_rows_hint(plan: &PlanSummary) -> f64 {
+    if plan.node_types.iter().any(|n| n == "Seq Scan") && plan.total_cost >= BIG_SCAN_ROWS {
+        plan.total_cost
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::TableAccess;
+
+    fn shape(kind: StatementKind, table: &str) -> QueryShape {
+        QueryShape {
+            queryid: 1,
+            kind,
+            plan_text: String::new(),
+            param_count: 0,
+            tables: vec![TableAccess {
+                schema: "public".into(),
+                table: table.into(),
+                ..Default::default()
+            }],
+            params: vec![],
+            limit: None,
+            offset: false,
+        }
+    }
+
+    fn plan(nodes: &[&str], rows: f64, cost: f64, indexes: &[&str]) -> PlanSummary {
+        PlanSummary {
+            total_cost: cost,
+            startup_cost: 0.0,
+            rows,
+            node_types: nodes.iter().map(|s| s.to_string()).collect(),
+            indexes: indexes.iter().map(|s| s.to_string()).collect(),
+            text: String::new(),
+        }
+    }
+
+    #[test]
+    fn planted_cases_get_their_verdicts() {
+        let sel = shape(StatementKind::Select, "shop_customer");
+        let ord = shape(StatementKind::Select, "shop_order");
+        let upd = shape(StatementKind::Update, "shop_order");
+        let pk_plan = plan(&["Index Scan"], 1.0, 8.3, &["shop_customer_pkey"]);
+        let agg_plan = plan(
+            &["Sort", "HashAggregate", "Seq Scan"],
+            4.0,
+            9000.0 + 20_000.0,
+            &[],
+        );
+        let seq_plan = plan(&["Limit", "Sort", "Seq Scan"], 20.0, 6000.0, &[]);
+        let inputs = vec![
+            // N+1: the customer of each order, by primary key.
+            TriageInput {
+                queryid: 10,
+                calls: 5000,
+                total_time_ms: 300.0,
+                rows: 5000,
+                shape: Some(&sel),
+                baseline: Some(&pk_plan),
+                before_after: Some((8.3, 8.3)),
+                key_lookup: true,
+            },
+            // An aggregate over every order.
+            TriageInput {
+                queryid: 11,
+                calls: 10,
+                total_time_ms: 900.0,
+                rows: 40,
+                shape: Some(&ord),
+                baseline: Some(&agg_plan),
+                before_after: Some((29000.0, 29000.0)),
+                key_lookup: false,
+            },
+            // Orders of a customer, newest first: an index fixes it.
+            TriageInput {
+                queryid: 12,
+                calls: 300,
+                total_time_ms: 1500.0,
+                rows: 6000,
+                shape: Some(&ord),
+                baseline: Some(&seq_plan),
+                before_after: Some((6000.0, 40.0)),
+                key_lookup: false,
+            },
+            TriageInput {
+                queryid: 13,
+                calls: 100,
+                total_time_ms: 50.0,
+                rows: 100,
+                shape: Some(&upd),
+                baseline: None,
+                before_after: None,
+                key_lookup: true,
+            },
+            TriageInput {
+                queryid: 14,
+                calls: 100,
+                total_time_ms: 10.0,
+                rows: 100,
+                shape: None,
+                baseline: None,
+                before_after: None,
+                key_lookup: false,
+            },
+        ];
+        let t = triage(&inputs);
+        let v = |q: i64| t.entries.iter().find(|e| e.queryid == q).map(|e| e.verdict);
+        assert_eq!(v(10), Some(Verdict::LikelyNPlusOne));
+        assert_eq!(v(11), Some(Verdict::NoIndexHelps));
+        assert_eq!(v(12), Some(Verdict::IndexHelps));
+        assert_eq!(v(13), Some(Verdict::WriteHeavy));
+        assert_eq!(v(14), Some(Verdict::Skipped));
+        assert_eq!(t.entries[0].queryid, 12, "largest share first");
+        let sum: f64 = t.shares.iter().map(|s| s.1).sum();
+        assert!((sum - 1.0).abs() < 1e-9);
+        assert_eq!(t.shares[0].0, Verdict::IndexHelps);
+    }
+
+    #[test]
+    fn a_fast_key_lookup_with_few_calls_is_not_n_plus_one() {
+        let sel = shape(StatementKind::Select, "shop_customer");
+        let pk_plan = plan(&["Index Scan"], 1.0, 8.3, &["shop_customer_pkey"]);
+        let inputs = vec![TriageInput {
+            queryid: 1,
+            calls: 20,
+            total_time_ms: 1.0,
+            rows: 20,
+            shape: Some(&sel),
+            baseline: Some(&pk_plan),
+            before_after: Some((8.3, 8.3)),
+            key_lookup: true,
+        }];
+        assert_eq!(triage(&inputs).entries[0].verdict, Verdict::WellIndexed);
+    }
+}

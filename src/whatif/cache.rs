@@ -1,0 +1,85 @@
+//! The cost cache: one answer per (statement, the part of the configuration on the statement's
+//! tables), with counters.
+//!
+//! Stage `whatif` (pure). Invariant: a cached answer is exactly what a fresh EXPLAIN round would
+//! return for the same key (HypoPG state is canonical per configuration).
+
+use std::collections::HashMap;
+
+use super::worker::Outcome;
+use super::WhatIfCounters;
+use crate::model::Skipped;
+
+/// Cache key: the statement and the candidate ids on its tables, sorted.
+pub type CacheKey = (i64, Vec<usize>);
+
+/// Cached EXPLAIN outcomes and the counters.
+#[derive(Debug, Default)]
+pub struct CostCache {
+    map: HashMap<CacheKey, Result<Outcome, Skipped>>,
+    /// Lookups, hits, EXPLAINs.
+    pub counters: WhatIfCounters,
+}
+
+impl CostCache {
+    /// Look up a key, counting the lookup and a hit.
+    pub fn lookup(&mut self, key: &CacheKey) -> Option<&Result<Outcome, Skipped>> {
+        self.counters.lookups += 1;
+        let hit = self.map.get(key);
+        if hit.is_some() {
+            self.counters.cache_hits += 1;
+        }
+        hit
+    }
+
+    /// Peek without counting.
+    pub fn get(&self, key: &CacheKey) -> Option<&Result<Outcome, Skipped>> {
+        self.map.get(key)
+    }
+
+    /// Whether a key is present (no counting).
+    pub fn contains(&self, key: &CacheKey) -> bool {
+        self.map.contains_key(key)
+    }
+
+    /// Store an outcome.
+    pub fn insert(&mut self, key: CacheKey, value: Result<Outcome, Skipped>) {
+        self.map.insert(key, value);
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// No entries.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SkipReason;
+
+    #[test]
+    fn counts_lookups_and_hits() {
+        let mut c = CostCache::default();
+        let k = (1, vec![2, 3]);
+        assert!(c.lookup(&k).is_none());
+        c.insert(
+            k.clone(),
+            Err(Skipped {
+                queryid: 1,
+                reason: SkipReason::PlanFailed,
+                detail: "x".into(),
+            }),
+        );
+        assert!(c.lookup(&k).is_some());
+        assert!(c.get(&(1, vec![2])).is_none());
+        assert_eq!(c.counters.lookups, 2);
+        assert_eq!(c.counters.cache_hits, 1);
+        assert_eq!(c.len(), 1);
+    }
+}

@@ -1,0 +1,420 @@
+//! The what-if engine: several HypoPG sessions, a cost cache, and the `WhatIf` trait.
+//!
+//! Stage `whatif` (I/O). Must not change the database: EXPLAIN only, read-only untracked
+//! sessions, hypothetical indexes only. Invariant: requests are grouped by the part of their
+//! configuration on the statement's tables and split across sessions, and every answer depends
+//! only on (statement, that part): one connection or eight give identical results.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
+
+use futures_util::future::join_all;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+
+use super::cache::{CacheKey, CostCache};
+use super::error::WhatIfError;
+use super::hypo::hypopg_version;
+use super::progress::Progress;
+use super::size::estimate_index_size;
+use super::worker::{Outcome, Worker};
+use super::{Evaluation, Request, WhatIf, WhatIfCounters};
+use crate::candidates::CandidateSet;
+use crate::model::server::version_at_least;
+use crate::model::{Catalog, IndexSpec, Skipped};
+use crate::parse::shape::QueryShape;
+use crate::pg::ConnectOptions;
+
+/// Statements one session keeps in flight (pipelined on the connection).
+const PIPELINE: usize = 8;
+
+/// How to run the engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Where and how to connect (read-only, untracked, `statement_timeout` per EXPLAIN).
+    pub connect: ConnectOptions,
+    /// Sessions in parallel (default: the number of cores).
+    pub connections: usize,
+    /// Value sets per statement (custom plans), at least 1 (default 4).
+    pub value_sets: usize,
+    /// Also compute the generic plan (secondary signal; one more EXPLAIN per evaluation).
+    pub generic: bool,
+    /// Allow a progress bar (still only on a terminal, after a second).
+    pub progress: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            connect: ConnectOptions::default(),
+            connections: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            value_sets: 4,
+            generic: true,
+            progress: true,
+        }
+    }
+}
+
+/// The what-if engine.
+pub struct Engine {
+    workers: Vec<Worker>,
+    catalog: Catalog,
+    shapes: HashMap<i64, QueryShape>,
+    specs: Vec<IndexSpec>,
+    on_tables: HashMap<i64, BTreeSet<usize>>,
+    cache: CostCache,
+    opts: EngineOptions,
+    hypopg_version: String,
+    server_version_num: u32,
+}
+
+/// What a drop evaluation could establish.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HiddenEvaluation {
+    /// HypoPG hid the indexes and the planner costed the statement without them.
+    Verified(Result<Evaluation, Skipped>),
+    /// HypoPG cannot hide indexes (before 1.4): the drop's read impact is not verified.
+    Unverified {
+        /// Why, for the report.
+        reason: String,
+    },
+}
+
+/// The ranking evaluation of an outcome: weighted custom cost, generic cost, candidates used,
+/// the plan of the heaviest value set.
+pub fn evaluation_of(outcome: &Outcome) -> Evaluation {
+    let cost: f64 = outcome
+        .custom
+        .iter()
+        .map(|v| v.weight * v.plan.total_cost)
+        .sum();
+    let mut used: Vec<usize> = outcome
+        .custom
+        .iter()
+        .flat_map(|v| v.used.iter().copied())
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let mut best: Option<&super::worker::ValuePlan> = None;
+    for v in &outcome.custom {
+        if best.is_none_or(|b| v.weight > b.weight) {
+            best = Some(v);
+        }
+    }
+    Evaluation {
+        cost,
+        generic_cost: outcome
+            .generic
+            .as_ref()
+            .and_then(|g| g.as_ref().ok())
+            .map(|g| g.plan.total_cost),
+        used,
+        plan: best.map(|b| b.plan.clone()),
+    }
+}
+
+impl Engine {
+    /// Open `opts.connections` sessions on the analysed database (each with a clean HypoPG
+    /// state) for these statements and candidates.
+    pub async fn new(
+        opts: EngineOptions,
+        catalog: &Catalog,
+        shapes: &[QueryShape],
+        candidates: &CandidateSet,
+    ) -> Result<Engine, WhatIfError> {
+        if opts.connections == 0 {
+            return Err(WhatIfError::Options(
+                "connections must be at least 1".into(),
+            ));
+        }
+        if opts.value_sets == 0 {
+            return Err(WhatIfError::Options("value sets must be at least 1".into()));
+        }
+        let first = crate::pg::connect(&opts.connect).await?;
+        let version = hypopg_version(&first.client)
+            .await?
+            .ok_or(WhatIfError::NoHypoPg)?;
+        let row = first
+            .client
+            .query_one("SELECT current_setting('server_version_num')::int4", &[])
+            .await
+            .map_err(|e| WhatIfError::session("reading server_version_num", e))?;
+        let server_version_num = row.get::<_, i32>(0).max(0) as u32;
+        drop(first);
+        let workers = join_all(
+            (0..opts.connections).map(|i| Worker::open(&opts.connect, i, server_version_num)),
+        )
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+        let specs: Vec<IndexSpec> = candidates
+            .candidates
+            .iter()
+            .map(|c| c.spec.clone())
+            .collect();
+        let on_tables = shapes
+            .iter()
+            .map(|s| {
+                let ids = specs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, spec)| {
+                        s.tables
+                            .iter()
+                            .any(|t| t.schema == spec.schema && t.table == spec.table)
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                (s.queryid, ids)
+            })
+            .collect();
+        Ok(Engine {
+            workers,
+            catalog: catalog.clone(),
+            shapes: shapes.iter().map(|s| (s.queryid, s.clone())).collect(),
+            specs,
+            on_tables,
+            cache: CostCache::default(),
+            opts,
+            hypopg_version: version,
+            server_version_num,
+        })
+    }
+
+    /// HypoPG's version in the analysed database.
+    pub fn hypopg_version(&self) -> &str {
+        &self.hypopg_version
+    }
+
+    /// `server_version_num` of the analysed server.
+    pub fn server_version_num(&self) -> u32 {
+        self.server_version_num
+    }
+
+    /// HypoPG can hide existing indexes (1.4+), so a drop's read impact can be verified.
+    pub fn can_hide(&self) -> bool {
+        version_at_least(&self.hypopg_version, 1, 4)
+    }
+
+    /// Our size estimate of candidate `id` in bytes (see [`estimate_index_size`]).
+    pub fn estimate_size(&self, id: usize) -> Option<i64> {
+        self.specs
+            .get(id)
+            .map(|s| estimate_index_size(s, &self.catalog))
+    }
+
+    /// The cache key of a request: the statement and its configuration's candidates on the
+    /// statement's tables.
+    pub fn cache_key(&self, req: &Request) -> Result<CacheKey, WhatIfError> {
+        let on = self
+            .on_tables
+            .get(&req.queryid)
+            .ok_or(WhatIfError::UnknownRequest {
+                what: "statement",
+                id: req.queryid,
+            })?;
+        let mut config = Vec::with_capacity(req.config.len());
+        for &id in &req.config {
+            if id >= self.specs.len() {
+                return Err(WhatIfError::UnknownRequest {
+                    what: "candidate",
+                    id: id as i64,
+                });
+            }
+            if on.contains(&id) {
+                config.push(id);
+            }
+        }
+        config.sort_unstable();
+        config.dedup();
+        Ok((req.queryid, config))
+    }
+
+    /// Every plan behind each request (one per value set, and the generic plan), for plan diffs
+    /// and evidence. Same order as `requests`.
+    pub async fn outcomes(
+        &mut self,
+        requests: &[Request],
+    ) -> Result<Vec<Result<Outcome, Skipped>>, WhatIfError> {
+        let keys = requests
+            .iter()
+            .map(|r| self.cache_key(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut missing: BTreeSet<(Vec<usize>, i64)> = BTreeSet::new();
+        for (q, c) in &keys {
+            self.cache.counters.lookups += 1;
+            if self.cache.contains(&(*q, c.clone())) || !missing.insert((c.clone(), *q)) {
+                self.cache.counters.cache_hits += 1;
+            }
+        }
+        if !missing.is_empty() {
+            self.run(missing.into_iter().collect()).await?;
+        }
+        keys.iter()
+            .map(|k| {
+                self.cache
+                    .get(k)
+                    .cloned()
+                    .ok_or_else(|| WhatIfError::Session {
+                        context: "the cost cache".into(),
+                        message: format!("no answer for statement {}", k.0),
+                        source: None,
+                    })
+            })
+            .collect()
+    }
+
+    /// EXPLAIN every (configuration, statement), split into contiguous chunks, one per session.
+    async fn run(&mut self, work: Vec<(Vec<usize>, i64)>) -> Result<(), WhatIfError> {
+        let n = self.workers.len().min(work.len()).max(1);
+        let per = work.len().div_ceil(n);
+        let chunks: Vec<&[(Vec<usize>, i64)]> = work.chunks(per).collect();
+        let progress = Progress::new(work.len() as u64, self.opts.progress);
+        let Engine {
+            workers,
+            catalog,
+            shapes,
+            specs,
+            opts,
+            ..
+        } = self;
+        let results = join_all(
+            workers
+                .iter_mut()
+                .zip(chunks)
+                .map(|(w, chunk)| run_chunk(w, chunk, shapes, catalog, specs, opts, &progress)),
+        )
+        .await;
+        progress.finish();
+        for r in results {
+            for (key, outcome) in r? {
+                self.cache.insert(key, outcome);
+            }
+        }
+        self.cache.counters.explains = self
+            .workers
+            .iter()
+            .map(|w| w.explains.load(Ordering::Relaxed))
+            .sum();
+        Ok(())
+    }
+
+    /// Cost `queryid` under `config` with existing indexes `hidden` (`schema.name`, unquoted)
+    /// hidden. Before HypoPG 1.4 this says the drop was not verified rather than guessing.
+    pub async fn evaluate_hidden(
+        &mut self,
+        queryid: i64,
+        config: &[usize],
+        hidden: &[(String, String)],
+    ) -> Result<HiddenEvaluation, WhatIfError> {
+        if !self.can_hide() {
+            return Ok(HiddenEvaluation::Unverified {
+                reason: format!(
+                    "hypopg {} cannot hide indexes (1.4+ can): the read impact of the drop is not verified",
+                    self.hypopg_version
+                ),
+            });
+        }
+        let (q, cfg) = self.cache_key(&Request {
+            queryid,
+            config: config.to_vec(),
+        })?;
+        let shape = self.shapes.get(&q).ok_or(WhatIfError::UnknownRequest {
+            what: "statement",
+            id: q,
+        })?;
+        let w = self
+            .workers
+            .first_mut()
+            .ok_or_else(|| WhatIfError::Options("no session".into()))?;
+        w.set_config(&cfg, &self.specs).await?;
+        w.prepare(shape, &self.catalog, self.opts.value_sets)
+            .await?;
+        let client = &w.conn.client;
+        for (schema, name) in hidden {
+            let qualified = format!(
+                "{}.{}",
+                crate::pg::quote::ident(schema),
+                crate::pg::quote::ident(name)
+            );
+            client
+                .execute("SELECT hypopg_hide_index($1::regclass)", &[&qualified])
+                .await
+                .map_err(|e| WhatIfError::session("hypopg_hide_index", e))?;
+        }
+        let out = w.explain(q, self.opts.generic).await;
+        let unhide = w
+            .conn
+            .client
+            .batch_execute("SELECT hypopg_unhide_all_indexes()")
+            .await
+            .map_err(|e| WhatIfError::session("hypopg_unhide_all_indexes", e));
+        let out = out?;
+        unhide?;
+        Ok(HiddenEvaluation::Verified(out.map(|o| evaluation_of(&o))))
+    }
+
+    /// Reset every session's HypoPG state and close the connections.
+    pub async fn close(mut self) -> Result<(), WhatIfError> {
+        for w in &mut self.workers {
+            w.hypo.reset(&w.conn.client).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn run_chunk(
+    w: &mut Worker,
+    chunk: &[(Vec<usize>, i64)],
+    shapes: &HashMap<i64, QueryShape>,
+    catalog: &Catalog,
+    specs: &[IndexSpec],
+    opts: &EngineOptions,
+    progress: &Progress,
+) -> Result<Vec<(CacheKey, Result<Outcome, Skipped>)>, WhatIfError> {
+    let mut groups: BTreeMap<&[usize], Vec<i64>> = BTreeMap::new();
+    for (c, q) in chunk {
+        groups.entry(c.as_slice()).or_default().push(*q);
+    }
+    let mut out = Vec::with_capacity(chunk.len());
+    for (config, qids) in groups {
+        w.set_config(config, specs).await?;
+        for q in &qids {
+            let shape = shapes.get(q).ok_or(WhatIfError::UnknownRequest {
+                what: "statement",
+                id: *q,
+            })?;
+            w.prepare(shape, catalog, opts.value_sets).await?;
+        }
+        let worker: &Worker = w;
+        let done: Vec<(i64, Result<Outcome, Skipped>)> = stream::iter(qids)
+            .map(|q| async move {
+                let r = worker.explain(q, opts.generic).await?;
+                progress.inc(1);
+                Ok::<_, WhatIfError>((q, r))
+            })
+            .buffered(PIPELINE)
+            .try_collect()
+            .await?;
+        out.extend(done.into_iter().map(|(q, r)| ((q, config.to_vec()), r)));
+    }
+    Ok(out)
+}
+
+impl WhatIf for Engine {
+    async fn evaluate(
+        &mut self,
+        requests: &[Request],
+    ) -> Result<Vec<Result<Evaluation, Skipped>>, crate::error::Error> {
+        let outcomes = self.outcomes(requests).await?;
+        Ok(outcomes
+            .iter()
+            .map(|o| o.as_ref().map(evaluation_of).map_err(Clone::clone))
+            .collect())
+    }
+
+    fn counters(&self) -> WhatIfCounters {
+        self.cache.counters
+    }
+}

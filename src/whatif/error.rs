@@ -1,0 +1,73 @@
+//! Errors of the what-if engine that stop the run (a statement that cannot be planned is a
+//! `Skipped`, not an error).
+//!
+//! Stage `whatif`. Invariant: every variant says what we were doing and keeps the driver's error.
+
+/// A failure of the what-if engine as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum WhatIfError {
+    /// Could not open a session.
+    #[error(transparent)]
+    Connect(#[from] crate::pg::PgError),
+    /// HypoPG is not installed in the database.
+    #[error("hypopg is not installed in this database\n(as a superuser on the primary: CREATE EXTENSION hypopg;)")]
+    NoHypoPg,
+    /// A session query failed (not a single statement's EXPLAIN).
+    #[error("what-if session: {context}: {message}")]
+    Session {
+        /// What we were doing.
+        context: String,
+        /// The server's message.
+        message: String,
+        /// The driver's error.
+        #[source]
+        source: Option<tokio_postgres::Error>,
+    },
+    /// HypoPG refused a candidate definition.
+    #[error("hypopg cannot simulate candidate {id} ({label}): {message}")]
+    Candidate {
+        /// Candidate id.
+        id: usize,
+        /// Its label.
+        label: String,
+        /// The server's message.
+        message: String,
+    },
+    /// A configuration has more indexes than one session may hold.
+    #[error("a configuration of {0} hypothetical indexes exceeds the per-session limit of {max}", max = crate::whatif::hypo::MAX_HYPOTHETICAL)]
+    TooManyIndexes(usize),
+    /// A request names a statement or candidate the engine was not given.
+    #[error("unknown {what} {id} in a what-if request")]
+    UnknownRequest {
+        /// `statement` or `candidate`.
+        what: &'static str,
+        /// The id.
+        id: i64,
+    },
+    /// Invalid engine options.
+    #[error("invalid what-if options: {0}")]
+    Options(String),
+}
+
+impl WhatIfError {
+    /// A session query failure.
+    pub fn session(context: impl Into<String>, e: tokio_postgres::Error) -> WhatIfError {
+        WhatIfError::Session {
+            context: context.into(),
+            message: crate::pg::connect::db_message(&e),
+            source: Some(e),
+        }
+    }
+}
+
+impl From<WhatIfError> for crate::error::Error {
+    fn from(e: WhatIfError) -> Self {
+        match e {
+            WhatIfError::Connect(p) => p.into(),
+            WhatIfError::NoHypoPg => crate::error::Error::Prerequisite(e.to_string()),
+            WhatIfError::Options(_) => crate::error::Error::Usage(e.to_string()),
+            WhatIfError::UnknownRequest { .. } => crate::error::Error::Internal(e.to_string()),
+            _ => crate::error::Error::Database(e.to_string()),
+        }
+    }
+}

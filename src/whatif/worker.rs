@@ -1,0 +1,457 @@
+//! One what-if session: a connection, its HypoPG state and its prepared statements, and the
+//! EXPLAINs that cost a statement under the session's current configuration.
+//!
+//! Stage `whatif` (I/O). Must not run anything but EXPLAIN, PREPARE/DEALLOCATE and `hypopg_*`
+//! (never ANALYZE). Invariant: a prepared `EXPLAIN` is re-planned on every execution, so it sees
+//! the current hypothetical indexes; a generic plan is always PREPAREd under a fresh name (a
+//! cached generic plan is not invalidated by HypoPG, FACTS §3).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{FromSql, Type};
+use tokio_postgres::{SimpleQueryMessage, Statement};
+
+use super::error::WhatIfError;
+use super::hypo::{stable_name, HypoSession};
+use super::oracle::PlanSummary;
+use super::params::{value_sets, ParamType, TextParam, ValueSet};
+use super::plan::{parse_explain, PlanNode};
+use crate::model::{Catalog, IndexSpec, SkipReason, Skipped};
+use crate::parse::shape::{ParamOp, QueryShape};
+use crate::pg::connect::db_message;
+use crate::pg::quote::ident;
+use crate::pg::Connection;
+
+/// The plan for one set of parameter values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValuePlan {
+    /// The set's weight (the sets of a statement sum to 1).
+    pub weight: f64,
+    /// The values bound (`$1..$n`, text form; `None` is NULL).
+    pub values: Vec<Option<String>>,
+    /// The plan.
+    pub plan: PlanSummary,
+    /// Candidate ids it uses.
+    pub used: Vec<usize>,
+}
+
+/// The generic plan (secondary signal).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenericPlan {
+    /// The plan.
+    pub plan: PlanSummary,
+    /// Candidate ids it uses.
+    pub used: Vec<usize>,
+}
+
+/// Everything one (statement, configuration) EXPLAIN round produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// One plan per value set, in the value sets' order (same order for every configuration).
+    pub custom: Vec<ValuePlan>,
+    /// The generic plan, when asked for and when it could be made.
+    pub generic: Option<Result<GenericPlan, Skipped>>,
+}
+
+/// A statement ready to EXPLAIN on one connection.
+pub(crate) struct Prepared {
+    custom: Statement,
+    sets: Vec<ValueSet>,
+    /// The text the server accepted (with casts added when inference failed).
+    text: String,
+    nparams: usize,
+}
+
+/// The raw bytes of a column (EXPLAIN's json comes as text bytes in either format).
+struct Raw<'a>(&'a [u8]);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(
+        _ty: &Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(raw))
+    }
+
+    fn accepts(_ty: &Type) -> bool {
+        true
+    }
+}
+
+/// One session.
+pub(crate) struct Worker {
+    pub conn: Connection,
+    pub hypo: HypoSession,
+    prepared: HashMap<i64, Result<Arc<Prepared>, Skipped>>,
+    generic_seq: AtomicU64,
+    pub explains: AtomicU64,
+    /// PostgreSQL 16+: `EXPLAIN (GENERIC_PLAN)`.
+    generic_plan_option: bool,
+    id: usize,
+}
+
+fn skip(queryid: i64, reason: SkipReason, detail: String) -> Skipped {
+    Skipped {
+        queryid,
+        reason,
+        detail: detail.lines().next().unwrap_or("").to_string(),
+    }
+}
+
+/// A statement-level error: skip it, unless the connection itself is gone.
+fn classify(
+    queryid: i64,
+    e: &tokio_postgres::Error,
+    otherwise: SkipReason,
+) -> Result<Skipped, WhatIfError> {
+    if e.is_closed() {
+        return Err(WhatIfError::Session {
+            context: "the connection was closed".into(),
+            message: db_message(e),
+            source: None,
+        });
+    }
+    let reason = if e.code() == Some(&SqlState::QUERY_CANCELED) {
+        SkipReason::Timeout
+    } else {
+        otherwise
+    };
+    Ok(skip(queryid, reason, db_message(e)))
+}
+
+/// The type to cast `$n` to when the server cannot infer it: the compared column's type, a
+/// bigint for LIMIT/OFFSET, else text.
+fn cast_types(shape: &QueryShape, catalog: &Catalog) -> HashMap<u32, String> {
+    shape
+        .params
+        .iter()
+        .map(|u| {
+            let from_column = u.column.as_deref().and_then(|c| {
+                let t = match (u.schema.as_deref(), u.table.as_deref()) {
+                    (Some(s), Some(t)) => catalog.table(s, t),
+                    (None, Some(t)) => catalog.resolve(t),
+                    _ => None,
+                }?;
+                Some(t.column(c)?.type_name.clone())
+            });
+            let ty = match (u.op, from_column) {
+                (ParamOp::Limit | ParamOp::Offset, _) => "bigint".to_string(),
+                (ParamOp::Like, _) => "text".to_string(),
+                (_, Some(t)) => t,
+                (_, None) => "text".to_string(),
+            };
+            (u.param, ty)
+        })
+        .collect()
+}
+
+/// Rewrite every `$n` outside strings, quoted identifiers and comments as `($n::type)`.
+pub fn add_casts(text: &str, types: &HashMap<u32, String>) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\'' | '"' => {
+                let q = c;
+                out.push(c);
+                i += 1;
+                while i < chars.len() {
+                    out.push(chars[i]);
+                    if chars[i] == q {
+                        if i + 1 < chars.len() && chars[i + 1] == q {
+                            out.push(q);
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    out.push(chars[i]);
+                    i += 1;
+                }
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                    out.push(chars[i]);
+                    i += 1;
+                }
+                for _ in 0..2 {
+                    if i < chars.len() {
+                        out.push(chars[i]);
+                        i += 1;
+                    }
+                }
+            }
+            '$' if chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())
+                && !(i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_')) =>
+            {
+                let start = i + 1;
+                let mut j = start;
+                while j < chars.len() && chars[j].is_ascii_digit() {
+                    j += 1;
+                }
+                let digits: String = chars[start..j].iter().collect();
+                let n: u32 = digits.parse().unwrap_or(0);
+                match types.get(&n) {
+                    Some(t) => out.push_str(&format!("(${digits}::{t})")),
+                    None => out.push_str(&format!("(${digits}::text)")),
+                }
+                i = j;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn may_retry_with_casts(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::INDETERMINATE_DATATYPE
+            || *c == SqlState::AMBIGUOUS_FUNCTION
+            || *c == SqlState::UNDEFINED_FUNCTION
+            || *c == SqlState::DATATYPE_MISMATCH
+    )
+}
+
+impl Worker {
+    /// Open a session (read-only, untracked) with a clean HypoPG state.
+    pub async fn open(
+        opts: &crate::pg::ConnectOptions,
+        id: usize,
+        version_num: u32,
+    ) -> Result<Worker, WhatIfError> {
+        let conn = crate::pg::connect(opts).await?;
+        let hypo = HypoSession::new(&conn.client).await?;
+        Ok(Worker {
+            conn,
+            hypo,
+            prepared: HashMap::new(),
+            generic_seq: AtomicU64::new(0),
+            explains: AtomicU64::new(0),
+            generic_plan_option: version_num >= 160000,
+            id,
+        })
+    }
+
+    /// Prepare `EXPLAIN (FORMAT JSON) <plan_text>` once for this connection, retrying with casts
+    /// when parameter types cannot be inferred. A failure is remembered as a skip.
+    pub async fn prepare(
+        &mut self,
+        shape: &QueryShape,
+        catalog: &Catalog,
+        max_sets: usize,
+    ) -> Result<(), WhatIfError> {
+        if self.prepared.contains_key(&shape.queryid) {
+            return Ok(());
+        }
+        let client = &self.conn.client;
+        let mut text = shape.plan_text.clone();
+        let mut res = client
+            .prepare(&format!("EXPLAIN (FORMAT JSON) {text}"))
+            .await;
+        if let Err(e) = &res {
+            if may_retry_with_casts(e) {
+                let cast = add_casts(&shape.plan_text, &cast_types(shape, catalog));
+                let retry = client
+                    .prepare(&format!("EXPLAIN (FORMAT JSON) {cast}"))
+                    .await;
+                if retry.is_ok() {
+                    text = cast;
+                    res = retry;
+                }
+            }
+        }
+        let entry = match res {
+            Ok(stmt) => {
+                let types: Vec<ParamType> = stmt.params().iter().map(ParamType::of).collect();
+                let sets = value_sets(shape, catalog, &types, max_sets);
+                Ok(Arc::new(Prepared {
+                    nparams: types.len(),
+                    custom: stmt,
+                    sets,
+                    text,
+                }))
+            }
+            Err(e) => Err(classify(shape.queryid, &e, SkipReason::PrepareFailed)?),
+        };
+        self.prepared.insert(shape.queryid, entry);
+        Ok(())
+    }
+
+    fn to_summary(&self, mut node: PlanNode) -> (PlanSummary, Vec<usize>) {
+        let mut used = vec![];
+        for name in node.index_names() {
+            if let Some(id) = self.hypo.candidate_of(&name) {
+                used.push(id);
+            }
+        }
+        used.sort_unstable();
+        used.dedup();
+        node.rename_indexes(&|n| self.hypo.candidate_of(n).map(|id| stable_name(n, id)));
+        (node.summary(), used)
+    }
+
+    /// Cost a prepared statement under the current HypoPG state.
+    pub async fn explain(
+        &self,
+        queryid: i64,
+        generic: bool,
+    ) -> Result<Result<Outcome, Skipped>, WhatIfError> {
+        let p = match self.prepared.get(&queryid) {
+            Some(Ok(p)) => p.clone(),
+            Some(Err(s)) => return Ok(Err(s.clone())),
+            None => {
+                return Err(WhatIfError::UnknownRequest {
+                    what: "statement",
+                    id: queryid,
+                })
+            }
+        };
+        let client = &self.conn.client;
+        let stmt = &p.custom;
+        let params: Vec<Vec<TextParam>> = p
+            .sets
+            .iter()
+            .map(|s| s.values.iter().cloned().map(TextParam).collect())
+            .collect();
+        let runs = join_all(params.iter().map(|vals| {
+            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vals
+                .iter()
+                .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync))
+                .collect();
+            async move { client.query_one(stmt, &refs).await }
+        }))
+        .await;
+        self.explains
+            .fetch_add(runs.len() as u64, Ordering::Relaxed);
+        let mut custom = Vec::with_capacity(runs.len());
+        for (run, set) in runs.into_iter().zip(&p.sets) {
+            let row = match run {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(classify(queryid, &e, SkipReason::PlanFailed)?)),
+            };
+            let raw: Raw = match row.try_get(0) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(skip(queryid, SkipReason::PlanFailed, e.to_string()))),
+            };
+            let node = match parse_explain(raw.0) {
+                Ok(n) => n,
+                Err(m) => return Ok(Err(skip(queryid, SkipReason::PlanFailed, m))),
+            };
+            let (plan, used) = self.to_summary(node);
+            custom.push(ValuePlan {
+                weight: set.weight,
+                values: set.values.clone(),
+                plan,
+                used,
+            });
+        }
+        let generic = if generic {
+            Some(self.explain_generic(queryid, &p).await?)
+        } else {
+            None
+        };
+        Ok(Ok(Outcome { custom, generic }))
+    }
+
+    /// The generic plan under a fresh statement name (PG15), or `EXPLAIN (GENERIC_PLAN)` (PG16+).
+    async fn explain_generic(
+        &self,
+        queryid: i64,
+        p: &Prepared,
+    ) -> Result<Result<GenericPlan, Skipped>, WhatIfError> {
+        let client = &self.conn.client;
+        let seq = self.generic_seq.fetch_add(1, Ordering::Relaxed);
+        let name = ident(&format!("idxadvise_g{}_{seq}", self.id));
+        let sql = if self.generic_plan_option {
+            format!("EXPLAIN (GENERIC_PLAN, FORMAT JSON) {}", p.text)
+        } else {
+            let nulls = vec!["NULL"; p.nparams].join(", ");
+            let args = if p.nparams == 0 {
+                String::new()
+            } else {
+                format!("({nulls})")
+            };
+            format!(
+                "SET LOCAL plan_cache_mode = force_generic_plan; PREPARE {name} AS {}; EXPLAIN (FORMAT JSON) EXECUTE {name}{args}; DEALLOCATE {name}",
+                p.text
+            )
+        };
+        self.explains.fetch_add(1, Ordering::Relaxed);
+        let msgs = match client.simple_query(&sql).await {
+            Ok(m) => m,
+            Err(e) => {
+                let s = classify(queryid, &e, SkipReason::PlanFailed)?;
+                if !self.generic_plan_option {
+                    // PREPARE is not transactional: remove it if it was made before the error.
+                    let _ = client.simple_query(&format!("DEALLOCATE {name}")).await;
+                }
+                return Ok(Err(s));
+            }
+        };
+        let json = msgs.iter().find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        });
+        let Some(json) = json else {
+            return Ok(Err(skip(
+                queryid,
+                SkipReason::PlanFailed,
+                "EXPLAIN returned no plan".into(),
+            )));
+        };
+        match parse_explain(json.as_bytes()) {
+            Ok(node) => {
+                let (plan, used) = self.to_summary(node);
+                Ok(Ok(GenericPlan { plan, used }))
+            }
+            Err(m) => Ok(Err(skip(queryid, SkipReason::PlanFailed, m))),
+        }
+    }
+
+    /// Make the HypoPG state exactly `config`.
+    pub async fn set_config(
+        &mut self,
+        config: &[usize],
+        specs: &[IndexSpec],
+    ) -> Result<(), WhatIfError> {
+        self.hypo.set(&self.conn.client, config, specs).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn casts_params_outside_strings_and_comments() {
+        let types: HashMap<u32, String> = [
+            (1, "integer".to_string()),
+            (2, "timestamp with time zone".to_string()),
+        ]
+        .into();
+        let got = add_casts(
+            "SELECT '$1', \"a$1\" FROM t WHERE x = $1 OR $2 IS NULL -- $1\n AND y = $10 /* $2 */",
+            &types,
+        );
+        assert_eq!(
+            got,
+            "SELECT '$1', \"a$1\" FROM t WHERE x = ($1::integer) OR ($2::timestamp with time zone) IS NULL -- $1\n AND y = ($10::text) /* $2 */"
+        );
+    }
+}

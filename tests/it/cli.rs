@@ -1,0 +1,64 @@
+//! Running the built `idxadvise` binary, for tests of exit codes and messages.
+
+use std::process::{Command, Output};
+
+/// What a run of the binary gave.
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// stdout.
+    pub stdout: String,
+    /// stderr.
+    pub stderr: String,
+}
+
+/// Run `idxadvise` with `args`, without DATABASE_URL or PG* variables from the environment.
+pub fn idxadvise(args: &[&str]) -> Run {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_idxadvise"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("IDXADVISE_PRIMARY_URL")
+        .env_remove("PGPASSWORD")
+        .env_remove("PGHOST")
+        .env_remove("PGPORT")
+        .env_remove("PGSSLMODE")
+        .output()
+        .expect("run the idxadvise binary");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Run {
+    /// Assert a failure with `code` whose error is one message starting `error: ` and containing
+    /// every string of `contains`, with no panic or backtrace.
+    pub fn assert_error(&self, code: i32, contains: &[&str]) {
+        assert_eq!(
+            self.code, code,
+            "exit code; stderr:\n{}\nstdout:\n{}",
+            self.stderr, self.stdout
+        );
+        let errors: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "one error line:\n{}", self.stderr);
+        assert!(
+            self.stderr.starts_with("error: ") || self.stderr.contains("\nerror: "),
+            "{}",
+            self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        assert!(!self.stderr.contains("RUST_BACKTRACE"), "{}", self.stderr);
+        for c in contains {
+            assert!(
+                self.stderr.contains(c),
+                "stderr lacks {c:?}:\n{}",
+                self.stderr
+            );
+        }
+    }
+}
