@@ -351,7 +351,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         shapes.push(QueryShape {
             queryid,
             kind: StatementKind::Select,
-            plan_text: String::new(),
+            plan_text: text.trim().trim_end_matches(';').to_string(),
             param_count: 0,
             tables,
             params: vec![],
@@ -470,20 +470,46 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         cache: HashMap::new(),
         counters: WhatIfCounters::default(),
     };
+    // TPCH_ENGINE=idxadvise uses the project's HypoPG engine (crate::whatif::Engine) instead
+    // of the minimal one above.
+    let real = std::env::var("TPCH_ENGINE").is_ok_and(|v| v == "idxadvise");
+    let input = SelectInput {
+        shapes: &shapes,
+        candidates: &cands,
+        snapshot: &snapshot,
+        sizes: &sizes,
+    };
     let t2 = Instant::now();
-    let rec = select(
-        SelectInput {
-            shapes: &shapes,
-            candidates: &cands,
-            snapshot: &snapshot,
-            sizes: &sizes,
-        },
-        &opts,
-        &mut engine,
-    )
-    .await?;
+    let (rec, c) = if real {
+        let eopts = idxadvise::whatif::EngineOptions {
+            connect: idxadvise::pg::ConnectOptions {
+                url: Some(cluster.url(&db)),
+                ..Default::default()
+            },
+            connections: n_sessions.max(1),
+            value_sets: 1,
+            generic: false,
+            progress: false,
+        };
+        let mut real_engine =
+            idxadvise::whatif::Engine::new(eopts, &snapshot.catalog, &shapes, &cands).await?;
+        let rec = select(input, &opts, &mut real_engine).await?;
+        let c = real_engine.counters();
+        real_engine.close().await?;
+        (rec, c)
+    } else {
+        let rec = select(input, &opts, &mut engine).await?;
+        (rec, engine.counters())
+    };
     let wall = t2.elapsed().as_secs_f64();
-    let c = engine.counters();
+    println!(
+        "engine: {}",
+        if real {
+            "idxadvise whatif::Engine"
+        } else {
+            "minimal HypoPG engine (this file)"
+        }
+    );
     let base = rec.frontier.first().map(|p| p.baseline_cost).unwrap_or(0.0);
     println!(
         "TPC-H SF1, PostgreSQL 15 + HypoPG, 19 queries, {} candidates (width ≤ 2)",

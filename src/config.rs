@@ -332,18 +332,6 @@ mod tests {
     }
 
     #[test]
-    fn workload_filters_are_validated() {
-        assert!(WorkloadFilter::new(1, Some(0), None).is_err());
-        assert!(WorkloadFilter::new(1, None, Some(0.0)).is_err());
-        assert!(WorkloadFilter::new(1, None, Some(1.5)).is_err());
-        assert!(WorkloadFilter::new(1, None, Some(f64::NAN)).is_err());
-        let f = WorkloadFilter::new(5, Some(50), Some(0.95)).expect("valid");
-        assert_eq!(f.min_calls, 5);
-        assert_eq!(OutputFormat::parse("json").expect("ok"), OutputFormat::Json);
-        assert!(OutputFormat::parse("yaml").is_err());
-    }
-
-    #[test]
     fn budgets() {
         assert_eq!(
             StorageBudget::parse("500MB").expect("ok"),
@@ -367,5 +355,17 @@ mod tests {
         assert!(MinImprovement::parse("150%").is_err());
         assert!(MinBenefit::parse("-1").is_err());
         assert_eq!(MinBenefit::parse("0.5%").expect("ok").share(), 0.005);
+    }
+
+    #[test]
+    fn workload_filters_are_validated() {
+        assert!(WorkloadFilter::new(1, Some(0), None).is_err());
+        assert!(WorkloadFilter::new(1, None, Some(0.0)).is_err());
+        assert!(WorkloadFilter::new(1, None, Some(1.5)).is_err());
+        assert!(WorkloadFilter::new(1, None, Some(f64::NAN)).is_err());
+        let f = WorkloadFilter::new(5, Some(50), Some(0.95)).expect("valid");
+        assert_eq!(f.min_calls, 5);
+        assert_eq!(OutputFormat::parse("json").expect("ok"), OutputFormat::Json);
+        assert!(OutputFormat::parse("yaml").is_err());
     }
 }

@@ -264,7 +264,10 @@ fn build(
             let g_without = p.read_gain(s, before_c);
             gain_ms += (g_with.ms - g_without.ms).max(0.0);
             gain_cost += (g_with.cost_units - g_without.cost_units).max(0.0);
-            if uses_of[s].contains(&c) || (uses_of[s].is_empty() && now < before_c) {
+            // Evidence lists only statements the index is used by AND that got cheaper.
+            if now < w.baseline_cost
+                && (uses_of[s].contains(&c) || (uses_of[s].is_empty() && now < before_c))
+            {
                 helps.push(Helped {
                     queryid: w.queryid,
                     calls: w.calls as i64,

@@ -617,3 +617,41 @@ async fn without_write_statistics_ranks_by_read_gain_and_says_so() {
         rec.notes
     );
 }
+
+#[tokio::test]
+async fn empty_workload_gives_an_empty_recommendation_without_explains() {
+    let w = World {
+        shapes: vec![],
+        cands: CandidateSet::default(),
+        snap: snapshot(vec![], vec![], no_writes()),
+        sizes: vec![],
+        fake: FakeTable::default(),
+    };
+    let mut fake = FakeWhatIf::table(w.fake.clone());
+    let input = SelectInput {
+        shapes: &w.shapes,
+        candidates: &w.cands,
+        snapshot: &w.snap,
+        sizes: &w.sizes,
+    };
+    let rec = select(input, &SelectOptions::default(), &mut fake)
+        .await
+        .expect("select");
+    assert!(rec.create.is_empty() && rec.statements.is_empty());
+    assert_eq!(fake.counters().explains, 0);
+    // Mismatched sizes are a bug in the caller, reported, not a panic.
+    let one = CandidateSet {
+        candidates: vec![Candidate {
+            spec: IndexSpec::on("public", "t", vec![IndexKey::col("a")]),
+            sources: vec![],
+        }],
+        advice: vec![],
+    };
+    let bad = SelectInput {
+        candidates: &one,
+        ..input
+    };
+    assert!(select(bad, &SelectOptions::default(), &mut fake)
+        .await
+        .is_err());
+}

@@ -9,6 +9,7 @@ mod collect;
 mod django;
 mod faults;
 mod harness;
+mod select;
 mod sql_files;
 mod tls;
 mod whatif;
