@@ -193,6 +193,8 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         &mut engine,
     )
     .await?;
+    let mut rec = rec;
+    withhold_doubtful_drops(&mut rec, &snapshot);
     stages.say(&format!(
         "select: {} indexes to create, {} to drop",
         rec.create.len(),
@@ -208,8 +210,6 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     };
     let baseline = evaluate_all(&mut engine, &shapes, &[], &mut skipped).await?;
     let after = evaluate_all(&mut engine, &shapes, &chosen, &mut skipped).await?;
-    let counters = engine.counters();
-    engine.close().await.ok();
     skipped.sort_by_key(|s| s.queryid);
     skipped.dedup_by(|a, b| a.queryid == b.queryid);
     if config.strict && !skipped.is_empty() {
@@ -257,22 +257,27 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     // report
     let mut files: Vec<EmittedFile> = plan.files.clone();
     let mut diffs: BTreeMap<i64, String> = BTreeMap::new();
-    for shape in &shapes {
-        let (Some(b), Some(a)) = (baseline.get(&shape.queryid), after.get(&shape.queryid)) else {
-            continue;
-        };
-        let changed = a.used.iter().any(|u| names.contains_key(u));
-        let (Some(bp), Some(ap)) = (&b.plan, &a.plan) else {
-            continue;
-        };
-        if !changed {
-            continue;
-        }
-        let Some(stmt) = snapshot.workload.get(shape.queryid) else {
+    let changed: Vec<i64> = shapes
+        .iter()
+        .filter(|sh| {
+            after
+                .get(&sh.queryid)
+                .is_some_and(|a| a.used.iter().any(|u| names.contains_key(u)))
+                && baseline.contains_key(&sh.queryid)
+        })
+        .map(|sh| sh.queryid)
+        .collect();
+    let plan_pairs = plan_pairs(&mut engine, &changed, &chosen).await?;
+    for (queryid, pair) in &plan_pairs {
+        let (Some(b), Some(a), Some(stmt)) = (
+            baseline.get(queryid),
+            after.get(queryid),
+            snapshot.workload.get(*queryid),
+        ) else {
             continue;
         };
         let header = PlanDiffHeader {
-            queryid: shape.queryid,
+            queryid: *queryid,
             query: stmt.query.clone(),
             calls: stmt.calls,
             mean_ms: stmt.mean_time_ms,
@@ -283,17 +288,21 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
             } else {
                 stmt.mean_time_ms
             },
+            values: Some(pair.values.clone()),
+            generic: b.generic_cost.zip(a.generic_cost),
         };
-        let before_text = crate::report::diff::rename_stable(&bp.text, &names);
-        let after_text = crate::report::diff::rename_stable(&ap.text, &names);
-        let path = format!("plans/{}.diff", shape.queryid);
+        let before_text = crate::report::diff::rename_stable(&pair.before, &names);
+        let after_text = crate::report::diff::rename_stable(&pair.after, &names);
+        let path = format!("plans/{queryid}.diff");
         files.push(EmittedFile {
             path: PathBuf::from(&path),
             contents: plan_diff(&header, &before_text, &after_text, &[]),
             kind: FileKind::Report,
         });
-        diffs.insert(shape.queryid, path);
+        diffs.insert(*queryid, path);
     }
+    let counters = engine.counters();
+    engine.close().await.ok();
 
     let report = build_report(
         &snapshot,
@@ -375,6 +384,51 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     })
 }
 
+/// Statistics must cover at least this long before an index without scans is called unused.
+pub const UNUSED_MIN_WINDOW_S: f64 = 7.0 * 24.0 * 3600.0;
+/// Redundant or duplicate indexes smaller than this are not worth a migration.
+pub const DROP_MIN_BYTES: i64 = 1 << 20;
+
+/// Problem: "no scans" means nothing when the statistics cover an hour (or an unknown period),
+/// and an 8 kB redundant index on a contrib table is not worth a migration. What we do: keep
+/// unused-index drops only when the counters cover at least a week, and redundant/duplicate
+/// drops only from 1 MiB; say in a note how many were withheld and why. Example: a freshly
+/// loaded database whose `_like` indexes have no scans yet gets no drop proposals.
+fn withhold_doubtful_drops(rec: &mut Recommendation, snapshot: &Snapshot) {
+    use crate::select::DropReason;
+    let window = snapshot.write_stats.seconds.unwrap_or(0.0);
+    let before = rec.drop.len();
+    let mut unused_withheld = 0;
+    let mut small_withheld = 0;
+    rec.drop.retain(|d| match d.reason {
+        DropReason::Unused if window < UNUSED_MIN_WINDOW_S => {
+            unused_withheld += 1;
+            false
+        }
+        DropReason::Duplicate | DropReason::Redundant if d.size_bytes < DROP_MIN_BYTES => {
+            small_withheld += 1;
+            false
+        }
+        _ => true,
+    });
+    if unused_withheld > 0 {
+        rec.notes.push(format!(
+            "{unused_withheld} indexes had no scans, but the statistics cover {}: not proposed for dropping until they cover a week",
+            if window > 0.0 {
+                format!("only {:.1} days", window / 86400.0)
+            } else {
+                "an unknown period (never reset)".to_string()
+            }
+        ));
+    }
+    if small_withheld > 0 {
+        rec.notes.push(format!(
+            "{small_withheld} redundant or duplicate indexes smaller than 1 MiB are left alone"
+        ));
+    }
+    debug_assert!(rec.drop.len() + unused_withheld + small_withheld == before);
+}
+
 /// The output folder must not exist, or be empty: nothing is ever overwritten.
 fn check_out_dir(dir: &std::path::Path) -> Result<()> {
     match std::fs::read_dir(dir) {
@@ -390,6 +444,65 @@ fn check_out_dir(dir: &std::path::Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::output(dir, e)),
     }
+}
+
+/// The plans to show for one statement: the value set whose weighted cost the recommendation
+/// lowers most (a statement's most frequent values may not be where an index pays).
+struct PlanPair {
+    before: String,
+    after: String,
+    values: String,
+}
+
+async fn plan_pairs(
+    engine: &mut Engine,
+    queryids: &[i64],
+    chosen: &[usize],
+) -> Result<BTreeMap<i64, PlanPair>> {
+    let mut requests = vec![];
+    for q in queryids {
+        requests.push(Request {
+            queryid: *q,
+            config: vec![],
+        });
+        requests.push(Request {
+            queryid: *q,
+            config: chosen.to_vec(),
+        });
+    }
+    let outcomes = engine.outcomes(&requests).await?;
+    let mut out = BTreeMap::new();
+    for (q, pair) in queryids.iter().zip(outcomes.chunks(2)) {
+        let [Ok(b), Ok(a)] = pair else {
+            continue;
+        };
+        let best = b.custom.iter().zip(&a.custom).max_by(|(b1, a1), (b2, a2)| {
+            let g1 = b1.weight * (b1.plan.total_cost - a1.plan.total_cost);
+            let g2 = b2.weight * (b2.plan.total_cost - a2.plan.total_cost);
+            g1.partial_cmp(&g2).unwrap_or(std::cmp::Ordering::Equal)
+        });
+        if let Some((bv, av)) = best {
+            let values = bv
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Some(v) => format!("${} = {}", i + 1, crate::pg::quote::literal(v)),
+                    None => format!("${} = NULL", i + 1),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            out.insert(
+                *q,
+                PlanPair {
+                    before: bv.plan.text.clone(),
+                    after: av.plan.text.clone(),
+                    values: format!("{values} (weight {:.1}%)", 100.0 * bv.weight),
+                },
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// Evaluate every shape under one configuration; skipped statements are recorded.
@@ -453,6 +566,15 @@ fn build_report(
                     .zip(after.get(&st.queryid))
                     .map(|(b, a)| (b.cost, a.cost)),
                 key_lookup: shape.map(|s| key_lookup(s, snapshot)).unwrap_or(false),
+                table_rows: shape
+                    .map(|s| {
+                        s.tables
+                            .iter()
+                            .filter_map(|t| snapshot.catalog.table(&t.schema, &t.table))
+                            .map(|t| t.rows)
+                            .fold(0.0, f64::max)
+                    })
+                    .unwrap_or(0.0),
             }
         })
         .collect();
@@ -592,6 +714,7 @@ async fn statement_snapshot(
             }],
             excluded: vec![],
             stats_since: None,
+            window_seconds: None,
         },
         write_stats: crate::collect::writes::unavailable(),
     })

@@ -378,7 +378,8 @@ pub fn base_config(
     let emit_cfg = crate::emit::EmitConfig {
         out_dir: emit.out,
         django_project: emit.django_project,
-        python: emit.python,
+        // manage.py runs in the project's folder: a relative --python must not change meaning.
+        python: emit.python.map(|p| std::path::absolute(&p).unwrap_or(p)),
         settings: emit.settings,
         migrations_app: emit.migrations_app,
         write_into_project: emit.write_into_project,

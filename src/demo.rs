@@ -140,7 +140,11 @@ pub fn run(
     };
     say("starting a throwaway PostgreSQL 15 cluster (pg_stat_statements, HypoPG)");
     let mut sandbox = Sandbox::start()?;
-    let python = python.filter(|p| has_django(p));
+    // manage.py runs in the example's folder: make a relative path absolute first (without
+    // resolving symlinks: a venv's python is a symlink to the base interpreter).
+    let python = python
+        .map(|p| std::path::absolute(&p).unwrap_or(p))
+        .filter(|p| has_django(p));
     if python.is_none() {
         say("no Python with Django given (--python): the schema comes from schema.sql and only indexes.sql is written");
     }

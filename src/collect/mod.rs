@@ -76,9 +76,10 @@ pub async fn collect_with_warnings(config: &CollectConfig) -> Result<Collected, 
             "{hidden} statements of other roles read <insufficient privilege> and were left out\n(as a superuser: GRANT pg_monitor TO <role>;)"
         ));
     }
-    wl.stats_since = server::pgss_info(client, server.version_num)
-        .await
-        .and_then(|(since, _)| since);
+    if let Some((since, _, seconds)) = server::pgss_window(client, server.version_num).await {
+        wl.stats_since = since;
+        wl.window_seconds = seconds.filter(|s| s.is_finite() && *s > 0.0);
+    }
     if wl.statements.is_empty() {
         return Err(Error::Workload(format!(
             "no statements to analyse in database {:?}: pg_stat_statements holds none for it ({} left out: utility, idxadvise's own, filters)\n(let the application run for a while after the last pg_stat_statements_reset(), or lower --min-calls)",

@@ -28,9 +28,19 @@ pub async fn read(client: &Client) -> Result<ServerInfo, PgError> {
 /// `pg_stat_statements_info.stats_reset` and `dealloc` (PG14+; `None` before, or when the
 /// extension's SQL objects are older than 1.9).
 pub async fn pgss_info(client: &Client, version_num: u32) -> Option<(Option<String>, i64)> {
+    pgss_window(client, version_num)
+        .await
+        .map(|(since, dealloc, _)| (since, dealloc))
+}
+
+/// Like [`pgss_info`], with the seconds pg_stat_statements' counters cover.
+pub async fn pgss_window(
+    client: &Client,
+    version_num: u32,
+) -> Option<(Option<String>, i64, Option<f64>)> {
     if version_num < 140000 {
         return None;
     }
     let r = client.query_opt(sql::PGSS_INFO, &[]).await.ok()??;
-    Some((r.get("stats_reset"), r.get("dealloc")))
+    Some((r.get("stats_reset"), r.get("dealloc"), r.get("seconds")))
 }

@@ -239,6 +239,7 @@ pub fn build(rows: Vec<RawStatement>, filter: &WorkloadFilter) -> Result<Workloa
         statements: kept,
         excluded,
         stats_since: None,
+        window_seconds: None,
     })
 }
 

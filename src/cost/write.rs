@@ -131,6 +131,8 @@ pub struct WriteModel {
     pub available: bool,
     /// Why not, when not.
     pub unavailable_reason: Option<String>,
+    /// A caveat about where the rates came from, for the report.
+    pub note: Option<String>,
     /// Seconds the counters cover.
     pub window_s: Option<f64>,
     /// Per table, keyed by (schema, table).
@@ -186,7 +188,18 @@ impl WriteModel {
         calibration: WriteCalibration,
     ) -> WriteModel {
         let ws = &snapshot.write_stats;
-        let window = ws.seconds.filter(|s| s.is_finite() && *s > 0.0);
+        let counters_window = ws.seconds.filter(|s| s.is_finite() && *s > 0.0);
+        // Problem: the table counters often have no reset time (a database whose statistics
+        // were never reset), so their rates are unknown. What we do: fall back to the
+        // INSERT/UPDATE/DELETE statements of pg_stat_statements (rows over its own window),
+        // keeping only the HOT share from the counters. Example: a fresh database whose
+        // counters include the initial data load still gets the workload's write rates.
+        let pgss_window = snapshot
+            .workload
+            .window_seconds
+            .filter(|s| s.is_finite() && *s > 0.0);
+        let from_statements = counters_window.is_none() && pgss_window.is_some();
+        let window = counters_window.or(pgss_window);
         let reason = if !ws.available() {
             Some("write statistics are unavailable (a replica was analysed without --primary-url): indexes are ranked by read gain alone, their write cost is not weighed".to_string())
         } else if window.is_none() {
@@ -222,13 +235,44 @@ impl WriteModel {
                     });
                 }
                 updates.sort_by_key(|u| u.queryid);
+                let (ins, upd, del) = if from_statements {
+                    let rows_of = |kind: StatementKind| -> f64 {
+                        shapes
+                            .iter()
+                            .filter(|sh| sh.kind == kind)
+                            .filter(|sh| {
+                                sh.tables.iter().any(|a| {
+                                    a.is_target && a.schema == tw.schema && a.table == tw.table
+                                })
+                            })
+                            .filter_map(|sh| {
+                                ws.statements
+                                    .iter()
+                                    .find(|s| s.queryid == sh.queryid)
+                                    .or_else(|| snapshot.workload.get(sh.queryid))
+                            })
+                            .map(|s| if s.rows > 0 { s.rows } else { s.calls }.max(0) as f64)
+                            .sum()
+                    };
+                    (
+                        rows_of(StatementKind::Insert),
+                        rows_of(StatementKind::Update),
+                        rows_of(StatementKind::Delete),
+                    )
+                } else {
+                    (
+                        tw.n_tup_ins.max(0) as f64,
+                        tw.n_tup_upd.max(0) as f64,
+                        tw.n_tup_del.max(0) as f64,
+                    )
+                };
                 let m = TableWriteModel {
                     schema: tw.schema.clone(),
                     table: tw.table.clone(),
-                    ins_per_s: tw.n_tup_ins.max(0) as f64 / secs,
-                    upd_per_s: tw.n_tup_upd.max(0) as f64 / secs,
+                    ins_per_s: ins / secs,
+                    upd_per_s: upd / secs,
                     hot_share: tw.hot_share().unwrap_or(1.0),
-                    del_per_s: tw.n_tup_del.max(0) as f64 / secs,
+                    del_per_s: del / secs,
                     rows: cat
                         .map(|t| t.rows.max(0.0))
                         .unwrap_or(tw.n_live_tup.max(0) as f64),
@@ -238,9 +282,13 @@ impl WriteModel {
                 tables.insert((tw.schema.clone(), tw.table.clone()), m);
             }
         }
+        let note = (reason.is_none() && from_statements).then(|| {
+            "write rates come from the INSERT/UPDATE/DELETE statements in pg_stat_statements (the table counters have no statistics reset time); HOT shares from the table counters".to_string()
+        });
         WriteModel {
             available: reason.is_none(),
             unavailable_reason: reason,
+            note,
             window_s: window,
             tables,
             calibration,
@@ -252,6 +300,7 @@ impl WriteModel {
         WriteModel {
             available: false,
             unavailable_reason: Some(reason.to_string()),
+            note: None,
             window_s: None,
             tables: BTreeMap::new(),
             calibration: CALIBRATION,
@@ -352,6 +401,7 @@ pub(crate) mod tests {
         WriteModel {
             available: true,
             unavailable_reason: None,
+            note: None,
             window_s: Some(3600.0),
             tables,
             calibration: CALIBRATION,

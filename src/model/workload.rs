@@ -34,6 +34,9 @@ pub struct Workload {
     /// `pg_stat_statements_info.stats_reset`, as text, when known.
     #[serde(default)]
     pub stats_since: Option<String>,
+    /// Seconds the pg_stat_statements counters cover (now − `stats_reset`), when known.
+    #[serde(default)]
+    pub window_seconds: Option<f64>,
 }
 
 /// A statement `collect` left out of the workload, and why.

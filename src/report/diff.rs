@@ -20,6 +20,11 @@ pub struct PlanDiffHeader {
     pub after_cost: f64,
     /// Predicted mean time after, ms.
     pub after_ms: f64,
+    /// The parameter values of the plans shown, with their weight (`$1 = '42'; weight 1.2%`).
+    pub values: Option<String>,
+    /// Generic-plan cost before → after, when computed (what server-side prepared statements
+    /// would run).
+    pub generic: Option<(f64, f64)>,
 }
 
 /// Replace HypoPG's generated index names (`<13543>btree_shop_order_customer_id`) with the names
@@ -96,6 +101,12 @@ pub fn plan_diff(
         "# predicted: cost {:.2} -> {:.2} ({pct:.1}% less), mean time {:.3} ms -> {:.3} ms\n",
         header.before_cost, header.after_cost, header.mean_ms, header.after_ms
     ));
+    if let Some(v) = &header.values {
+        s.push_str(&format!("# plans shown for: {}\n", one_line(v)));
+    }
+    if let Some((gb, ga)) = header.generic {
+        s.push_str(&format!("# generic plan: cost {gb:.2} -> {ga:.2}\n"));
+    }
     let diff = TextDiff::from_lines(&before, &after);
     s.push_str(
         &diff
@@ -143,6 +154,8 @@ mod tests {
             before_cost: 1100.0,
             after_cost: 20.0,
             after_ms: 0.227,
+            values: Some("$1 = '42' (weight 1.0%)".into()),
+            generic: None,
         };
         let d = plan_diff(&h, before, after, &names);
         assert!(d.starts_with(

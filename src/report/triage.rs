@@ -78,6 +78,8 @@ pub struct TriageInput<'a> {
     pub before_after: Option<(f64, f64)>,
     /// Whether the equality columns it filters by are the table's primary key or a foreign key.
     pub key_lookup: bool,
+    /// Rows of the largest table it reads (planner estimate), 0 when unknown.
+    pub table_rows: f64,
 }
 
 /// One statement's triage.
@@ -219,15 +221,31 @@ fn classify(i: &TriageInput<'_>, median_calls: f64) -> (Verdict, String) {
         .node_types
         .iter()
         .any(|n| n.contains("Index") && !n.contains("Bitmap Heap"));
-    let scans_big = plan.node_types.iter().any(|n| {
-        n == "Seq Scan" || n == "Aggregate" || n == "HashAggregate" || n == "GroupAggregate"
-    }) && (plan.rows >= BIG_SCAN_ROWS || scanned_rows_hint(plan) >= BIG_SCAN_ROWS);
+    let seq_scan = plan.node_types.iter().any(|n| n == "Seq Scan");
+    let aggregate = plan
+        .node_types
+        .iter()
+        .any(|n| n == "Aggregate" || n == "HashAggregate" || n == "GroupAggregate");
+    let scans_big = (seq_scan || aggregate)
+        && !uses_index
+        && (i.table_rows >= BIG_SCAN_ROWS
+            || plan.rows >= BIG_SCAN_ROWS
+            || scanned_rows_hint(plan) >= BIG_SCAN_ROWS);
     if scans_big {
         return (
             Verdict::NoIndexHelps,
             format!(
-                "{} over many rows; no simulated index lowers its cost",
-                plan.node_types.first().cloned().unwrap_or_default()
+                "{} over {} rows; no simulated index lowers its cost",
+                if aggregate {
+                    "aggregate"
+                } else {
+                    "sequential scan"
+                },
+                if i.table_rows > 0.0 {
+                    format!("{:.0}", i.table_rows)
+                } else {
+                    "many".into()
+                }
             ),
         );
     }
@@ -315,6 +333,7 @@ mod tests {
                 baseline: Some(&pk_plan),
                 before_after: Some((8.3, 8.3)),
                 key_lookup: true,
+                table_rows: 20_000.0,
             },
             // An aggregate over every order.
             TriageInput {
@@ -324,8 +343,9 @@ mod tests {
                 rows: 40,
                 shape: Some(&ord),
                 baseline: Some(&agg_plan),
-                before_after: Some((29000.0, 29000.0)),
+                before_after: Some((6878.0, 6878.0)),
                 key_lookup: false,
+                table_rows: 300_000.0,
             },
             // Orders of a customer, newest first: an index fixes it.
             TriageInput {
@@ -337,6 +357,7 @@ mod tests {
                 baseline: Some(&seq_plan),
                 before_after: Some((6000.0, 40.0)),
                 key_lookup: false,
+                table_rows: 300_000.0,
             },
             TriageInput {
                 queryid: 13,
@@ -347,6 +368,7 @@ mod tests {
                 baseline: None,
                 before_after: None,
                 key_lookup: true,
+                table_rows: 20_000.0,
             },
             TriageInput {
                 queryid: 14,
@@ -357,6 +379,7 @@ mod tests {
                 baseline: None,
                 before_after: None,
                 key_lookup: false,
+                table_rows: 300_000.0,
             },
         ];
         let t = triage(&inputs);
@@ -385,6 +408,7 @@ mod tests {
             baseline: Some(&pk_plan),
             before_after: Some((8.3, 8.3)),
             key_lookup: true,
+            table_rows: 20_000.0,
         }];
         assert_eq!(triage(&inputs).entries[0].verdict, Verdict::WellIndexed);
     }

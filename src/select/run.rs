@@ -107,6 +107,9 @@ pub async fn select<W: WhatIf>(
             if let Some(r) = &write.unavailable_reason {
                 notes.push(r.clone());
             }
+            if let Some(n) = &write.note {
+                notes.push(n.clone());
+            }
         }
     }
     if input.sizes.len() != input.candidates.candidates.len() {

@@ -655,3 +655,57 @@ async fn empty_workload_gives_an_empty_recommendation_without_explains() {
         .await
         .is_err());
 }
+
+/// Without a reset time on the table counters, write rates come from pg_stat_statements' DML
+/// over its own window, so the lost-HOT verdict still holds (and a note says where rates came
+/// from).
+#[test]
+fn write_rates_fall_back_to_pg_stat_statements_when_counters_have_no_window() {
+    let mut upd = access("shop_order", &["id"]);
+    upd.set_columns = vec!["status".into()];
+    upd.is_target = true;
+    let shapes = vec![shape(2, StatementKind::Update, vec![upd])];
+    let mut snap = snapshot(
+        vec![table("shop_order", 300_000.0)],
+        vec![Statement {
+            rows: 36_000,
+            ..stmt(2, 36_000, 0.05)
+        }],
+        WriteStats {
+            source: WriteSource::Local,
+            since: None,
+            seconds: None,
+            tables: vec![TableWrites {
+                schema: "public".into(),
+                table: "shop_order".into(),
+                n_tup_ins: 300_000,
+                n_tup_upd: 1000,
+                n_tup_hot_upd: 950,
+                n_tup_del: 0,
+                n_live_tup: 300_000,
+                n_dead_tup: 0,
+            }],
+            statements: vec![],
+        },
+    );
+    let no_window = WriteModel::new(&snap, &shapes, crate::cost::CALIBRATION);
+    assert!(!no_window.available, "no window at all: not weighed");
+    snap.workload.window_seconds = Some(3600.0);
+    let m = WriteModel::new(&snap, &shapes, crate::cost::CALIBRATION);
+    assert!(m.available);
+    assert!(m
+        .note
+        .as_deref()
+        .unwrap_or("")
+        .contains("pg_stat_statements"));
+    let t = m
+        .tables
+        .get(&("public".to_string(), "shop_order".to_string()))
+        .expect("table modelled");
+    assert!((t.upd_per_s - 10.0).abs() < 1e-9, "36,000 rows / 3,600 s");
+    assert_eq!(
+        t.ins_per_s, 0.0,
+        "the data load in the counters is not a rate"
+    );
+    assert!((t.hot_share - 0.95).abs() < 1e-9);
+}
