@@ -180,13 +180,17 @@ pub fn markdown(report: &Report) -> String {
     for ix in &report.indexes {
         let _ = writeln!(s, "### `{}` on `{}`\n", ix.name, ix.table);
         let _ = writeln!(s, "```sql\n{};\n```\n", ix.sql);
+        let write_cost = if report.write_stats == crate::model::WriteSource::Unavailable {
+            "unknown (no write statistics)".to_string()
+        } else {
+            format!("{:.3} ms/s", ix.write_cost_ms_per_s)
+        };
         let _ = writeln!(
             s,
-            "Predicted saving {:.1} ms over the workload window ({:.1}% of database time); size {}; write cost {:.3} ms/s.\n",
+            "Predicted saving {:.1} ms over the workload window ({:.1}% of database time); size {}; write cost {write_cost}.\n",
             ix.saving_ms,
             100.0 * ix.saving_share,
             human_bytes(ix.size_bytes),
-            ix.write_cost_ms_per_s
         );
         if let Some(m) = &ix.migration {
             let _ = writeln!(s, "Migration: `{m}`\n");
@@ -266,4 +270,126 @@ pub fn markdown(report: &Report) -> String {
         report.whatif.lookups, report.whatif.explains, report.whatif.cache_hits
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{SkipReason, Skipped, WriteSource};
+    use crate::report::document::{ReportIndex, ReportStatement, WorkloadSummary};
+    use crate::report::{triage, TriageInput, REPORT_FORMAT_VERSION};
+    use crate::select::{DropProposal, DropReason, Helped};
+
+    /// A small, fixed report: one index, one drop, one skip, a triage of three statements.
+    fn fixture() -> Report {
+        let triage = triage(&[
+            TriageInput {
+                queryid: 1,
+                calls: 300,
+                total_time_ms: 1500.0,
+                rows: 6000,
+                shape: None,
+                baseline: None,
+                before_after: None,
+                key_lookup: false,
+                table_rows: 300_000.0,
+            },
+            TriageInput {
+                queryid: 2,
+                calls: 10,
+                total_time_ms: 500.0,
+                rows: 10,
+                shape: None,
+                baseline: None,
+                before_after: None,
+                key_lookup: false,
+                table_rows: 0.0,
+            },
+        ]);
+        Report {
+            format_version: REPORT_FORMAT_VERSION,
+            created_by: "idxadvise 0.0.0-test".into(),
+            server_version: "15.18".into(),
+            replica: true,
+            database: "shop".into(),
+            workload: WorkloadSummary {
+                statements: 3,
+                analysed: 2,
+                total_time_ms: 2000.0,
+                skipped: vec![Skipped {
+                    queryid: 3,
+                    reason: SkipReason::Utility,
+                    detail: "SAVEPOINT".into(),
+                }],
+                skipped_by_reason: vec![(SkipReason::Utility, 1)],
+            },
+            write_stats: WriteSource::Unavailable,
+            triage,
+            indexes: vec![ReportIndex {
+                name: "shop_order_custome_da1929_idx".into(),
+                table: "public.shop_order".into(),
+                sql: "CREATE INDEX CONCURRENTLY \"shop_order_custome_da1929_idx\" ON \"public\".\"shop_order\" USING btree (\"customer_id\", \"created_at\" DESC)".into(),
+                helps: vec![Helped {
+                    queryid: 1,
+                    calls: 300,
+                    before_cost: 6000.0,
+                    after_cost: 40.0,
+                    before_ms: 5.0,
+                    after_ms: 0.033,
+                }],
+                saving_ms: 1490.0,
+                saving_share: 0.745,
+                size_bytes: 9_300_000,
+                write_cost_ms_per_s: 0.0,
+                migration: Some("shop/migrations/0002_order_shop_order_custome_da1929_idx.py".into()),
+                meta_index: Some("models.Index(fields=[\"customer\", \"-created_at\"], name=\"shop_order_custome_da1929_idx\"),".into()),
+                rules: vec!["equality_then_sort".into()],
+            }],
+            drops: vec![DropProposal {
+                schema: "public".into(),
+                table: "shop_order".into(),
+                index: "shop_order_customer_id_f638df20".into(),
+                reason: DropReason::Redundant,
+                covered_by: Some("shop_order_custome_da1929_idx".into()),
+                size_bytes: 6_600_000,
+                verified: false,
+                write_saving_ms_per_s: 0.0,
+                note: None,
+            }],
+            advice: vec![],
+            statements: vec![ReportStatement {
+                queryid: 1,
+                query: "SELECT \"shop_order\".\"id\" FROM \"shop_order\" WHERE \"shop_order\".\"customer_id\" = $1 ORDER BY \"shop_order\".\"created_at\" DESC LIMIT $2".into(),
+                calls: 300,
+                mean_ms: 5.0,
+                total_time_ms: 1500.0,
+                plan_diff: Some("plans/1.diff".into()),
+            }],
+            notes: vec!["write statistics are unavailable".into()],
+            whatif: crate::whatif::WhatIfCounters {
+                lookups: 10,
+                cache_hits: 4,
+                explains: 24,
+            },
+        }
+    }
+
+    #[test]
+    fn terminal_table() {
+        insta::assert_snapshot!(text_table(&fixture()));
+    }
+
+    #[test]
+    fn markdown_report() {
+        insta::assert_snapshot!(markdown(&fixture()));
+    }
+
+    #[test]
+    fn json_report_round_trips() {
+        let r = fixture();
+        let text = to_json(&r);
+        let back: Report = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back, r);
+        insta::assert_snapshot!(text);
+    }
 }

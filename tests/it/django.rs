@@ -15,7 +15,7 @@ use idxadvise::select::Recommendation;
 use crate::support::{cluster, repo_root};
 
 /// (label, python) for Django 4.2 LTS and the newest, from `.ci/django-venv`.
-fn venvs() -> &'static Vec<(String, PathBuf, String)> {
+pub(crate) fn venvs() -> &'static Vec<(String, PathBuf, String)> {
     static VENVS: OnceLock<Vec<(String, PathBuf, String)>> = OnceLock::new();
     VENVS.get_or_init(|| {
         let out = Command::new("bash")

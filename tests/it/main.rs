@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod analyze;
 mod check;
 mod cli;
 mod collect;

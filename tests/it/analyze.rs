@@ -1,0 +1,326 @@
+//! `idxadvise analyze`, `explain` and their outputs end to end on the example shop: the files a
+//! team reviews, the plan diff of the headline statement, the triage's planted cases, and
+//! determinism.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::support::{cluster, example_database, replay_workload, repo_root};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_idxadvise"));
+    c.env_remove("DATABASE_URL");
+    c
+}
+
+/// One analyze run on the example with the newest Django, shared by the tests below.
+struct Run {
+    out: PathBuf,
+    code: i32,
+    stdout: String,
+    report: serde_json::Value,
+    _tmp: tempfile::TempDir,
+}
+
+fn run() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let db = example_database("analyze_example");
+        replay_workload(&db);
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let python = crate::django::venvs()
+            .iter()
+            .find(|(label, _, _)| label == "newest")
+            .map(|(_, p, _)| p.clone())
+            .expect("a newest-Django venv");
+        let o = bin()
+            .args(["analyze", "--quiet", "--database-url"])
+            .arg(cluster().url(&db))
+            .arg("--out")
+            .arg(&out)
+            .arg("--django-project")
+            .arg(repo_root().join("examples/shop"))
+            .arg("--python")
+            .arg(&python)
+            .args(["--migrations-app", "shop"])
+            .output()
+            .expect("run analyze");
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        let code = o.status.code().unwrap_or(-1);
+        assert!(
+            code == 0 || code == 1,
+            "analyze failed ({code}):\n{stdout}\n{stderr}"
+        );
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("report.json")).expect("report.json"),
+        )
+        .expect("report.json is JSON");
+        Run {
+            out,
+            code,
+            stdout,
+            report,
+            _tmp: tmp,
+        }
+    })
+}
+
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut v = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                v.push(p.strip_prefix(dir).expect("under").display().to_string());
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+/// The triage entry of the statement whose text contains all of `needles`.
+fn verdict_of(needles: &[&str]) -> String {
+    let r = &run().report;
+    let statements = r["statements"].as_array().expect("statements");
+    let q = statements
+        .iter()
+        .find(|s| {
+            let t = s["query"].as_str().unwrap_or("");
+            needles.iter().all(|n| t.contains(n))
+        })
+        .unwrap_or_else(|| panic!("no statement with {needles:?} in the report"));
+    let id = q["queryid"].as_i64().expect("queryid");
+    r["triage"]["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["queryid"].as_i64() == Some(id))
+        .map(|e| e["verdict"].as_str().unwrap_or("").to_string())
+        .expect("triaged")
+}
+
+#[test]
+fn analyze_writes_every_review_file() {
+    let r = run();
+    assert_eq!(r.code, 1, "recommendations exist, so the exit code says so");
+    let files = files_under(&r.out);
+    for f in ["indexes.sql", "meta_indexes.md", "report.md", "report.json"] {
+        assert!(files.contains(&f.to_string()), "{f} missing: {files:?}");
+    }
+    let migrations: Vec<&String> = files
+        .iter()
+        .filter(|f| f.starts_with("shop/migrations/") && f.ends_with(".py"))
+        .collect();
+    let indexes = r.report["indexes"].as_array().expect("indexes");
+    assert!(!indexes.is_empty());
+    assert_eq!(
+        migrations.len(),
+        indexes.len(),
+        "one migration per index: {files:?}"
+    );
+    assert!(files
+        .iter()
+        .any(|f| f.starts_with("plans/") && f.ends_with(".diff")));
+    assert_eq!(r.report["format_version"], 1);
+    // Every index's SQL is in the script, and every name in the terminal table.
+    let sql = std::fs::read_to_string(r.out.join("indexes.sql")).expect("sql");
+    for ix in indexes {
+        let name = ix["name"].as_str().expect("name");
+        assert!(sql.contains(name), "{name} not in indexes.sql");
+        assert!(r.stdout.contains(name), "{name} not in the terminal table");
+        assert!(
+            name.len() <= 30,
+            "Django limits names to 30 characters: {name}"
+        );
+    }
+    assert!(r.stdout.contains("Where the database time goes"));
+}
+
+#[test]
+fn the_order_history_plan_diff_shows_the_sort_replaced_by_the_proposed_index() {
+    let r = run();
+    let statements = r.report["statements"].as_array().expect("statements");
+    let history = statements
+        .iter()
+        .find(|s| {
+            let q = s["query"].as_str().unwrap_or("");
+            q.contains("\"shop_order\".\"customer_id\" = $1")
+                && q.contains("ORDER BY \"shop_order\".\"created_at\" DESC")
+        })
+        .expect("the order-history statement is in the report");
+    let diff_path = history["plan_diff"]
+        .as_str()
+        .expect("the recommendation changes its plan, so it has a diff");
+    let diff = std::fs::read_to_string(r.out.join(diff_path)).expect("diff file");
+    let names: Vec<&str> = r.report["indexes"]
+        .as_array()
+        .expect("indexes")
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert!(
+        diff.lines()
+            .any(|l| l.starts_with('-') && l.contains("Sort")),
+        "the sort goes:\n{diff}"
+    );
+    assert!(
+        diff.lines().any(|l| l.starts_with('+')
+            && l.contains("Index Scan")
+            && names.iter().any(|n| l.contains(n))),
+        "an index scan on a proposed name comes:\n{diff}"
+    );
+    assert!(
+        !diff.contains("<hypo:"),
+        "HypoPG names are replaced:\n{diff}"
+    );
+    assert!(diff.starts_with(&format!("# queryid: {}", history["queryid"])));
+    assert!(diff.contains("# plans shown for: $1 = "));
+}
+
+#[test]
+fn triage_flags_the_n_plus_one_lookup() {
+    // The customer fetched once per order on the order-history page (`o.customer.email`).
+    assert_eq!(
+        verdict_of(&["FROM \"shop_customer\" WHERE \"shop_customer\".\"id\" = $1 LIMIT"]),
+        "likely_n_plus_one"
+    );
+}
+
+#[test]
+fn triage_says_no_index_helps_the_revenue_aggregate() {
+    assert_eq!(
+        verdict_of(&["SUM(\"shop_order\".\"total\")", "GROUP BY"]),
+        "no_index_helps"
+    );
+}
+
+#[test]
+fn triage_says_an_index_fixes_the_week_count() {
+    assert_eq!(
+        verdict_of(&["COUNT(*)", "\"shop_order\".\"created_at\" >= $1"]),
+        "index_helps"
+    );
+}
+
+fn explain_sql() -> &'static str {
+    "SELECT \"shop_order\".\"id\" FROM \"shop_order\" WHERE \"shop_order\".\"status\" = 'pending' ORDER BY \"shop_order\".\"created_at\" ASC LIMIT 100"
+}
+
+#[test]
+fn explain_advises_one_statement_from_the_command_line() {
+    let db = example_database("analyze_explain_cli");
+    let o = bin()
+        .args(["explain", "--quiet", "--database-url"])
+        .arg(cluster().url(&db))
+        .arg(explain_sql())
+        .output()
+        .expect("run explain");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("CREATE INDEX CONCURRENTLY"), "{out}");
+    assert!(out.contains("\"shop_order\""), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with('+') && l.contains("Index")),
+        "{out}"
+    );
+}
+
+#[test]
+fn explain_reads_the_statement_from_a_file() {
+    let db = example_database("analyze_explain_file");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let f = tmp.path().join("q.sql");
+    std::fs::write(&f, format!("{};\n", explain_sql())).expect("write");
+    let o = bin()
+        .args(["explain", "--quiet", "--database-url"])
+        .arg(cluster().url(&db))
+        .arg("--file")
+        .arg(&f)
+        .output()
+        .expect("run explain");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("CREATE INDEX CONCURRENTLY"), "{out}");
+    // A missing file is a usage error, not a panic.
+    let o = bin()
+        .args(["explain", "--database-url"])
+        .arg(cluster().url(&db))
+        .arg("--file")
+        .arg(tmp.path().join("missing.sql"))
+        .output()
+        .expect("run explain");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{err}"
+    );
+}
+
+#[test]
+fn analyze_twice_on_one_snapshot_gives_identical_files() {
+    let db = example_database("analyze_determinism");
+    replay_workload(&db);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap = tmp.path().join("snap.json");
+    let o = bin()
+        .args(["collect", "--database-url"])
+        .arg(cluster().url(&db))
+        .arg("-o")
+        .arg(&snap)
+        .output()
+        .expect("collect");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut outs = vec![];
+    for n in 0..2 {
+        let out = tmp.path().join(format!("out{n}"));
+        let o = bin()
+            .args(["analyze", "--quiet", "--database-url"])
+            .arg(cluster().url(&db))
+            .arg("--snapshot")
+            .arg(&snap)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("analyze");
+        assert!(
+            matches!(o.status.code(), Some(0) | Some(1)),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        outs.push(out);
+    }
+    let a = files_under(&outs[0]);
+    assert_eq!(a, files_under(&outs[1]));
+    assert!(a.len() >= 3, "{a:?}");
+    for f in &a {
+        let x = std::fs::read(outs[0].join(f)).expect("read");
+        let y = std::fs::read(outs[1].join(f)).expect("read");
+        assert!(x == y, "{f} differs between two runs on one snapshot");
+    }
+    // And the output folder is never overwritten.
+    let o = bin()
+        .args(["analyze", "--quiet", "--database-url"])
+        .arg(cluster().url(&db))
+        .arg("--snapshot")
+        .arg(&snap)
+        .arg("--out")
+        .arg(&outs[0])
+        .output()
+        .expect("analyze");
+    assert_eq!(o.status.code(), Some(2), "a non-empty --out is refused");
+}
