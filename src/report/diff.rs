@@ -170,6 +170,7 @@ mod tests {
         assert!(d.contains("1100.00 -> 20.00 (98.2% less)"), "{d}");
         // Deterministic.
         assert_eq!(d, plan_diff(&h, before, after, &names));
+        insta::assert_snapshot!(d);
     }
 
     #[test]
