@@ -256,4 +256,7 @@ fn one_line(s: &str) -> String {
 pub(crate) mod corpus_tests;
 
 #[cfg(test)]
+mod django_corpus_tests;
+
+#[cfg(test)]
 mod prop_tests;

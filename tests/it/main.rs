@@ -6,6 +6,7 @@ mod support;
 mod check;
 mod cli;
 mod collect;
+mod corpus;
 mod django;
 mod faults;
 mod harness;
