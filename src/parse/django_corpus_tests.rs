@@ -116,11 +116,6 @@ const LEFT_OUT_BY_COLLECT: &[(&str, &str, &str)] = &[
         "savepoint rollback after IntegrityError",
     ),
     (
-        "DECLARE ",
-        "utility statement (DECLARE)",
-        "iterator() server-side cursor (its SELECT is lost to collect: see the report)",
-    ),
-    (
         "FETCH FORWARD ",
         "utility statement (FETCH)",
         "iterator() chunk fetch",
@@ -213,7 +208,7 @@ impl ShapeEntry {
     fn new(n: i64, text: &str, r: &Result<QueryShape, crate::model::Skipped>) -> ShapeEntry {
         let mut e = ShapeEntry {
             n,
-            text: text.chars().take(160).collect(),
+            text: stable_text(text).chars().take(160).collect(),
             skipped: None,
             kind: None,
             plan_text: None,
@@ -284,6 +279,23 @@ impl ShapeEntry {
             .collect();
         e
     }
+}
+
+/// The text without the per-process part of Django's cursor names
+/// (`_django_curs_140365684732480_sync_1` → `_django_curs_N_sync_1`).
+pub(crate) fn stable_text(text: &str) -> String {
+    const CURSOR: &str = "_django_curs_";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(CURSOR) {
+        let after = &rest[at + CURSOR.len()..];
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        out.push_str(&rest[..at + CURSOR.len()]);
+        out.push_str(if digits > 0 { "N" } else { "" });
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Parse one corpus: (shapes, entries for the snapshot, number kept by collect).
@@ -427,6 +439,21 @@ fn soft_deleted_manager_and_prefetch_in_lists() {
     let t = table(&s, "tracker_issue");
     assert_eq!(t.equality, vec!["project_id"]);
     assert_eq!(t.null_tests, vec![("deleted_at".to_string(), true)]);
+}
+
+#[test]
+fn iterator_cursor_query_is_parsed() {
+    // `.iterator()` sends its SELECT only inside `DECLARE … CURSOR WITH HOLD FOR …`.
+    let s = newest_shape("DECLARE \"_django_curs_", &[]);
+    assert!(s
+        .plan_text
+        .starts_with("SELECT \"tracker_comments\".\"id\""));
+    let c = table(&s, "tracker_comments");
+    assert_eq!(c.booleans, vec![("is_internal".to_string(), true)]);
+    assert_eq!(
+        stable_text(r#"DECLARE "_django_curs_1403_sync_1" CURSOR FOR SELECT 1"#),
+        r#"DECLARE "_django_curs_N_sync_1" CURSOR FOR SELECT 1"#
+    );
 }
 
 #[test]
