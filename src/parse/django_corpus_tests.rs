@@ -457,6 +457,23 @@ fn iterator_cursor_query_is_parsed() {
 }
 
 #[test]
+fn f_expression_arithmetic_parameter_is_not_a_column_value() {
+    // `updated_at__gt=F("created_at") + timedelta(hours=1)`: `$1` is an interval, not a
+    // created_at value; binding a timestamp to it made the what-if plan fail.
+    let s = newest_shape(
+        "SELECT \"tracker_issue\".\"id\", ",
+        &["\"tracker_issue\".\"created_at\" + $1::interval"],
+    );
+    assert_eq!(s.params[0].param, 1);
+    assert_eq!(s.params[0].column, None);
+    assert_eq!(s.params[0].op, ParamOp::Other);
+    // The column-to-column comparison is still seen on the table.
+    assert!(table(&s, "tracker_issue")
+        .columns_read
+        .contains(&"updated_at".to_string()));
+}
+
+#[test]
 fn json_key_lookup_and_db_table_override() {
     let s = newest_shape("SELECT \"audit_log\".\"id\"", &["\"payload\" ->> $1"]);
     assert_eq!(s.tables.len(), 1);
