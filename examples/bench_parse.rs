@@ -1,6 +1,8 @@
 //! Parse throughput: parses the hand-written Django corpus (tests/fixtures/django_texts.txt)
-//! against the example shop catalog repeatedly on one thread and prints statements per second
-//! (parse alone, then parse + candidates).
+//! against the example shop catalog, then each real Django corpus
+//! (tests/fixtures/django_corpus_<version>.json, the statements `collect` keeps) against its
+//! catalog, repeatedly on one thread, and prints statements per second (sqlparser alone, parse,
+//! parse + candidates).
 //!
 //! Run: `cargo run --release --example bench_parse [seconds]` (default 3 s per measurement).
 
@@ -8,6 +10,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use idxadvise::candidates::generate;
+use idxadvise::collect::workload::exclusion;
 use idxadvise::model::{Catalog, Statement};
 use idxadvise::parse::parse_statement;
 
@@ -39,11 +42,61 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(3.0);
+    let mut out = std::io::stdout().lock();
     let catalog: Catalog =
         serde_json::from_str(include_str!("../tests/fixtures/shop_catalog.json"))?;
-    let statements: Vec<Statement> = include_str!("../tests/fixtures/django_texts.txt")
+    let texts: Vec<String> = include_str!("../tests/fixtures/django_texts.txt")
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    bench(&mut out, "hand-written corpus", &texts, &catalog, secs)?;
+
+    // The real corpora, captured from Django by tests/django_corpus/capture.sh.
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let catalog: Catalog = serde_json::from_str(&std::fs::read_to_string(
+        fixtures.join("django_corpus_catalog.json"),
+    )?)?;
+    let mut files: Vec<_> = std::fs::read_dir(&fixtures)?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| {
+            n.strip_prefix("django_corpus_").is_some_and(|s| {
+                s.starts_with(|c: char| c.is_ascii_digit()) && s.ends_with(".json")
+            })
+        })
+        .collect();
+    files.sort();
+    for name in files {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixtures.join(&name))?)?;
+        let texts: Vec<String> = v["statements"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s["query"].as_str())
+                    .filter(|q| exclusion(q).is_none())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let label = format!(
+            "real corpus, Django {} ({name}, statements collect keeps)",
+            v["django"].as_str().unwrap_or("?")
+        );
+        bench(&mut out, &label, &texts, &catalog, secs)?;
+    }
+    Ok(())
+}
+
+fn bench(
+    out: &mut impl Write,
+    label: &str,
+    texts: &[String],
+    catalog: &Catalog,
+    secs: f64,
+) -> std::io::Result<()> {
+    let statements: Vec<Statement> = texts
+        .iter()
         .enumerate()
         .map(|(k, l)| Statement {
             queryid: k as i64,
@@ -57,10 +110,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     let bytes: usize = statements.iter().map(|s| s.query.len()).sum();
-    let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "corpus: {} statements, mean {} bytes",
+        "{label}: {} statements, mean {} bytes",
         statements.len(),
         bytes / statements.len().max(1)
     )?;
@@ -78,7 +130,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 n += 1;
             }
         }
-        writeln!(out, "sqlparser alone: {}", rates(n, start.elapsed(), cpu0))?;
+        writeln!(
+            out,
+            "  sqlparser alone: {}",
+            rates(n, start.elapsed(), cpu0)
+        )?;
     }
     for with_candidates in [false, true] {
         let budget = Duration::from_secs_f64(secs);
@@ -88,10 +144,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut shapes = 0u64;
         while start.elapsed() < budget {
             for s in &statements {
-                if let Ok(shape) = parse_statement(s, &catalog) {
+                if let Ok(shape) = parse_statement(s, catalog) {
                     shapes += 1;
                     if with_candidates {
-                        std::hint::black_box(generate(std::slice::from_ref(&shape), &catalog));
+                        std::hint::black_box(generate(std::slice::from_ref(&shape), catalog));
                     }
                     std::hint::black_box(shape);
                 }
@@ -100,7 +156,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         writeln!(
             out,
-            "{}: {} ({n} statements, {shapes} shapes, one thread)",
+            "  {}: {} ({n} statements, {shapes} shapes, one thread)",
             if with_candidates {
                 "parse + candidates"
             } else {

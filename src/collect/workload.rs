@@ -91,7 +91,7 @@ pub fn first_keyword(text: &str) -> String {
 ///
 /// Problem: pg_stat_statements holds more than the application's queries. What we do: leave out
 /// idxadvise's own statements (marker comment), hidden texts, utility statements (anything not
-/// SELECT/INSERT/UPDATE/DELETE/WITH/VALUES/TABLE/MERGE) and Django's foreign-key checks
+/// SELECT/INSERT/UPDATE/DELETE/WITH/VALUES/TABLE/MERGE/DECLARE (a cursor's query)) and Django's foreign-key checks
 /// (FACTS §1: `SELECT 1 FROM ONLY "t" x WHERE … FOR KEY SHARE OF x`, recognised by text).
 pub fn exclusion(text: &str) -> Option<String> {
     if text == HIDDEN_TEXT {
@@ -103,7 +103,9 @@ pub fn exclusion(text: &str) -> Option<String> {
     let kw = first_keyword(text);
     match kw.as_str() {
         "SELECT" | "WITH" => {}
-        "INSERT" | "UPDATE" | "DELETE" | "VALUES" | "TABLE" | "MERGE" => return None,
+        // DECLARE: a cursor's query (Django's `.iterator()`) exists only inside its
+        // `DECLARE … CURSOR FOR SELECT …` text; `parse` plans the query after FOR.
+        "INSERT" | "UPDATE" | "DELETE" | "VALUES" | "TABLE" | "MERGE" | "DECLARE" => return None,
         "" => return Some("utility statement".into()),
         other => return Some(format!("utility statement ({other})")),
     }
@@ -285,6 +287,11 @@ mod tests {
             exclusion("SELECT $2 FROM ONLY \"shop_order\" x WHERE \"id\" = $1 FOR KEY SHARE OF x")
                 .as_deref(),
             Some("foreign-key check")
+        );
+        // A cursor's query (Django's `.iterator()`) is kept for `parse`.
+        assert_eq!(
+            exclusion("DECLARE \"c\" NO SCROLL CURSOR WITH HOLD FOR SELECT 1"),
+            None
         );
         assert_eq!(
             exclusion("-- idxadvise: tables\nSELECT 1").as_deref(),

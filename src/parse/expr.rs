@@ -155,6 +155,31 @@ fn param_op(op: &BinaryOperator, wrap: Wrap) -> ParamOp {
     }
 }
 
+/// False for operators that compute a value from their operands (arithmetic, concatenation,
+/// JSON access, bit operations) rather than compare a column with a value.
+fn compares_values(op: &BinaryOperator) -> bool {
+    !matches!(
+        op,
+        BinaryOperator::Plus
+            | BinaryOperator::Minus
+            | BinaryOperator::Multiply
+            | BinaryOperator::Divide
+            | BinaryOperator::Modulo
+            | BinaryOperator::StringConcat
+            | BinaryOperator::Arrow
+            | BinaryOperator::LongArrow
+            | BinaryOperator::HashArrow
+            | BinaryOperator::HashLongArrow
+            | BinaryOperator::BitwiseOr
+            | BinaryOperator::BitwiseAnd
+            | BinaryOperator::BitwiseXor
+            | BinaryOperator::PGBitwiseXor
+            | BinaryOperator::PGBitwiseShiftLeft
+            | BinaryOperator::PGBitwiseShiftRight
+            | BinaryOperator::PGExp
+    )
+}
+
 fn is_containment(op: &BinaryOperator) -> bool {
     matches!(
         op,
@@ -690,7 +715,15 @@ impl Walker<'_> {
     }
 
     /// Parameter use of one comparison, either way round.
+    ///
+    /// Problem: arithmetic, concatenation and JSON access are binary operators too, but their
+    /// parameter is not a value of the column (`"created_at" + $1::interval`, Django's
+    /// `F("created_at") + timedelta(…)`; binding a timestamp there fails to plan). What we do:
+    /// such a parameter is not tied to the column (it stays `Other` without a column).
     fn compare(&mut self, left: &Expr, op: &BinaryOperator, right: &Expr) {
+        if !compares_values(op) {
+            return;
+        }
         if let (Some(p), Some((c, w))) = (param_of(right), self.col_target(left)) {
             self.param_use(p, Some(&c), param_op(op, w));
         } else if let (Some(p), Some((c, w))) = (param_of(left), self.col_target(right)) {

@@ -5,7 +5,9 @@
 //! malformed) makes it panic or overflow the stack.
 //!
 //! Steps, in order, each with its own skip reason:
-//! 1. text checks ([`text`]): empty or too long, a utility leading keyword (`SAVEPOINT $1`,
+//! 1. text checks ([`text`]): empty or too long, a cursor declaration (`DECLARE c CURSOR FOR
+//!    SELECT …`, Django's `.iterator()`: the SELECT after `FOR` is parsed and planned instead),
+//!    a utility leading keyword (`SAVEPOINT $1`,
 //!    `DEALLOCATE $1`, `SET`, `BEGIN`…, which sqlparser partly refuses), several statements,
 //!    too many operators (a left-deep tree that deep would overflow the stack when dropped);
 //! 2. repair for planning (`interval $2` → `$2::interval`, `extract($1 from …)` →
@@ -72,6 +74,14 @@ pub fn parse_statement(stmt: &Statement, catalog: &Catalog) -> Result<QueryShape
         ));
     }
     let lx = text::lex(sql);
+    if let Some(at) = text::cursor_query(sql, &lx) {
+        // `DECLARE … CURSOR FOR <query>` (Django's `.iterator()`): the query is the statement.
+        let inner = Statement {
+            query: sql[at..].to_string(),
+            ..stmt.clone()
+        };
+        return parse_statement(&inner, catalog);
+    }
     if let Some(kw) = text::leading_keyword(sql, &lx) {
         if text::UTILITY_KEYWORDS.contains(&kw.as_str()) {
             return Err(skip(SkipReason::Utility, format!("{kw} statement")));
@@ -254,6 +264,9 @@ fn one_line(s: &str) -> String {
 
 #[cfg(test)]
 pub(crate) mod corpus_tests;
+
+#[cfg(test)]
+mod django_corpus_tests;
 
 #[cfg(test)]
 mod prop_tests;

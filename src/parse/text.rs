@@ -239,6 +239,38 @@ pub(crate) fn leading_keyword(text: &str, lx: &Lexed) -> Option<String> {
         .map(|t| tok_text(text, t).to_ascii_uppercase())
 }
 
+/// The query of a cursor declaration: `DECLARE name [BINARY] [ASENSITIVE | INSENSITIVE] [[NO]
+/// SCROLL] CURSOR [{WITH | WITHOUT} HOLD] FOR <query>` gives the byte offset of `<query>`.
+///
+/// Problem: Django's `.iterator()` (and psycopg 3 server-side cursors) send their SELECT only
+/// inside a `DECLARE … CURSOR … FOR SELECT …`; pg_stat_statements has no other entry for it.
+/// What we do: parse and plan the query after `FOR`. Example: `DECLARE "_django_curs_1_sync_1"
+/// NO SCROLL CURSOR WITH HOLD FOR SELECT … WHERE "t"."flag"` → the SELECT.
+pub(crate) fn cursor_query(text: &str, lx: &Lexed) -> Option<usize> {
+    let mut toks = lx.toks.iter();
+    let word = |t: &Tok| (t.kind == TokKind::Word).then(|| tok_text(text, t).to_ascii_uppercase());
+    if word(toks.next()?)?.as_str() != "DECLARE" {
+        return None;
+    }
+    let name = toks.next()?;
+    if !matches!(name.kind, TokKind::Word | TokKind::Quoted) {
+        return None;
+    }
+    let mut seen_cursor = false;
+    for t in toks.by_ref() {
+        let w = word(t)?;
+        match (seen_cursor, w.as_str()) {
+            (false, "BINARY" | "ASENSITIVE" | "INSENSITIVE" | "NO" | "SCROLL") => {}
+            (false, "CURSOR") => seen_cursor = true,
+            (true, "WITH" | "WITHOUT" | "HOLD") => {}
+            (true, "FOR") => break,
+            _ => return None,
+        }
+    }
+    let first = toks.next()?;
+    Some(first.start)
+}
+
 /// Statements that are never worth an index: transaction control, session settings, DDL,
 /// maintenance. Matched on the leading keyword, before parsing, because sqlparser refuses
 /// several of the forms pg_stat_statements stores (`SAVEPOINT $1`, `DEALLOCATE $1`).
@@ -501,6 +533,28 @@ mod tests {
             parser_input(t, &lex(t)).as_deref(),
             Some(r#"SELECT $2 FROM ONLY "c" x WHERE "id" = $1 FOR SHARE OF x"#)
         );
+    }
+
+    #[test]
+    fn cursor_declarations_give_their_query() {
+        let t = r#"DECLARE "_django_curs_1_sync_1" NO SCROLL CURSOR WITH HOLD FOR SELECT "a" FROM "t" WHERE "t"."f""#;
+        let at = cursor_query(t, &lex(t)).expect("a cursor");
+        assert_eq!(&t[at..], r#"SELECT "a" FROM "t" WHERE "t"."f""#);
+        let t = "declare c binary insensitive scroll cursor without hold for (select 1)";
+        assert_eq!(
+            cursor_query(t, &lex(t)).map(|a| &t[a..]),
+            Some("(select 1)")
+        );
+        for t in [
+            "DECLARE c CURSOR FOR",
+            "DECLARE c FOR SELECT 1",
+            "DECLARE c CURSOR SCROLL FOR SELECT 1",
+            "DECLARE",
+            "SELECT 1",
+            "DECLARE $1 CURSOR FOR SELECT 1",
+        ] {
+            assert_eq!(cursor_query(t, &lex(t)), None, "{t}");
+        }
     }
 
     #[test]

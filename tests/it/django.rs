@@ -42,7 +42,7 @@ pub(crate) fn venvs() -> &'static Vec<(String, PathBuf, String)> {
     })
 }
 
-fn python(label: &str) -> (PathBuf, String) {
+pub(crate) fn python(label: &str) -> (PathBuf, String) {
     let v = venvs()
         .iter()
         .find(|v| v.0 == label)
@@ -74,7 +74,7 @@ fn copy_project() -> tempfile::TempDir {
 }
 
 /// Run `python manage.py args…` in the project; returns (success, stdout+stderr).
-fn manage(py: &Path, project: &Path, db_url: &str, args: &[&str]) -> (bool, String) {
+pub(crate) fn manage(py: &Path, project: &Path, db_url: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(py)
         .current_dir(project)
         .arg("manage.py")
@@ -93,7 +93,7 @@ fn manage(py: &Path, project: &Path, db_url: &str, args: &[&str]) -> (bool, Stri
     )
 }
 
-fn must(py: &Path, project: &Path, db_url: &str, args: &[&str]) -> String {
+pub(crate) fn must(py: &Path, project: &Path, db_url: &str, args: &[&str]) -> String {
     let (ok, out) = manage(py, project, db_url, args);
     assert!(ok, "manage.py {args:?} failed:\n{out}");
     out

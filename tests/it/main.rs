@@ -7,6 +7,7 @@ mod analyze;
 mod check;
 mod cli;
 mod collect;
+mod corpus;
 mod django;
 mod faults;
 mod harness;
