@@ -11,4 +11,5 @@ mod faults;
 mod harness;
 mod sql_files;
 mod tls;
+mod verify;
 mod whatif;
