@@ -222,6 +222,9 @@ pub struct TableWriteResult {
     pub before_writes_per_s: Option<f64>,
     /// The same in the "after" window.
     pub after_writes_per_s: Option<f64>,
+    /// Rows written (inserted + updated + deleted) in the "after" window (rates need the
+    /// statistics' reset time, which a database that was never reset lacks).
+    pub after_rows_written: i64,
     /// Share of updates that were HOT at the baseline.
     pub before_hot_share: Option<f64>,
     /// The same in the "after" window.
@@ -531,6 +534,7 @@ fn write_results(
             table: format!("{}.{}", b.schema, b.table),
             before_writes_per_s: per_s(writes_total(b), baseline.writes.seconds),
             after_writes_per_s: per_s(delta_writes, window),
+            after_rows_written: delta_writes,
             before_hot_share: b.hot_share(),
             after_hot_share: hot(delta_hot, delta_upd),
             predicted_lost_hot_updates_per_s: lost,
@@ -704,6 +708,7 @@ mod tests {
         assert!((w.before_hot_share.unwrap() - 0.9).abs() < 1e-9);
         assert!((w.after_hot_share.unwrap() - 0.1).abs() < 1e-9);
         assert!(!w.reset);
+        assert_eq!(w.after_rows_written, 600);
         let mut n = now();
         n.write_stats.source = WriteSource::Unavailable;
         let r = compare(&b, &n);

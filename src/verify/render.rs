@@ -176,16 +176,17 @@ pub fn text(report: &VerifyReport) -> String {
     if !report.writes.is_empty() {
         let _ = writeln!(s, "\nWrites:");
         for w in &report.writes {
+            let rate = match (w.before_writes_per_s, w.after_writes_per_s) {
+                (Some(b), Some(a)) => format!("{b:.2} → {a:.2} rows written/s"),
+                _ => format!(
+                    "{} rows written since the baseline (no rates: statistics never reset)",
+                    w.after_rows_written
+                ),
+            };
             let _ = writeln!(
                 s,
-                "  {}: {} → {} rows written/s, HOT updates {} → {}",
+                "  {}: {rate}, HOT updates {} → {}",
                 w.table,
-                w.before_writes_per_s
-                    .map(|v| format!("{v:.2}"))
-                    .unwrap_or_else(|| "-".into()),
-                w.after_writes_per_s
-                    .map(|v| format!("{v:.2}"))
-                    .unwrap_or_else(|| "-".into()),
                 share(w.before_hot_share),
                 share(w.after_hot_share),
             );
@@ -266,6 +267,7 @@ pub fn markdown(report: &VerifyReport) -> String {
             "HOT before",
             "HOT after",
             "predicted lost HOT/s",
+            "rows written after",
         ]
         .map(String::from)
         .to_vec()];
@@ -281,9 +283,10 @@ pub fn markdown(report: &VerifyReport) -> String {
                 share(w.before_hot_share),
                 share(w.after_hot_share),
                 format!("{:.2}", w.predicted_lost_hot_updates_per_s),
+                w.after_rows_written.to_string(),
             ]);
         }
-        s.push_str(&md_table(&rows, &[1, 2, 3, 4, 5]));
+        s.push_str(&md_table(&rows, &[1, 2, 3, 4, 5, 6]));
     }
     s
 }
