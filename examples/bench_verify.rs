@@ -70,7 +70,10 @@ fn run(
         sandbox.psql("shop", stmt)?;
     }
     for r in 0..rounds {
-        say(&format!("replaying the workload again ({}/{rounds})", r + 1));
+        say(&format!(
+            "replaying the workload again ({}/{rounds})",
+            r + 1
+        ));
         sandbox.psql_file("shop", &example.dir.join("workload.sql"))?;
     }
     say("verify");
@@ -90,7 +93,9 @@ fn run(
     let report = outcome.report;
 
     println!("## Indexes\n");
-    println!("| index | estimated | real | error | scans | verdict |\n|---|---:|---:|---:|---:|---|");
+    println!(
+        "| index | estimated | real | error | scans | verdict |\n|---|---:|---:|---:|---:|---|"
+    );
     for ix in &report.indexes {
         println!(
             "| {} | {} | {} | {} | {} | {} |",

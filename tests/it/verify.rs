@@ -4,11 +4,69 @@
 use idxadvise::verify::compare::{Change, SIZE_TOLERANCE};
 use idxadvise::verify::{Baseline, VerifyReport};
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 use crate::cli::idxadvise;
-use crate::support::{cluster, example_database, replay_workload, replay_workload_again};
+use crate::support::{
+    cluster, example_database, replay_workload, replay_workload_again, repo_root,
+};
 
 /// Statements predicted at least this much faster are asserted to have got faster.
 const LARGE_PREDICTED_SPEEDUP: f64 = 5.0;
+
+/// The newest Django from `.ci/django-venv`.
+fn newest_django() -> PathBuf {
+    let out = Command::new("bash")
+        .arg(repo_root().join(".ci/django-venv"))
+        .output()
+        .expect("run .ci/django-venv");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("newest "))
+        .and_then(|l| l.split_whitespace().next())
+        .map(PathBuf::from)
+        .expect("a newest line")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let (p, name) = (e.path(), e.file_name());
+        if name == "__pycache__" {
+            continue;
+        }
+        if p.is_dir() {
+            copy_dir(&p, &to.join(&name));
+        } else {
+            std::fs::copy(&p, to.join(&name)).expect("copy");
+        }
+    }
+}
+
+fn manage(py: &Path, project: &Path, url: &str, args: &[&str]) -> String {
+    let out = Command::new(py)
+        .current_dir(project)
+        .arg("manage.py")
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("run manage.py");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "manage.py {args:?} failed:\n{text}");
+    text
+}
 
 #[test]
 fn verify_measures_the_applied_indexes_against_the_prediction() {
@@ -109,4 +167,129 @@ fn verify_measures_the_applied_indexes_against_the_prediction() {
         std::fs::read_to_string(out.join("verify.md")).expect("verify.md"),
         md
     );
+}
+
+/// The loop with real Django: analyze writes the migrations, `migrate` applies them, the
+/// workload runs again, `verify` confirms; then an index whose scan counter was reset is
+/// "unused", and verify writes a drop migration that `migrate` applies.
+#[test]
+fn verify_after_django_migrate_and_a_drop_migration() {
+    let py = newest_django();
+    let c = cluster();
+    let db = example_database("verify_django");
+    replay_workload(&db);
+    let url = c.url(&db);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = tmp.path().join("shop");
+    copy_dir(&repo_root().join("examples/shop"), &project);
+    // The example database was made from schema.sql: record its migrations as applied.
+    manage(&py, &project, &url, &["migrate", "--fake", "-v", "0"]);
+    let out = tmp.path().join("analysis");
+    let (out_s, project_s, py_s) = (
+        out.to_str().expect("utf-8"),
+        project.to_str().expect("utf-8"),
+        py.to_str().expect("utf-8"),
+    );
+    let a = idxadvise(&[
+        "analyze",
+        "--database-url",
+        &url,
+        "--out",
+        out_s,
+        "--django-project",
+        project_s,
+        "--python",
+        py_s,
+        "--migrations-app",
+        "shop",
+        "-q",
+    ]);
+    assert_eq!(a.code, 1, "{}", a.stderr);
+    let baseline = Baseline::from_json(
+        &std::fs::read_to_string(out.join("baseline.json")).expect("baseline.json"),
+    )
+    .expect("baseline");
+    // Put the migrations into the project, as the team does after review, and migrate.
+    copy_dir(
+        &out.join("shop/migrations"),
+        &project.join("shop/migrations"),
+    );
+    let applied = manage(&py, &project, &url, &["migrate", "-v", "1"]);
+    // One migration per index, each applied now (besides the drops analyze proposed).
+    for ix in &baseline.indexes {
+        assert!(
+            applied.contains(&format!("{}... OK", ix.name)),
+            "{}: {applied}",
+            ix.name
+        );
+    }
+    replay_workload_again(&db);
+
+    let v = idxadvise(&[
+        "verify",
+        "--database-url",
+        &url,
+        "--baseline",
+        out_s,
+        "--format",
+        "json",
+        "-q",
+    ]);
+    let report: VerifyReport = serde_json::from_str(&v.stdout).expect("json");
+    assert_eq!(report.indexes.len(), baseline.indexes.len());
+    for ix in &report.indexes {
+        assert!(ix.exists && ix.valid && ix.scans.unwrap_or(0) > 0, "{ix:?}");
+        assert_eq!(ix.suggestion, idxadvise::verify::Suggestion::Keep, "{ix:?}");
+    }
+    assert_eq!(v.code, 0, "{}", v.stderr);
+
+    // Reset the scan counter of one index: it reads as unused, and verify proposes to drop it.
+    let victim = &baseline.indexes[0].name;
+    c.psql(
+        &db,
+        &format!("SELECT pg_stat_reset_single_table_counters('{victim}'::regclass)"),
+    );
+    let v = idxadvise(&[
+        "verify",
+        "--database-url",
+        &url,
+        "--baseline",
+        out_s,
+        "--django-project",
+        project_s,
+        "--python",
+        py_s,
+        "--migrations-app",
+        "shop",
+        "-q",
+    ]);
+    assert_eq!(v.code, 1, "{}\n{}", v.stdout, v.stderr);
+    assert!(v.stdout.contains("unused"), "{}", v.stdout);
+    let drops = std::fs::read_to_string(out.join("verify-2-drops.sql")).expect("drops.sql");
+    assert!(
+        drops.contains(&format!(
+            "DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"{victim}\";"
+        )),
+        "{drops}"
+    );
+    let migs: Vec<PathBuf> = std::fs::read_dir(out.join("verify-2-migrations/shop/migrations"))
+        .expect("drop migration written")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(migs.len(), 1, "{migs:?}");
+    let text = std::fs::read_to_string(&migs[0]).expect("read");
+    assert!(text.contains(victim.as_str()), "{text}");
+    std::fs::copy(
+        &migs[0],
+        project
+            .join("shop/migrations")
+            .join(migs[0].file_name().expect("name")),
+    )
+    .expect("copy");
+    manage(&py, &project, &url, &["migrate", "-v", "0"]);
+    let left = c.psql(
+        &db,
+        &format!("SELECT count(*) FROM pg_class WHERE relname = '{victim}'"),
+    );
+    assert_eq!(left.trim(), "0", "the drop migration dropped {victim}");
 }
