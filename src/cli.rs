@@ -552,6 +552,41 @@ mod tests {
     }
 
     #[test]
+    fn verify_flags_validate() {
+        let parse = |a: &[&str]| {
+            let cli = Cli::try_parse_from(["idxadvise", "verify"].iter().chain(a.iter()))?;
+            match cli.command {
+                Command::Verify(v) => Ok::<_, clap::Error>(verify_config(*v)),
+                _ => unreachable!(),
+            }
+        };
+        assert!(parse(&[]).is_err(), "--baseline is required");
+        let c = parse(&[
+            "--baseline",
+            "b",
+            "--snapshot",
+            "s.json",
+            "--format",
+            "json",
+        ])
+        .unwrap()
+        .unwrap();
+        assert!(matches!(
+            c.measurement,
+            crate::verify::Measurement::Snapshot(_)
+        ));
+        assert_eq!(c.format, crate::analyze::OutputFormat::Json);
+        assert!(c.django.is_none());
+        let err = parse(&["--baseline", "b", "--python", "py"])
+            .unwrap()
+            .unwrap_err();
+        assert!(err.to_string().contains("--django-project"), "{err}");
+        assert!(parse(&["--baseline", "b", "--format", "xml"])
+            .unwrap()
+            .is_err());
+    }
+
+    #[test]
     fn emit_flags_validate() {
         let parse = |a: &[&str]| {
             T::try_parse_from(std::iter::once("t").chain(a.iter().copied()))

@@ -154,6 +154,39 @@ fn verify_measures_the_applied_indexes_against_the_prediction() {
         );
     }
 
+    // The same from a second snapshot file written by `collect`, into another folder.
+    let snap = tmp.path().join("after.json");
+    let col = idxadvise(&[
+        "collect",
+        "--database-url",
+        &url,
+        "-o",
+        snap.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(col.code, 0, "{}", col.stderr);
+    let other = tmp.path().join("elsewhere");
+    let from_file = idxadvise(&[
+        "verify",
+        "--baseline",
+        out_s,
+        "--snapshot",
+        snap.to_str().expect("utf-8"),
+        "--out",
+        other.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "-q",
+    ]);
+    let r2: VerifyReport = serde_json::from_str(&from_file.stdout).expect("json");
+    let verdicts = |r: &VerifyReport| -> Vec<_> {
+        r.indexes
+            .iter()
+            .map(|i| (i.name.clone(), i.verdict, i.real_size_bytes))
+            .collect()
+    };
+    assert_eq!(verdicts(&r2), verdicts(&report));
+    assert!(other.join("verify.json").exists());
+
     // The files, next to the baseline; a second run never overwrites them.
     let json = std::fs::read_to_string(out.join("verify.json")).expect("verify.json written");
     assert_eq!(json, v.stdout);
