@@ -274,6 +274,67 @@ mod tests {
     use super::*;
 
     #[test]
+    fn built_from_the_analysis() {
+        use crate::model::{IndexKey, IndexSpec};
+        use crate::select::{Helped, Proposed};
+        let snapshot = super::super::fixtures::now();
+        let spec = IndexSpec::on("public", "shop_order", vec![IndexKey::col("customer_id")]);
+        let rec = Recommendation {
+            create: vec![Proposed {
+                candidate: 7,
+                spec,
+                size_bytes: 1234,
+                write_cost_ms_per_s: 0.5,
+                read_gain_ms: 1.0,
+                helps: vec![Helped {
+                    queryid: 101,
+                    calls: 150,
+                    before_cost: 100.0,
+                    after_cost: 10.0,
+                    before_ms: 7.0,
+                    after_ms: 0.7,
+                }],
+                rules: vec![],
+                read_gain_cost: 0.0,
+                net_benefit_ms_per_s: 0.0,
+                lost_hot_updates_per_s: 0.25,
+                displaces: vec![],
+            }],
+            ..Recommendation::default()
+        };
+        let names: BTreeMap<usize, String> = [(7, "ix".to_string())].into();
+        let eval = |cost: f64, used: Vec<usize>| Evaluation {
+            cost,
+            generic_cost: None,
+            used,
+            plan: None,
+        };
+        let before: BTreeMap<i64, Evaluation> =
+            [(101, eval(100.0, vec![])), (102, eval(5.0, vec![]))].into();
+        let after: BTreeMap<i64, Evaluation> =
+            [(101, eval(10.0, vec![7])), (102, eval(5.0, vec![]))].into();
+        let b = build(&snapshot, &rec, &names, &before, &after);
+        assert_eq!(b.statements.len(), 2);
+        assert_eq!(b.statement(101).unwrap().calls, 150);
+        let p = b.prediction(101).unwrap();
+        assert_eq!(p.uses, vec!["ix".to_string()]);
+        assert!((p.before_ms - 7.0).abs() < 1e-9 && (p.after_ms - 0.7).abs() < 1e-9);
+        assert!((p.speedup() - 10.0).abs() < 1e-9);
+        assert!(b.prediction(102).unwrap().uses.is_empty());
+        let ix = &b.indexes[0];
+        assert_eq!((ix.name.as_str(), ix.size_bytes), ("ix", 1234));
+        assert_eq!(ix.helps, vec![101]);
+        assert!(
+            ix.sql.starts_with("CREATE INDEX CONCURRENTLY \"ix\""),
+            "{}",
+            ix.sql
+        );
+        // Only the tables that get an index keep their write counters.
+        assert_eq!(b.writes.tables.len(), 1);
+        assert_eq!(b.stats_since, snapshot.workload.stats_since);
+    }
+
+    #[test]
     fn refuses_other_versions_and_round_trips() {
         let b = super::super::fixtures::baseline();
         let text = b.to_json();

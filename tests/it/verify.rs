@@ -122,6 +122,9 @@ fn verify_measures_the_applied_indexes_against_the_prediction() {
     let table = idxadvise::verify::render::text(&report);
     eprintln!("{table}");
     for ix in &report.indexes {
+        eprintln!("{}", ix.sql);
+    }
+    for ix in &report.indexes {
         assert!(ix.exists && ix.valid, "{} exists and is valid", ix.name);
         assert!(ix.scans.unwrap_or(0) > 0, "{} is used:\n{table}", ix.name);
     }
