@@ -327,6 +327,15 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         contents: crate::report::render::to_json(&report),
         kind: FileKind::Report,
     });
+    if !config.explain {
+        // What `idxadvise verify` compares against later.
+        files.push(EmittedFile {
+            path: PathBuf::from(crate::verify::BASELINE_FILE),
+            contents: crate::verify::baseline::build(&snapshot, &rec, &names, &baseline, &after)
+                .to_json(),
+            kind: FileKind::Report,
+        });
+    }
     if writes {
         let written = crate::emit::write_plan(&files, project.as_ref(), &config.emit)?;
         stages.say(&format!(

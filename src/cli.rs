@@ -30,6 +30,9 @@ pub enum Command {
     /// The main job on the bundled example: a throwaway cluster, the example Django shop, its
     /// workload, `analyze`, files written.
     Demo(DemoArgs),
+    /// After the indexes are applied and traffic ran: measure their real effect against the
+    /// prediction saved by `analyze` (baseline.json), and flag unused indexes and regressions.
+    Verify(Box<VerifyArgs>),
 }
 
 /// Selection limits and analysis options shared by `analyze` and `explain`.
@@ -286,6 +289,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             Ok(outcome.exit_code)
         }
         Command::Demo(args) => crate::demo::run(args.out, args.python, args.quiet, out),
+        Command::Verify(args) => {
+            let config = verify_config(*args)?;
+            let outcome = runtime()?.block_on(crate::verify::run(&config, out))?;
+            Ok(outcome.exit_code)
+        }
     }
 }
 
@@ -399,6 +407,87 @@ pub fn base_config(
     })
 }
 
+/// `verify` arguments.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Connection (the same server `analyze` read, usually the replica; `--primary-url` for the
+    /// write counters).
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// The output folder of `analyze` (it holds baseline.json).
+    #[arg(long, value_name = "DIR")]
+    pub baseline: std::path::PathBuf,
+    /// Compare with a snapshot written by `collect` instead of reading the server now.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<std::path::PathBuf>,
+    /// Write verify.md and verify.json here instead of the baseline folder (never overwrites:
+    /// a later run writes verify-2.md, …).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+    /// The Django project (folder with manage.py): write a RemoveIndexConcurrently (or RunSQL)
+    /// migration for each index to drop. Without it, the DROP INDEX CONCURRENTLY statements.
+    #[arg(long, value_name = "DIR")]
+    pub django_project: Option<std::path::PathBuf>,
+    /// The project's Python.
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<std::path::PathBuf>,
+    /// Django settings module.
+    #[arg(long, value_name = "MODULE")]
+    pub settings: Option<String>,
+    /// The app whose migrations hold RunSQL migrations for tables without an editable model.
+    #[arg(long, value_name = "APP_LABEL")]
+    pub migrations_app: Option<String>,
+    /// Output on stdout: text, json or markdown.
+    #[arg(long, default_value = "text")]
+    pub format: String,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn verify_config(args: VerifyArgs) -> Result<crate::verify::VerifyConfig> {
+    let format = match args.format.as_str() {
+        "text" => crate::analyze::OutputFormat::Text,
+        "json" => crate::analyze::OutputFormat::Json,
+        "markdown" | "md" => crate::analyze::OutputFormat::Markdown,
+        other => {
+            return Err(Error::Usage(format!(
+                "unknown --format {other:?} (text, json or markdown)"
+            )))
+        }
+    };
+    let measurement = match args.snapshot {
+        Some(p) => crate::verify::Measurement::Snapshot(p),
+        None => crate::verify::Measurement::Live(crate::config::CollectConfig {
+            filter: crate::config::WorkloadFilter::default(),
+            connection: args.conn.config()?,
+        }),
+    };
+    if args.django_project.is_none()
+        && (args.python.is_some() || args.settings.is_some() || args.migrations_app.is_some())
+    {
+        return Err(Error::Usage(
+            "--python, --settings and --migrations-app need --django-project".into(),
+        ));
+    }
+    let django = args.django_project.map(|p| crate::emit::EmitConfig {
+        out_dir: None,
+        django_project: Some(p),
+        python: args.python,
+        settings: args.settings,
+        migrations_app: args.migrations_app,
+        write_into_project: false,
+    });
+    Ok(crate::verify::VerifyConfig {
+        baseline: args.baseline,
+        measurement,
+        out: args.out,
+        django,
+        format,
+        quiet: args.quiet,
+    })
+}
+
 /// Where `analyze` writes migrations, `Meta.indexes` lines and the SQL script (flatten into the
 /// `analyze` arguments with `#[command(flatten)]`).
 #[derive(Debug, Clone, Default, Args)]
@@ -461,6 +550,41 @@ mod tests {
     struct T {
         #[command(flatten)]
         emit: EmitArgs,
+    }
+
+    #[test]
+    fn verify_flags_validate() {
+        let parse = |a: &[&str]| {
+            let cli = Cli::try_parse_from(["idxadvise", "verify"].iter().chain(a.iter()))?;
+            match cli.command {
+                Command::Verify(v) => Ok::<_, clap::Error>(verify_config(*v)),
+                _ => unreachable!(),
+            }
+        };
+        assert!(parse(&[]).is_err(), "--baseline is required");
+        let c = parse(&[
+            "--baseline",
+            "b",
+            "--snapshot",
+            "s.json",
+            "--format",
+            "json",
+        ])
+        .unwrap()
+        .unwrap();
+        assert!(matches!(
+            c.measurement,
+            crate::verify::Measurement::Snapshot(_)
+        ));
+        assert_eq!(c.format, crate::analyze::OutputFormat::Json);
+        assert!(c.django.is_none());
+        let err = parse(&["--baseline", "b", "--python", "py"])
+            .unwrap()
+            .unwrap_err();
+        assert!(err.to_string().contains("--django-project"), "{err}");
+        assert!(parse(&["--baseline", "b", "--format", "xml"])
+            .unwrap()
+            .is_err());
     }
 
     #[test]

@@ -34,4 +34,5 @@ pub mod pyproject;
 pub mod report;
 pub mod sandbox;
 pub mod select;
+pub mod verify;
 pub mod whatif;

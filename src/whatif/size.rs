@@ -105,14 +105,15 @@ fn predicate_selectivity(spec: &IndexSpec, table: &Table) -> f64 {
                     if s.most_common_vals.is_empty() {
                         0.5
                     } else {
-                        freq_of("true")
+                        // pg_stats prints booleans as `t`/`f`.
+                        freq_of("t").max(freq_of("true"))
                     }
                 }
                 PredTerm::IsFalse { .. } => {
                     if s.most_common_vals.is_empty() {
                         0.5
                     } else {
-                        freq_of("false")
+                        freq_of("f").max(freq_of("false"))
                     }
                 }
                 PredTerm::Eq { value, .. } => freq_of(value),
@@ -266,6 +267,31 @@ mod tests {
         };
         let p = estimate_index_size(&partial, &c);
         assert!(p < 300_000, "1% of 1M rows: {p}");
+        // Booleans: pg_stats prints their most common values as `t`/`f` (not `true`).
+        let mut c = c;
+        c.tables[0].columns.push(Column {
+            name: "is_active".into(),
+            type_name: "boolean".into(),
+            stats: Some(ColumnStats {
+                avg_width: 1,
+                n_distinct: 2.0,
+                most_common_vals: vec!["t".into(), "f".into()],
+                most_common_freqs: vec![0.8, 0.2],
+                ..Default::default()
+            }),
+            ..col("is_active", "boolean", 1, 2.0)
+        });
+        let active = IndexSpec {
+            predicate: Some(Predicate {
+                terms: vec![PredTerm::IsTrue {
+                    column: "is_active".into(),
+                }],
+            }),
+            ..IndexSpec::on("public", "t", vec![IndexKey::col("id")])
+        };
+        let all = estimate_index_size(&IndexSpec::on("public", "t", vec![IndexKey::col("id")]), &c);
+        let a = estimate_index_size(&active, &c) as f64 / all as f64;
+        assert!((0.75..0.85).contains(&a), "80% of the rows are active: {a}");
         let unknown = IndexSpec::on("public", "nope", vec![IndexKey::col("id")]);
         assert_eq!(estimate_index_size(&unknown, &c), 16384);
     }

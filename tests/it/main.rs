@@ -14,4 +14,5 @@ mod harness;
 mod select;
 mod sql_files;
 mod tls;
+mod verify;
 mod whatif;

@@ -564,3 +564,10 @@ pub fn reset_statements(c: &Cluster, db: &str) {
         ),
     );
 }
+
+/// Replay the example workload into `db` again WITHOUT resetting pg_stat_statements (the
+/// "after" traffic of `verify`): the counters keep growing from where they were. The workload
+/// writes rows (orders, status updates, soft deletes); a second replay just adds more.
+pub fn replay_workload_again(db: &str) {
+    cluster().psql_file(db, &repo_root().join("examples/shop/workload.sql"));
+}

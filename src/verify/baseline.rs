@@ -1,0 +1,352 @@
+//! `baseline.json`: what `analyze` predicted from, saved in its output folder so that
+//! `idxadvise verify` can later measure the real effect of the applied indexes against it.
+//!
+//! Stage: written by `analyze` (pure: built from the snapshot, the recommendation and the
+//! what-if evaluations), read by `verify`. Must not do I/O (the caller writes and reads the
+//! file). Invariants: versioned ([`BASELINE_FORMAT_VERSION`]); deterministic (statements sorted
+//! by queryid, indexes in the order chosen); counters are the raw cumulative pg_stat_statements
+//! and pg_stat_user_tables values, so `verify` can take deltas.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Snapshot, TableWrites, WriteSource};
+use crate::select::Recommendation;
+use crate::whatif::Evaluation;
+
+/// Version of the `baseline.json` schema. Bump on incompatible changes.
+pub const BASELINE_FORMAT_VERSION: u32 = 1;
+
+/// The file name in the analyze output folder.
+pub const BASELINE_FILE: &str = "baseline.json";
+
+/// Everything `verify` compares against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Always [`BASELINE_FORMAT_VERSION`] when written by this build.
+    pub format_version: u32,
+    /// `idxadvise <version>`.
+    pub created_by: String,
+    /// Database name.
+    pub database: String,
+    /// Server version string.
+    pub server_version: String,
+    /// `pg_stat_statements_info.stats_reset` at the baseline, as text, when known: a later value
+    /// means pg_stat_statements was reset in between.
+    pub stats_since: Option<String>,
+    /// The pg_stat_statements counters the prediction was made from, by queryid.
+    pub statements: Vec<StatementCounters>,
+    /// Per analysed statement: planner cost before → after the recommendation, and the
+    /// predicted mean time.
+    pub predictions: Vec<StatementPrediction>,
+    /// The recommended indexes.
+    pub indexes: Vec<IndexPrediction>,
+    /// Write counters per table at the baseline (from the primary), for write-side deltas.
+    pub writes: WriteBaseline,
+}
+
+/// One pg_stat_statements entry: cumulative counters at the time of the snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatementCounters {
+    /// queryid.
+    pub queryid: i64,
+    /// Normalised text.
+    pub query: String,
+    /// Executions.
+    pub calls: i64,
+    /// Total execution time, ms.
+    pub total_time_ms: f64,
+    /// Mean execution time, ms.
+    pub mean_time_ms: f64,
+    /// Rows returned or affected, in total.
+    pub rows: i64,
+    /// Shared blocks hit, in total.
+    pub shared_blks_hit: i64,
+    /// Shared blocks read, in total.
+    pub shared_blks_read: i64,
+}
+
+/// The prediction for one analysed statement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatementPrediction {
+    /// queryid.
+    pub queryid: i64,
+    /// Planner cost with the existing indexes.
+    pub before_cost: f64,
+    /// Planner cost with the recommended indexes.
+    pub after_cost: f64,
+    /// Measured mean time at the baseline, ms.
+    pub before_ms: f64,
+    /// Predicted mean time, ms: `before_ms × after_cost / before_cost`.
+    pub after_ms: f64,
+    /// Names of the recommended indexes the predicted plan uses.
+    pub uses: Vec<String>,
+}
+
+impl StatementPrediction {
+    /// Predicted speedup `before / after` (1 when unchanged or unknown).
+    pub fn speedup(&self) -> f64 {
+        if self.after_cost > 0.0 && self.before_cost > 0.0 {
+            self.before_cost / self.after_cost
+        } else {
+            1.0
+        }
+    }
+}
+
+/// One recommended index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexPrediction {
+    /// Name (as in the migration and indexes.sql).
+    pub name: String,
+    /// Schema.
+    pub schema: String,
+    /// Table.
+    pub table: String,
+    /// `CREATE INDEX CONCURRENTLY …`.
+    pub sql: String,
+    /// Estimated size, bytes.
+    pub size_bytes: i64,
+    /// Estimated write cost, ms of database time per second.
+    pub write_cost_ms_per_s: f64,
+    /// Updates per second predicted to stop being HOT.
+    pub lost_hot_updates_per_s: f64,
+    /// Statements it was predicted to help (queryids).
+    pub helps: Vec<i64>,
+}
+
+/// Write counters at the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteBaseline {
+    /// Where they were read.
+    pub source: WriteSource,
+    /// `pg_stat_database.stats_reset` of the database, as text.
+    pub since: Option<String>,
+    /// Seconds the counters covered at the baseline.
+    pub seconds: Option<f64>,
+    /// Counters of the tables that get a new index.
+    pub tables: Vec<TableWrites>,
+}
+
+/// Build the baseline from what `analyze` knows: the snapshot, the recommendation, the names
+/// of the indexes (by candidate id) and the evaluations without and with the recommended
+/// indexes (by queryid).
+pub fn build(
+    snapshot: &Snapshot,
+    rec: &Recommendation,
+    names: &BTreeMap<usize, String>,
+    before: &BTreeMap<i64, Evaluation>,
+    after: &BTreeMap<i64, Evaluation>,
+) -> Baseline {
+    let mut statements: Vec<StatementCounters> = snapshot
+        .workload
+        .statements
+        .iter()
+        .map(|s| StatementCounters {
+            queryid: s.queryid,
+            query: s.query.clone(),
+            calls: s.calls,
+            total_time_ms: s.total_time_ms,
+            mean_time_ms: s.mean_time_ms,
+            rows: s.rows,
+            shared_blks_hit: s.shared_blks_hit,
+            shared_blks_read: s.shared_blks_read,
+        })
+        .collect();
+    statements.sort_by_key(|s| s.queryid);
+    let predictions: Vec<StatementPrediction> = before
+        .iter()
+        .filter_map(|(q, b)| {
+            let a = after.get(q)?;
+            let mean = snapshot.workload.get(*q)?.mean_time_ms;
+            let mut uses: Vec<String> = a
+                .used
+                .iter()
+                .filter_map(|c| names.get(c).cloned())
+                .collect();
+            uses.sort();
+            uses.dedup();
+            Some(StatementPrediction {
+                queryid: *q,
+                before_cost: b.cost,
+                after_cost: a.cost,
+                before_ms: mean,
+                after_ms: if b.cost > 0.0 {
+                    mean * a.cost / b.cost
+                } else {
+                    mean
+                },
+                uses,
+            })
+        })
+        .collect();
+    let indexes: Vec<IndexPrediction> = rec
+        .create
+        .iter()
+        .map(|p| {
+            let name = names.get(&p.candidate).cloned().unwrap_or_default();
+            let mut helps: Vec<i64> = p.helps.iter().map(|h| h.queryid).collect();
+            helps.sort_unstable();
+            helps.dedup();
+            IndexPrediction {
+                sql: p.spec.create_sql(&name, true),
+                name,
+                schema: p.spec.schema.clone(),
+                table: p.spec.table.clone(),
+                size_bytes: p.size_bytes,
+                write_cost_ms_per_s: p.write_cost_ms_per_s,
+                lost_hot_updates_per_s: p.lost_hot_updates_per_s,
+                helps,
+            }
+        })
+        .collect();
+    let tables: Vec<TableWrites> = snapshot
+        .write_stats
+        .tables
+        .iter()
+        .filter(|t| {
+            indexes
+                .iter()
+                .any(|i| i.schema == t.schema && i.table == t.table)
+        })
+        .cloned()
+        .collect();
+    Baseline {
+        format_version: BASELINE_FORMAT_VERSION,
+        created_by: format!("idxadvise {}", env!("CARGO_PKG_VERSION")),
+        database: snapshot.server.database.clone(),
+        server_version: snapshot.server.version.clone(),
+        stats_since: snapshot.workload.stats_since.clone(),
+        statements,
+        predictions,
+        indexes,
+        writes: WriteBaseline {
+            source: snapshot.write_stats.source,
+            since: snapshot.write_stats.since.clone(),
+            seconds: snapshot.write_stats.seconds,
+            tables,
+        },
+    }
+}
+
+impl Baseline {
+    /// Pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        s.push('\n');
+        s
+    }
+
+    /// Parse `baseline.json`, refusing other format versions with a clear message.
+    pub fn from_json(text: &str) -> Result<Baseline, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not a JSON baseline: {e}"))?;
+        match v.get("format_version").and_then(|f| f.as_u64()) {
+            Some(n) if n == u64::from(BASELINE_FORMAT_VERSION) => {}
+            Some(n) => {
+                return Err(format!(
+                    "baseline format_version {n} is not supported (this build reads {BASELINE_FORMAT_VERSION})"
+                ))
+            }
+            None => return Err("not an idxadvise baseline: no format_version".into()),
+        }
+        serde_json::from_value(v).map_err(|e| format!("malformed baseline: {e}"))
+    }
+
+    /// The counters of one statement.
+    pub fn statement(&self, queryid: i64) -> Option<&StatementCounters> {
+        self.statements
+            .binary_search_by_key(&queryid, |s| s.queryid)
+            .ok()
+            .and_then(|i| self.statements.get(i))
+    }
+
+    /// The prediction for one statement.
+    pub fn prediction(&self, queryid: i64) -> Option<&StatementPrediction> {
+        self.predictions.iter().find(|p| p.queryid == queryid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_from_the_analysis() {
+        use crate::model::{IndexKey, IndexSpec};
+        use crate::select::{Helped, Proposed};
+        let snapshot = super::super::fixtures::now();
+        let spec = IndexSpec::on("public", "shop_order", vec![IndexKey::col("customer_id")]);
+        let rec = Recommendation {
+            create: vec![Proposed {
+                candidate: 7,
+                spec,
+                size_bytes: 1234,
+                write_cost_ms_per_s: 0.5,
+                read_gain_ms: 1.0,
+                helps: vec![Helped {
+                    queryid: 101,
+                    calls: 150,
+                    before_cost: 100.0,
+                    after_cost: 10.0,
+                    before_ms: 7.0,
+                    after_ms: 0.7,
+                }],
+                rules: vec![],
+                read_gain_cost: 0.0,
+                net_benefit_ms_per_s: 0.0,
+                lost_hot_updates_per_s: 0.25,
+                displaces: vec![],
+            }],
+            ..Recommendation::default()
+        };
+        let names: BTreeMap<usize, String> = [(7, "ix".to_string())].into();
+        let eval = |cost: f64, used: Vec<usize>| Evaluation {
+            cost,
+            generic_cost: None,
+            used,
+            plan: None,
+        };
+        let before: BTreeMap<i64, Evaluation> =
+            [(101, eval(100.0, vec![])), (102, eval(5.0, vec![]))].into();
+        let after: BTreeMap<i64, Evaluation> =
+            [(101, eval(10.0, vec![7])), (102, eval(5.0, vec![]))].into();
+        let b = build(&snapshot, &rec, &names, &before, &after);
+        assert_eq!(b.statements.len(), 2);
+        assert_eq!(b.statement(101).unwrap().calls, 150);
+        let p = b.prediction(101).unwrap();
+        assert_eq!(p.uses, vec!["ix".to_string()]);
+        assert!((p.before_ms - 7.0).abs() < 1e-9 && (p.after_ms - 0.7).abs() < 1e-9);
+        assert!((p.speedup() - 10.0).abs() < 1e-9);
+        assert!(b.prediction(102).unwrap().uses.is_empty());
+        let ix = &b.indexes[0];
+        assert_eq!((ix.name.as_str(), ix.size_bytes), ("ix", 1234));
+        assert_eq!(ix.helps, vec![101]);
+        assert!(
+            ix.sql.starts_with("CREATE INDEX CONCURRENTLY \"ix\""),
+            "{}",
+            ix.sql
+        );
+        // Only the tables that get an index keep their write counters.
+        assert_eq!(b.writes.tables.len(), 1);
+        assert_eq!(b.stats_since, snapshot.workload.stats_since);
+    }
+
+    #[test]
+    fn refuses_other_versions_and_round_trips() {
+        let b = super::super::fixtures::baseline();
+        let text = b.to_json();
+        assert_eq!(Baseline::from_json(&text).unwrap(), b);
+        let other = text.replace("\"format_version\": 1", "\"format_version\": 9");
+        assert!(Baseline::from_json(&other)
+            .unwrap_err()
+            .contains("format_version 9"));
+        assert!(Baseline::from_json("{}")
+            .unwrap_err()
+            .contains("no format_version"));
+        assert!(b.statement(101).is_some());
+        assert!(b.statement(7).is_none());
+    }
+}

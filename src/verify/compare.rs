@@ -1,0 +1,721 @@
+//! `verify`: the comparison of the baseline (what `analyze` predicted from) with the server now
+//! (a second snapshot): per index, whether it exists, is valid, is used and is as large as
+//! estimated; per statement, the mean time per call before and after from the deltas of the
+//! pg_stat_statements counters, next to the prediction; write-side effects per table; a verdict
+//! and a suggestion per index.
+//!
+//! Pure: must not do I/O. Invariants: deterministic (indexes in the baseline's order,
+//! statements by baseline total time then queryid, fixed thresholds below); a reset of
+//! pg_stat_statements in between is never read as negative time: the current counters are
+//! used as the "after" window and the report says so.
+
+use serde::{Deserialize, Serialize};
+
+use super::baseline::{Baseline, IndexPrediction, StatementCounters};
+use crate::model::{Snapshot, Statement, TableWrites, WriteSource};
+use crate::pg::quote::ident;
+
+/// Version of the `verify.json` schema. Bump on incompatible changes.
+pub const VERIFY_FORMAT_VERSION: u32 = 1;
+
+/// A statement counts as slower when its mean time per call grew by more than this factor
+/// (problem: timings are noisy; what we do: flag only clear slowdowns; example: 1.0 ms → 1.3 ms
+/// is slower, 1.0 ms → 1.2 ms is not).
+pub const SLOWER_FACTOR: f64 = 1.25;
+
+/// A statement counts as faster when its mean time per call shrank by more than this factor.
+pub const FASTER_FACTOR: f64 = 1.1;
+
+/// Fewest calls in the "after" window for a statement's timing to count for a verdict.
+pub const MIN_CALLS: i64 = 5;
+
+/// An index is confirmed when its statements saved at least this share of the predicted time
+/// per call (weighted by calls in the "after" window); below it, "smaller than predicted".
+pub const CONFIRMED_SHARE: f64 = 0.5;
+
+/// The documented error of the size estimate (whatif: ±20% for 97 of 113 TPC-H indexes).
+pub const SIZE_TOLERANCE: f64 = 0.2;
+
+/// Which counters make the "after" window of a statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Window {
+    /// Counters now minus counters at the baseline.
+    Delta,
+    /// pg_stat_statements was reset in between: the current counters (since the reset).
+    SinceReset,
+    /// The statement is not in pg_stat_statements now.
+    Absent,
+}
+
+/// How a statement's mean time per call changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Faster by more than [`FASTER_FACTOR`].
+    Faster,
+    /// Within the noise band.
+    Unchanged,
+    /// Slower by more than [`SLOWER_FACTOR`].
+    Slower,
+    /// Fewer than [`MIN_CALLS`] calls in the "after" window: no verdict.
+    TooFewCalls,
+}
+
+/// A per-index verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexVerdict {
+    /// Used, and its statements saved at least [`CONFIRMED_SHARE`] of the predicted time.
+    Confirmed,
+    /// Used, but its statements saved less than predicted.
+    SmallerThanPredicted,
+    /// Exists and is valid, but no scan since it was created.
+    Unused,
+    /// A statement it was predicted to help got slower.
+    Regression,
+    /// The index is INVALID (a failed or cancelled concurrent build).
+    Invalid,
+    /// The index does not exist (not applied yet, or under another name).
+    NotApplied,
+}
+
+impl IndexVerdict {
+    /// Label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            IndexVerdict::Confirmed => "confirmed",
+            IndexVerdict::SmallerThanPredicted => "smaller than predicted",
+            IndexVerdict::Unused => "unused",
+            IndexVerdict::Regression => "regression",
+            IndexVerdict::Invalid => "invalid",
+            IndexVerdict::NotApplied => "not applied",
+        }
+    }
+}
+
+/// What to do with an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Suggestion {
+    /// Keep it.
+    Keep,
+    /// Look at the plans of the statements named in the reason.
+    Investigate,
+    /// Drop it (`DROP INDEX CONCURRENTLY`, or the `RemoveIndexConcurrently` migration).
+    Drop,
+    /// Apply the migration (or indexes.sql) first.
+    Apply,
+}
+
+impl Suggestion {
+    /// Label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Suggestion::Keep => "keep",
+            Suggestion::Investigate => "investigate",
+            Suggestion::Drop => "drop",
+            Suggestion::Apply => "apply",
+        }
+    }
+}
+
+/// The whole `verify.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// Always [`VERIFY_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// `idxadvise <version>`.
+    pub created_by: String,
+    /// Database name.
+    pub database: String,
+    /// Who wrote the baseline.
+    pub baseline_created_by: String,
+    /// Whether pg_stat_statements was reset since the baseline (`stats_reset` changed).
+    pub reset_detected: bool,
+    /// Per recommended index, in the baseline's order.
+    pub indexes: Vec<IndexResult>,
+    /// Statements predicted to change, then statements that got slower without a prediction.
+    pub statements: Vec<StatementResult>,
+    /// Where the write counters came from now.
+    pub write_source: WriteSource,
+    /// Write-side effects on the tables that got an index (empty without write statistics).
+    pub writes: Vec<TableWriteResult>,
+    /// Caveats.
+    pub notes: Vec<String>,
+}
+
+/// One recommended index, measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexResult {
+    /// Name.
+    pub name: String,
+    /// `schema.table`.
+    pub table: String,
+    /// The CREATE statement from the baseline.
+    pub sql: String,
+    /// Whether an index of this name exists on the table.
+    pub exists: bool,
+    /// `pg_index.indisvalid` (false when missing).
+    pub valid: bool,
+    /// Estimated size, bytes.
+    pub estimated_size_bytes: i64,
+    /// `pg_relation_size` now, bytes.
+    pub real_size_bytes: Option<i64>,
+    /// `real / estimated − 1` (0.1 = 10% larger than estimated).
+    pub size_error: Option<f64>,
+    /// `pg_stat_user_indexes.idx_scan` (scans since creation, unless statistics were reset).
+    pub scans: Option<i64>,
+    /// Predicted write cost, ms of database time per second.
+    pub predicted_write_cost_ms_per_s: f64,
+    /// Statements it was predicted to help.
+    pub helps: Vec<i64>,
+    /// Predicted saving per call summed over its statements, weighted by calls after, ms.
+    pub predicted_saving_ms: f64,
+    /// Measured saving, same weighting, ms.
+    pub measured_saving_ms: f64,
+    /// The verdict.
+    pub verdict: IndexVerdict,
+    /// What to do.
+    pub suggestion: Suggestion,
+    /// Why, in one line.
+    pub reason: String,
+    /// `DROP INDEX CONCURRENTLY IF EXISTS …;` when the suggestion is to drop it.
+    pub drop_sql: Option<String>,
+}
+
+/// One statement, predicted and measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatementResult {
+    /// queryid.
+    pub queryid: i64,
+    /// Text.
+    pub query: String,
+    /// Whether the baseline predicted a change for it.
+    pub predicted: bool,
+    /// Mean time per call at the baseline, ms.
+    pub before_ms: f64,
+    /// Predicted mean time per call, ms.
+    pub predicted_after_ms: f64,
+    /// Predicted speedup (before/after cost).
+    pub predicted_speedup: f64,
+    /// Measured mean time per call in the "after" window, ms.
+    pub after_ms: Option<f64>,
+    /// Calls in the "after" window.
+    pub after_calls: i64,
+    /// Measured speedup (before/after mean time).
+    pub measured_speedup: Option<f64>,
+    /// Which counters made the "after" window.
+    pub window: Window,
+    /// How it changed.
+    pub change: Change,
+    /// Recommended indexes its predicted plan uses.
+    pub uses: Vec<String>,
+}
+
+/// Write-side effect on one table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableWriteResult {
+    /// `schema.table`.
+    pub table: String,
+    /// Rows written (inserted + updated + deleted) per second at the baseline.
+    pub before_writes_per_s: Option<f64>,
+    /// The same in the "after" window.
+    pub after_writes_per_s: Option<f64>,
+    /// Rows written (inserted + updated + deleted) in the "after" window (rates need the
+    /// statistics' reset time, which a database that was never reset lacks).
+    pub after_rows_written: i64,
+    /// Share of updates that were HOT at the baseline.
+    pub before_hot_share: Option<f64>,
+    /// The same in the "after" window.
+    pub after_hot_share: Option<f64>,
+    /// Updates per second predicted to stop being HOT.
+    pub predicted_lost_hot_updates_per_s: f64,
+    /// Seconds the "after" window covers.
+    pub window_seconds: Option<f64>,
+    /// Whether the table's counters were reset in between.
+    pub reset: bool,
+}
+
+/// The "after" window of one statement: (calls, total time ms, window).
+fn after_window(
+    base: Option<&StatementCounters>,
+    now: &Statement,
+    reset: bool,
+) -> (i64, f64, Window) {
+    match base {
+        Some(b) if !reset && now.calls >= b.calls && now.total_time_ms >= b.total_time_ms => (
+            now.calls - b.calls,
+            now.total_time_ms - b.total_time_ms,
+            Window::Delta,
+        ),
+        _ => (now.calls, now.total_time_ms, Window::SinceReset),
+    }
+}
+
+fn classify(before_ms: f64, after_ms: Option<f64>, calls: i64) -> Change {
+    match after_ms {
+        Some(a) if calls >= MIN_CALLS && before_ms > 0.0 => {
+            if a > before_ms * SLOWER_FACTOR {
+                Change::Slower
+            } else if a * FASTER_FACTOR < before_ms {
+                Change::Faster
+            } else {
+                Change::Unchanged
+            }
+        }
+        _ => Change::TooFewCalls,
+    }
+}
+
+/// Compare the baseline with a snapshot of the server now.
+pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
+    let mut notes = vec![];
+    let reset = match (&baseline.stats_since, &now.workload.stats_since) {
+        (Some(a), Some(b)) => a != b,
+        _ => false,
+    };
+    if reset {
+        notes.push(format!(
+            "pg_stat_statements was reset since the baseline ({} → {}): the \"after\" figures are the counters since the reset",
+            baseline.stats_since.as_deref().unwrap_or("?"),
+            now.workload.stats_since.as_deref().unwrap_or("?")
+        ));
+    }
+    let mut statements: Vec<(f64, StatementResult)> = vec![];
+    for b in &baseline.statements {
+        let pred = baseline.prediction(b.queryid);
+        let predicted = pred.is_some_and(|p| !p.uses.is_empty() || p.after_cost < p.before_cost);
+        let (calls, total, window) = match now.workload.get(b.queryid) {
+            Some(n) => after_window(Some(b), n, reset),
+            None => (0, 0.0, Window::Absent),
+        };
+        let after_ms = (calls > 0).then(|| total / calls as f64);
+        let change = classify(b.mean_time_ms, after_ms, calls);
+        if !predicted && change != Change::Slower {
+            continue;
+        }
+        let result = StatementResult {
+            queryid: b.queryid,
+            query: b.query.clone(),
+            predicted,
+            before_ms: b.mean_time_ms,
+            predicted_after_ms: pred.map(|p| p.after_ms).unwrap_or(b.mean_time_ms),
+            predicted_speedup: pred.map(|p| p.speedup()).unwrap_or(1.0),
+            after_ms,
+            after_calls: calls,
+            measured_speedup: after_ms.filter(|a| *a > 0.0).map(|a| b.mean_time_ms / a),
+            window,
+            change,
+            uses: pred.map(|p| p.uses.clone()).unwrap_or_default(),
+        };
+        statements.push((b.total_time_ms, result));
+    }
+    statements.sort_by(|a, b| {
+        b.1.predicted
+            .cmp(&a.1.predicted)
+            .then(b.0.total_cmp(&a.0))
+            .then(a.1.queryid.cmp(&b.1.queryid))
+    });
+    let statements: Vec<StatementResult> = statements.into_iter().map(|(_, s)| s).collect();
+    let windows_reset = statements
+        .iter()
+        .filter(|s| s.window == Window::SinceReset)
+        .count();
+    if !reset && windows_reset > 0 {
+        notes.push(format!(
+            "{windows_reset} statement(s) have fewer calls (or less time) now than at the baseline: their entries were reset or evicted, so the \"after\" figures are their counters since then"
+        ));
+    }
+    let indexes: Vec<IndexResult> = baseline
+        .indexes
+        .iter()
+        .map(|ix| index_result(ix, now, &statements))
+        .collect();
+    let writes = write_results(baseline, now, &mut notes);
+    if !now.write_stats.available() {
+        notes.push(
+            "write statistics unavailable (a replica without --primary-url): HOT share and writes per second not measured"
+                .into(),
+        );
+    }
+    VerifyReport {
+        format_version: VERIFY_FORMAT_VERSION,
+        created_by: format!("idxadvise {}", env!("CARGO_PKG_VERSION")),
+        database: now.server.database.clone(),
+        baseline_created_by: baseline.created_by.clone(),
+        reset_detected: reset,
+        indexes,
+        statements,
+        write_source: now.write_stats.source,
+        writes,
+        notes,
+    }
+}
+
+fn index_result(
+    ix: &IndexPrediction,
+    now: &Snapshot,
+    statements: &[StatementResult],
+) -> IndexResult {
+    let existing = now
+        .catalog
+        .table(&ix.schema, &ix.table)
+        .and_then(|t| t.indexes.iter().find(|i| i.name == ix.name));
+    let mine: Vec<&StatementResult> = statements
+        .iter()
+        .filter(|s| ix.helps.contains(&s.queryid) || s.uses.contains(&ix.name))
+        .collect();
+    let (mut predicted_saving, mut measured_saving) = (0.0, 0.0);
+    for s in mine.iter().filter(|s| s.change != Change::TooFewCalls) {
+        if let Some(a) = s.after_ms {
+            let w = s.after_calls as f64;
+            predicted_saving += w * (s.before_ms - s.predicted_after_ms);
+            measured_saving += w * (s.before_ms - a);
+        }
+    }
+    let slower: Vec<String> = mine
+        .iter()
+        .filter(|s| s.change == Change::Slower)
+        .map(|s| s.queryid.to_string())
+        .collect();
+    let drop_sql = format!(
+        "DROP INDEX CONCURRENTLY IF EXISTS {}.{};",
+        ident(&ix.schema),
+        ident(&ix.name)
+    );
+    let (verdict, suggestion, reason) = match existing {
+        None => (
+            IndexVerdict::NotApplied,
+            Suggestion::Apply,
+            "no index of this name on the table: apply its migration (or indexes.sql)".to_string(),
+        ),
+        Some(e) if !e.valid => (
+            IndexVerdict::Invalid,
+            Suggestion::Investigate,
+            format!("INVALID (a failed concurrent build, still maintained on writes): {drop_sql} then apply it again"),
+        ),
+        Some(_) if !slower.is_empty() => (
+            IndexVerdict::Regression,
+            Suggestion::Investigate,
+            format!(
+                "statement(s) {} got slower by more than {:.0}%: compare their plans (idxadvise explain)",
+                slower.join(", "),
+                100.0 * (SLOWER_FACTOR - 1.0)
+            ),
+        ),
+        Some(e) if e.scans == 0 => (
+            IndexVerdict::Unused,
+            Suggestion::Drop,
+            "no scan since it was created: it costs writes and storage for nothing".to_string(),
+        ),
+        Some(e) if predicted_saving <= 0.0 => (
+            IndexVerdict::Confirmed,
+            Suggestion::Keep,
+            format!(
+                "used ({} scans); its statements had too few calls since the baseline to time",
+                e.scans
+            ),
+        ),
+        Some(e) => {
+            let share = measured_saving / predicted_saving;
+            if share >= CONFIRMED_SHARE {
+                (
+                    IndexVerdict::Confirmed,
+                    Suggestion::Keep,
+                    format!(
+                        "used ({} scans); {:.0}% of the predicted time saved",
+                        e.scans,
+                        100.0 * share
+                    ),
+                )
+            } else if measured_saving > 0.0 {
+                (
+                    IndexVerdict::SmallerThanPredicted,
+                    Suggestion::Keep,
+                    format!(
+                        "used ({} scans), but only {:.0}% of the predicted time saved",
+                        e.scans,
+                        100.0 * share
+                    ),
+                )
+            } else {
+                (
+                    IndexVerdict::SmallerThanPredicted,
+                    Suggestion::Investigate,
+                    format!(
+                        "used ({} scans), but its statements saved no time: compare their plans",
+                        e.scans
+                    ),
+                )
+            }
+        }
+    };
+    let real = existing.map(|e| e.size_bytes);
+    IndexResult {
+        name: ix.name.clone(),
+        table: format!("{}.{}", ix.schema, ix.table),
+        sql: ix.sql.clone(),
+        exists: existing.is_some(),
+        valid: existing.is_some_and(|e| e.valid),
+        estimated_size_bytes: ix.size_bytes,
+        real_size_bytes: real,
+        size_error: real
+            .filter(|_| ix.size_bytes > 0)
+            .map(|r| r as f64 / ix.size_bytes as f64 - 1.0),
+        scans: existing.map(|e| e.scans),
+        predicted_write_cost_ms_per_s: ix.write_cost_ms_per_s,
+        helps: ix.helps.clone(),
+        predicted_saving_ms: predicted_saving,
+        measured_saving_ms: measured_saving,
+        verdict,
+        suggestion,
+        reason,
+        drop_sql: (suggestion == Suggestion::Drop).then_some(drop_sql),
+    }
+}
+
+fn writes_total(t: &TableWrites) -> i64 {
+    t.n_tup_ins + t.n_tup_upd + t.n_tup_del
+}
+
+fn per_s(n: i64, s: Option<f64>) -> Option<f64> {
+    s.filter(|s| *s > 0.0).map(|s| n as f64 / s)
+}
+
+fn hot(hot: i64, upd: i64) -> Option<f64> {
+    (upd > 0).then(|| hot as f64 / upd as f64)
+}
+
+fn write_results(
+    baseline: &Baseline,
+    now: &Snapshot,
+    notes: &mut Vec<String>,
+) -> Vec<TableWriteResult> {
+    if baseline.writes.source == WriteSource::Unavailable || !now.write_stats.available() {
+        return vec![];
+    }
+    let same_since = baseline.writes.since == now.write_stats.since;
+    let mut out = vec![];
+    for b in &baseline.writes.tables {
+        let Some(n) = now.write_stats.table(&b.schema, &b.table) else {
+            continue;
+        };
+        let reset = !same_since
+            || n.n_tup_ins < b.n_tup_ins
+            || n.n_tup_upd < b.n_tup_upd
+            || n.n_tup_del < b.n_tup_del
+            || n.n_tup_hot_upd < b.n_tup_hot_upd;
+        let (delta_writes, delta_hot, delta_upd, window) = if reset {
+            (
+                writes_total(n),
+                n.n_tup_hot_upd,
+                n.n_tup_upd,
+                now.write_stats.seconds,
+            )
+        } else {
+            (
+                writes_total(n) - writes_total(b),
+                n.n_tup_hot_upd - b.n_tup_hot_upd,
+                n.n_tup_upd - b.n_tup_upd,
+                now.write_stats
+                    .seconds
+                    .zip(baseline.writes.seconds)
+                    .map(|(a, b)| a - b),
+            )
+        };
+        let lost: f64 = baseline
+            .indexes
+            .iter()
+            .filter(|i| i.schema == b.schema && i.table == b.table)
+            .map(|i| i.lost_hot_updates_per_s)
+            .sum();
+        out.push(TableWriteResult {
+            table: format!("{}.{}", b.schema, b.table),
+            before_writes_per_s: per_s(writes_total(b), baseline.writes.seconds),
+            after_writes_per_s: per_s(delta_writes, window),
+            after_rows_written: delta_writes,
+            before_hot_share: b.hot_share(),
+            after_hot_share: hot(delta_hot, delta_upd),
+            predicted_lost_hot_updates_per_s: lost,
+            window_seconds: window,
+            reset,
+        });
+    }
+    if out.iter().any(|w| w.reset) {
+        notes.push("table statistics were reset since the baseline: write figures after are since the reset".into());
+    }
+    out
+}
+
+/// The exit code for a report: [`crate::error::EXIT_RECOMMENDATIONS`] when any index needs
+/// something other than "keep", else [`crate::error::EXIT_OK`].
+pub fn exit_code(report: &VerifyReport) -> i32 {
+    if report
+        .indexes
+        .iter()
+        .all(|i| i.suggestion == Suggestion::Keep)
+    {
+        crate::error::EXIT_OK
+    } else {
+        crate::error::EXIT_RECOMMENDATIONS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{baseline, now};
+    use super::*;
+
+    #[test]
+    fn confirmed_index_and_faster_statement_from_deltas() {
+        let b = baseline();
+        let n = now();
+        let r = compare(&b, &n);
+        let ix = &r.indexes[0];
+        assert_eq!(ix.name, "shop_order_custome_da1929_idx");
+        assert!(ix.exists && ix.valid);
+        assert_eq!(ix.verdict, IndexVerdict::Confirmed, "{}", ix.reason);
+        assert_eq!(ix.suggestion, Suggestion::Keep);
+        assert_eq!(ix.scans, Some(40));
+        let err = ix.size_error.unwrap();
+        assert!((err - 0.1).abs() < 1e-9, "{err}");
+        // Statement 101: 100 calls, 1000 ms at the baseline; 150 calls, 1050 ms now: the
+        // window is 50 calls in 50 ms, 1 ms per call (not the cumulative 7 ms).
+        let s = r.statements.iter().find(|s| s.queryid == 101).unwrap();
+        assert_eq!(s.window, Window::Delta);
+        assert_eq!(s.after_calls, 50);
+        assert!((s.after_ms.unwrap() - 1.0).abs() < 1e-9);
+        assert_eq!(s.change, Change::Faster);
+        assert!((s.measured_speedup.unwrap() - 10.0).abs() < 1e-9);
+        assert!((s.predicted_speedup - 20.0).abs() < 1e-9);
+        assert!(!r.reset_detected);
+        assert_eq!(exit_code(&r), crate::error::EXIT_OK);
+    }
+
+    #[test]
+    fn reset_in_between_uses_the_counters_since_the_reset() {
+        let b = baseline();
+        let mut n = now();
+        // calls now < calls at the baseline: a reset of this entry.
+        let s = n
+            .workload
+            .statements
+            .iter_mut()
+            .find(|s| s.queryid == 101)
+            .unwrap();
+        s.calls = 20;
+        s.total_time_ms = 30.0;
+        let r = compare(&b, &n);
+        let s = r.statements.iter().find(|s| s.queryid == 101).unwrap();
+        assert_eq!(s.window, Window::SinceReset);
+        assert_eq!(s.after_calls, 20);
+        assert!((s.after_ms.unwrap() - 1.5).abs() < 1e-9);
+        assert!(
+            r.notes.iter().any(|n| n.contains("reset or evicted")),
+            "{:?}",
+            r.notes
+        );
+        // A newer stats_reset: every statement uses the counters since the reset.
+        let mut n = now();
+        n.workload.stats_since = Some("2026-02-01 00:00:00+00".into());
+        let r = compare(&b, &n);
+        assert!(r.reset_detected);
+        let s = r.statements.iter().find(|s| s.queryid == 101).unwrap();
+        assert_eq!(s.window, Window::SinceReset);
+        assert_eq!(s.after_calls, 150);
+    }
+
+    #[test]
+    fn unused_regression_invalid_and_missing() {
+        let b = baseline();
+        let mut n = now();
+        n.catalog.tables[0].indexes[0].scans = 0;
+        let r = compare(&b, &n);
+        assert_eq!(r.indexes[0].verdict, IndexVerdict::Unused);
+        assert_eq!(r.indexes[0].suggestion, Suggestion::Drop);
+        assert_eq!(
+            r.indexes[0].drop_sql.as_deref(),
+            Some("DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"shop_order_custome_da1929_idx\";")
+        );
+        assert_eq!(exit_code(&r), crate::error::EXIT_RECOMMENDATIONS);
+
+        let mut n = now();
+        let s = n
+            .workload
+            .statements
+            .iter_mut()
+            .find(|s| s.queryid == 101)
+            .unwrap();
+        s.total_time_ms = 1000.0 + 50.0 * 20.0; // 20 ms per call after, 10 before
+        let r = compare(&b, &n);
+        assert_eq!(r.indexes[0].verdict, IndexVerdict::Regression);
+        assert_eq!(r.indexes[0].suggestion, Suggestion::Investigate);
+        assert!(r.indexes[0].reason.contains("101"));
+
+        let mut n = now();
+        n.catalog.tables[0].indexes[0].valid = false;
+        assert_eq!(compare(&b, &n).indexes[0].verdict, IndexVerdict::Invalid);
+        let mut n = now();
+        n.catalog.tables[0].indexes.clear();
+        let r = compare(&b, &n);
+        assert_eq!(r.indexes[0].verdict, IndexVerdict::NotApplied);
+        assert_eq!(r.indexes[0].suggestion, Suggestion::Apply);
+        assert!(!r.indexes[0].exists);
+    }
+
+    #[test]
+    fn smaller_than_predicted_and_unpredicted_slowdowns() {
+        let b = baseline();
+        let mut n = now();
+        // 8 ms per call after (10 before, 0.5 predicted): 21% of the predicted saving.
+        let s = n
+            .workload
+            .statements
+            .iter_mut()
+            .find(|s| s.queryid == 101)
+            .unwrap();
+        s.total_time_ms = 1000.0 + 50.0 * 8.0;
+        // 102 was not predicted to change, and got 3× slower.
+        let s = n
+            .workload
+            .statements
+            .iter_mut()
+            .find(|s| s.queryid == 102)
+            .unwrap();
+        s.total_time_ms = 200.0 + 10.0 * 60.0;
+        let r = compare(&b, &n);
+        assert_eq!(r.indexes[0].verdict, IndexVerdict::SmallerThanPredicted);
+        assert_eq!(r.indexes[0].suggestion, Suggestion::Keep);
+        let s = r.statements.iter().find(|s| s.queryid == 102).unwrap();
+        assert!(!s.predicted);
+        assert_eq!(s.change, Change::Slower);
+        // Predicted statements come first.
+        assert!(r.statements[0].predicted);
+    }
+
+    #[test]
+    fn write_side_deltas_and_hot_share() {
+        let b = baseline();
+        let n = now();
+        let r = compare(&b, &n);
+        let w = &r.writes[0];
+        assert_eq!(w.table, "public.shop_order");
+        // Baseline: 1000 writes in 100 s, 90 of 100 updates HOT. Now: +600 writes in 60 s,
+        // 10 of 100 updates HOT.
+        assert!((w.before_writes_per_s.unwrap() - 10.0).abs() < 1e-9);
+        assert!((w.after_writes_per_s.unwrap() - 10.0).abs() < 1e-9);
+        assert!((w.before_hot_share.unwrap() - 0.9).abs() < 1e-9);
+        assert!((w.after_hot_share.unwrap() - 0.1).abs() < 1e-9);
+        assert!(!w.reset);
+        assert_eq!(w.after_rows_written, 600);
+        let mut n = now();
+        n.write_stats.source = WriteSource::Unavailable;
+        let r = compare(&b, &n);
+        assert!(r.writes.is_empty());
+        assert!(r
+            .notes
+            .iter()
+            .any(|n| n.contains("write statistics unavailable")));
+    }
+}

@@ -1,0 +1,308 @@
+//! Rendering the verify report: the terminal table, `verify.md` and `verify.json`.
+//!
+//! Pure. Invariant: deterministic (fixed precision, the report's order, no timestamps).
+
+use std::fmt::Write as _;
+
+use super::compare::{Change, VerifyReport, Window};
+use crate::report::document::human_bytes;
+
+/// `verify.json`: pretty JSON with a trailing newline.
+pub fn to_json(report: &VerifyReport) -> String {
+    let mut s =
+        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+fn short(q: &str, n: usize) -> String {
+    let one: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() <= n {
+        one
+    } else {
+        let mut s: String = one.chars().take(n.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map(|v| format!("{:+.0}%", 100.0 * v))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn ms(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into())
+}
+
+fn speed(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.1}×")).unwrap_or_else(|| "-".into())
+}
+
+fn change_label(c: Change, w: Window) -> String {
+    let base = match c {
+        Change::Faster => "faster",
+        Change::Unchanged => "unchanged",
+        Change::Slower => "SLOWER",
+        Change::TooFewCalls => "too few calls",
+    };
+    match w {
+        Window::Delta => base.to_string(),
+        Window::SinceReset => format!("{base} (since reset)"),
+        Window::Absent => "not in pg_stat_statements".into(),
+    }
+}
+
+fn table(rows: &[Vec<String>]) -> String {
+    let n = rows.first().map(Vec::len).unwrap_or(0);
+    let mut widths = vec![0usize; n];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut s = String::new();
+    for (k, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect();
+        let _ = writeln!(s, "{}", line.join("  ").trim_end());
+        if k == 0 {
+            let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            let _ = writeln!(s, "{}", dashes.join("  "));
+        }
+    }
+    s
+}
+
+fn index_rows(report: &VerifyReport) -> Vec<Vec<String>> {
+    let mut rows = vec![[
+        "index",
+        "table",
+        "valid",
+        "size est → real",
+        "error",
+        "scans",
+        "verdict",
+        "suggestion",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for ix in &report.indexes {
+        rows.push(vec![
+            ix.name.clone(),
+            ix.table.clone(),
+            match (ix.exists, ix.valid) {
+                (false, _) => "missing".into(),
+                (true, true) => "yes".into(),
+                (true, false) => "INVALID".into(),
+            },
+            format!(
+                "{} → {}",
+                human_bytes(ix.estimated_size_bytes),
+                ix.real_size_bytes
+                    .map(human_bytes)
+                    .unwrap_or_else(|| "-".into())
+            ),
+            pct(ix.size_error),
+            ix.scans
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "-".into()),
+            ix.verdict.label().into(),
+            ix.suggestion.label().into(),
+        ]);
+    }
+    rows
+}
+
+fn statement_rows(report: &VerifyReport, width: usize) -> Vec<Vec<String>> {
+    let mut rows = vec![[
+        "queryid",
+        "calls after",
+        "ms before",
+        "predicted",
+        "measured",
+        "speedup pred",
+        "speedup real",
+        "change",
+        "statement",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for s in &report.statements {
+        rows.push(vec![
+            s.queryid.to_string(),
+            s.after_calls.to_string(),
+            format!("{:.3}", s.before_ms),
+            if s.predicted {
+                format!("{:.3}", s.predicted_after_ms)
+            } else {
+                "(no change)".into()
+            },
+            ms(s.after_ms),
+            if s.predicted {
+                format!("{:.1}×", s.predicted_speedup)
+            } else {
+                "-".into()
+            },
+            speed(s.measured_speedup),
+            change_label(s.change, s.window),
+            short(&s.query, width),
+        ]);
+    }
+    rows
+}
+
+/// The terminal table: indexes with their verdicts, then statements predicted versus measured.
+pub fn text(report: &VerifyReport) -> String {
+    let mut s = String::new();
+    if report.indexes.is_empty() {
+        s.push_str("The baseline recommended no index.\n");
+    } else {
+        s.push_str(&table(&index_rows(report)));
+    }
+    for ix in &report.indexes {
+        let _ = writeln!(s, "  {}: {}", ix.name, ix.reason);
+        if let Some(d) = &ix.drop_sql {
+            let _ = writeln!(s, "    {d}");
+        }
+    }
+    if !report.statements.is_empty() {
+        let _ = writeln!(s, "\nStatements (mean ms per call):");
+        s.push_str(&table(&statement_rows(report, 60)));
+    }
+    if !report.writes.is_empty() {
+        let _ = writeln!(s, "\nWrites:");
+        for w in &report.writes {
+            let rate = match (w.before_writes_per_s, w.after_writes_per_s) {
+                (Some(b), Some(a)) => format!("{b:.2} → {a:.2} rows written/s"),
+                _ => format!(
+                    "{} rows written since the baseline (no rates: statistics never reset)",
+                    w.after_rows_written
+                ),
+            };
+            let _ = writeln!(
+                s,
+                "  {}: {rate}, HOT updates {} → {}",
+                w.table,
+                share(w.before_hot_share),
+                share(w.after_hot_share),
+            );
+        }
+    }
+    for n in &report.notes {
+        let _ = writeln!(s, "note: {n}");
+    }
+    s
+}
+
+fn share(x: Option<f64>) -> String {
+    x.map(|v| format!("{:.0}%", 100.0 * v))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn md_table(rows: &[Vec<String>], right: &[usize]) -> String {
+    let mut s = String::new();
+    for (k, r) in rows.iter().enumerate() {
+        let cells: Vec<String> = r
+            .iter()
+            .map(|c| c.replace('|', "\\|").replace('`', "'"))
+            .collect();
+        let _ = writeln!(s, "| {} |", cells.join(" | "));
+        if k == 0 {
+            let seps: Vec<&str> = (0..r.len())
+                .map(|i| if right.contains(&i) { "---:" } else { "---" })
+                .collect();
+            let _ = writeln!(s, "|{}|", seps.join("|"));
+        }
+    }
+    s
+}
+
+/// `verify.md`, for a pull request or a ticket.
+pub fn markdown(report: &VerifyReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# idxadvise verify\n");
+    let _ = writeln!(
+        s,
+        "Database `{}`: the indexes recommended by {} measured against their prediction. Generated by {}.\n",
+        report.database, report.baseline_created_by, report.created_by
+    );
+    for n in &report.notes {
+        let _ = writeln!(s, "> **Note:** {n}\n");
+    }
+    let _ = writeln!(s, "## Indexes\n");
+    if report.indexes.is_empty() {
+        let _ = writeln!(s, "The baseline recommended no index.\n");
+    } else {
+        s.push_str(&md_table(&index_rows(report), &[4, 5]));
+        let _ = writeln!(s);
+        for ix in &report.indexes {
+            let _ = writeln!(s, "- `{}`: {}", ix.name, ix.reason);
+            if let Some(d) = &ix.drop_sql {
+                let _ = writeln!(s, "  ```sql\n  {d}\n  ```");
+            }
+        }
+        let _ = writeln!(s);
+    }
+    if !report.statements.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Statements: mean time per call (ms), predicted and measured\n"
+        );
+        s.push_str(&md_table(
+            &statement_rows(report, 90),
+            &[0, 1, 2, 3, 4, 5, 6],
+        ));
+        let _ = writeln!(s);
+    }
+    if !report.writes.is_empty() {
+        let _ = writeln!(s, "## Writes\n");
+        let mut rows = vec![[
+            "table",
+            "rows written/s before",
+            "after",
+            "HOT before",
+            "HOT after",
+            "predicted lost HOT/s",
+            "rows written after",
+        ]
+        .map(String::from)
+        .to_vec()];
+        for w in &report.writes {
+            rows.push(vec![
+                w.table.clone(),
+                w.before_writes_per_s
+                    .map(|v| format!("{v:.2}"))
+                    .unwrap_or_else(|| "-".into()),
+                w.after_writes_per_s
+                    .map(|v| format!("{v:.2}"))
+                    .unwrap_or_else(|| "-".into()),
+                share(w.before_hot_share),
+                share(w.after_hot_share),
+                format!("{:.2}", w.predicted_lost_hot_updates_per_s),
+                w.after_rows_written.to_string(),
+            ]);
+        }
+        s.push_str(&md_table(&rows, &[1, 2, 3, 4, 5, 6]));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::compare::compare;
+    use super::super::fixtures::{baseline, now};
+    use super::*;
+
+    #[test]
+    fn renders_text_and_markdown() {
+        let r = compare(&baseline(), &now());
+        insta::assert_snapshot!("verify_text", text(&r));
+        insta::assert_snapshot!("verify_markdown", markdown(&r));
+        let back: VerifyReport = serde_json::from_str(&to_json(&r)).unwrap();
+        assert_eq!(back, r);
+    }
+}
