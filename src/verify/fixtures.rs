@@ -138,6 +138,7 @@ pub fn now() -> Snapshot {
             statements: vec![stmt(101, 150, 1050.0), stmt(102, 20, 400.0)],
             excluded: vec![],
             stats_since: Some(SINCE.into()),
+            window_seconds: None,
         },
         write_stats: WriteStats {
             source: WriteSource::Local,
