@@ -283,11 +283,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
             mean_ms: stmt.mean_time_ms,
             before_cost: b.cost,
             after_cost: a.cost,
-            after_ms: if b.cost > 0.0 {
-                stmt.mean_time_ms * a.cost / b.cost
-            } else {
-                stmt.mean_time_ms
-            },
+            after_ms: crate::cost::read::predicted_mean_ms(stmt.mean_time_ms, b.cost, a.cost),
             values: Some(pair.values.clone()),
             generic: b.generic_cost.zip(a.generic_cost),
         };

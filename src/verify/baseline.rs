@@ -172,11 +172,7 @@ pub fn build(
                 before_cost: b.cost,
                 after_cost: a.cost,
                 before_ms: mean,
-                after_ms: if b.cost > 0.0 {
-                    mean * a.cost / b.cost
-                } else {
-                    mean
-                },
+                after_ms: crate::cost::read::predicted_mean_ms(mean, b.cost, a.cost),
                 uses,
             })
         })
@@ -318,7 +314,7 @@ mod tests {
         assert_eq!(b.statement(101).unwrap().calls, 150);
         let p = b.prediction(101).unwrap();
         assert_eq!(p.uses, vec!["ix".to_string()]);
-        assert!((p.before_ms - 7.0).abs() < 1e-9 && (p.after_ms - 0.7).abs() < 1e-9);
+        assert!((p.before_ms - 7.0).abs() < 1e-9 && (p.after_ms - 0.745).abs() < 1e-9);
         assert!((p.speedup() - 10.0).abs() < 1e-9);
         assert!(b.prediction(102).unwrap().uses.is_empty());
         let ix = &b.indexes[0];
