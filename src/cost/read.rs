@@ -82,7 +82,7 @@ pub const PER_CALL_FLOOR_MS: f64 = 0.05;
 /// Predicted mean time of a statement measured at `mean_ms` when its planner cost goes from
 /// `before_cost` to `after_cost` (see [`PER_CALL_FLOOR_MS`]).
 pub fn predicted_mean_ms(mean_ms: f64, before_cost: f64, after_cost: f64) -> f64 {
-    if !(before_cost > 0.0) || !mean_ms.is_finite() {
+    if before_cost.is_nan() || before_cost <= 0.0 || !mean_ms.is_finite() {
         return mean_ms;
     }
     let floor = PER_CALL_FLOOR_MS.min(mean_ms.max(0.0));

@@ -275,9 +275,21 @@ fn verify_after_django_migrate_and_a_drop_migration() {
     assert_eq!(report.indexes.len(), baseline.indexes.len());
     for ix in &report.indexes {
         assert!(ix.exists && ix.valid && ix.scans.unwrap_or(0) > 0, "{ix:?}");
-        assert_eq!(ix.suggestion, idxadvise::verify::Suggestion::Keep, "{ix:?}");
+        // Applied, valid and used: never a drop. (A statement can measure slower on a loaded
+        // machine, which verify rightly reports as "investigate": timings are not asserted.)
+        assert!(
+            matches!(
+                ix.suggestion,
+                idxadvise::verify::Suggestion::Keep | idxadvise::verify::Suggestion::Investigate
+            ),
+            "{ix:?}"
+        );
     }
-    assert_eq!(v.code, 0, "{}", v.stderr);
+    let all_keep = report
+        .indexes
+        .iter()
+        .all(|ix| ix.suggestion == idxadvise::verify::Suggestion::Keep);
+    assert_eq!(v.code, if all_keep { 0 } else { 1 }, "{}", v.stderr);
 
     // Reset the scan counter of one index: it reads as unused, and verify proposes to drop it.
     let victim = &baseline.indexes[0].name;
