@@ -358,7 +358,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
             out.write_all(crate::report::render::text_table(&report).as_bytes())?;
             writeln!(
                 out,
-                "\nFiles in {}: indexes.sql, report.md, report.json{}{}",
+                "\nFiles in {}: indexes.sql, report.md, report.json, baseline.json{}{}",
                 out_dir.display(),
                 if diffs.is_empty() {
                     String::new()
