@@ -7,6 +7,13 @@
 //! prints the wall time of each phase and the peak resident memory (VmHWM) of the process.
 //! Target (issue 8): under 2 minutes and under 500 MB on the project's 2-core machine.
 //! `BENCH_TABLES` changes the number of tables (20 statements each).
+//!
+//! Measured (2026-11-26, release build, 2 cores shared): 10,000 entries, all analysed, 0 skipped;
+//! analyze 44.2 s wall (target met), peak RSS 1,108 MB (target NOT met; 37 MB before analyze).
+//! 727,000 EXPLAINs, 154,500 what-if lookups, 19,000 cache hits. The memory goes to the what-if
+//! cost cache (`whatif::cache::CostCache`), which keeps a full `PlanSummary` (EXPLAIN text, node
+//! types) for every value set of every (statement, configuration) key, though ranking reads
+//! only costs and used candidates, and plan diffs only the heaviest set's plan.
 
 #![allow(clippy::print_stdout)]
 
