@@ -9,11 +9,10 @@
 //! `BENCH_TABLES` changes the number of tables (20 statements each).
 //!
 //! Measured (2026-11-26, release build, 2 cores shared): 10,000 entries, all analysed, 0 skipped;
-//! analyze 44.2 s wall (target met), peak RSS 1,108 MB (target NOT met; 37 MB before analyze).
-//! 727,000 EXPLAINs, 154,500 what-if lookups, 19,000 cache hits. The memory goes to the what-if
-//! cost cache (`whatif::cache::CostCache`), which keeps a full `PlanSummary` (EXPLAIN text, node
-//! types) for every value set of every (statement, configuration) key, though ranking reads
-//! only costs and used candidates, and plan diffs only the heaviest set's plan.
+//! 727,000 EXPLAINs, 154,500 what-if lookups, 19,000 cache hits. Wall time 44–45 s (target met).
+//! Peak RSS 1,108 MB with every plan of every value set in the what-if cost cache; 750 MB with
+//! `EngineOptions::lean_cache` (what `analyze` now uses: only the heaviest set's plan kept).
+//! Still above the 500 MB target: the rest is one `PlanSummary` per cache entry (~135,000).
 
 #![allow(clippy::print_stdout)]
 
