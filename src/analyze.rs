@@ -333,7 +333,8 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         });
     }
     if writes {
-        let written = crate::emit::write_plan(&files, project.as_ref(), &config.emit)?;
+        let written = crate::emit::write_plan(&files, project.as_ref(), &config.emit)
+            .map_err(|e| not_written(e, &rec, &out_dir))?;
         stages.say(&format!(
             "wrote {} files to {}",
             written.len(),
@@ -432,6 +433,29 @@ fn withhold_doubtful_drops(rec: &mut Recommendation, snapshot: &Snapshot) {
         ));
     }
     debug_assert!(rec.drop.len() + unused_withheld + small_withheld == before);
+}
+
+/// A write failure after the analysis: say what was completed, and that nothing was left.
+fn not_written(
+    e: crate::emit::EmitError,
+    rec: &Recommendation,
+    out_dir: &std::path::Path,
+) -> Error {
+    let done = format!(
+        "the analysis completed ({} indexes to create, {} to drop) but its files were not written: ",
+        rec.create.len(),
+        rec.drop.len()
+    );
+    match Error::from(e) {
+        Error::Output { message, source } => Error::Output {
+            message: format!(
+                "{done}{message}\n(no file was left in {:?}; free space or choose another --out, then run again)",
+                out_dir.display().to_string()
+            ),
+            source,
+        },
+        other => other,
+    }
 }
 
 /// The output folder must not exist, or be empty: nothing is ever overwritten.

@@ -368,6 +368,7 @@ pub fn base_config(
     let mut engine = crate::whatif::EngineOptions {
         connect: conn.target.clone(),
         progress: !tuning.quiet,
+        lean_cache: true,
         ..Default::default()
     };
     if let Some(n) = tuning.connections {

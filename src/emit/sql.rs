@@ -37,10 +37,15 @@ pub fn render(rec: &Recommendation, names: &[String], version: &str) -> String {
         for l in evidence::lines(p) {
             s.push_str(&format!("-- {}\n", evidence::comment_safe(&l)));
         }
+        // Through comment_safe too: a newline in a name must not end the comment (issue 8: a
+        // table named "x\nDROP TABLE y; --" would otherwise put that statement in the script).
         s.push_str(&format!(
-            "-- recovery: DROP INDEX CONCURRENTLY IF EXISTS {}.{};\n",
-            ident(&p.spec.schema),
-            ident(name)
+            "-- recovery: {}\n",
+            evidence::comment_safe(&format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS {}.{};",
+                ident(&p.spec.schema),
+                ident(name)
+            ))
         ));
         s.push_str(&p.spec.create_sql(name, true));
         s.push_str(";\n");
@@ -60,4 +65,51 @@ pub fn render(rec: &Recommendation, names: &[String], version: &str) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{IndexKey, IndexSpec};
+    use crate::select::Proposed;
+
+    /// r8: a newline in a name cannot end a comment and smuggle a statement into the script.
+    #[test]
+    fn r8_newline_in_a_name_stays_inside_comments_and_identifiers() {
+        let table = "t\nDROP TABLE users; --";
+        let rec = Recommendation {
+            create: vec![Proposed {
+                spec: IndexSpec::on("public", table, vec![IndexKey::col("c\nDELETE FROM x;")]),
+                candidate: 0,
+                size_bytes: 8192,
+                write_cost_ms_per_s: 0.0,
+                read_gain_ms: 0.0,
+                helps: vec![],
+                rules: vec![],
+                read_gain_cost: 0.0,
+                net_benefit_ms_per_s: 0.0,
+                lost_hot_updates_per_s: 0.0,
+                displaces: vec![],
+            }],
+            ..Recommendation::default()
+        };
+        let name = "t\nDROP TABLE users_idx";
+        let script = render(&rec, &[name.to_string()], "0.1.0");
+        // Outside comments, the only statement is the CREATE INDEX: every other line is the
+        // continuation of a quoted identifier.
+        let mut in_ident = false;
+        for line in script.lines() {
+            if !in_ident && line.starts_with("--") {
+                continue;
+            }
+            if !in_ident && !line.is_empty() {
+                assert!(line.starts_with("CREATE INDEX CONCURRENTLY "), "{line:?}");
+            }
+            if line.matches('"').count() % 2 == 1 {
+                in_ident = !in_ident;
+            }
+        }
+        assert!(!in_ident);
+        assert!(script.contains("-- recovery: DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"t\\x0aDROP TABLE users_idx\";"), "{script}");
+    }
 }

@@ -60,6 +60,17 @@ impl WhatIfError {
     }
 }
 
+/// Whether a session error means the connection is gone (terminated, server restart).
+fn session_lost(message: &str) -> bool {
+    [
+        "connection closed",
+        "terminating connection",
+        "server closed the connection",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
 impl From<WhatIfError> for crate::error::Error {
     fn from(e: WhatIfError) -> Self {
         match e {
@@ -67,6 +78,11 @@ impl From<WhatIfError> for crate::error::Error {
             WhatIfError::NoHypoPg => crate::error::Error::Prerequisite(e.to_string()),
             WhatIfError::Options(_) => crate::error::Error::Usage(e.to_string()),
             WhatIfError::UnknownRequest { .. } => crate::error::Error::Internal(e.to_string()),
+            WhatIfError::Session { ref message, .. } if session_lost(message) => {
+                crate::error::Error::Database(format!(
+                    "{e}\n(the server ended the session or restarted during the what-if stage; nothing was written: run idxadvise again)"
+                ))
+            }
             _ => crate::error::Error::Database(e.to_string()),
         }
     }

@@ -240,6 +240,9 @@ impl Cluster {
             self.cmd("pg_ctl")
                 .args(["-w", "-m", "fast", "-D"])
                 .arg(&self.data)
+                // With a log file, so the new postmaster does not hold our stdout pipe open.
+                .arg("-l")
+                .arg(self.data.join("server.log"))
                 .arg("restart"),
             "pg_ctl restart",
         );

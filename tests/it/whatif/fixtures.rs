@@ -34,6 +34,7 @@ pub fn options(url: &str, connections: usize) -> EngineOptions {
         value_sets: 4,
         generic: true,
         progress: false,
+        lean_cache: false,
     }
 }
 
