@@ -490,6 +490,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             value_sets: 1,
             generic: false,
             progress: false,
+            lean_cache: true,
         };
         let mut real_engine =
             idxadvise::whatif::Engine::new(eopts, &snapshot.catalog, &shapes, &cands).await?;
