@@ -11,6 +11,8 @@ pub mod django;
 pub mod evidence;
 pub mod output;
 pub mod plan;
+#[cfg(test)]
+mod prop_tests;
 pub mod sql;
 
 use std::path::PathBuf;
