@@ -47,6 +47,11 @@ impl CostCache {
         self.map.insert(key, value);
     }
 
+    /// Forget an entry (to compute it again).
+    pub fn remove(&mut self, key: &CacheKey) {
+        self.map.remove(key);
+    }
+
     /// Entries held.
     pub fn len(&self) -> usize {
         self.map.len()

@@ -296,6 +296,26 @@ impl Engine {
             .collect()
     }
 
+    /// Like [`Engine::outcomes`], but every value set keeps its plan and values even when the
+    /// cache is lean (entries the lean cache slimmed are EXPLAINed again): for the few plans a
+    /// report shows, such as the plan diffs.
+    pub async fn full_outcomes(
+        &mut self,
+        requests: &[Request],
+    ) -> Result<Vec<Result<Outcome, Skipped>>, WhatIfError> {
+        if !self.opts.lean_cache {
+            return self.outcomes(requests).await;
+        }
+        for r in requests {
+            let key = self.cache_key(r)?;
+            self.cache.remove(&key);
+        }
+        self.opts.lean_cache = false;
+        let result = self.outcomes(requests).await;
+        self.opts.lean_cache = true;
+        result
+    }
+
     /// EXPLAIN every (configuration, statement), split into contiguous chunks, one per session.
     async fn run(&mut self, work: Vec<(Vec<usize>, i64)>) -> Result<(), WhatIfError> {
         let n = self.workers.len().min(work.len()).max(1);
