@@ -172,7 +172,7 @@ impl Cluster {
         let conf = format!(
             "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
              {pgss_conf}fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
-             wal_level = replica\nmax_wal_senders = 5\nhot_standby = on\nmax_connections = 60\n\
+             wal_level = replica\nmax_wal_senders = 30\nhot_standby = on\nmax_connections = 100\n\
              shared_buffers = 128MB\nlog_min_messages = warning\n{extra_conf}\n",
             socket_dir.display()
         );
@@ -440,7 +440,7 @@ impl Cluster {
             .psql("postgres", "select pg_current_wal_lsn()")
             .trim()
             .to_string();
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let done = standby.psql(
                 "postgres",
@@ -451,7 +451,7 @@ impl Cluster {
             }
             assert!(
                 Instant::now() < deadline,
-                "standby did not catch up within 60 s"
+                "standby did not catch up within 120 s"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
