@@ -51,7 +51,7 @@ pub(crate) fn python(label: &str) -> (PathBuf, String) {
 }
 
 /// Copy the example project (without caches) into a temp dir.
-fn copy_project() -> tempfile::TempDir {
+pub(crate) fn copy_project() -> tempfile::TempDir {
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
         for e in std::fs::read_dir(from).unwrap() {
@@ -99,7 +99,7 @@ pub(crate) fn must(py: &Path, project: &Path, db_url: &str, args: &[&str]) -> St
     out
 }
 
-fn rec() -> Recommendation {
+pub(crate) fn rec() -> Recommendation {
     serde_json::from_str(
         &std::fs::read_to_string(repo_root().join("tests/fixtures/django/recommendation.json"))
             .unwrap(),
@@ -108,7 +108,7 @@ fn rec() -> Recommendation {
 }
 
 /// A catalog with the database's tables and index names (what uniqueness needs).
-fn catalog(db: &str) -> Catalog {
+pub(crate) fn catalog(db: &str) -> Catalog {
     let rows = cluster().psql(
         db,
         "select c.relname, coalesce(string_agg(i.relname, ',' order by i.relname), '') from pg_class c join pg_namespace n on n.oid = c.relnamespace left join pg_index x on x.indrelid = c.oid left join pg_class i on i.oid = x.indexrelid where n.nspname = 'public' and c.relkind = 'r' group by c.relname order by 1",

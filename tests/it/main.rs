@@ -11,6 +11,7 @@ mod corpus;
 mod django;
 mod faults;
 mod harness;
+mod migration_retry;
 mod reliability_credentials;
 mod reliability_faults;
 mod reliability_names;
