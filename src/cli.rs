@@ -285,6 +285,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 None,
             )?;
             config.explain = true;
+            // One statement: keep its plan texts (explain prints the plan when nothing helps).
+            config.engine.lean_cache = false;
             let outcome = runtime()?.block_on(crate::analyze::run(&config, out))?;
             Ok(outcome.exit_code)
         }
