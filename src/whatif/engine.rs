@@ -448,7 +448,14 @@ async fn run_chunk(
         let worker: &Worker = w;
         let done: Vec<(i64, Result<Outcome, Skipped>)> = stream::iter(qids)
             .map(|q| async move {
-                let r = worker.explain(q, opts.generic).await?;
+                let mut r = worker.explain(q, opts.generic).await?;
+                // Slim as soon as an answer arrives, not after the whole batch: a batch of
+                // thousands of full outcomes was the peak of memory.
+                if opts.lean_cache {
+                    if let Ok(o) = &mut r {
+                        slim(o);
+                    }
+                }
                 progress.inc(1);
                 Ok::<_, WhatIfError>((q, r))
             })
@@ -517,13 +524,19 @@ mod tests {
         let mut lean = full.clone();
         slim(&mut lean);
         let (l, f) = (evaluation_of(&lean), evaluation_of(&full));
-        assert_eq!((l.cost, l.generic_cost, &l.used), (f.cost, f.generic_cost, &f.used));
+        assert_eq!(
+            (l.cost, l.generic_cost, &l.used),
+            (f.cost, f.generic_cost, &f.used)
+        );
         let (lp, fp) = (l.plan.expect("plan"), f.plan.expect("plan"));
         assert_eq!(
             (lp.total_cost, &lp.node_types, &lp.indexes),
             (fp.total_cost, &fp.node_types, &fp.indexes)
         );
-        assert!(lp.text.is_empty(), "texts are recomputed on demand, not cached");
+        assert!(
+            lp.text.is_empty(),
+            "texts are recomputed on demand, not cached"
+        );
         assert!(lean.custom[0].plan.text.is_empty() && lean.custom[2].plan.text.is_empty());
     }
 }
