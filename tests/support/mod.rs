@@ -260,8 +260,16 @@ impl Cluster {
             self.data.display(),
             self.root.display()
         );
-        Command::new("sh")
-            .arg("-c")
+        // In its own session (setsid), so killing the test's process group (a CI timeout, a
+        // killed job) does not kill the watchdog with it and orphan the server.
+        let mut cmd = if Path::new("/usr/bin/setsid").exists() {
+            let mut c = Command::new("/usr/bin/setsid");
+            c.arg("sh");
+            c
+        } else {
+            Command::new("sh")
+        };
+        cmd.arg("-c")
             .arg(stop)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
