@@ -117,30 +117,36 @@ impl Default for MinImprovement {
     }
 }
 
+/// Parse a share written `10%` or `0.1`; `what` and `examples` go into the error message.
+fn parse_share(s: &str, what: &str, examples: &str) -> Result<f64, Error> {
+    let t = s.trim();
+    match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .map_err(|_| Error::Usage(format!("invalid {what} {s:?}\n(examples: {examples})")))
+}
+
+/// Check a share is in `[0, 1)`.
+fn check_share(share: f64, what: &str) -> Result<f64, Error> {
+    if share.is_finite() && (0.0..1.0).contains(&share) {
+        Ok(share)
+    } else {
+        Err(Error::Usage(format!(
+            "{what} {share} must be a share between 0% and 100%"
+        )))
+    }
+}
+
 impl MinImprovement {
     /// Parse `10%` or `0.1`.
     pub fn parse(s: &str) -> Result<MinImprovement, Error> {
-        let t = s.trim();
-        let v = match t.strip_suffix('%') {
-            Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
-            None => t.parse::<f64>(),
-        }
-        .map_err(|_| {
-            Error::Usage(format!(
-                "invalid minimum improvement {s:?}\n(examples: 10%, 0.05)"
-            ))
-        })?;
-        MinImprovement::new(v)
+        MinImprovement::new(parse_share(s, "minimum improvement", "10%, 0.05")?)
     }
 
     /// A share in `[0, 1)`.
     pub fn new(share: f64) -> Result<MinImprovement, Error> {
-        if !(share.is_finite() && (0.0..1.0).contains(&share)) {
-            return Err(Error::Usage(format!(
-                "minimum improvement {share} must be a share between 0% and 100%"
-            )));
-        }
-        Ok(MinImprovement(share))
+        check_share(share, "minimum improvement").map(MinImprovement)
     }
 
     /// The share.
@@ -164,27 +170,12 @@ impl Default for MinBenefit {
 impl MinBenefit {
     /// Parse `0.5%` or `0.005`.
     pub fn parse(s: &str) -> Result<MinBenefit, Error> {
-        let t = s.trim();
-        let v = match t.strip_suffix('%') {
-            Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
-            None => t.parse::<f64>(),
-        }
-        .map_err(|_| {
-            Error::Usage(format!(
-                "invalid minimum benefit {s:?}\n(examples: 0.5%, 0.01)"
-            ))
-        })?;
-        MinBenefit::new(v)
+        MinBenefit::new(parse_share(s, "minimum benefit", "0.5%, 0.01")?)
     }
 
     /// A share in `[0, 1)`.
     pub fn new(share: f64) -> Result<MinBenefit, Error> {
-        if !(share.is_finite() && (0.0..1.0).contains(&share)) {
-            return Err(Error::Usage(format!(
-                "minimum benefit {share} must be a share between 0% and 100%"
-            )));
-        }
-        Ok(MinBenefit(share))
+        check_share(share, "minimum benefit").map(MinBenefit)
     }
 
     /// The share.
