@@ -43,7 +43,8 @@ pub fn find_bindir() -> Result<PathBuf, Error> {
         })
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root (then servers run as `postgres` through `runuser`).
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

@@ -10,7 +10,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -33,38 +32,16 @@ pub struct Cluster {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    idxadvise::sandbox::is_root()
 }
 
-/// Where the PostgreSQL 15 server binaries are.
+/// Where the PostgreSQL 15 server binaries are (the library's own lookup, which the demo uses).
 pub fn bindir() -> PathBuf {
-    if let Ok(dir) = std::env::var("IDXADVISE_PG_BINDIR") {
-        return PathBuf::from(dir);
-    }
-    let candidates = [
-        Command::new("pg_config")
-            .arg("--bindir")
-            .output()
-            .ok()
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_string())),
-        Some(PathBuf::from("/usr/lib/postgresql/15/bin")),
-    ];
-    for c in candidates.into_iter().flatten() {
-        if c.join("initdb").exists() && c.join("pg_ctl").exists() {
-            return c;
-        }
-    }
-    panic!("PostgreSQL server binaries (initdb, pg_ctl) not found.\n{INSTALL_HINT}");
+    idxadvise::sandbox::find_bindir().unwrap_or_else(|e| panic!("{}\n{INSTALL_HINT}", e.message()))
 }
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let _ = NEXT.fetch_add(1, Ordering::SeqCst);
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("local addr").port()
 }
