@@ -499,7 +499,7 @@ async fn plan_pairs(
             config: chosen.to_vec(),
         });
     }
-    let outcomes = engine.full_outcomes(&requests).await?;
+    let outcomes = engine.outcomes(&requests).await?;
     let mut out = BTreeMap::new();
     for (q, pair) in queryids.iter().zip(outcomes.chunks(2)) {
         let [Ok(b), Ok(a)] = pair else {

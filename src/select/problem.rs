@@ -6,7 +6,9 @@
 //! since adding an index never makes the planner's best plan dearer), so repair and the frontier
 //! never need new EXPLAIN calls.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
 
 use crate::candidates::CandidateSet;
 use crate::cost::write::predicate_selectivity;
@@ -78,7 +80,8 @@ pub struct Problem {
     /// Minimum improvement share per statement.
     pub min_improvement: f64,
     /// Per statement: configuration → planner answer.
-    pub cache: Vec<HashMap<Vec<usize>, Cached>>,
+    /// (Fx-hashed: repair looks up millions of small keys.)
+    pub cache: Vec<FxHashMap<Vec<usize>, Cached>>,
     /// Statements the planner refused, with why.
     pub skipped: Vec<Skipped>,
     /// Estimate uncached configurations optimistically (see [`Problem::estimate`]): used to
@@ -212,7 +215,7 @@ impl Problem {
             write,
             unit,
             min_improvement,
-            cache: vec![HashMap::new(); n],
+            cache: vec![FxHashMap::default(); n],
             skipped: vec![],
             optimistic: false,
         }
@@ -322,7 +325,7 @@ impl Problem {
             .collect();
         if keep.len() != self.stmts.len() {
             let stmts: Vec<Stmt> = keep.iter().map(|&s| self.stmts[s].clone()).collect();
-            let cache: Vec<HashMap<Vec<usize>, Cached>> =
+            let cache: Vec<FxHashMap<Vec<usize>, Cached>> =
                 keep.iter().map(|&s| self.cache[s].clone()).collect();
             self.stmts = stmts;
             self.cache = cache;
@@ -365,21 +368,24 @@ impl Problem {
             }
         }
         if self.optimistic {
+            // Small vectors, not maps: this runs for every (statement, set) repair looks at.
             let base = self.stmts[s].weight.baseline_cost;
-            let covered: BTreeSet<usize> = best_key.iter().map(|&c| self.cands[c].table).collect();
-            let mut per_table: BTreeMap<usize, f64> = BTreeMap::new();
+            let mut per_table: Vec<(usize, f64)> = Vec::new();
             for &c in cfg {
                 let t = self.cands[c].table;
-                if covered.contains(&t) {
+                if best_key.iter().any(|&k| self.cands[k].table == t) {
                     continue;
                 }
-                if let Some(one) = self.cache[s].get(&vec![c]) {
+                if let Some(one) = self.cache[s].get(std::slice::from_ref(&c)) {
                     let r = (one.cost / base).min(1.0);
-                    let e = per_table.entry(t).or_insert(1.0);
-                    *e = e.min(r);
+                    match per_table.iter_mut().find(|(pt, _)| *pt == t) {
+                        Some((_, e)) => *e = e.min(r),
+                        None => per_table.push((t, r)),
+                    }
                 }
             }
-            for r in per_table.values() {
+            per_table.sort_unstable_by_key(|(t, _)| *t);
+            for (_, r) in per_table {
                 best *= r;
             }
         }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::worker::Outcome;
+use super::engine::Cached;
 use super::WhatIfCounters;
 use crate::model::Skipped;
 
@@ -16,14 +16,14 @@ pub type CacheKey = (i64, Vec<usize>);
 /// Cached EXPLAIN outcomes and the counters.
 #[derive(Debug, Default)]
 pub struct CostCache {
-    map: HashMap<CacheKey, Result<Outcome, Skipped>>,
+    map: HashMap<CacheKey, Result<Cached, Skipped>>,
     /// Lookups, hits, EXPLAINs.
     pub counters: WhatIfCounters,
 }
 
 impl CostCache {
     /// Look up a key, counting the lookup and a hit.
-    pub fn lookup(&mut self, key: &CacheKey) -> Option<&Result<Outcome, Skipped>> {
+    pub fn lookup(&mut self, key: &CacheKey) -> Option<&Result<Cached, Skipped>> {
         self.counters.lookups += 1;
         let hit = self.map.get(key);
         if hit.is_some() {
@@ -33,7 +33,7 @@ impl CostCache {
     }
 
     /// Peek without counting.
-    pub fn get(&self, key: &CacheKey) -> Option<&Result<Outcome, Skipped>> {
+    pub fn get(&self, key: &CacheKey) -> Option<&Result<Cached, Skipped>> {
         self.map.get(key)
     }
 
@@ -43,7 +43,7 @@ impl CostCache {
     }
 
     /// Store an outcome.
-    pub fn insert(&mut self, key: CacheKey, value: Result<Outcome, Skipped>) {
+    pub fn insert(&mut self, key: CacheKey, value: Result<Cached, Skipped>) {
         self.map.insert(key, value);
     }
 

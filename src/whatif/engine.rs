@@ -40,10 +40,10 @@ pub struct EngineOptions {
     pub generic: bool,
     /// Allow a progress bar (still only on a terminal, after a second).
     pub progress: bool,
-    /// Keep in the cost cache only what [`evaluation_of`] reads: costs and used candidates of
-    /// every value set, and the plan text only of the heaviest set (the one plan diffs show).
+    /// Keep in the cost cache only the ranking evaluation ([`evaluation_of`] without the plan
+    /// text), not every value set's plan; [`Engine::outcomes`] EXPLAINs again what it needs.
     /// `analyze` sets it: with every plan kept, 10,000 statements peaked at 1.1 GB (issue 8).
-    /// Off by default, so [`Engine::outcomes`] callers see every set's plan.
+    /// Off by default, so repeated [`Engine::outcomes`] calls are answered from the cache.
     pub lean_cache: bool,
 }
 
@@ -120,31 +120,47 @@ pub fn evaluation_of(outcome: &Outcome) -> Evaluation {
     }
 }
 
-/// Drop the plan details ranking and triage do not read: every value set's plan text, node
-/// types and index names except the heaviest set's node types and index names (same choice as
-/// `evaluation_of`), and the generic plan's. Plan texts (the bulk of the memory: 750 MB for
+/// What the cost cache holds for one (statement, configuration).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cached {
+    /// Every plan, for [`Engine::outcomes`] (the cache is not lean).
+    Full(Outcome),
+    /// Only what ranking and triage read: [`evaluation_of`] without the plan text (a lean cache,
+    /// see [`EngineOptions::lean_cache`]).
+    Lean(Evaluation),
+}
+
+impl Cached {
+    /// Keep `outcome` as the options say.
+    fn new(outcome: Outcome, lean: bool) -> Cached {
+        if lean {
+            Cached::Lean(lean_evaluation(&outcome))
+        } else {
+            Cached::Full(outcome)
+        }
+    }
+
+    /// The ranking evaluation (the plan text is empty for a lean entry).
+    fn evaluation(&self) -> Evaluation {
+        match self {
+            Cached::Full(o) => evaluation_of(o),
+            Cached::Lean(e) => e.clone(),
+        }
+    }
+}
+
+/// [`evaluation_of`] without the plan text: plan texts (the bulk of the memory: 750 MB for
 /// 10,000 statements with the heaviest set's text kept) are computed again for the few plans a
-/// report shows ([`Engine::full_outcomes`]).
-fn slim(outcome: &mut Outcome) {
-    let mut best: Option<usize> = None;
-    for (i, v) in outcome.custom.iter().enumerate() {
-        if best.is_none_or(|b| v.weight > outcome.custom[b].weight) {
-            best = Some(i);
-        }
+/// report shows ([`Engine::outcomes`]).
+fn lean_evaluation(outcome: &Outcome) -> Evaluation {
+    let mut e = evaluation_of(outcome);
+    if let Some(p) = &mut e.plan {
+        p.text = String::new();
+        p.node_types.shrink_to_fit();
+        p.indexes.shrink_to_fit();
     }
-    for (i, v) in outcome.custom.iter_mut().enumerate() {
-        v.plan.text = String::new();
-        if Some(i) != best {
-            v.plan.node_types = Vec::new();
-            v.plan.indexes = Vec::new();
-            v.values = Vec::new();
-        }
-    }
-    if let Some(Ok(g)) = &mut outcome.generic {
-        g.plan.text = String::new();
-        g.plan.node_types = Vec::new();
-        g.plan.indexes = Vec::new();
-    }
+    e.used.shrink_to_fit();
+    e
 }
 
 impl Engine {
@@ -265,61 +281,68 @@ impl Engine {
     }
 
     /// Every plan behind each request (one per value set, and the generic plan), for plan diffs
-    /// and evidence. Same order as `requests`.
+    /// and evidence. Same order as `requests`. Entries a lean cache holds only as evaluations are
+    /// EXPLAINed again (a report shows few plans); the answers refresh the cache.
     pub async fn outcomes(
         &mut self,
         requests: &[Request],
     ) -> Result<Vec<Result<Outcome, Skipped>>, WhatIfError> {
-        let keys = requests
-            .iter()
-            .map(|r| self.cache_key(r))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut missing: BTreeSet<(Vec<usize>, i64)> = BTreeSet::new();
-        for (q, c) in &keys {
-            self.cache.counters.lookups += 1;
-            if self.cache.contains(&(*q, c.clone())) || !missing.insert((c.clone(), *q)) {
-                self.cache.counters.cache_hits += 1;
+        let keys = self.keys(requests)?;
+        let missing = self.count_lookups(&keys, |c| !matches!(c, Ok(Cached::Lean(_))));
+        let mut fresh: HashMap<CacheKey, Result<Outcome, Skipped>> = HashMap::new();
+        if !missing.is_empty() {
+            let lean = self.opts.lean_cache;
+            for (key, r) in self.run(missing, false).await? {
+                let r = r.map(|c| match c {
+                    Cached::Full(o) => o,
+                    Cached::Lean(_) => unreachable!("run(.., lean = false) keeps every plan"),
+                });
+                self.cache
+                    .insert(key.clone(), r.clone().map(|o| Cached::new(o, lean)));
+                fresh.insert(key, r);
             }
         }
-        if !missing.is_empty() {
-            self.run(missing.into_iter().collect()).await?;
-        }
         keys.iter()
-            .map(|k| {
-                self.cache
-                    .get(k)
-                    .cloned()
-                    .ok_or_else(|| WhatIfError::Session {
-                        context: "the cost cache".into(),
-                        message: format!("no answer for statement {}", k.0),
-                        source: None,
-                    })
+            .map(|k| match (fresh.get(k), self.cache.get(k)) {
+                (Some(r), _) => Ok(r.clone()),
+                (None, Some(Ok(Cached::Full(o)))) => Ok(Ok(o.clone())),
+                (None, Some(Err(s))) => Ok(Err(s.clone())),
+                _ => Err(no_answer(k)),
             })
             .collect()
     }
 
-    /// Like [`Engine::outcomes`], but every value set keeps its plan and values even when the
-    /// cache is lean (entries the lean cache slimmed are EXPLAINed again): for the few plans a
-    /// report shows, such as the plan diffs.
-    pub async fn full_outcomes(
-        &mut self,
-        requests: &[Request],
-    ) -> Result<Vec<Result<Outcome, Skipped>>, WhatIfError> {
-        if !self.opts.lean_cache {
-            return self.outcomes(requests).await;
-        }
-        for r in requests {
-            let key = self.cache_key(r)?;
-            self.cache.remove(&key);
-        }
-        self.opts.lean_cache = false;
-        let result = self.outcomes(requests).await;
-        self.opts.lean_cache = true;
-        result
+    /// The cache keys of `requests`.
+    fn keys(&self, requests: &[Request]) -> Result<Vec<CacheKey>, WhatIfError> {
+        requests.iter().map(|r| self.cache_key(r)).collect()
     }
 
-    /// EXPLAIN every (configuration, statement), split into contiguous chunks, one per session.
-    async fn run(&mut self, work: Vec<(Vec<usize>, i64)>) -> Result<(), WhatIfError> {
+    /// Count lookups and hits (an entry `usable` says is enough, or a key asked twice in one
+    /// call) and return the (configuration, statement) pairs to EXPLAIN, grouped by
+    /// configuration.
+    fn count_lookups(
+        &mut self,
+        keys: &[CacheKey],
+        usable: impl Fn(&Result<Cached, Skipped>) -> bool,
+    ) -> Vec<(Vec<usize>, i64)> {
+        let mut missing: BTreeSet<(Vec<usize>, i64)> = BTreeSet::new();
+        for (q, c) in keys {
+            self.cache.counters.lookups += 1;
+            let cached = self.cache.get(&(*q, c.clone())).is_some_and(&usable);
+            if cached || !missing.insert((c.clone(), *q)) {
+                self.cache.counters.cache_hits += 1;
+            }
+        }
+        missing.into_iter().collect()
+    }
+
+    /// EXPLAIN every (configuration, statement), split into contiguous chunks, one per session;
+    /// each answer is kept as `lean` says as soon as it arrives.
+    async fn run(
+        &mut self,
+        work: Vec<(Vec<usize>, i64)>,
+        lean: bool,
+    ) -> Result<Vec<(CacheKey, Result<Cached, Skipped>)>, WhatIfError> {
         let n = self.workers.len().min(work.len()).max(1);
         let per = work.len().div_ceil(n);
         let chunks: Vec<&[(Vec<usize>, i64)]> = work.chunks(per).collect();
@@ -332,30 +355,22 @@ impl Engine {
             opts,
             ..
         } = self;
-        let results = join_all(
-            workers
-                .iter_mut()
-                .zip(chunks)
-                .map(|(w, chunk)| run_chunk(w, chunk, shapes, catalog, specs, opts, &progress)),
-        )
-        .await;
+        let results =
+            join_all(workers.iter_mut().zip(chunks).map(|(w, chunk)| {
+                run_chunk(w, chunk, shapes, catalog, specs, opts, lean, &progress)
+            }))
+            .await;
         progress.finish();
-        for r in results {
-            for (key, mut outcome) in r? {
-                if self.opts.lean_cache {
-                    if let Ok(o) = &mut outcome {
-                        slim(o);
-                    }
-                }
-                self.cache.insert(key, outcome);
-            }
-        }
         self.cache.counters.explains = self
             .workers
             .iter()
             .map(|w| w.explains.load(Ordering::Relaxed))
             .sum();
-        Ok(())
+        let mut out = Vec::with_capacity(work.len());
+        for r in results {
+            out.extend(r?);
+        }
+        Ok(out)
     }
 
     /// Cost `queryid` under `config` with existing indexes `hidden` (`schema.name`, unquoted)
@@ -422,6 +437,16 @@ impl Engine {
     }
 }
 
+/// The error for a key the cache should hold and does not (a bug, not a database problem).
+fn no_answer(key: &CacheKey) -> WhatIfError {
+    WhatIfError::Session {
+        context: "the cost cache".into(),
+        message: format!("no answer for statement {}", key.0),
+        source: None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run_chunk(
     w: &mut Worker,
     chunk: &[(Vec<usize>, i64)],
@@ -429,8 +454,9 @@ async fn run_chunk(
     catalog: &Catalog,
     specs: &[IndexSpec],
     opts: &EngineOptions,
+    lean: bool,
     progress: &Progress,
-) -> Result<Vec<(CacheKey, Result<Outcome, Skipped>)>, WhatIfError> {
+) -> Result<Vec<(CacheKey, Result<Cached, Skipped>)>, WhatIfError> {
     let mut groups: BTreeMap<&[usize], Vec<i64>> = BTreeMap::new();
     for (c, q) in chunk {
         groups.entry(c.as_slice()).or_default().push(*q);
@@ -446,16 +472,14 @@ async fn run_chunk(
             w.prepare(shape, catalog, opts.value_sets).await?;
         }
         let worker: &Worker = w;
-        let done: Vec<(i64, Result<Outcome, Skipped>)> = stream::iter(qids)
+        let done: Vec<(i64, Result<Cached, Skipped>)> = stream::iter(qids)
             .map(|q| async move {
-                let mut r = worker.explain(q, opts.generic).await?;
-                // Slim as soon as an answer arrives, not after the whole batch: a batch of
-                // thousands of full outcomes was the peak of memory.
-                if opts.lean_cache {
-                    if let Ok(o) = &mut r {
-                        slim(o);
-                    }
-                }
+                // Keep as lean as asked as soon as an answer arrives, not after the whole batch:
+                // a batch of thousands of full outcomes was the peak of memory.
+                let r = worker
+                    .explain(q, opts.generic)
+                    .await?
+                    .map(|o| Cached::new(o, lean));
                 progress.inc(1);
                 Ok::<_, WhatIfError>((q, r))
             })
@@ -472,11 +496,23 @@ impl WhatIf for Engine {
         &mut self,
         requests: &[Request],
     ) -> Result<Vec<Result<Evaluation, Skipped>>, crate::error::Error> {
-        let outcomes = self.outcomes(requests).await?;
-        Ok(outcomes
+        let keys = self.keys(requests)?;
+        let missing = self.count_lookups(&keys, |_| true);
+        if !missing.is_empty() {
+            let lean = self.opts.lean_cache;
+            for (key, r) in self.run(missing, lean).await? {
+                self.cache.insert(key, r);
+            }
+        }
+        Ok(keys
             .iter()
-            .map(|o| o.as_ref().map(evaluation_of).map_err(Clone::clone))
-            .collect())
+            .map(|k| {
+                self.cache
+                    .get(k)
+                    .map(|r| r.as_ref().map(Cached::evaluation).map_err(Clone::clone))
+                    .ok_or_else(|| no_answer(k))
+            })
+            .collect::<Result<_, _>>()?)
     }
 
     fn counters(&self) -> WhatIfCounters {
@@ -501,9 +537,9 @@ mod tests {
         }
     }
 
-    /// A slimmed outcome ranks and diffs exactly as the full one.
+    /// A lean entry ranks and triages exactly as the full outcome; only the plan text is gone.
     #[test]
-    fn slim_keeps_what_evaluation_reads() {
+    fn lean_entry_keeps_what_evaluation_reads() {
         let set = |w: f64, cost: f64, text: &str, used: Vec<usize>| ValuePlan {
             weight: w,
             values: vec![Some("1".into())],
@@ -521,9 +557,8 @@ mod tests {
                 used: vec![],
             })),
         };
-        let mut lean = full.clone();
-        slim(&mut lean);
-        let (l, f) = (evaluation_of(&lean), evaluation_of(&full));
+        let l = Cached::new(full.clone(), true).evaluation();
+        let f = Cached::new(full, false).evaluation();
         assert_eq!(
             (l.cost, l.generic_cost, &l.used),
             (f.cost, f.generic_cost, &f.used)
@@ -533,10 +568,10 @@ mod tests {
             (lp.total_cost, &lp.node_types, &lp.indexes),
             (fp.total_cost, &fp.node_types, &fp.indexes)
         );
+        assert_eq!(fp.text, "heavy", "the heaviest value set's plan");
         assert!(
             lp.text.is_empty(),
             "texts are recomputed on demand, not cached"
         );
-        assert!(lean.custom[0].plan.text.is_empty() && lean.custom[2].plan.text.is_empty());
     }
 }

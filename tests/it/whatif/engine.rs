@@ -388,3 +388,64 @@ fn a_statement_that_times_out_is_skipped_and_drops_are_unverified_on_hypopg_1_3(
         );
     });
 }
+
+/// The lean cache `analyze` uses keeps only evaluations: it ranks exactly as the full cache
+/// (same costs, generic costs, candidates used, node types and indexes; no plan text), a
+/// repeated request is still a cache hit, and `outcomes` still gives every value set's plan by
+/// EXPLAINing again, identical to the full cache's.
+#[test]
+fn lean_cache_ranks_as_the_full_cache_and_still_gives_every_plan() {
+    let db = example_database("whatif_lean");
+    let url = cluster().url(&db);
+    rt().block_on(async {
+        let catalog = load_catalog(&url).await;
+        let requests: Vec<Request> = [vec![], vec![C_CUSTOMER_CREATED_DESC, C_PENDING_PARTIAL]]
+            .iter()
+            .flat_map(|c| shapes().into_iter().map(move |s| req(s.queryid, c)))
+            .collect();
+        let mut full = Engine::new(options(&url, 2), &catalog, &shapes(), &candidates())
+            .await
+            .expect("engine");
+        let mut lean_opts = options(&url, 2);
+        lean_opts.lean_cache = true;
+        let mut lean = Engine::new(lean_opts, &catalog, &shapes(), &candidates())
+            .await
+            .expect("engine");
+        let f = full.evaluate(&requests).await.expect("full");
+        let l = lean.evaluate(&requests).await.expect("lean");
+        for (f, l) in f.iter().zip(&l) {
+            let (f, l) = (f.as_ref().expect("planned"), l.as_ref().expect("planned"));
+            assert_eq!(
+                (f.cost, f.generic_cost, &f.used),
+                (l.cost, l.generic_cost, &l.used)
+            );
+            let (fp, lp) = (
+                f.plan.as_ref().expect("plan"),
+                l.plan.as_ref().expect("plan"),
+            );
+            assert_eq!(
+                (fp.total_cost, &fp.node_types, &fp.indexes),
+                (lp.total_cost, &lp.node_types, &lp.indexes)
+            );
+            assert!(!fp.text.is_empty() && lp.text.is_empty(), "{}", fp.text);
+        }
+        let explains = lean.counters().explains;
+        lean.evaluate(&requests).await.expect("again");
+        assert_eq!(
+            lean.counters().explains,
+            explains,
+            "answered from the cache"
+        );
+        let fo = full.outcomes(&requests).await.expect("full outcomes");
+        let lo = lean.outcomes(&requests).await.expect("lean outcomes");
+        assert!(
+            lean.counters().explains > explains,
+            "plans are EXPLAINed again"
+        );
+        assert_eq!(fo, lo);
+        assert!(lo
+            .iter()
+            .flat_map(|o| &o.as_ref().expect("planned").custom)
+            .all(|v| !v.plan.text.is_empty()));
+    });
+}
