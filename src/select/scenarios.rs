@@ -132,6 +132,26 @@ impl Rng {
     }
 }
 
+/// Add `spec` on table group `t` with a random size, unless it is already there.
+fn add_candidate(
+    spec: IndexSpec,
+    t: usize,
+    r: &mut Rng,
+    cands: &mut Vec<Candidate>,
+    sizes: &mut Vec<i64>,
+    fake: &mut FakeTable,
+) {
+    if cands.iter().any(|c| c.spec == spec) {
+        return;
+    }
+    fake.group.insert(cands.len(), t);
+    cands.push(Candidate {
+        spec,
+        sources: vec![],
+    });
+    sizes.push(10 + r.below(90) as i64);
+}
+
 /// A random world of single-table statements: 2 tables, 4 columns each, 4–6 statements,
 /// 5–9 candidates, best-index-per-table costs.
 fn random_world(seed: u64) -> World {
@@ -150,15 +170,7 @@ fn random_world(seed: u64) -> World {
             keys.push(IndexKey::col(&col2));
         }
         let spec = IndexSpec::on("public", &format!("t{t}"), keys);
-        if cands.iter().any(|c: &Candidate| c.spec == spec) {
-            continue;
-        }
-        fake.group.insert(cands.len(), t);
-        cands.push(Candidate {
-            spec,
-            sources: vec![],
-        });
-        sizes.push(10 + r.below(90) as i64);
+        add_candidate(spec, t, &mut r, &mut cands, &mut sizes, &mut fake);
     }
     let mut shapes = Vec::new();
     let mut statements = Vec::new();
@@ -724,15 +736,7 @@ fn join_world(seed: u64) -> World {
             &format!("t{t}"),
             vec![IndexKey::col(&format!("c{}", i / 4 % 4))],
         );
-        if cands.iter().any(|c: &Candidate| c.spec == spec) {
-            continue;
-        }
-        fake.group.insert(cands.len(), t);
-        cands.push(Candidate {
-            spec,
-            sources: vec![],
-        });
-        sizes.push(10 + r.below(90) as i64);
+        add_candidate(spec, t, &mut r, &mut cands, &mut sizes, &mut fake);
     }
     let mut shapes = Vec::new();
     let mut statements = Vec::new();
