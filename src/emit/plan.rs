@@ -25,6 +25,8 @@ struct Item {
     fragment: String,
     header: Vec<String>,
     operation: Operation,
+    /// `ANALYZE` after the operation (expression indexes).
+    analyze: Option<String>,
     /// For the "needs --migrations-app" message.
     what: String,
 }
@@ -126,6 +128,7 @@ pub fn plan_files(
                 }
                 m.imports.sort();
                 header.push(String::new());
+                analyze_note(&mut header, &p.spec);
                 recovery(&mut header, &p.spec.schema, name, &timeouts);
                 items.push(Item {
                     host: Some(app_label.clone()),
@@ -137,6 +140,7 @@ pub fn plan_files(
                         index,
                         imports,
                     },
+                    analyze: p.spec.analyze_sql(),
                     what: p.spec.table.clone(),
                 });
             }
@@ -148,6 +152,7 @@ pub fn plan_files(
                 header.push(format!("RunSQL, not AddIndexConcurrently: {reason}."));
                 header.push("Django's migration state does not know this index (no state_operations): nothing to add to Meta.indexes.".into());
                 header.push(String::new());
+                analyze_note(&mut header, &p.spec);
                 recovery(&mut header, &p.spec.schema, name, &timeouts);
                 plan.notes.push(format!("{name}: RunSQL because {reason}"));
                 items.push(Item {
@@ -156,13 +161,16 @@ pub fn plan_files(
                     fragment: module_fragment(name),
                     header,
                     operation: Operation::RunSql {
-                        sql: vec![p.spec.create_sql(name, true)],
+                        sql: std::iter::once(p.spec.create_sql(name, true))
+                            .chain(p.spec.analyze_sql())
+                            .collect(),
                         reverse_sql: vec![format!(
                             "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
                             ident(&p.spec.schema),
                             ident(name)
                         )],
                     },
+                    analyze: None,
                     what: format!("{} ({reason})", p.spec.table),
                 });
             }
@@ -263,6 +271,7 @@ pub fn plan_files(
                 dependencies: deps,
                 header: item.header,
                 operation: item.operation,
+                analyze: item.analyze,
             };
             plan.files.push(EmittedFile {
                 path: rel.join(format!("{name}.py")),
@@ -360,6 +369,7 @@ fn drop_item(
                 model_name: m.model_name.to_lowercase(),
                 name: d.index.clone(),
             },
+            analyze: None,
             what: d.table.clone(),
         });
         return;
@@ -395,8 +405,19 @@ fn drop_item(
             )],
             reverse_sql: vec![reverse],
         },
+        analyze: None,
         what: d.table.clone(),
     });
+}
+
+/// Why the migration runs ANALYZE after an expression index.
+fn analyze_note(header: &mut Vec<String>, spec: &crate::model::IndexSpec) {
+    if spec.analyze_sql().is_some() {
+        header.push(
+            "Then ANALYZE: the planner has no statistics for an indexed expression until ANALYZE gathers them, and does not use the index without them.".into(),
+        );
+        header.push(String::new());
+    }
 }
 
 fn render_meta(meta: &[MetaIndexes]) -> String {

@@ -167,9 +167,16 @@ proptest! {
         let names = vec![Namer::new(std::iter::empty()).name(&s)];
         let script = crate::emit::sql::render(&rec, &names, "0.0.0");
         // The whole script through the SQL tokenizer (which knows comments and quoted
-        // identifiers spanning lines): exactly the one CREATE INDEX, nothing else escaped.
+        // identifiers spanning lines): exactly the one CREATE INDEX (and the ANALYZE after an
+        // expression index), nothing else escaped.
         let parsed = Parser::parse_sql(&PostgreSqlDialect {}, &script);
         prop_assert!(parsed.is_ok(), "{script}: {parsed:?}");
-        prop_assert_eq!(parsed.map(|v| v.len()).unwrap_or(0), 1);
+        let stmts = parsed.unwrap_or_default();
+        let analyze = s.analyze_sql().is_some();
+        prop_assert_eq!(stmts.len(), 1 + usize::from(analyze), "{}", script);
+        prop_assert!(matches!(stmts[0], sqlparser::ast::Statement::CreateIndex { .. }), "{script}");
+        if analyze {
+            prop_assert!(matches!(stmts[1], sqlparser::ast::Statement::Analyze { .. }), "{script}");
+        }
     }
 }

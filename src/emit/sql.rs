@@ -9,6 +9,11 @@ use super::evidence;
 use crate::pg::quote::ident;
 use crate::select::Recommendation;
 
+/// Above the `ANALYZE` that follows an expression index.
+const ANALYZE_COMMENT: &str =
+    "-- The planner has no statistics for an indexed expression until ANALYZE gathers them,\n\
+     -- and does not use the index without them:\n";
+
 /// The script. `names[i]` is the name of `rec.create[i]`.
 pub fn render(rec: &Recommendation, names: &[String], version: &str) -> String {
     let mut s = String::new();
@@ -49,6 +54,11 @@ pub fn render(rec: &Recommendation, names: &[String], version: &str) -> String {
         ));
         s.push_str(&p.spec.create_sql(name, true));
         s.push_str(";\n");
+        if let Some(analyze) = p.spec.analyze_sql() {
+            s.push_str(ANALYZE_COMMENT);
+            s.push_str(&analyze);
+            s.push_str(";\n");
+        }
     }
     for d in &rec.drop {
         s.push('\n');

@@ -13,7 +13,7 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use super::cache::{CacheKey, CostCache};
 use super::error::WhatIfError;
-use super::hypo::hypopg_version;
+use super::hypo::{hypopg_version, simulated};
 use super::progress::Progress;
 use super::size::estimate_index_size;
 use super::worker::{Outcome, Worker};
@@ -68,6 +68,8 @@ pub struct Engine {
     catalog: Catalog,
     shapes: HashMap<i64, QueryShape>,
     specs: Vec<IndexSpec>,
+    /// What HypoPG is given for each candidate ([`super::hypo::simulated`]).
+    simulated: Vec<IndexSpec>,
     on_tables: HashMap<i64, BTreeSet<usize>>,
     cache: CostCache,
     opts: EngineOptions,
@@ -222,6 +224,7 @@ impl Engine {
             workers,
             catalog: catalog.clone(),
             shapes: shapes.iter().map(|s| (s.queryid, s.clone())).collect(),
+            simulated: specs.iter().map(|s| simulated(s, catalog)).collect(),
             specs,
             on_tables,
             cache: CostCache::default(),
@@ -351,15 +354,14 @@ impl Engine {
             workers,
             catalog,
             shapes,
-            specs,
+            simulated,
             opts,
             ..
         } = self;
-        let results =
-            join_all(workers.iter_mut().zip(chunks).map(|(w, chunk)| {
-                run_chunk(w, chunk, shapes, catalog, specs, opts, lean, &progress)
-            }))
-            .await;
+        let results = join_all(workers.iter_mut().zip(chunks).map(|(w, chunk)| {
+            run_chunk(w, chunk, shapes, catalog, simulated, opts, lean, &progress)
+        }))
+        .await;
         progress.finish();
         self.cache.counters.explains = self
             .workers
@@ -401,7 +403,7 @@ impl Engine {
             .workers
             .first_mut()
             .ok_or_else(|| WhatIfError::Options("no session".into()))?;
-        w.set_config(&cfg, &self.specs).await?;
+        w.set_config(&cfg, &self.simulated).await?;
         w.prepare(shape, &self.catalog, self.opts.value_sets)
             .await?;
         let client = &w.conn.client;

@@ -70,6 +70,9 @@ pub struct MigrationFile {
     pub header: Vec<String>,
     /// The single operation.
     pub operation: Operation,
+    /// `ANALYZE` to run after it (an expression index: see [`crate::model::IndexSpec::analyze_sql`]),
+    /// as a second operation `migrations.RunSQL(…, reverse_sql=migrations.RunSQL.noop)`.
+    pub analyze: Option<String>,
 }
 
 impl MigrationFile {
@@ -174,8 +177,28 @@ impl MigrationFile {
             out.push('\n');
         }
         out.push('\n');
+        let mut items = vec![op];
+        if let Some(analyze) = &self.analyze {
+            items.push(Py::Call {
+                func: "migrations.RunSQL".into(),
+                args: vec![
+                    Arg::kw(
+                        "sql",
+                        Py::List {
+                            items: vec![Py::atom(python_str_black(analyze))],
+                            explode: true,
+                        },
+                    ),
+                    Arg::kw(
+                        "reverse_sql",
+                        Py::atom("migrations.RunSQL.noop".to_string()),
+                    ),
+                ],
+                explode: true,
+            });
+        }
         let ops = Py::List {
-            items: vec![op],
+            items,
             explode: true,
         };
         for l in ops.render(4, "operations = ", "") {
@@ -206,6 +229,7 @@ mod tests {
                 sql: vec!["SELECT 1".into()],
                 reverse_sql: vec!["SELECT 2".into()],
             },
+            analyze: None,
         };
         let text = m.render("t");
         let comments: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
