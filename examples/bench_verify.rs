@@ -2,7 +2,7 @@
 //!
 //! The whole loop on the bundled example in a throwaway cluster (src/sandbox.rs): load the shop
 //! and replay its API workload (src/demo.rs `prepare`), `analyze`, apply the generated
-//! indexes.sql (each `CREATE INDEX CONCURRENTLY` on its own), replay the workload again without
+//! indexes.sql (each statement on its own), replay the workload again without
 //! resetting pg_stat_statements (`BENCH_ROUNDS` times, default 1), `verify`; then print, per
 //! statement, the predicted and the measured speedup, and per index the estimated and real size.
 //! Not a test: timings vary from machine to machine; the direction and the order of magnitude
@@ -65,7 +65,12 @@ fn run(
     let mut sink: Vec<u8> = vec![];
     rt.block_on(idxadvise::analyze::run(&config, &mut sink))?;
     let script = std::fs::read_to_string(out_dir.join("indexes.sql"))?;
-    for stmt in script.lines().filter(|l| l.starts_with("CREATE ")) {
+    // Every statement of the script, one at a time (the CREATE INDEX CONCURRENTLY and the
+    // ANALYZE after an expression index), as `psql -f indexes.sql` would.
+    for stmt in script
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("--"))
+    {
         say(&format!("applying {}", short(stmt, 100)));
         sandbox.psql("shop", stmt)?;
     }
