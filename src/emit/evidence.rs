@@ -80,7 +80,7 @@ pub fn lines(p: &Proposed) -> Vec<String> {
     helps.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.queryid.cmp(&b.queryid)));
     for h in &helps {
         out.push(format!(
-            "  queryid {}: {} calls, {:.3} ms -> {:.3} ms (planner cost {:.2} -> {:.2})",
+            "  queryid {}: {} calls, {:.3} ms -> {:.3} ms (cost {:.2} -> {:.2})",
             h.queryid,
             thousands(h.calls),
             h.before_ms,

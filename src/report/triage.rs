@@ -208,7 +208,7 @@ fn classify(i: &TriageInput<'_>, median_calls: f64) -> (Verdict, String) {
             return (
                 Verdict::IndexHelps,
                 format!(
-                    "planner cost {before:.1} -> {after:.1} ({:.0}% less)",
+                    "cost {before:.1} -> {after:.1} ({:.0}% less)",
                     100.0 * (before - after) / before
                 ),
             );
@@ -306,6 +306,7 @@ mod tests {
             node_types: nodes.iter().map(|s| s.to_string()).collect(),
             indexes: indexes.iter().map(|s| s.to_string()).collect(),
             text: String::new(),
+            ranking_cost: None,
         }
     }
 

@@ -95,7 +95,7 @@ pub fn evaluation_of(outcome: &Outcome) -> Evaluation {
     let cost: f64 = outcome
         .custom
         .iter()
-        .map(|v| v.weight * v.plan.total_cost)
+        .map(|v| v.weight * v.plan.ranking_cost())
         .sum();
     let mut used: Vec<usize> = outcome
         .custom
@@ -199,6 +199,11 @@ impl Engine {
         .await
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
+        let mut workers = workers;
+        let rows = std::sync::Arc::new(super::worker::table_rows(catalog));
+        for w in &mut workers {
+            w.table_rows = rows.clone();
+        }
         let specs: Vec<IndexSpec> = candidates
             .candidates
             .iter()
@@ -536,6 +541,7 @@ mod tests {
             node_types: vec!["Index Scan".into()],
             indexes: vec!["<hypo:0>".into()],
             text: text.into(),
+            ranking_cost: None,
         }
     }
 

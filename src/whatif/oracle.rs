@@ -44,6 +44,17 @@ pub struct PlanSummary {
     pub indexes: Vec<String>,
     /// The EXPLAIN text form, with HypoPG names as the server printed them.
     pub text: String,
+    /// The cost to rank by when it differs from `total_cost`: a LIMIT that stops a selective
+    /// filtered scan early ([`crate::whatif::plan::PlanNode::ranking_cost`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranking_cost: Option<f64>,
+}
+
+impl PlanSummary {
+    /// The cost selection ranks by: `ranking_cost` when set, else the planner's total cost.
+    pub fn ranking_cost(&self) -> f64 {
+        self.ranking_cost.unwrap_or(self.total_cost)
+    }
 }
 
 /// Counters for benchmarks and the report.

@@ -92,6 +92,18 @@ pub(crate) struct Worker {
     /// PostgreSQL 16+: `EXPLAIN (GENERIC_PLAN)`.
     generic_plan_option: bool,
     id: usize,
+    /// Rows per table name, for [`PlanNode::ranking_cost`] (EXPLAIN names relations without
+    /// their schema; the first schema's table wins).
+    pub table_rows: Arc<HashMap<String, f64>>,
+}
+
+/// Rows per table name for [`Worker::table_rows`].
+pub(crate) fn table_rows(catalog: &Catalog) -> HashMap<String, f64> {
+    let mut m = HashMap::new();
+    for t in &catalog.tables {
+        m.entry(t.name.clone()).or_insert(t.rows);
+    }
+    m
 }
 
 fn skip(queryid: i64, reason: SkipReason, detail: String) -> Skipped {
@@ -245,6 +257,7 @@ impl Worker {
             explains: AtomicU64::new(0),
             generic_plan_option: version_num >= 160000,
             id,
+            table_rows: Arc::new(HashMap::new()),
         })
     }
 
@@ -303,7 +316,8 @@ impl Worker {
         used.sort_unstable();
         used.dedup();
         node.rename_indexes(&|n| self.hypo.candidate_of(n).map(|id| stable_name(n, id)));
-        (node.summary(), used)
+        let rows = |t: &str| self.table_rows.get(t).copied();
+        (node.summary(&rows), used)
     }
 
     /// Cost a prepared statement under the current HypoPG state.
