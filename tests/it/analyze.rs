@@ -209,6 +209,82 @@ fn triage_says_an_index_fixes_the_week_count() {
     );
 }
 
+/// The queryid of the statement whose text contains all of `needles`.
+fn queryid_of(needles: &[&str]) -> i64 {
+    run().report["statements"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .find(|s| {
+            let t = s["query"].as_str().unwrap_or("");
+            needles.iter().all(|n| t.contains(n))
+        })
+        .and_then(|s| s["queryid"].as_i64())
+        .unwrap_or_else(|| panic!("no statement with {needles:?} in the report"))
+}
+
+/// The SQL of the recommended index that helps statement `queryid`.
+fn index_helping(queryid: i64) -> String {
+    run().report["indexes"]
+        .as_array()
+        .expect("indexes")
+        .iter()
+        .find(|ix| {
+            ix["helps"]
+                .as_array()
+                .is_some_and(|h| h.iter().any(|h| h["queryid"].as_i64() == Some(queryid)))
+        })
+        .and_then(|ix| ix["sql"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no recommended index helps {queryid}"))
+}
+
+/// Django's `email__iexact` with `.first()`: HypoPG has no statistics for `UPPER(email)`, which
+/// once left this statement (a fifth of the database time) "already well indexed". Simulated as
+/// unique (emails are distinct), the index shows its gain, and the script runs ANALYZE right
+/// after building it, without which the real index is not used either.
+#[test]
+fn the_iexact_login_gets_an_upper_email_index_followed_by_analyze() {
+    let needles = [
+        "UPPER(\"shop_customer\".\"email\"::text) = UPPER($",
+        "LIMIT",
+    ];
+    assert_eq!(verdict_of(&needles), "index_helps");
+    let sql = index_helping(queryid_of(&needles));
+    assert!(sql.contains("(upper((\"email\")::text))"), "{sql}");
+    let script = std::fs::read_to_string(run().out.join("indexes.sql")).expect("sql");
+    let statements: Vec<&str> = script
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("--"))
+        .collect();
+    let at = statements
+        .iter()
+        .position(|l| l.contains("(upper((\"email\")::text))"))
+        .expect("the CREATE INDEX is in the script");
+    assert_eq!(
+        statements.get(at + 1).copied(),
+        Some("ANALYZE \"public\".\"shop_customer\";"),
+        "{script}"
+    );
+}
+
+/// The order history filters on the customer and orders by `created_at` under a LIMIT. Walking
+/// `(created_at)` backwards looks cheap to the planner (matches assumed evenly spread) and was
+/// measured slower for customers with many old orders; ranked robustly, an index holding the
+/// customer in its keys wins.
+#[test]
+fn the_order_history_gets_an_index_led_by_the_customer() {
+    let id = queryid_of(&[
+        "\"shop_order\".\"customer_id\" = $1",
+        "ORDER BY \"shop_order\".\"created_at\" DESC",
+    ]);
+    let sql = index_helping(id);
+    assert!(
+        sql.contains("(\"customer_id\", \"created_at\" DESC)"),
+        "{sql}"
+    );
+}
+
 fn explain_sql() -> &'static str {
     "SELECT \"shop_order\".\"id\" FROM \"shop_order\" WHERE \"shop_order\".\"status\" = 'pending' ORDER BY \"shop_order\".\"created_at\" ASC LIMIT 100"
 }
