@@ -12,10 +12,11 @@
 //! 0.01% of this uniform workload, so only `0` makes indexes worth it (the heaviest case).
 //!
 //! Measured (2026-11-26, release build, 2 cores shared): 10,000 entries, all analysed, 0 skipped;
-//! 727,000 EXPLAINs. Default: 41 s, peak RSS 354 MB. `BENCH_MIN_BENEFIT=0`: 10 indexes, 52
-//! files, 50 s, 354 MB. History: 1,108 MB with every plan of every value set cached, 750 MB
+//! 727,000 EXPLAINs. Default: 41 s, peak RSS 369 MB. `BENCH_MIN_BENEFIT=0`: 10 indexes, 52
+//! files, 47 s, 369 MB. History: 1,108 MB with every plan of every value set cached, 750 MB
 //! without plan texts, 561 MB slimming each answer as it arrived, 354 MB caching only the ranking
-//! evaluation and no longer cloning outcomes to answer `evaluate`.
+//! evaluation and no longer cloning outcomes to answer `evaluate` (369 MB once plan summaries
+//! carried a ranking cost).
 
 #![allow(clippy::print_stdout)]
 
