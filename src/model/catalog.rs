@@ -158,6 +158,33 @@ pub struct ExistingIndex {
     pub scans: i64,
 }
 
+#[cfg(test)]
+impl ExistingIndex {
+    /// A valid single-column B-tree (tests).
+    pub fn btree(name: &str, column: &str, unique: bool) -> ExistingIndex {
+        ExistingIndex {
+            name: name.into(),
+            definition: String::new(),
+            method: "btree".into(),
+            keys: vec![ExistingKey {
+                expr: column.into(),
+                is_expression: false,
+                desc: false,
+                nulls_first: false,
+                opclass: None,
+            }],
+            include: vec![],
+            predicate: None,
+            unique,
+            primary: false,
+            constraint: None,
+            valid: true,
+            size_bytes: 0,
+            scans: 0,
+        }
+    }
+}
+
 /// One key of an existing index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExistingKey {

@@ -212,6 +212,22 @@ fn random_world(seed: u64) -> World {
     }
 }
 
+/// The problem of `w` ranked by planner cost (no write model), with its baseline and single
+/// candidates costed.
+async fn cost_problem(w: &World, fake: &mut FakeWhatIf) -> Problem {
+    let mut p = Problem::new(
+        &w.shapes,
+        &w.cands,
+        &w.snap,
+        &w.sizes,
+        WriteModel::unavailable("test"),
+        ReadUnit::Cost,
+        0.0,
+    );
+    p.baseline_and_singles(fake).await.expect("costs");
+    p
+}
+
 /// Brute force: the best Σ calls × (base − cost) over all subsets within the budget.
 fn brute_force(w: &World, budget: i64) -> f64 {
     let n = w.cands.candidates.len();
@@ -333,16 +349,7 @@ fn blocking_world() -> World {
 async fn repair_fixes_the_greedy_blocking_failure_without_new_explains() {
     let w = blocking_world();
     let mut fake = FakeWhatIf::table(w.fake.clone());
-    let mut p = Problem::new(
-        &w.shapes,
-        &w.cands,
-        &w.snap,
-        &w.sizes,
-        WriteModel::unavailable("test"),
-        ReadUnit::Cost,
-        0.0,
-    );
-    p.baseline_and_singles(&mut fake).await.expect("costs");
+    let mut p = cost_problem(&w, &mut fake).await;
     let limits = Limits {
         budget: 100,
         max_indexes: 64,
@@ -549,25 +556,13 @@ fn hot_world(updates_per_s: f64) -> World {
 }
 
 fn existing(name: &str, col: &str) -> crate::model::ExistingIndex {
+    let pkey = name.ends_with("pkey");
     crate::model::ExistingIndex {
-        name: name.into(),
-        definition: String::new(),
-        method: "btree".into(),
-        keys: vec![crate::model::catalog::ExistingKey {
-            expr: col.into(),
-            is_expression: false,
-            desc: false,
-            nulls_first: false,
-            opclass: None,
-        }],
-        include: vec![],
-        predicate: None,
-        unique: name.ends_with("pkey"),
-        primary: name.ends_with("pkey"),
-        constraint: name.ends_with("pkey").then(|| name.to_string()),
-        valid: true,
+        primary: pkey,
+        constraint: pkey.then(|| name.to_string()),
         size_bytes: 6_000_000,
         scans: 1000,
+        ..crate::model::ExistingIndex::btree(name, col, pkey)
     }
 }
 
@@ -787,16 +782,7 @@ async fn independent_swaps_change_the_objective_by_a_remove_plus_an_add() {
     for seed in 1..=10u64 {
         let w = join_world(seed);
         let mut fake = FakeWhatIf::table(w.fake.clone());
-        let mut p = Problem::new(
-            &w.shapes,
-            &w.cands,
-            &w.snap,
-            &w.sizes,
-            WriteModel::unavailable("test"),
-            ReadUnit::Cost,
-            0.0,
-        );
-        p.baseline_and_singles(&mut fake).await.expect("costs");
+        let mut p = cost_problem(&w, &mut fake).await;
         let n = p.cands.len();
         let cur: Vec<usize> = (0..n).filter(|c| c % 3 == 0).collect();
         for optimistic in [false, true] {

@@ -246,7 +246,6 @@ pub fn stable_name(name: &str, candidate: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::catalog::ExistingKey;
     use crate::model::{Column, ColumnStats, ExistingIndex, IndexKey, Table};
 
     fn upper(col: &str) -> IndexKey {
@@ -286,24 +285,8 @@ mod tests {
                     col("login", None),
                 ],
                 indexes: vec![ExistingIndex {
-                    name: "customer_login_key".into(),
-                    definition: String::new(),
-                    method: "btree".into(),
-                    keys: vec![ExistingKey {
-                        expr: "login".into(),
-                        is_expression: false,
-                        desc: false,
-                        nulls_first: false,
-                        opclass: None,
-                    }],
-                    include: vec![],
-                    predicate: None,
-                    unique: true,
-                    primary: false,
                     constraint: Some("customer_login_key".into()),
-                    valid: true,
-                    size_bytes: 0,
-                    scans: 0,
+                    ..ExistingIndex::btree("customer_login_key", "login", true)
                 }],
                 constraints: vec![],
             }],
