@@ -52,7 +52,20 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn free_port() -> Result<u16, Error> {
+/// initdb's arguments before the data directory: superuser `postgres`, trust, UTF-8, C.UTF-8
+/// (the test harness uses them too).
+pub const INITDB_ARGS: &[&str] = &[
+    "-U",
+    "postgres",
+    "--auth=trust",
+    "-E",
+    "UTF8",
+    "--locale=C.UTF-8",
+    "-D",
+];
+
+/// A free TCP port on 127.0.0.1 (the test harness uses it too).
+pub fn free_port() -> Result<u16, Error> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")
         .map_err(|e| Error::Internal(format!("cannot find a free port: {e}")))?;
     l.local_addr()
@@ -102,20 +115,7 @@ impl Sandbox {
             as_postgres,
             running: false,
         };
-        run(
-            sb.cmd("initdb")
-                .args([
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--locale=C.UTF-8",
-                    "-D",
-                ])
-                .arg(&data),
-            "initdb",
-        )?;
+        run(sb.cmd("initdb").args(INITDB_ARGS).arg(&data), "initdb")?;
         let conf = format!(
             "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
              shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n\
@@ -171,23 +171,7 @@ impl Sandbox {
     }
 
     fn psql_cmd(&self, db: &str) -> Command {
-        let mut c = Command::new(self.bindir.join("psql"));
-        c.args([
-            "-X",
-            "-q",
-            "-At",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-        ])
-        .arg("-p")
-        .arg(self.port.to_string())
-        .arg("-d")
-        .arg(db);
-        c
+        psql_command(&self.bindir, self.port, db)
     }
 
     /// Stop the server now.
@@ -210,6 +194,28 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// psql as the superuser over TCP on 127.0.0.1:`port`, quiet, tuples only, unaligned, stopping
+/// at the first error (the test harness uses it too).
+pub fn psql_command(bindir: &Path, port: u16, db: &str) -> Command {
+    let mut c = Command::new(bindir.join("psql"));
+    c.args([
+        "-X",
+        "-q",
+        "-At",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+    ])
+    .arg("-p")
+    .arg(port.to_string())
+    .arg("-d")
+    .arg(db);
+    c
 }
 
 fn command(bindir: &Path, bin: &str, as_postgres: bool) -> Command {

@@ -40,10 +40,9 @@ pub fn bindir() -> PathBuf {
     idxadvise::sandbox::find_bindir().unwrap_or_else(|e| panic!("{}\n{INSTALL_HINT}", e.message()))
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1 (the library's, which the demo uses).
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
+    idxadvise::sandbox::free_port().unwrap_or_else(|e| panic!("{}", e.message()))
 }
 
 fn run(cmd: &mut Command, what: &str) -> String {
@@ -128,15 +127,7 @@ impl Cluster {
         run(
             cluster
                 .cmd("initdb")
-                .args([
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--locale=C.UTF-8",
-                    "-D",
-                ])
+                .args(idxadvise::sandbox::INITDB_ARGS)
                 .arg(&data),
             "initdb",
         );
@@ -258,22 +249,7 @@ impl Cluster {
     /// Run SQL with psql as the superuser, returning stdout (tuples only, unaligned).
     pub fn psql(&self, db: &str, sql: &str) -> String {
         run(
-            Command::new(self.bindir.join("psql"))
-                .args([
-                    "-X",
-                    "-q",
-                    "-At",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                ])
-                .arg("-p")
-                .arg(self.port.to_string())
-                .arg("-d")
-                .arg(db)
+            idxadvise::sandbox::psql_command(&self.bindir, self.port, db)
                 .arg("-c")
                 .arg(sql),
             &format!("psql {db}"),
@@ -283,21 +259,7 @@ impl Cluster {
     /// Run a SQL file with psql.
     pub fn psql_file(&self, db: &str, file: &Path) {
         run(
-            Command::new(self.bindir.join("psql"))
-                .args([
-                    "-X",
-                    "-q",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                ])
-                .arg("-p")
-                .arg(self.port.to_string())
-                .arg("-d")
-                .arg(db)
+            idxadvise::sandbox::psql_command(&self.bindir, self.port, db)
                 .arg("-f")
                 .arg(file),
             &format!("psql {db} -f {}", file.display()),
