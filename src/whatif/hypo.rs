@@ -34,7 +34,9 @@ const DISTINCT_SHARE: f64 = 0.99;
 /// takes a selectivity from without statistics (one row in `rows`, which is what a column of
 /// distinct values such as emails has): the plan and cost then match the real index (8.06).
 /// Once the leading key matches one row, the keys after it order nothing, so they ride along
-/// as INCLUDE columns.
+/// as INCLUDE columns. Declared unique, the index could also let the planner prove a join on
+/// `UPPER(col)` unique (join removal); Django joins on keys and filters with `UPPER`, so we
+/// accept that.
 ///
 /// Partial indexes are left as they are: the planner never reads statistics of a partial index
 /// (even after ANALYZE the real `UPPER(email) WHERE deleted_at IS NULL` is not used behind the
