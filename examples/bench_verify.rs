@@ -5,6 +5,8 @@
 //! indexes.sql (each statement on its own), replay the workload again without
 //! resetting pg_stat_statements (`BENCH_ROUNDS` times, default 1), `verify`; then print, per
 //! statement, the predicted and the measured speedup, and per index the estimated and real size.
+//! `BENCH_HOT_VALUES` passes one `--hot-values` (e.g. `shop_order.status=pending`, what the
+//! example's pending-orders page always asks for).
 //! Not a test: timings vary from machine to machine; the direction and the order of magnitude
 //! are what to track.
 
@@ -54,6 +56,7 @@ fn run(
     let tuning = idxadvise::cli::TuningArgs {
         format: "text".into(),
         quiet: true,
+        hot_values: std::env::var("BENCH_HOT_VALUES").ok().into_iter().collect(),
         ..Default::default()
     };
     let config = idxadvise::cli::base_config(source, conn.clone(), tuning, emit, None)?;

@@ -67,6 +67,8 @@ pub struct AnalyzeConfig {
     pub emit: EmitConfig,
     /// Tables (`table` or `schema.table`) to leave out of the analysis.
     pub exclude_tables: Vec<String>,
+    /// Parameter values the application is known to use (`--hot-values`).
+    pub hot_values: Vec<crate::config::HotValues>,
     /// Any skipped statement is an error.
     pub strict: bool,
     /// stdout format.
@@ -123,7 +125,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     }
 
     // collect
-    let snapshot: Snapshot = match &config.source {
+    let mut snapshot: Snapshot = match &config.source {
         Source::Live(c) => {
             stages.say("collect: reading pg_stat_statements, the catalog and write statistics");
             let collected = crate::collect::collect_with_warnings(c).await?;
@@ -141,6 +143,9 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
             statement_snapshot(connection, text).await?
         }
     };
+    for h in &config.hot_values {
+        h.apply(&mut snapshot.catalog)?;
+    }
     if snapshot.workload.statements.is_empty() {
         return Err(Error::Workload(
             "the workload is empty: pg_stat_statements holds no statement of this database\n(let the application run, or lower --min-calls)".into(),

@@ -60,6 +60,11 @@ pub struct TuningArgs {
     /// Leave out statements on this table (`table` or `schema.table`; repeatable).
     #[arg(long = "exclude-table", value_name = "TABLE")]
     pub exclude_tables: Vec<String>,
+    /// Values the application really compares a column with, which pg_stat_statements cannot
+    /// tell (`shop_order.status=pending`, `[schema.]table.column=v1,v2`; repeatable): statements
+    /// filtering that column by a parameter are costed with these values.
+    #[arg(long = "hot-values", value_name = "TABLE.COLUMN=VALUES")]
+    pub hot_values: Vec<String>,
     /// Output on stdout: text, json or markdown.
     #[arg(long, default_value = "text")]
     pub format: String,
@@ -397,12 +402,19 @@ pub fn base_config(
     };
     let mut exclude = tuning.exclude_tables;
     exclude.extend(project_cfg.exclude_tables);
+    let hot_values = tuning
+        .hot_values
+        .iter()
+        .chain(&project_cfg.hot_values)
+        .map(|h| crate::config::HotValues::parse(h))
+        .collect::<Result<Vec<_>>>()?;
     Ok(crate::analyze::AnalyzeConfig {
         source,
         engine,
         select,
         emit: emit_cfg,
         exclude_tables: exclude,
+        hot_values,
         strict: false,
         format,
         quiet: tuning.quiet,

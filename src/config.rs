@@ -184,6 +184,98 @@ impl MinBenefit {
     }
 }
 
+/// Parameter values the application really uses for a column, when pg_stat_statements cannot
+/// say (it keeps no values): `shop_order.status=pending` (`[schema.]table.column=v1,v2`).
+/// Statements comparing that column with a parameter are costed with these values only, equally
+/// weighted, instead of the column's most common values weighted by their share of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HotValues {
+    /// Schema, when given.
+    pub schema: Option<String>,
+    /// Table.
+    pub table: String,
+    /// Column.
+    pub column: String,
+    /// The values, in their text form.
+    pub values: Vec<String>,
+}
+
+impl HotValues {
+    /// Parse `[schema.]table.column=v1[,v2…]`.
+    pub fn parse(s: &str) -> Result<HotValues, Error> {
+        let bad = |why: &str| {
+            Error::Usage(format!(
+                "invalid hot values {s:?}: {why}
+(example: --hot-values shop_order.status=pending,processing)"
+            ))
+        };
+        let (target, values) = s.split_once('=').ok_or_else(|| bad("no '='"))?;
+        let parts: Vec<&str> = target.trim().split('.').collect();
+        let (schema, table, column) = match parts.as_slice() {
+            [t, c] => (None, *t, *c),
+            [sc, t, c] => (Some(sc.to_string()), *t, *c),
+            _ => {
+                return Err(bad(
+                    "name the column as table.column or schema.table.column",
+                ))
+            }
+        };
+        if table.is_empty() || column.is_empty() {
+            return Err(bad("empty table or column name"));
+        }
+        let values: Vec<String> = values
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
+        if values.is_empty() {
+            return Err(bad("no value after '='"));
+        }
+        Ok(HotValues {
+            schema,
+            table: table.to_string(),
+            column: column.to_string(),
+            values,
+        })
+    }
+
+    /// Put the values on the column's statistics in `catalog` (where the what-if engine draws
+    /// parameter values from). An unknown table or column is a usage error.
+    pub fn apply(&self, catalog: &mut crate::model::Catalog) -> Result<(), Error> {
+        let label = match &self.schema {
+            Some(sc) => format!("{sc}.{}", self.table),
+            None => self.table.clone(),
+        };
+        let schema = match &self.schema {
+            Some(sc) => sc.clone(),
+            None => catalog
+                .resolve(&self.table)
+                .map(|t| t.schema.clone())
+                .ok_or_else(|| Error::Usage(format!("--hot-values: no table {label}")))?,
+        };
+        let table = catalog
+            .tables
+            .iter_mut()
+            .find(|t| t.schema == schema && t.name == self.table)
+            .ok_or_else(|| Error::Usage(format!("--hot-values: no table {label}")))?;
+        let column = table
+            .columns
+            .iter_mut()
+            .find(|c| c.name == self.column)
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "--hot-values: table {label} has no column {}",
+                    self.column
+                ))
+            })?;
+        column
+            .stats
+            .get_or_insert_with(Default::default)
+            .workload_values = self.values.clone();
+        Ok(())
+    }
+}
+
 /// Connection settings for the analysed server (and the primary, for write statistics).
 #[derive(Debug, Clone)]
 pub struct ConnectionConfig {
@@ -358,5 +450,72 @@ mod tests {
         assert_eq!(f.min_calls, 5);
         assert_eq!(OutputFormat::parse("json").expect("ok"), OutputFormat::Json);
         assert!(OutputFormat::parse("yaml").is_err());
+    }
+
+    #[test]
+    fn hot_values_parse_and_land_on_the_column_stats() {
+        let h = HotValues::parse(" shop_order.status = pending, processing ").expect("valid");
+        assert_eq!(
+            (h.schema.as_deref(), h.table.as_str(), h.column.as_str()),
+            (None, "shop_order", "status")
+        );
+        assert_eq!(h.values, vec!["pending", "processing"]);
+        let q = HotValues::parse("sales.order.status=x").expect("qualified");
+        assert_eq!(q.schema.as_deref(), Some("sales"));
+        for bad in [
+            "status=pending",
+            "shop_order.status",
+            "shop_order.status=",
+            "a.b.c.d=x",
+            ".status=x",
+        ] {
+            let e = HotValues::parse(bad).expect_err(bad);
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(
+                e.message().contains("example: --hot-values"),
+                "{}",
+                e.message()
+            );
+        }
+        let mut catalog = crate::model::Catalog {
+            tables: vec![crate::model::Table {
+                oid: 1,
+                schema: "public".into(),
+                name: "shop_order".into(),
+                rows: 10.0,
+                pages: 1,
+                all_visible_frac: 0.0,
+                size_bytes: 0,
+                fillfactor: 100,
+                columns: vec![crate::model::Column {
+                    name: "status".into(),
+                    attnum: 1,
+                    type_name: "text".into(),
+                    not_null: true,
+                    collation: None,
+                    stats: None,
+                }],
+                indexes: vec![],
+                constraints: vec![],
+            }],
+            search_path: vec![],
+        };
+        h.apply(&mut catalog).expect("applies");
+        let stats = catalog.tables[0].columns[0]
+            .stats
+            .as_ref()
+            .expect("stats made");
+        assert_eq!(stats.workload_values, vec!["pending", "processing"]);
+        for (spec, what) in [
+            ("shop_order.nope=1", "has no column nope"),
+            ("other.status=1", "no table other"),
+            ("sales.shop_order.status=1", "no table sales.shop_order"),
+        ] {
+            let e = HotValues::parse(spec)
+                .expect("parses")
+                .apply(&mut catalog)
+                .expect_err(spec);
+            assert!(e.message().contains(what), "{}", e.message());
+        }
     }
 }

@@ -30,6 +30,9 @@ pub struct ProjectConfig {
     pub exclude_tables: Vec<String>,
     /// App for RunSQL migrations on tables without an editable model.
     pub migrations_app: Option<String>,
+    /// Values the application compares columns with (`"shop_order.status=pending"`).
+    #[serde(default)]
+    pub hot_values: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -71,13 +74,14 @@ mod tests {
     #[test]
     fn reads_the_table_and_ignores_other_tools() {
         let c = parse(
-            "[project]\nname = \"shop\"\n[tool.black]\nline-length = 88\n[tool.idxadvise]\nbudget = \"200MB\"\nmax-indexes = 4\nexclude-tables = [\"django_session\"]\nmigrations-app = \"shop\"\n",
+            "[project]\nname = \"shop\"\n[tool.black]\nline-length = 88\n[tool.idxadvise]\nbudget = \"200MB\"\nmax-indexes = 4\nhot-values = [\"shop_order.status=pending\"]\nexclude-tables = [\"django_session\"]\nmigrations-app = \"shop\"\n",
         )
         .expect("valid");
         assert_eq!(c.budget.as_deref(), Some("200MB"));
         assert_eq!(c.max_indexes, Some(4));
         assert_eq!(c.exclude_tables, vec!["django_session"]);
         assert_eq!(c.migrations_app.as_deref(), Some("shop"));
+        assert_eq!(c.hot_values, vec!["shop_order.status=pending"]);
         assert_eq!(
             parse("[project]\nname='x'\n").expect("ok"),
             ProjectConfig::default()

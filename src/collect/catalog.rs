@@ -83,6 +83,7 @@ pub async fn read(client: &Client) -> Result<Catalog, PgError> {
                     .collect(),
                 histogram_bounds: hist.as_deref().map(parse_array).unwrap_or_default(),
                 correlation: r.get("correlation"),
+                workload_values: vec![],
             },
         );
     }

@@ -116,6 +116,10 @@ pub struct ColumnStats {
     pub histogram_bounds: Vec<String>,
     /// Physical order correlation.
     pub correlation: Option<f64>,
+    /// Values the application is known to compare this column with (`--hot-values`): when set,
+    /// the what-if engine binds these, equally weighted, instead of the common values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workload_values: Vec<String>,
 }
 
 impl ColumnStats {

@@ -117,6 +117,13 @@ pub fn type_default(name: &str) -> Option<String> {
 /// then normalised by the caller), at most `k` of them.
 pub fn distribution(stats: &ColumnStats, k: usize) -> Vec<(String, f64)> {
     let k = k.max(1);
+    if !stats.workload_values.is_empty() {
+        let n = stats.workload_values.len().min(k);
+        return stats.workload_values[..n]
+            .iter()
+            .map(|v| (v.clone(), 1.0 / n as f64))
+            .collect();
+    }
     let mcv: Vec<(String, f64)> = stats
         .most_common_vals
         .iter()
@@ -282,6 +289,7 @@ mod tests {
             most_common_freqs: mcv.iter().map(|(_, f)| *f).collect(),
             histogram_bounds: hist.iter().map(|s| s.to_string()).collect(),
             correlation: None,
+            workload_values: vec![],
         }
     }
 
@@ -379,6 +387,33 @@ mod tests {
             ]
         );
         assert!(sets.iter().all(|v| v.values[1].as_deref() == Some("20")));
+    }
+
+    /// `--hot-values shop_order.status=pending`: the values the application uses replace the
+    /// table's common values, equally weighted.
+    #[test]
+    fn hot_values_replace_the_common_values() {
+        let mut c = catalog();
+        crate::config::HotValues::parse("shop_order.status=pending,cancelled")
+            .expect("valid")
+            .apply(&mut c)
+            .expect("applies");
+        let s = shape(vec![
+            (1, Some("status"), ParamOp::Eq),
+            (2, None, ParamOp::Limit),
+        ]);
+        let sets = value_sets(&s, &c, &[ty("text"), ty("int8")], 4);
+        let got: Vec<(Option<String>, String)> = sets
+            .iter()
+            .map(|v| (v.values[0].clone(), format!("{:.2}", v.weight)))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some("pending".into()), "0.50".into()),
+                (Some("cancelled".into()), "0.50".into()),
+            ]
+        );
     }
 
     #[test]

@@ -87,6 +87,7 @@ pub async fn load_catalog(url: &str) -> Catalog {
                 most_common_freqs: r.get(7),
                 histogram_bounds: r.get(8),
                 correlation: r.get(9),
+                workload_values: vec![],
             },
         );
     }
