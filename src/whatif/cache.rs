@@ -22,17 +22,7 @@ pub struct CostCache {
 }
 
 impl CostCache {
-    /// Look up a key, counting the lookup and a hit.
-    pub fn lookup(&mut self, key: &CacheKey) -> Option<&Result<Cached, Skipped>> {
-        self.counters.lookups += 1;
-        let hit = self.map.get(key);
-        if hit.is_some() {
-            self.counters.cache_hits += 1;
-        }
-        hit
-    }
-
-    /// Peek without counting.
+    /// The cached answer for a key (the engine counts lookups and hits itself).
     pub fn get(&self, key: &CacheKey) -> Option<&Result<Cached, Skipped>> {
         self.map.get(key)
     }
@@ -45,11 +35,6 @@ impl CostCache {
     /// Store an outcome.
     pub fn insert(&mut self, key: CacheKey, value: Result<Cached, Skipped>) {
         self.map.insert(key, value);
-    }
-
-    /// Forget an entry (to compute it again).
-    pub fn remove(&mut self, key: &CacheKey) {
-        self.map.remove(key);
     }
 
     /// Entries held.
@@ -69,10 +54,10 @@ mod tests {
     use crate::model::SkipReason;
 
     #[test]
-    fn counts_lookups_and_hits() {
+    fn holds_answers_by_statement_and_configuration() {
         let mut c = CostCache::default();
         let k = (1, vec![2, 3]);
-        assert!(c.lookup(&k).is_none());
+        assert!(c.get(&k).is_none() && c.is_empty());
         c.insert(
             k.clone(),
             Err(Skipped {
@@ -81,10 +66,10 @@ mod tests {
                 detail: "x".into(),
             }),
         );
-        assert!(c.lookup(&k).is_some());
-        assert!(c.get(&(1, vec![2])).is_none());
-        assert_eq!(c.counters.lookups, 2);
-        assert_eq!(c.counters.cache_hits, 1);
+        assert!(c.contains(&k));
+        assert!(matches!(c.get(&k), Some(Err(s)) if s.detail == "x"));
+        assert!(c.get(&(1, vec![2])).is_none(), "another configuration");
+        assert!(c.get(&(2, vec![2, 3])).is_none(), "another statement");
         assert_eq!(c.len(), 1);
     }
 }
