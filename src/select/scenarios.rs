@@ -4,6 +4,7 @@
 use super::frontier::frontier;
 use super::greedy::greedy;
 use super::problem::{Limits, Problem};
+use super::recommendation::Recommendation;
 use super::run::{select, SelectInput, SelectOptions};
 use crate::candidates::{Candidate, CandidateSet};
 use crate::config::{MinBenefit, MinImprovement, StorageBudget};
@@ -132,23 +133,61 @@ impl Rng {
     }
 }
 
+impl World {
+    /// The selection input over this world.
+    fn input(&self) -> SelectInput<'_> {
+        SelectInput {
+            shapes: &self.shapes,
+            candidates: &self.cands,
+            snapshot: &self.snap,
+            sizes: &self.sizes,
+        }
+    }
+
+    /// The whole selection on a fresh fake engine over this world's costs; the fake is returned
+    /// for its counters.
+    async fn select(&self, opts: &SelectOptions) -> (Recommendation, FakeWhatIf) {
+        let mut fake = FakeWhatIf::table(self.fake.clone());
+        let rec = select(self.input(), opts, &mut fake).await.expect("select");
+        (rec, fake)
+    }
+}
+
+/// The candidates a recommendation creates, sorted.
+fn chosen(rec: &Recommendation) -> Vec<usize> {
+    let mut got: Vec<usize> = rec.create.iter().map(|p| p.candidate).collect();
+    got.sort_unstable();
+    got
+}
+
+/// A candidate set of `specs`, without sources or advice.
+fn candidate_set(specs: Vec<IndexSpec>) -> CandidateSet {
+    CandidateSet {
+        candidates: specs
+            .into_iter()
+            .map(|spec| Candidate {
+                spec,
+                sources: vec![],
+            })
+            .collect(),
+        advice: vec![],
+    }
+}
+
 /// Add `spec` on table group `t` with a random size, unless it is already there.
 fn add_candidate(
     spec: IndexSpec,
     t: usize,
     r: &mut Rng,
-    cands: &mut Vec<Candidate>,
+    cands: &mut Vec<IndexSpec>,
     sizes: &mut Vec<i64>,
     fake: &mut FakeTable,
 ) {
-    if cands.iter().any(|c| c.spec == spec) {
+    if cands.contains(&spec) {
         return;
     }
     fake.group.insert(cands.len(), t);
-    cands.push(Candidate {
-        spec,
-        sources: vec![],
-    });
+    cands.push(spec);
     sizes.push(10 + r.below(90) as i64);
 }
 
@@ -190,18 +229,15 @@ fn random_world(seed: u64) -> World {
         statements.push(stmt(q + 1, 1 + r.below(100) as i64, 1.0));
         fake.base.insert(q + 1, 100.0 + r.below(10_000) as f64);
         for (ci, c) in cands.iter().enumerate() {
-            let lead = c.spec.keys[0].expr.column().to_string();
-            if c.spec.table == tname && cols.contains(&lead) {
+            let lead = c.keys[0].expr.column().to_string();
+            if c.table == tname && cols.contains(&lead) {
                 fake.factor.insert((q + 1, ci), 0.05 + 0.9 * r.unit());
             }
         }
     }
     World {
         shapes,
-        cands: CandidateSet {
-            candidates: cands,
-            advice: vec![],
-        },
+        cands: candidate_set(cands),
         snap: snapshot(
             vec![table("t0", 1e6), table("t1", 1e6)],
             statements,
@@ -268,16 +304,7 @@ async fn finds_the_brute_force_optimum_on_random_small_instances() {
         let w = random_world(seed);
         let total: i64 = w.sizes.iter().sum();
         for budget in [total / 4, total / 2, total] {
-            let mut fake = FakeWhatIf::table(w.fake.clone());
-            let input = SelectInput {
-                shapes: &w.shapes,
-                candidates: &w.cands,
-                snapshot: &w.snap,
-                sizes: &w.sizes,
-            };
-            let rec = select(input, &cost_opts(budget), &mut fake)
-                .await
-                .expect("select");
+            let (rec, _) = w.select(&cost_opts(budget)).await;
             let set: Vec<usize> = rec.create.iter().map(|p| p.candidate).collect();
             let size: i64 = set.iter().map(|&c| w.sizes[c]).sum();
             assert!(
@@ -309,10 +336,7 @@ fn blocking_world() -> World {
     ];
     for (i, (t, col, size, gain)) in specs.iter().enumerate() {
         let q = i as i64 + 1;
-        cands.push(Candidate {
-            spec: IndexSpec::on("public", t, vec![IndexKey::col(col)]),
-            sources: vec![],
-        });
+        cands.push(IndexSpec::on("public", t, vec![IndexKey::col(col)]));
         sizes.push(*size);
         shapes.push(shape(q, StatementKind::Select, vec![access(t, &[col])]));
         statements.push(stmt(q, 1, 1.0));
@@ -323,10 +347,7 @@ fn blocking_world() -> World {
         let q = 100 + f as i64;
         let t = format!("tf{f}");
         let ci = cands.len();
-        cands.push(Candidate {
-            spec: IndexSpec::on("public", &t, vec![IndexKey::col("x")]),
-            sources: vec![],
-        });
+        cands.push(IndexSpec::on("public", &t, vec![IndexKey::col("x")]));
         sizes.push(5);
         shapes.push(shape(q, StatementKind::Select, vec![access(&t, &["x"])]));
         statements.push(stmt(q, 1, 1.0));
@@ -335,10 +356,7 @@ fn blocking_world() -> World {
     }
     World {
         shapes,
-        cands: CandidateSet {
-            candidates: cands,
-            advice: vec![],
-        },
+        cands: candidate_set(cands),
         snap: snapshot(vec![], statements, no_writes()),
         sizes,
         fake,
@@ -373,19 +391,8 @@ async fn repair_fixes_the_greedy_blocking_failure_without_new_explains() {
     );
     assert!((pts[1].objective - 90.0).abs() < 1e-9, "{:?}", pts[1]);
     // Through the whole pipeline, too.
-    let mut fake = FakeWhatIf::table(w.fake.clone());
-    let input = SelectInput {
-        shapes: &w.shapes,
-        candidates: &w.cands,
-        snapshot: &w.snap,
-        sizes: &w.sizes,
-    };
-    let rec = select(input, &cost_opts(100), &mut fake)
-        .await
-        .expect("select");
-    let mut got: Vec<usize> = rec.create.iter().map(|p| p.candidate).collect();
-    got.sort_unstable();
-    assert_eq!(got, vec![1, 2]);
+    let (rec, _) = w.select(&cost_opts(100)).await;
+    assert_eq!(chosen(&rec), vec![1, 2]);
     assert_eq!(rec.create[0].helps.len(), 1);
     assert!((rec.create[0].helps[0].after_cost - 55.0).abs() < 1e-9);
 }
@@ -401,12 +408,7 @@ async fn frontier_is_monotone_in_budget_and_comes_from_one_run() {
             frontier_budgets: budgets.clone(),
             ..cost_opts(total / 8)
         };
-        let input = SelectInput {
-            shapes: &w.shapes,
-            candidates: &w.cands,
-            snapshot: &w.snap,
-            sizes: &w.sizes,
-        };
+        let input = w.input();
         let rec = select(input, &opts, &mut fake).await.expect("select");
         assert_eq!(rec.frontier.len(), budgets.len());
         for pair in rec.frontier.windows(2) {
@@ -460,16 +462,7 @@ async fn only_statements_on_the_chosen_table_are_re_costed() {
             shape(2, StatementKind::Select, vec![access("t0", &["a", "b"])]),
             shape(3, StatementKind::Select, vec![access("t1", &["x"])]),
         ],
-        cands: CandidateSet {
-            candidates: cands
-                .into_iter()
-                .map(|spec| Candidate {
-                    spec,
-                    sources: vec![],
-                })
-                .collect(),
-            advice: vec![],
-        },
+        cands: candidate_set(cands),
         snap: snapshot(
             vec![],
             vec![stmt(1, 10, 1.0), stmt(2, 10, 1.0), stmt(3, 10, 1.0)],
@@ -478,21 +471,10 @@ async fn only_statements_on_the_chosen_table_are_re_costed() {
         sizes: vec![10, 20, 10],
         fake,
     };
-    let mut f = FakeWhatIf::table(w.fake.clone());
-    let input = SelectInput {
-        shapes: &w.shapes,
-        candidates: &w.cands,
-        snapshot: &w.snap,
-        sizes: &w.sizes,
-    };
-    let rec = select(input, &cost_opts(1000), &mut f)
-        .await
-        .expect("select");
+    let (rec, f) = w.select(&cost_opts(1000)).await;
     // (a, b) alone serves both statements on t0 almost as well as both indexes: one index
     // serving several statements is counted on all of them.
-    let mut got: Vec<usize> = rec.create.iter().map(|p| p.candidate).collect();
-    got.sort_unstable();
-    assert_eq!(got, vec![0, 1, 2]);
+    assert_eq!(chosen(&rec), vec![0, 1, 2]);
     let per = per_statement(&f.explained);
     // q3: baseline + its single; never re-costed for choices on t0.
     assert_eq!(per[&3], 2, "{:?}", f.explained);
@@ -542,13 +524,11 @@ fn hot_world(updates_per_s: f64) -> World {
     fake.factor.insert((20, 0), 0.1);
     World {
         shapes,
-        cands: CandidateSet {
-            candidates: vec![Candidate {
-                spec: IndexSpec::on("public", "shop_order", vec![IndexKey::col("status")]),
-                sources: vec![],
-            }],
-            advice: vec![],
-        },
+        cands: candidate_set(vec![IndexSpec::on(
+            "public",
+            "shop_order",
+            vec![IndexKey::col("status")],
+        )]),
         snap: snapshot(vec![t], statements, writes),
         sizes: vec![2_400_000],
         fake,
@@ -571,14 +551,7 @@ async fn status_index_is_rejected_for_lost_hot_updates_and_accepted_without_upda
     let opts = SelectOptions::default();
     for (rate, accepted) in [(1000.0, false), (0.0, true)] {
         let w = hot_world(rate);
-        let mut fake = FakeWhatIf::table(w.fake.clone());
-        let input = SelectInput {
-            shapes: &w.shapes,
-            candidates: &w.cands,
-            snapshot: &w.snap,
-            sizes: &w.sizes,
-        };
-        let rec = select(input, &opts, &mut fake).await.expect("select");
+        let (rec, _) = w.select(&opts).await;
         assert_eq!(
             !rec.create.is_empty(),
             accepted,
@@ -604,16 +577,7 @@ async fn status_index_is_rejected_for_lost_hot_updates_and_accepted_without_upda
 async fn without_write_statistics_ranks_by_read_gain_and_says_so() {
     let mut w = hot_world(1000.0);
     w.snap.write_stats.source = WriteSource::Unavailable;
-    let mut fake = FakeWhatIf::table(w.fake.clone());
-    let input = SelectInput {
-        shapes: &w.shapes,
-        candidates: &w.cands,
-        snapshot: &w.snap,
-        sizes: &w.sizes,
-    };
-    let rec = select(input, &SelectOptions::default(), &mut fake)
-        .await
-        .expect("select");
+    let (rec, _) = w.select(&SelectOptions::default()).await;
     assert_eq!(rec.create.len(), 1, "ranked by read gain alone");
     assert_eq!(rec.create[0].write_cost_ms_per_s, 0.0);
     assert!(
@@ -634,29 +598,14 @@ async fn empty_workload_gives_an_empty_recommendation_without_explains() {
         sizes: vec![],
         fake: FakeTable::default(),
     };
-    let mut fake = FakeWhatIf::table(w.fake.clone());
-    let input = SelectInput {
-        shapes: &w.shapes,
-        candidates: &w.cands,
-        snapshot: &w.snap,
-        sizes: &w.sizes,
-    };
-    let rec = select(input, &SelectOptions::default(), &mut fake)
-        .await
-        .expect("select");
+    let (rec, mut fake) = w.select(&SelectOptions::default()).await;
     assert!(rec.create.is_empty() && rec.statements.is_empty());
     assert_eq!(fake.counters().explains, 0);
     // Mismatched sizes are a bug in the caller, reported, not a panic.
-    let one = CandidateSet {
-        candidates: vec![Candidate {
-            spec: IndexSpec::on("public", "t", vec![IndexKey::col("a")]),
-            sources: vec![],
-        }],
-        advice: vec![],
-    };
+    let one = candidate_set(vec![IndexSpec::on("public", "t", vec![IndexKey::col("a")])]);
     let bad = SelectInput {
         candidates: &one,
-        ..input
+        ..w.input()
     };
     assert!(select(bad, &SelectOptions::default(), &mut fake)
         .await
@@ -749,17 +698,14 @@ fn join_world(seed: u64) -> World {
         statements.push(stmt(q, 1 + r.below(100) as i64, 1.0));
         fake.base.insert(q, 100.0 + r.below(10_000) as f64);
         for (ci, c) in cands.iter().enumerate() {
-            if tabs.iter().any(|t| c.spec.table == format!("t{t}")) && r.below(2) == 0 {
+            if tabs.iter().any(|t| c.table == format!("t{t}")) && r.below(2) == 0 {
                 fake.factor.insert((q, ci), 0.05 + 0.9 * r.unit());
             }
         }
     }
     World {
         shapes,
-        cands: CandidateSet {
-            candidates: cands,
-            advice: vec![],
-        },
+        cands: candidate_set(cands),
         snap: snapshot(
             (0..4).map(|t| table(&format!("t{t}"), 1e6)).collect(),
             statements,
