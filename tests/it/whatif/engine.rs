@@ -294,13 +294,11 @@ fn unplannable_statements_are_skipped_and_the_run_goes_on() {
             100,
             "SELECT \"id\" FROM \"shop_order\" WHERE ($1 IS NULL OR \"customer_id\" = $1) LIMIT 5",
             &["shop_order"],
-            vec![idxadvise::parse::shape::ParamUse {
-                param: 1,
-                schema: Some("public".into()),
-                table: Some("shop_order".into()),
-                column: Some("customer_id".into()),
-                op: idxadvise::parse::shape::ParamOp::Eq,
-            }],
+            vec![p(
+                1,
+                Some(("shop_order", "customer_id")),
+                idxadvise::parse::shape::ParamOp::Eq,
+            )],
         ));
         // No column to take a type from: text + text fails.
         more.push(shape(
@@ -355,13 +353,7 @@ fn a_statement_that_times_out_is_skipped_and_drops_are_unverified_on_hypopg_1_3(
             200,
             "SELECT \"id\" FROM \"shop_order\" WHERE \"customer_id\" = slow_id($1)",
             &["shop_order"],
-            vec![idxadvise::parse::shape::ParamUse {
-                param: 1,
-                schema: Some("public".into()),
-                table: Some("shop_order".into()),
-                column: Some("customer_id".into()),
-                op: idxadvise::parse::shape::ParamOp::Eq,
-            }],
+            vec![p(1, Some(("shop_order", "customer_id")), idxadvise::parse::shape::ParamOp::Eq)],
         ));
         let mut opts = options(&url, 1);
         opts.connect.statement_timeout = std::time::Duration::from_millis(500);

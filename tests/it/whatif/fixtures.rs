@@ -141,7 +141,8 @@ fn access(table: &str) -> TableAccess {
     }
 }
 
-fn p(param: u32, col: Option<(&str, &str)>, op: ParamOp) -> ParamUse {
+/// Parameter `$param` compared with `table.column` (in `public`) by `op`.
+pub fn p(param: u32, col: Option<(&str, &str)>, op: ParamOp) -> ParamUse {
     ParamUse {
         param,
         schema: col.map(|_| "public".to_string()),
