@@ -36,6 +36,20 @@ pub enum OutputFormat {
     Markdown,
 }
 
+impl OutputFormat {
+    /// Parse `--format` (`text`, `json`, `markdown` or `md`).
+    pub fn parse(s: &str) -> Result<OutputFormat> {
+        match s {
+            "text" => Ok(OutputFormat::Text),
+            "json" => Ok(OutputFormat::Json),
+            "markdown" | "md" => Ok(OutputFormat::Markdown),
+            other => Err(Error::Usage(format!(
+                "unknown --format {other:?} (text, json or markdown)"
+            ))),
+        }
+    }
+}
+
 /// Where the workload comes from.
 #[derive(Debug, Clone)]
 pub enum Source {

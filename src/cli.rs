@@ -362,16 +362,7 @@ pub fn base_config(
     {
         select.min_benefit = MinBenefit::parse(m)?;
     }
-    let format = match tuning.format.as_str() {
-        "text" => crate::analyze::OutputFormat::Text,
-        "json" => crate::analyze::OutputFormat::Json,
-        "markdown" | "md" => crate::analyze::OutputFormat::Markdown,
-        other => {
-            return Err(Error::Usage(format!(
-                "unknown --format {other:?} (text, json or markdown)"
-            )))
-        }
-    };
+    let format = crate::analyze::OutputFormat::parse(&tuning.format)?;
     let mut engine = crate::whatif::EngineOptions {
         connect: conn.target.clone(),
         progress: !tuning.quiet,
@@ -461,16 +452,7 @@ pub struct VerifyArgs {
 }
 
 fn verify_config(args: VerifyArgs) -> Result<crate::verify::VerifyConfig> {
-    let format = match args.format.as_str() {
-        "text" => crate::analyze::OutputFormat::Text,
-        "json" => crate::analyze::OutputFormat::Json,
-        "markdown" | "md" => crate::analyze::OutputFormat::Markdown,
-        other => {
-            return Err(Error::Usage(format!(
-                "unknown --format {other:?} (text, json or markdown)"
-            )))
-        }
-    };
+    let format = crate::analyze::OutputFormat::parse(&args.format)?;
     let measurement = match args.snapshot {
         Some(p) => crate::verify::Measurement::Snapshot(p),
         None => crate::verify::Measurement::Live(crate::config::CollectConfig {
