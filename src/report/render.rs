@@ -6,13 +6,19 @@ use super::document::{human_bytes, Report};
 
 /// `report.json`: pretty JSON with a trailing newline.
 pub fn to_json(report: &Report) -> String {
+    pretty_json(report)
+}
+
+/// Pretty JSON with a trailing newline (`report.json`, `verify.json`).
+pub(crate) fn pretty_json<T: serde::Serialize>(value: &T) -> String {
     let mut s =
-        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     s.push('\n');
     s
 }
 
-fn short(q: &str, n: usize) -> String {
+/// A statement on one line, whitespace collapsed, cut to `n` characters with `…`.
+pub(crate) fn short(q: &str, n: usize) -> String {
     let one: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
     if one.chars().count() <= n {
         one

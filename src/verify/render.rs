@@ -6,24 +6,11 @@ use std::fmt::Write as _;
 
 use super::compare::{Change, VerifyReport, Window};
 use crate::report::document::human_bytes;
+use crate::report::render::{pretty_json, short};
 
 /// `verify.json`: pretty JSON with a trailing newline.
 pub fn to_json(report: &VerifyReport) -> String {
-    let mut s =
-        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    s.push('\n');
-    s
-}
-
-fn short(q: &str, n: usize) -> String {
-    let one: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() <= n {
-        one
-    } else {
-        let mut s: String = one.chars().take(n.saturating_sub(1)).collect();
-        s.push('…');
-        s
-    }
+    pretty_json(report)
 }
 
 fn pct(x: Option<f64>) -> String {
