@@ -208,7 +208,10 @@ impl ShapeEntry {
     fn new(n: i64, text: &str, r: &Result<QueryShape, crate::model::Skipped>) -> ShapeEntry {
         let mut e = ShapeEntry {
             n,
-            text: stable_text(text).chars().take(160).collect(),
+            text: crate::parse::stable_cursor_names(text)
+                .chars()
+                .take(160)
+                .collect(),
             skipped: None,
             kind: None,
             plan_text: None,
@@ -279,23 +282,6 @@ impl ShapeEntry {
             .collect();
         e
     }
-}
-
-/// The text without the per-process part of Django's cursor names
-/// (`_django_curs_140365684732480_sync_1` → `_django_curs_N_sync_1`).
-pub(crate) fn stable_text(text: &str) -> String {
-    const CURSOR: &str = "_django_curs_";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(CURSOR) {
-        let after = &rest[at + CURSOR.len()..];
-        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        out.push_str(&rest[..at + CURSOR.len()]);
-        out.push_str(if digits > 0 { "N" } else { "" });
-        rest = &after[digits..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Parse one corpus: (shapes, entries for the snapshot, number kept by collect).
@@ -451,7 +437,9 @@ fn iterator_cursor_query_is_parsed() {
     let c = table(&s, "tracker_comments");
     assert_eq!(c.booleans, vec![("is_internal".to_string(), true)]);
     assert_eq!(
-        stable_text(r#"DECLARE "_django_curs_1403_sync_1" CURSOR FOR SELECT 1"#),
+        crate::parse::stable_cursor_names(
+            r#"DECLARE "_django_curs_1403_sync_1" CURSOR FOR SELECT 1"#
+        ),
         r#"DECLARE "_django_curs_N_sync_1" CURSOR FOR SELECT 1"#
     );
 }

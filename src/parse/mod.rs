@@ -32,6 +32,24 @@ pub use shape::{
     LikeUse, Limit, OrderKey, ParamOp, ParamUse, QueryShape, StatementKind, TableAccess,
 };
 
+/// The text without the per-process part of Django's cursor names
+/// (`_django_curs_140365684732480_sync_1` → `_django_curs_N_sync_1`): the same `.iterator()`
+/// query from two processes compares equal (captured corpora, tests).
+pub fn stable_cursor_names(text: &str) -> String {
+    const CURSOR: &str = "_django_curs_";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(CURSOR) {
+        let after = &rest[at + CURSOR.len()..];
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        out.push_str(&rest[..at + CURSOR.len()]);
+        out.push_str(if digits > 0 { "N" } else { "" });
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Texts longer than this are skipped unparsed (pg_stat_statements texts of real applications
 /// are far shorter; this bounds parse time and memory).
 pub const MAX_TEXT_BYTES: usize = 1 << 20;

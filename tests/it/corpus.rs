@@ -162,7 +162,7 @@ fn newest_django_corpus_still_parses() {
             c.statements
                 .iter()
                 .filter(|s| exclusion(&s.query).is_none())
-                .map(|s| stable_text(&s.query))
+                .map(|s| idxadvise::parse::stable_cursor_names(&s.query))
                 .collect()
         };
         let (now, then) = (texts(&cap.corpus), texts(&stored));
@@ -215,23 +215,6 @@ fn write_corpus_fixtures() {
         assert!(cap.corpus.statements.len() >= 150);
         assert!(cap.corpus.statements.iter().all(|s| s.calls >= 1));
     }
-}
-
-/// The text without the per-process part of Django's cursor names
-/// (`_django_curs_140365684732480_sync_1` → `_django_curs_N_sync_1`).
-fn stable_text(text: &str) -> String {
-    const CURSOR: &str = "_django_curs_";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(CURSOR) {
-        let after = &rest[at + CURSOR.len()..];
-        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        out.push_str(&rest[..at + CURSOR.len()]);
-        out.push_str(if digits > 0 { "N" } else { "" });
-        rest = &after[digits..];
-    }
-    out.push_str(rest);
-    out
 }
 
 fn write(path: &Path, text: &str) {
