@@ -9,6 +9,32 @@ pub fn to_json(report: &Report) -> String {
     pretty_json(report)
 }
 
+/// Rows as a terminal table: columns padded to their widest cell, two spaces apart, a dashed
+/// line under the first row (the header).
+pub(crate) fn aligned(rows: &[Vec<String>]) -> String {
+    let n = rows.first().map(Vec::len).unwrap_or(0);
+    let mut widths = vec![0usize; n];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut s = String::new();
+    for (k, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect();
+        let _ = writeln!(s, "{}", line.join("  ").trim_end());
+        if k == 0 {
+            let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            let _ = writeln!(s, "{}", dashes.join("  "));
+        }
+    }
+    s
+}
+
 /// Pretty JSON with a trailing newline (`report.json`, `verify.json`).
 pub(crate) fn pretty_json<T: serde::Serialize>(value: &T) -> String {
     let mut s =
@@ -62,35 +88,12 @@ pub fn text_table(report: &Report) -> String {
             },
         ]);
     }
-    let mut widths = [0usize; 7];
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
     let mut s = String::new();
     if report.indexes.is_empty() {
         s.push_str("No index to recommend.\n");
     } else {
-        for (n, r) in rows.iter().enumerate() {
-            let line: Vec<String> = r
-                .iter()
-                .enumerate()
-                .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-                .collect();
-            let _ = writeln!(s, "{}", line.join("  ").trim_end());
-            if n == 0 {
-                let _ = writeln!(
-                    s,
-                    "{}",
-                    widths
-                        .iter()
-                        .map(|w| "-".repeat(*w))
-                        .collect::<Vec<_>>()
-                        .join("  ")
-                );
-            }
-        }
+        let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
+        s.push_str(&aligned(&rows));
     }
     if !report.drops.is_empty() {
         let _ = writeln!(s, "\nIndexes to drop:");

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::compare::{Change, VerifyReport, Window};
 use crate::report::document::human_bytes;
-use crate::report::render::{pretty_json, short};
+use crate::report::render::{aligned, pretty_json, short};
 
 /// `verify.json`: pretty JSON with a trailing newline.
 pub fn to_json(report: &VerifyReport) -> String {
@@ -38,30 +38,6 @@ fn change_label(c: Change, w: Window) -> String {
         Window::SinceReset => format!("{base} (since reset)"),
         Window::Absent => "not in pg_stat_statements".into(),
     }
-}
-
-fn table(rows: &[Vec<String>]) -> String {
-    let n = rows.first().map(Vec::len).unwrap_or(0);
-    let mut widths = vec![0usize; n];
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let mut s = String::new();
-    for (k, r) in rows.iter().enumerate() {
-        let line: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect();
-        let _ = writeln!(s, "{}", line.join("  ").trim_end());
-        if k == 0 {
-            let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-            let _ = writeln!(s, "{}", dashes.join("  "));
-        }
-    }
-    s
 }
 
 fn index_rows(report: &VerifyReport) -> Vec<Vec<String>> {
@@ -148,7 +124,7 @@ pub fn text(report: &VerifyReport) -> String {
     if report.indexes.is_empty() {
         s.push_str("The baseline recommended no index.\n");
     } else {
-        s.push_str(&table(&index_rows(report)));
+        s.push_str(&aligned(&index_rows(report)));
     }
     for ix in &report.indexes {
         let _ = writeln!(s, "  {}: {}", ix.name, ix.reason);
@@ -158,7 +134,7 @@ pub fn text(report: &VerifyReport) -> String {
     }
     if !report.statements.is_empty() {
         let _ = writeln!(s, "\nStatements (mean ms per call):");
-        s.push_str(&table(&statement_rows(report, 60)));
+        s.push_str(&aligned(&statement_rows(report, 60)));
     }
     if !report.writes.is_empty() {
         let _ = writeln!(s, "\nWrites:");
