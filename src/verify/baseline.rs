@@ -46,26 +46,9 @@ pub struct Baseline {
     pub writes: WriteBaseline,
 }
 
-/// One pg_stat_statements entry: cumulative counters at the time of the snapshot.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatementCounters {
-    /// queryid.
-    pub queryid: i64,
-    /// Normalised text.
-    pub query: String,
-    /// Executions.
-    pub calls: i64,
-    /// Total execution time, ms.
-    pub total_time_ms: f64,
-    /// Mean execution time, ms.
-    pub mean_time_ms: f64,
-    /// Rows returned or affected, in total.
-    pub rows: i64,
-    /// Shared blocks hit, in total.
-    pub shared_blks_hit: i64,
-    /// Shared blocks read, in total.
-    pub shared_blks_read: i64,
-}
+/// One pg_stat_statements entry: cumulative counters at the time of the snapshot (the
+/// workload's own statement, same JSON fields).
+pub type StatementCounters = crate::model::Statement;
 
 /// The prediction for one analysed statement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,21 +122,7 @@ pub fn build(
     before: &BTreeMap<i64, Evaluation>,
     after: &BTreeMap<i64, Evaluation>,
 ) -> Baseline {
-    let mut statements: Vec<StatementCounters> = snapshot
-        .workload
-        .statements
-        .iter()
-        .map(|s| StatementCounters {
-            queryid: s.queryid,
-            query: s.query.clone(),
-            calls: s.calls,
-            total_time_ms: s.total_time_ms,
-            mean_time_ms: s.mean_time_ms,
-            rows: s.rows,
-            shared_blks_hit: s.shared_blks_hit,
-            shared_blks_read: s.shared_blks_read,
-        })
-        .collect();
+    let mut statements: Vec<StatementCounters> = snapshot.workload.statements.to_vec();
     statements.sort_by_key(|s| s.queryid);
     let predictions: Vec<StatementPrediction> = before
         .iter()

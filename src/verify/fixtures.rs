@@ -39,23 +39,13 @@ const INDEX: &str = "shop_order_custome_da1929_idx";
 
 /// The baseline `analyze` saved.
 pub fn baseline() -> Baseline {
-    let counters = |s: Statement| StatementCounters {
-        queryid: s.queryid,
-        query: s.query,
-        calls: s.calls,
-        total_time_ms: s.total_time_ms,
-        mean_time_ms: s.mean_time_ms,
-        rows: s.rows,
-        shared_blks_hit: 0,
-        shared_blks_read: 0,
-    };
     Baseline {
         format_version: BASELINE_FORMAT_VERSION,
         created_by: "idxadvise test".into(),
         database: "shop".into(),
         server_version: "15.18".into(),
         stats_since: Some(SINCE.into()),
-        statements: vec![counters(stmt(101, 100, 1000.0)), counters(stmt(102, 10, 200.0))],
+        statements: vec![stmt(101, 100, 1000.0), stmt(102, 10, 200.0)],
         predictions: vec![
             StatementPrediction {
                 queryid: 101,
