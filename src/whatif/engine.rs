@@ -423,7 +423,7 @@ impl Engine {
                 .await
                 .map_err(|e| WhatIfError::session("hypopg_hide_index", e))?;
         }
-        let out = w.explain(q, self.opts.generic).await;
+        let out = w.explain(q, self.opts.generic, true).await;
         let unhide = w
             .conn
             .client
@@ -484,7 +484,7 @@ async fn run_chunk(
                 // Keep as lean as asked as soon as an answer arrives, not after the whole batch:
                 // a batch of thousands of full outcomes was the peak of memory.
                 let r = worker
-                    .explain(q, opts.generic)
+                    .explain(q, opts.generic, !lean)
                     .await?
                     .map(|o| Cached::new(o, lean));
                 progress.inc(1);

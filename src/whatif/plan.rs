@@ -250,8 +250,8 @@ impl PlanNode {
     }
 
     /// The summary kept in evaluations; `table_rows` gives a relation's row count (for
-    /// [`PlanNode::ranking_cost`]).
-    pub fn summary(&self, table_rows: &dyn Fn(&str) -> Option<f64>) -> PlanSummary {
+    /// [`PlanNode::ranking_cost`]); `text` renders the EXPLAIN text (left empty otherwise).
+    pub fn summary(&self, table_rows: &dyn Fn(&str) -> Option<f64>, text: bool) -> PlanSummary {
         let ranking = self.ranking_cost(table_rows);
         PlanSummary {
             total_cost: self.total_cost,
@@ -259,7 +259,7 @@ impl PlanNode {
             rows: self.plan_rows,
             node_types: self.walk().iter().map(|n| n.node_type.clone()).collect(),
             indexes: self.index_names(),
-            text: self.to_text(),
+            text: if text { self.to_text() } else { String::new() },
             ranking_cost: (ranking != self.total_cost).then_some(ranking),
         }
     }
@@ -329,7 +329,7 @@ mod tests {
             vec!["<13543>btree_shop_order_customer_id_created_at"]
         );
         p.rename_indexes(&|n| Some(format!("x{}", n.len())));
-        let s = p.summary(&|_| None);
+        let s = p.summary(&|_| None, true);
         assert_eq!(s.node_types, vec!["Limit", "Index Scan"]);
         assert_eq!(s.indexes, vec!["x46"]);
         assert_eq!(
@@ -403,7 +403,7 @@ mod tests {
             )],
         );
         assert!((fragile.ranking_cost(&rows) - 2_000.0).abs() < 1e-6);
-        let s = fragile.summary(&rows);
+        let s = fragile.summary(&rows, true);
         assert_eq!(s.total_cost, 200.0);
         assert_eq!(s.ranking_cost, Some(2_000.0));
         assert!((s.ranking_cost() - 2_000.0).abs() < 1e-6);
@@ -416,7 +416,10 @@ mod tests {
             vec![node("Index Scan", 900.0, 3_000.0, None, vec![])],
         );
         assert_eq!(robust.ranking_cost(&rows), 8.0);
-        assert_eq!(robust.summary(&rows).ranking_cost, None);
+        let lean = robust.summary(&rows, false);
+        assert_eq!(lean.ranking_cost, None);
+        assert!(lean.text.is_empty(), "no text asked for");
+        assert!(!fragile.summary(&rows, true).text.is_empty());
         // A filter most rows pass (deleted_at IS NULL) stops early wherever the rows are.
         let dense = node(
             "Limit",

@@ -306,7 +306,7 @@ impl Worker {
         Ok(())
     }
 
-    fn to_summary(&self, mut node: PlanNode) -> (PlanSummary, Vec<usize>) {
+    fn to_summary(&self, mut node: PlanNode, text: bool) -> (PlanSummary, Vec<usize>) {
         let mut used = vec![];
         for name in node.index_names() {
             if let Some(id) = self.hypo.candidate_of(&name) {
@@ -317,14 +317,16 @@ impl Worker {
         used.dedup();
         node.rename_indexes(&|n| self.hypo.candidate_of(n).map(|id| stable_name(n, id)));
         let rows = |t: &str| self.table_rows.get(t).copied();
-        (node.summary(&rows), used)
+        (node.summary(&rows, text), used)
     }
 
-    /// Cost a prepared statement under the current HypoPG state.
+    /// Cost a prepared statement under the current HypoPG state; `text` renders each plan's
+    /// EXPLAIN text (a lean cache never reads it).
     pub async fn explain(
         &self,
         queryid: i64,
         generic: bool,
+        text: bool,
     ) -> Result<Result<Outcome, Skipped>, WhatIfError> {
         let p = match self.prepared.get(&queryid) {
             Some(Ok(p)) => p.clone(),
@@ -367,7 +369,7 @@ impl Worker {
                 Ok(n) => n,
                 Err(m) => return Ok(Err(skip(queryid, SkipReason::PlanFailed, m))),
             };
-            let (plan, used) = self.to_summary(node);
+            let (plan, used) = self.to_summary(node, text);
             custom.push(ValuePlan {
                 weight: set.weight,
                 values: set.values.clone(),
@@ -376,7 +378,7 @@ impl Worker {
             });
         }
         let generic = if generic {
-            Some(self.explain_generic(queryid, &p).await?)
+            Some(self.explain_generic(queryid, &p, text).await?)
         } else {
             None
         };
@@ -388,6 +390,7 @@ impl Worker {
         &self,
         queryid: i64,
         p: &Prepared,
+        text: bool,
     ) -> Result<Result<GenericPlan, Skipped>, WhatIfError> {
         let client = &self.conn.client;
         let seq = self.generic_seq.fetch_add(1, Ordering::Relaxed);
@@ -431,7 +434,7 @@ impl Worker {
         };
         match parse_explain(json.as_bytes()) {
             Ok(node) => {
-                let (plan, used) = self.to_summary(node);
+                let (plan, used) = self.to_summary(node, text);
                 Ok(Ok(GenericPlan { plan, used }))
             }
             Err(m) => Ok(Err(skip(queryid, SkipReason::PlanFailed, m))),
