@@ -85,18 +85,39 @@ fn files_under(dir: &Path) -> Vec<String> {
     v
 }
 
-/// The triage entry of the statement whose text contains all of `needles`.
-fn verdict_of(needles: &[&str]) -> String {
-    let r = &run().report;
-    let statements = r["statements"].as_array().expect("statements");
-    let q = statements
+/// The queryid of the statement of `report` whose text contains all of `needles`.
+fn queryid_in(report: &serde_json::Value, needles: &[&str]) -> i64 {
+    report["statements"]
+        .as_array()
+        .expect("statements")
         .iter()
         .find(|s| {
             let t = s["query"].as_str().unwrap_or("");
             needles.iter().all(|n| t.contains(n))
         })
-        .unwrap_or_else(|| panic!("no statement with {needles:?} in the report"));
-    let id = q["queryid"].as_i64().expect("queryid");
+        .and_then(|s| s["queryid"].as_i64())
+        .unwrap_or_else(|| panic!("no statement with {needles:?} in the report"))
+}
+
+/// The SQL of the index `report` recommends for statement `queryid`, if any.
+fn index_helping_in(report: &serde_json::Value, queryid: i64) -> Option<String> {
+    report["indexes"]
+        .as_array()
+        .expect("indexes")
+        .iter()
+        .find(|ix| {
+            ix["helps"]
+                .as_array()
+                .is_some_and(|h| h.iter().any(|h| h["queryid"].as_i64() == Some(queryid)))
+        })
+        .and_then(|ix| ix["sql"].as_str())
+        .map(str::to_string)
+}
+
+/// The triage entry of the statement whose text contains all of `needles`.
+fn verdict_of(needles: &[&str]) -> String {
+    let r = &run().report;
+    let id = queryid_in(r, needles);
     r["triage"]["entries"]
         .as_array()
         .expect("entries")
@@ -209,33 +230,9 @@ fn triage_says_an_index_fixes_the_week_count() {
     );
 }
 
-/// The queryid of the statement whose text contains all of `needles`.
-fn queryid_of(needles: &[&str]) -> i64 {
-    run().report["statements"]
-        .as_array()
-        .expect("statements")
-        .iter()
-        .find(|s| {
-            let t = s["query"].as_str().unwrap_or("");
-            needles.iter().all(|n| t.contains(n))
-        })
-        .and_then(|s| s["queryid"].as_i64())
-        .unwrap_or_else(|| panic!("no statement with {needles:?} in the report"))
-}
-
-/// The SQL of the recommended index that helps statement `queryid`.
+/// The SQL of the index the shared run recommends for statement `queryid`.
 fn index_helping(queryid: i64) -> String {
-    run().report["indexes"]
-        .as_array()
-        .expect("indexes")
-        .iter()
-        .find(|ix| {
-            ix["helps"]
-                .as_array()
-                .is_some_and(|h| h.iter().any(|h| h["queryid"].as_i64() == Some(queryid)))
-        })
-        .and_then(|ix| ix["sql"].as_str())
-        .map(str::to_string)
+    index_helping_in(&run().report, queryid)
         .unwrap_or_else(|| panic!("no recommended index helps {queryid}"))
 }
 
@@ -250,7 +247,7 @@ fn the_iexact_login_gets_an_upper_email_index_followed_by_analyze() {
         "LIMIT",
     ];
     assert_eq!(verdict_of(&needles), "index_helps");
-    let sql = index_helping(queryid_of(&needles));
+    let sql = index_helping(queryid_in(&run().report, &needles));
     assert!(sql.contains("(upper((\"email\")::text))"), "{sql}");
     let script = std::fs::read_to_string(run().out.join("indexes.sql")).expect("sql");
     let statements: Vec<&str> = script
@@ -274,10 +271,13 @@ fn the_iexact_login_gets_an_upper_email_index_followed_by_analyze() {
 /// customer in its keys wins.
 #[test]
 fn the_order_history_gets_an_index_led_by_the_customer() {
-    let id = queryid_of(&[
-        "\"shop_order\".\"customer_id\" = $1",
-        "ORDER BY \"shop_order\".\"created_at\" DESC",
-    ]);
+    let id = queryid_in(
+        &run().report,
+        &[
+            "\"shop_order\".\"customer_id\" = $1",
+            "ORDER BY \"shop_order\".\"created_at\" DESC",
+        ],
+    );
     let sql = index_helping(id);
     assert!(
         sql.contains("(\"customer_id\", \"created_at\" DESC)"),
@@ -310,30 +310,11 @@ fn hot_values_give_the_pending_page_an_index_on_the_status() {
             &std::fs::read_to_string(out.join("report.json")).expect("report.json"),
         )
         .expect("json");
-        let id = report["statements"]
-            .as_array()
-            .expect("statements")
-            .iter()
-            .find(|s| {
-                let q = s["query"].as_str().unwrap_or("");
-                q.contains(
-                    "WHERE \"shop_order\".\"status\" = $1 ORDER BY \"shop_order\".\"created_at\"",
-                )
-            })
-            .and_then(|s| s["queryid"].as_i64())
-            .expect("the pending page is in the report");
-        report["indexes"]
-            .as_array()
-            .expect("indexes")
-            .iter()
-            .find(|ix| {
-                ix["helps"]
-                    .as_array()
-                    .is_some_and(|h| h.iter().any(|h| h["queryid"].as_i64() == Some(id)))
-            })
-            .and_then(|ix| ix["sql"].as_str())
-            .unwrap_or("")
-            .to_string()
+        let id = queryid_in(
+            &report,
+            &["WHERE \"shop_order\".\"status\" = $1 ORDER BY \"shop_order\".\"created_at\""],
+        );
+        index_helping_in(&report, id).unwrap_or_default()
     };
     let plain = tmp.path().join("plain");
     let o = analyze(&[], &plain);
