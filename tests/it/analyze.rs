@@ -30,11 +30,7 @@ fn run() -> &'static Run {
         replay_workload(&db);
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = tmp.path().join("out");
-        let python = crate::django::venvs()
-            .iter()
-            .find(|(label, _, _)| label == "newest")
-            .map(|(_, p, _)| p.clone())
-            .expect("a newest-Django venv");
+        let (python, _) = crate::django::python("newest");
         let o = bin()
             .args(["analyze", "--quiet", "--database-url"])
             .arg(cluster().url(&db))

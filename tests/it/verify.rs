@@ -15,25 +15,6 @@ use crate::support::{
 /// Statements predicted at least this much faster are asserted to have got faster.
 const LARGE_PREDICTED_SPEEDUP: f64 = 5.0;
 
-/// The newest Django from `.ci/django-venv`.
-fn newest_django() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(repo_root().join(".ci/django-venv"))
-        .output()
-        .expect("run .ci/django-venv");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("newest "))
-        .and_then(|l| l.split_whitespace().next())
-        .map(PathBuf::from)
-        .expect("a newest line")
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("read_dir") {
@@ -214,7 +195,7 @@ fn verify_measures_the_applied_indexes_against_the_prediction() {
 /// "unused", and verify writes a drop migration that `migrate` applies.
 #[test]
 fn verify_after_django_migrate_and_a_drop_migration() {
-    let py = newest_django();
+    let (py, _) = crate::django::python("newest");
     let c = cluster();
     let db = example_database("verify_django");
     replay_workload(&db);
