@@ -359,6 +359,13 @@ mod tests {
         }
     }
 
+    /// `$1` of each set with its weight to two decimals.
+    fn first_values_and_weights(sets: &[ValueSet]) -> Vec<(Option<String>, String)> {
+        sets.iter()
+            .map(|v| (v.values[0].clone(), format!("{:.2}", v.weight)))
+            .collect()
+    }
+
     fn ty(name: &str) -> ParamType {
         ParamType {
             name: name.into(),
@@ -373,10 +380,7 @@ mod tests {
             (2, None, ParamOp::Limit),
         ]);
         let sets = value_sets(&s, &catalog(), &[ty("text"), ty("int8")], 4);
-        let got: Vec<(Option<String>, String)> = sets
-            .iter()
-            .map(|v| (v.values[0].clone(), format!("{:.2}", v.weight)))
-            .collect();
+        let got = first_values_and_weights(&sets);
         assert_eq!(
             got,
             vec![
@@ -403,10 +407,7 @@ mod tests {
             (2, None, ParamOp::Limit),
         ]);
         let sets = value_sets(&s, &c, &[ty("text"), ty("int8")], 4);
-        let got: Vec<(Option<String>, String)> = sets
-            .iter()
-            .map(|v| (v.values[0].clone(), format!("{:.2}", v.weight)))
-            .collect();
+        let got = first_values_and_weights(&sets);
         assert_eq!(
             got,
             vec![
