@@ -229,6 +229,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     };
     let baseline = evaluate_all(&mut engine, &shapes, &[], &mut skipped).await?;
     let after = evaluate_all(&mut engine, &shapes, &chosen, &mut skipped).await?;
+    skipped.extend(rec.skipped.iter().cloned());
     skipped.sort_by_key(|s| s.queryid);
     skipped.dedup_by(|a, b| a.queryid == b.queryid);
     if config.strict && !skipped.is_empty() {
@@ -560,8 +561,10 @@ async fn evaluate_all<W: WhatIf>(
     config: &[usize],
     skipped: &mut Vec<Skipped>,
 ) -> Result<BTreeMap<i64, Evaluation>> {
+    // An INSERT's cost is writing (the write model's); no index changes how it reads.
     let requests: Vec<Request> = shapes
         .iter()
+        .filter(|s| s.kind != crate::parse::StatementKind::Insert)
         .map(|s| Request {
             queryid: s.queryid,
             config: config.to_vec(),
@@ -601,7 +604,10 @@ fn build_report(
         .statements
         .iter()
         .map(|st| {
-            let shape = shape_of.get(&st.queryid).copied();
+            // A statement that could not be planned is "skipped", not "fine".
+            let shape = shape_of.get(&st.queryid).copied().filter(|s| {
+                s.kind == crate::parse::StatementKind::Insert || baseline.contains_key(&s.queryid)
+            });
             TriageInput {
                 queryid: st.queryid,
                 calls: st.calls,
@@ -675,6 +681,7 @@ fn build_report(
         })
         .collect();
     mentioned.extend(diffs.keys().copied());
+    mentioned.extend(skipped.iter().map(|s| s.queryid));
     let statements: Vec<ReportStatement> = snapshot
         .workload
         .statements

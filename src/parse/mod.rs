@@ -11,13 +11,15 @@
 //!    `DEALLOCATE $1`, `SET`, `BEGIN`…, which sqlparser partly refuses), several statements,
 //!    too many operators (a left-deep tree that deep would overflow the stack when dropped);
 //! 2. repair for planning (`interval $2` → `$2::interval`, `extract($1 from …)` →
-//!    `date_part($1, …)`): that text is [`QueryShape::plan_text`] and is what gets parsed;
+//!    `date_part($1, …)`): that text is [`QueryShape::plan_text`] and is what gets parsed
+//!    (an UPDATE or DELETE is then planned as the SELECT of its rows: [`read_equivalent`]);
 //! 3. sqlparser with [`PostgreSqlDialect`]; an error is `truncated` when the text ends inside a
 //!    literal or parenthesis, or the parser hit the end of a long text, else `unparseable`;
 //! 4. the walk ([`walk`], [`expr`], [`scope`]): tables resolved through the catalog, facts per
 //!    table occurrence, parameter uses; unknown, temporary and system tables are reported.
 
 mod expr;
+mod read_equivalent;
 mod scope;
 pub mod shape;
 mod text;
@@ -195,6 +197,10 @@ pub fn parse_statement(stmt: &Statement, catalog: &Catalog) -> Result<QueryShape
         });
     }
     let param_count = text::max_param(&lx);
+    // UPDATE/DELETE: plan the read that finds their rows (no write privilege needed).
+    let plan_text = read_equivalent::read_equivalent(st).unwrap_or(plan_text);
+    // Row locks (`select_for_update()`): planned without them (no UPDATE privilege needed).
+    let plan_text = read_equivalent::without_row_locks(&plan_text).unwrap_or(plan_text);
     Ok(finish(stmt.queryid, kind, plan_text, param_count, w))
 }
 

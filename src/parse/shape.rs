@@ -25,7 +25,8 @@ pub struct QueryShape {
     /// Kind.
     pub kind: StatementKind,
     /// The text to prepare and EXPLAIN: the original with typed-literal placeholders repaired
-    /// (`interval $2` → `$2::interval`, FACTS §1).
+    /// (`interval $2` → `$2::interval`); for an UPDATE or DELETE, the SELECT of the rows it
+    /// writes (what an index changes for it, plannable without the write privilege).
     pub plan_text: String,
     /// Highest `$n` in the text.
     pub param_count: u32,

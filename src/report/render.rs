@@ -271,6 +271,27 @@ pub fn markdown(report: &Report) -> String {
         for (r, n) in &report.workload.skipped_by_reason {
             let _ = writeln!(s, "- {}: {n}", r.label());
         }
+        let _ = writeln!(
+            s,
+            "\n| queryid | reason | why | statement |\n|---:|---|---|---|"
+        );
+        for sk in &report.workload.skipped {
+            let q = report
+                .statements
+                .iter()
+                .find(|st| st.queryid == sk.queryid)
+                .map(|st| format!("`{}`", short(&st.query, 80).replace('`', "'")))
+                .unwrap_or_default();
+            let cell = |t: &str| t.replace('`', "'").replace('|', "\\|");
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                sk.queryid,
+                sk.reason.label(),
+                cell(&short(&sk.detail, 160)),
+                cell(&q)
+            );
+        }
         let _ = writeln!(s);
     }
     let _ = writeln!(

@@ -203,9 +203,15 @@ pub async fn select<W: WhatIf>(
     }
     let skipped: BTreeSet<i64> = p.skipped.iter().map(|s| s.queryid).collect();
     if !skipped.is_empty() {
+        let named: Vec<String> = skipped
+            .iter()
+            .filter_map(|q| p.skipped.iter().find(|s| s.queryid == *q))
+            .map(|s| format!("{} ({}: {})", s.queryid, s.reason.label(), s.detail))
+            .collect();
         notes.push(format!(
-            "{} statement(s) could not be costed during selection and were left out",
-            skipped.len()
+            "{} statement(s) could not be costed during selection and were left out: {}",
+            skipped.len(),
+            named.join("; ")
         ));
     }
     rec.notes = notes;

@@ -12,6 +12,7 @@ mod django;
 mod faults;
 mod harness;
 mod migration_retry;
+mod readonly_role;
 mod reliability_credentials;
 mod reliability_faults;
 mod reliability_names;
