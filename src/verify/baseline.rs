@@ -44,6 +44,26 @@ pub struct Baseline {
     pub indexes: Vec<IndexPrediction>,
     /// Write counters per table at the baseline (from the primary), for write-side deltas.
     pub writes: WriteBaseline,
+    /// The recommended drops, with the statements whose plan used each (baselines written
+    /// before drops were verified have none).
+    #[serde(default)]
+    pub drops: Vec<DropPrediction>,
+}
+
+/// One recommended drop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DropPrediction {
+    /// Index name.
+    pub name: String,
+    /// Schema.
+    pub schema: String,
+    /// Table.
+    pub table: String,
+    /// Why it was proposed (`unused`, `duplicate`, `redundant`).
+    pub reason: String,
+    /// The statements whose baseline plan used it (queryids, sorted): after the drop they
+    /// must not get slower.
+    pub used_by: Vec<i64>,
 }
 
 /// One pg_stat_statements entry: cumulative counters at the time of the snapshot (the
@@ -177,7 +197,27 @@ pub fn build(
         })
         .cloned()
         .collect();
+    let drops: Vec<DropPrediction> = rec
+        .drop
+        .iter()
+        .map(|d| DropPrediction {
+            name: d.index.clone(),
+            schema: d.schema.clone(),
+            table: d.table.clone(),
+            reason: format!("{:?}", d.reason).to_lowercase(),
+            used_by: before
+                .iter()
+                .filter(|(_, e)| {
+                    e.plan
+                        .as_ref()
+                        .is_some_and(|p| p.indexes.contains(&d.index))
+                })
+                .map(|(q, _)| *q)
+                .collect(),
+        })
+        .collect();
     Baseline {
+        drops,
         format_version: BASELINE_FORMAT_VERSION,
         created_by: format!("idxadvise {}", env!("CARGO_PKG_VERSION")),
         database: snapshot.server.database.clone(),

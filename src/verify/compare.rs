@@ -1,8 +1,9 @@
 //! `verify`: the comparison of the baseline (what `analyze` predicted from) with the server now
 //! (a second snapshot): per index, whether it exists, is valid, is used and is as large as
 //! estimated; per statement, the mean time per call before and after from the deltas of the
-//! pg_stat_statements counters, next to the prediction; write-side effects per table; a verdict
-//! and a suggestion per index.
+//! pg_stat_statements counters, next to the prediction, corrected by the control group's drift
+//! ([`super::control`]); per recommended drop, whether the statements that used the index kept
+//! their speed; write-side effects per table; a verdict and a suggestion per index.
 //!
 //! Pure: must not do I/O. Invariants: deterministic (indexes in the baseline's order,
 //! statements by baseline total time then queryid, fixed thresholds below); a reset of
@@ -12,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::baseline::{Baseline, IndexPrediction, StatementCounters};
+use super::control::{Control, Member};
 use crate::model::{Snapshot, Statement, TableWrites, WriteSource};
 use crate::pg::quote::ident;
 
@@ -143,6 +145,34 @@ pub struct VerifyReport {
     pub writes: Vec<TableWriteResult>,
     /// Caveats.
     pub notes: Vec<String>,
+    /// The statements no recommended or dropped index touches, whose drift corrects the
+    /// others' "after" (none when too few were timed).
+    #[serde(default)]
+    pub control: Option<Control>,
+    /// Per recommended drop: whether it was applied, and whether the statements that used
+    /// the index kept their speed.
+    #[serde(default)]
+    pub drops: Vec<DropResult>,
+}
+
+/// One recommended drop, measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DropResult {
+    /// Index name.
+    pub name: String,
+    /// `schema.table`.
+    pub table: String,
+    /// Whether the index is gone now.
+    pub dropped: bool,
+    /// The statements whose plan used it at the baseline.
+    pub used_by: Vec<i64>,
+    /// Those that got slower (after the control's correction).
+    pub slower: Vec<i64>,
+    /// The verdict: `not applied`, `confirmed` (no statement that used it got slower),
+    /// `regression`.
+    pub verdict: String,
+    /// Why, in one line.
+    pub reason: String,
 }
 
 /// One recommended index, measured.
@@ -211,6 +241,16 @@ pub struct StatementResult {
     pub change: Change,
     /// Recommended indexes its predicted plan uses.
     pub uses: Vec<String>,
+    /// The measured "after" with the control's drift taken out (equal to `after_ms` without a
+    /// control); `change` and the index verdicts use it.
+    #[serde(default)]
+    pub corrected_after_ms: Option<f64>,
+    /// `before_ms / corrected_after_ms`.
+    #[serde(default)]
+    pub corrected_speedup: Option<f64>,
+    /// Recommended drops whose index its baseline plan used.
+    #[serde(default)]
+    pub uses_dropped: Vec<String>,
 }
 
 /// Write-side effect on one table.
@@ -282,20 +322,45 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
             now.workload.stats_since.as_deref().unwrap_or("?")
         ));
     }
-    let mut statements: Vec<(f64, StatementResult)> = vec![];
-    for b in &baseline.statements {
-        let pred = baseline.prediction(b.queryid);
-        let predicted = pred.is_some_and(|p| !p.uses.is_empty() || p.after_cost < p.before_cost);
-        let (calls, total, window) = match now.workload.get(b.queryid) {
+    let windows: Vec<(i64, f64, Window)> = baseline
+        .statements
+        .iter()
+        .map(|b| match now.workload.get(b.queryid) {
             Some(n) => after_window(Some(b), n, reset),
             None => (0, 0.0, Window::Absent),
-        };
+        })
+        .collect();
+    let control = measure_control(baseline, &windows);
+    match &control {
+        Some(c) if c.moved => notes.push(format!(
+            "the load differed between the two windows: the {} statement(s) no recommended index touches (the control) ran {:.2}× {} after than at the baseline; every \"after\" is corrected by that factor, but compare again under comparable load to be sure",
+            c.statements.len(),
+            if c.drift < 1.0 { c.speedup() } else { c.drift },
+            if c.drift < 1.0 { "faster" } else { "slower" }
+        )),
+        // Without a control, the reports' control line says so.
+        _ => {}
+    }
+    let mut statements: Vec<(f64, StatementResult)> = vec![];
+    for (b, &(calls, total, window)) in baseline.statements.iter().zip(&windows) {
+        let pred = baseline.prediction(b.queryid);
+        let predicted = pred.is_some_and(|p| !p.uses.is_empty() || p.after_cost < p.before_cost);
+        let uses_dropped: Vec<String> = baseline
+            .drops
+            .iter()
+            .filter(|d| d.used_by.contains(&b.queryid))
+            .map(|d| d.name.clone())
+            .collect();
         let after_ms = (calls > 0).then(|| total / calls as f64);
-        let change = classify(b.mean_time_ms, after_ms, calls);
-        if !predicted && change != Change::Slower {
+        let corrected = after_ms.map(|a| control.as_ref().map_or(a, |c| c.correct(a)));
+        let change = classify(b.mean_time_ms, corrected, calls);
+        if !predicted && uses_dropped.is_empty() && change != Change::Slower {
             continue;
         }
         let result = StatementResult {
+            corrected_after_ms: corrected,
+            corrected_speedup: corrected.filter(|a| *a > 0.0).map(|a| b.mean_time_ms / a),
+            uses_dropped,
             queryid: b.queryid,
             query: b.query.clone(),
             predicted,
@@ -332,6 +397,7 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
         .iter()
         .map(|ix| index_result(ix, now, &statements))
         .collect();
+    let drops = drop_results(baseline, now, &statements);
     let writes = write_results(baseline, now, &mut notes);
     if !now.write_stats.available() {
         notes.push(
@@ -350,7 +416,109 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
         write_source: now.write_stats.source,
         writes,
         notes,
+        control,
+        drops,
     }
+}
+
+/// The control: the timed SELECTs whose predicted plan uses no recommended index, whose cost
+/// is predicted unchanged, and whose baseline plan used no dropped index.
+fn measure_control(baseline: &Baseline, windows: &[(i64, f64, Window)]) -> Option<Control> {
+    let members: Vec<Member> = baseline
+        .statements
+        .iter()
+        .zip(windows)
+        .filter(|(b, (_, _, w))| *w == Window::Delta && super::control::is_read(&b.query))
+        .filter(|(b, _)| {
+            baseline.prediction(b.queryid).is_some_and(|p| {
+                p.uses.is_empty() && (p.after_cost - p.before_cost).abs() <= 1e-6 * p.before_cost
+            }) && !baseline
+                .indexes
+                .iter()
+                .any(|i| i.helps.contains(&b.queryid))
+                && !baseline
+                    .drops
+                    .iter()
+                    .any(|d| d.used_by.contains(&b.queryid))
+        })
+        .filter(|(_, (calls, _, _))| *calls > 0)
+        .map(|(b, (calls, total, _))| Member {
+            queryid: b.queryid,
+            before_ms: b.mean_time_ms,
+            after_ms: total / *calls as f64,
+            calls: *calls,
+        })
+        .collect();
+    super::control::measure(&members)
+}
+
+/// Each recommended drop: gone or not, and whether the statements that used it kept their
+/// speed (corrected by the control).
+fn drop_results(
+    baseline: &Baseline,
+    now: &Snapshot,
+    statements: &[StatementResult],
+) -> Vec<DropResult> {
+    baseline
+        .drops
+        .iter()
+        .map(|d| {
+            let exists = now
+                .catalog
+                .table(&d.schema, &d.table)
+                .is_some_and(|t| t.indexes.iter().any(|i| i.name == d.name));
+            let slower: Vec<i64> = statements
+                .iter()
+                .filter(|s| d.used_by.contains(&s.queryid) && s.change == Change::Slower)
+                .map(|s| s.queryid)
+                .collect();
+            let timed = statements
+                .iter()
+                .filter(|s| d.used_by.contains(&s.queryid) && s.change != Change::TooFewCalls)
+                .count();
+            let (verdict, reason) = if exists {
+                (
+                    "not applied",
+                    "the index still exists: apply its drop migration (or the DROP INDEX CONCURRENTLY)".to_string(),
+                )
+            } else if !slower.is_empty() {
+                (
+                    "regression",
+                    format!(
+                        "statement(s) {} that used it got slower by more than {:.0}%: recreate it, or compare their plans (idxadvise explain)",
+                        slower.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
+                        100.0 * (SLOWER_FACTOR - 1.0)
+                    ),
+                )
+            } else if d.used_by.is_empty() {
+                ("confirmed", "dropped; no statement's plan used it".to_string())
+            } else if timed == 0 {
+                (
+                    "confirmed",
+                    format!(
+                        "dropped; the {} statement(s) that used it had too few calls since to time",
+                        d.used_by.len()
+                    ),
+                )
+            } else {
+                (
+                    "confirmed",
+                    format!(
+                        "dropped; none of the {timed} timed statement(s) that used it got slower"
+                    ),
+                )
+            };
+            DropResult {
+                name: d.name.clone(),
+                table: format!("{}.{}", d.schema, d.table),
+                dropped: !exists,
+                used_by: d.used_by.clone(),
+                slower,
+                verdict: verdict.to_string(),
+                reason,
+            }
+        })
+        .collect()
 }
 
 fn index_result(
@@ -368,7 +536,7 @@ fn index_result(
         .collect();
     let (mut predicted_saving, mut measured_saving) = (0.0, 0.0);
     for s in mine.iter().filter(|s| s.change != Change::TooFewCalls) {
-        if let Some(a) = s.after_ms {
+        if let Some(a) = s.corrected_after_ms {
             let w = s.after_calls as f64;
             predicted_saving += w * (s.before_ms - s.predicted_after_ms);
             measured_saving += w * (s.before_ms - a);
@@ -555,6 +723,7 @@ pub fn exit_code(report: &VerifyReport) -> i32 {
         .indexes
         .iter()
         .all(|i| i.suggestion == Suggestion::Keep)
+        && report.drops.iter().all(|d| d.verdict == "confirmed")
     {
         crate::error::EXIT_OK
     } else {
@@ -692,6 +861,104 @@ mod tests {
         assert_eq!(s.change, Change::Slower);
         // Predicted statements come first.
         assert!(r.statements[0].predicted);
+    }
+
+    /// A baseline taken under heavy load, an "after" window at light load: the control
+    /// (statements no index touches) ran 2× faster, so an indexed statement measured 2×
+    /// faster is corrected to unchanged, and a note says the load differed.
+    #[test]
+    fn r14_the_control_corrects_a_change_of_load() {
+        use super::super::baseline::{DropPrediction, StatementPrediction};
+        let mut b = baseline();
+        let mut n = now();
+        let unchanged = |q: i64| StatementPrediction {
+            queryid: q,
+            before_cost: 10.0,
+            after_cost: 10.0,
+            before_ms: 4.0,
+            after_ms: 4.0,
+            uses: vec![],
+        };
+        for q in [201, 202, 301] {
+            let mut st = n.workload.statements[0].clone();
+            st.queryid = q;
+            st.query = format!("SELECT {q}");
+            st.calls = 100;
+            st.total_time_ms = 400.0;
+            st.mean_time_ms = 4.0;
+            b.statements.push(st.clone());
+            b.predictions.push(unchanged(q));
+            // 50 calls after: 201 and 202 at 2 ms (the control, 2× faster), 301 at 4 ms.
+            st.calls = 150;
+            st.total_time_ms = 400.0 + 50.0 * if q == 301 { 4.0 } else { 2.0 };
+            n.workload.statements.push(st);
+        }
+        b.statements.sort_by_key(|s| s.queryid);
+        // 301 used an index proposed for dropping, and is not in the control.
+        b.drops.push(DropPrediction {
+            name: "shop_order_old".into(),
+            schema: "public".into(),
+            table: "shop_order".into(),
+            reason: "redundant".into(),
+            used_by: vec![301],
+        });
+        // 101: 10 ms before, 5 ms after: 2× measured, but the control moved 2× as well.
+        let s = n
+            .workload
+            .statements
+            .iter_mut()
+            .find(|s| s.queryid == 101)
+            .unwrap();
+        s.total_time_ms = 1000.0 + 50.0 * 5.0;
+        // 102 (predicted unchanged, in the control): 20 ms before, 10 ms after.
+        let s = n
+            .workload
+            .statements
+            .iter_mut()
+            .find(|s| s.queryid == 102)
+            .unwrap();
+        s.total_time_ms = 200.0 + 10.0 * 10.0;
+        let r = compare(&b, &n);
+        let c = r.control.as_ref().expect("a control");
+        assert_eq!(c.statements, vec![102, 201, 202]);
+        assert!((c.speedup() - 2.0).abs() < 1e-9, "{}", c.speedup());
+        assert!(c.moved);
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("the load differed") && n.contains("2.00×")),
+            "{:?}",
+            r.notes
+        );
+        let s = r.statements.iter().find(|s| s.queryid == 101).unwrap();
+        assert!((s.measured_speedup.unwrap() - 2.0).abs() < 1e-9);
+        assert!((s.corrected_speedup.unwrap() - 1.0).abs() < 1e-9);
+        assert_eq!(s.change, Change::Unchanged);
+        assert_eq!(r.indexes[0].verdict, IndexVerdict::SmallerThanPredicted);
+        // 301 measured unchanged (4 → 4 ms) is 2× slower once corrected: the drop regressed.
+        let s = r.statements.iter().find(|s| s.queryid == 301).unwrap();
+        assert_eq!(s.uses_dropped, vec!["shop_order_old".to_string()]);
+        assert_eq!(s.change, Change::Slower);
+        let d = &r.drops[0];
+        assert!(d.dropped);
+        assert_eq!(d.verdict, "regression");
+        assert_eq!(d.slower, vec![301]);
+        assert_eq!(exit_code(&r), crate::error::EXIT_RECOMMENDATIONS);
+        let text = super::super::render::text(&r);
+        assert!(text.contains("Control: 3 statement(s)"), "{text}");
+        assert!(
+            text.contains("drop shop_order_old on public.shop_order: regression"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn without_enough_untouched_statements_there_is_no_control() {
+        let r = compare(&baseline(), &now());
+        assert!(r.control.is_none());
+        assert!(super::super::render::control_line(&r).starts_with("Control: none"));
+        let s = r.statements.iter().find(|s| s.queryid == 101).unwrap();
+        assert_eq!(s.corrected_after_ms, s.after_ms);
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub fn baseline() -> Baseline {
             seconds: Some(100.0),
             tables: vec![writes(500, 100, 90, 400)],
         },
+        drops: vec![],
     }
 }
 

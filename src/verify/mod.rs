@@ -12,6 +12,7 @@
 
 pub mod baseline;
 pub mod compare;
+pub mod control;
 #[cfg(test)]
 mod fixtures;
 pub mod measure;

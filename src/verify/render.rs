@@ -89,6 +89,7 @@ fn statement_rows(report: &VerifyReport, width: usize) -> Vec<Vec<String>> {
         "measured",
         "speedup pred",
         "speedup real",
+        "corrected",
         "change",
         "statement",
     ]
@@ -111,6 +112,7 @@ fn statement_rows(report: &VerifyReport, width: usize) -> Vec<Vec<String>> {
                 "-".into()
             },
             speed(s.measured_speedup),
+            speed(s.corrected_speedup),
             change_label(s.change, s.window),
             short(&s.query, width),
         ]);
@@ -132,6 +134,14 @@ pub fn text(report: &VerifyReport) -> String {
             let _ = writeln!(s, "    {d}");
         }
     }
+    for d in &report.drops {
+        let _ = writeln!(
+            s,
+            "  drop {} on {}: {}: {}",
+            d.name, d.table, d.verdict, d.reason
+        );
+    }
+    let _ = writeln!(s, "\n{}", control_line(report));
     if !report.statements.is_empty() {
         let _ = writeln!(s, "\nStatements (mean ms per call):");
         s.push_str(&aligned(&statement_rows(report, 60)));
@@ -159,6 +169,24 @@ pub fn text(report: &VerifyReport) -> String {
         let _ = writeln!(s, "note: {n}");
     }
     s
+}
+
+/// One line on the control group: its size and its speedup (what corrected the others).
+pub fn control_line(report: &VerifyReport) -> String {
+    match &report.control {
+        Some(c) => format!(
+            "Control: {} statement(s) no recommended index touches, {} calls since the baseline, {:.2}× (before/after){}; the \"corrected\" speedups divide by it.",
+            c.statements.len(),
+            c.calls,
+            c.speedup(),
+            if c.moved { ": the load differed" } else { "" }
+        ),
+        None => format!(
+            "Control: none (fewer than {} statements that no recommended index touches ran at least {} times since the baseline); speedups are not corrected for a change of load.",
+            super::control::CONTROL_MIN_STATEMENTS,
+            super::control::CONTROL_MIN_CALLS
+        ),
+    }
 }
 
 fn share(x: Option<f64>) -> String {
@@ -210,6 +238,18 @@ pub fn markdown(report: &VerifyReport) -> String {
         }
         let _ = writeln!(s);
     }
+    if !report.drops.is_empty() {
+        let _ = writeln!(s, "## Drops\n");
+        for d in &report.drops {
+            let _ = writeln!(
+                s,
+                "- `{}` on `{}`: {}: {}",
+                d.name, d.table, d.verdict, d.reason
+            );
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "{}\n", control_line(report));
     if !report.statements.is_empty() {
         let _ = writeln!(
             s,
@@ -217,7 +257,7 @@ pub fn markdown(report: &VerifyReport) -> String {
         );
         s.push_str(&md_table(
             &statement_rows(report, 90),
-            &[0, 1, 2, 3, 4, 5, 6],
+            &[0, 1, 2, 3, 4, 5, 6, 7],
         ));
         let _ = writeln!(s);
     }
