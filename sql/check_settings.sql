@@ -4,7 +4,8 @@
 --          settings of an unloaded module are not in pg_settings),
 --          pgss_track text, pgss_max int4, hypopg_available text (default version, null when
 --          the package is not installed), is_superuser bool, pg_monitor bool,
---          pg_read_all_data bool (false before PG14), unreadable_tables int8,
+--          pg_read_all_data bool (false before PG14), unreadable_tables int8 (user tables
+--          the role cannot SELECT from, or whose schema it may not use: EXPLAIN fails on them),
 --          unreadable_example text, role text
 SELECT (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS preload,
        EXISTS (SELECT FROM pg_settings WHERE name = 'pg_stat_statements.max') AS pgss_loaded,
@@ -18,10 +19,10 @@ SELECT (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries')
        (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
            AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
-           AND NOT has_table_privilege(c.oid, 'SELECT'))::int8 AS unreadable_tables,
+           AND NOT (has_table_privilege(c.oid, 'SELECT') AND has_schema_privilege(n.oid, 'USAGE')))::int8 AS unreadable_tables,
        (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
            AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
-           AND NOT has_table_privilege(c.oid, 'SELECT')
+           AND NOT (has_table_privilege(c.oid, 'SELECT') AND has_schema_privilege(n.oid, 'USAGE'))
          ORDER BY 1 LIMIT 1) AS unreadable_example,
        current_user::text AS role

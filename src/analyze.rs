@@ -134,9 +134,15 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     };
     let writes = config.emit.out_dir.is_some() || config.emit.write_into_project;
     let out_dir = config.emit.out_dir.clone().unwrap_or_default();
+    // Fail early: everything knowable before collection (crate::preflight).
     if config.emit.out_dir.is_some() {
         check_out_dir(&out_dir)?;
+        crate::preflight::writable_folder(&out_dir)?;
     }
+    if let Some(p) = &config.emit.django_project {
+        crate::preflight::django_project(p, config.emit.python.as_deref())?;
+    }
+    crate::preflight::readable_tables(&config.engine.connect).await?;
 
     // collect
     let mut snapshot: Snapshot = match &config.source {
@@ -241,9 +247,9 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         )));
     }
     if shapes.is_empty() || baseline.is_empty() {
-        return Err(Error::Workload(format!(
-            "every statement was skipped ({} in all); nothing to analyse",
-            skipped.len()
+        return Err(Error::Workload(every_statement_skipped(
+            &skipped,
+            config.explain,
         )));
     }
 
@@ -299,7 +305,8 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         let header = PlanDiffHeader {
             queryid: *queryid,
             query: stmt.query.clone(),
-            calls: stmt.calls,
+            // `explain`'s statement has no measured calls or time: 0 says so (no line).
+            calls: if config.explain { 0 } else { stmt.calls },
             mean_ms: stmt.mean_time_ms,
             before_cost: b.cost,
             after_cost: a.cost,
@@ -410,6 +417,32 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     })
 }
 
+/// The error when nothing could be analysed, with each skip's reason (the first five), so
+/// `explain` of one statement says why it cannot be planned.
+fn every_statement_skipped(skipped: &[Skipped], explain: bool) -> String {
+    let why = |s: &Skipped| format!("{}: {}", s.reason.label(), s.detail);
+    match skipped {
+        [one] if explain => format!("the statement cannot be analysed: {}", why(one)),
+        [] => {
+            "no statement could be costed (an INSERT's cost is writing: nothing an index changes)"
+                .into()
+        }
+        many => {
+            let listed: Vec<String> = many
+                .iter()
+                .take(5)
+                .map(|s| format!("queryid {}: {}", s.queryid, why(s)))
+                .collect();
+            format!(
+                "every statement was skipped ({} in all); nothing to analyse: {}{}",
+                many.len(),
+                listed.join("; "),
+                if many.len() > 5 { "; …" } else { "" }
+            )
+        }
+    }
+}
+
 /// Statistics must cover at least this long before an index without scans is called unused.
 pub const UNUSED_MIN_WINDOW_S: f64 = 7.0 * 24.0 * 3600.0;
 /// Redundant or duplicate indexes smaller than this are not worth a migration.
@@ -469,8 +502,12 @@ fn not_written(
     match Error::from(e) {
         Error::Output { message, source } => Error::Output {
             message: format!(
-                "{done}{message}\n(no file was left in {:?}; free space or choose another --out, then run again)",
-                out_dir.display().to_string()
+                "{done}{message}\n(no file was left in {:?}; {})",
+                out_dir.display().to_string(),
+                source
+                    .as_ref()
+                    .map(crate::preflight::write_hint)
+                    .unwrap_or("choose another --out, then run again")
             ),
             source,
         },
@@ -782,8 +819,10 @@ fn write_explain(
     files: &[EmittedFile],
     baseline: &BTreeMap<i64, Evaluation>,
 ) -> Result<()> {
-    if let Some(skip) = report.workload.skipped.first() {
-        writeln!(out, "Skipped ({}): {}", skip.reason.label(), skip.detail)?;
+    if !report.workload.skipped.is_empty() {
+        for skip in &report.workload.skipped {
+            writeln!(out, "Skipped ({}): {}", skip.reason.label(), skip.detail)?;
+        }
         return Ok(());
     }
     if report.indexes.is_empty() {

@@ -16,6 +16,21 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Whether the result goes to stdout as JSON (`--format json`): errors are then printed
+    /// there as JSON too ([`crate::error::Error::to_json`]), besides the `error:` line on stderr.
+    pub fn json_output(&self) -> bool {
+        let format = match &self.command {
+            Command::Check(a) => &a.format,
+            Command::Analyze(a) => &a.tuning.format,
+            Command::Explain(a) => &a.tuning.format,
+            Command::Verify(a) => &a.format,
+            Command::Collect(_) | Command::Demo(_) => return false,
+        };
+        format == "json"
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -23,7 +38,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Read the workload, catalog and write statistics into a snapshot file.
     Collect(CollectArgs),
-    /// Recommend indexes for the workload and write migrations, SQL, plan diffs and reports.
+    /// Recommend indexes for the workload and write migrations, SQL, plan diffs and reports
+    /// (into ./idxadvise-out unless --out DIR or --write-into-project is given).
     Analyze(Box<AnalyzeArgs>),
     /// Advice for one statement, with its plan diff (no pg_stat_statements needed).
     Explain(Box<ExplainArgs>),
@@ -189,7 +205,8 @@ pub struct CollectArgs {
     /// Keep the most expensive statements up to this share of the total time (e.g. 0.95).
     #[arg(long, value_name = "SHARE")]
     pub top_share: Option<f64>,
-    /// Write the snapshot here (atomically); `-` or nothing writes it to stdout.
+    /// Write the snapshot here (atomically; an existing file is never overwritten); `-` or
+    /// nothing writes it to stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
 }
@@ -236,6 +253,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 )?,
                 connection: args.conn.config()?,
             };
+            if let Some(p) = args
+                .output
+                .as_deref()
+                .filter(|p| *p != std::path::Path::new("-"))
+            {
+                crate::preflight::new_file(p)?;
+            }
             let collected = runtime()?.block_on(crate::collect::collect_with_warnings(&config))?;
             for w in &collected.warnings {
                 eprintln!("warning: {w}");
@@ -490,7 +514,9 @@ fn verify_config(args: VerifyArgs) -> Result<crate::verify::VerifyConfig> {
 #[derive(Debug, Clone, Default, Args)]
 pub struct EmitArgs {
     /// Write indexes.sql, meta_indexes.md and the migrations (mirroring the project's layout,
-    /// `<app>/migrations/NNNN_….py`) into this folder. Never overwrites a file.
+    /// `<app>/migrations/NNNN_….py`) into this folder, which must be new or empty. Never
+    /// overwrites a file. Default for `analyze`: ./idxadvise-out (`explain` writes nothing
+    /// without it).
     #[arg(long, value_name = "DIR")]
     pub out: Option<std::path::PathBuf>,
     /// The Django project (the folder with manage.py): write Django migrations, read from the

@@ -112,3 +112,73 @@ impl From<std::io::Error> for Error {
         }
     }
 }
+
+impl Error {
+    /// A short machine-readable name of the error's kind (`usage`, `connect`, `prerequisite`,
+    /// `database`, `output`, `workload`, `internal`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Usage(_) => "usage",
+            Error::Connect(crate::pg::PgError::Query { .. }) => "database",
+            Error::Connect(crate::pg::PgError::Config(_)) => "usage",
+            Error::Connect(_) => "connect",
+            Error::Prerequisite(_) => "prerequisite",
+            Error::Database(_) => "database",
+            Error::Output { .. } => "output",
+            Error::Workload(_) => "workload",
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    /// The error as JSON, for `--format json` (printed on stdout, where the result would have
+    /// been): `{"format_version": 1, "error": {"kind", "exit_code", "message", "hint"}}`, the
+    /// hint being the message's parenthesised second line, when it has one.
+    pub fn to_json(&self) -> String {
+        let full = self.message();
+        let (message, hint) = match full.split_once('\n') {
+            Some((m, h)) => (
+                m.to_string(),
+                Some(
+                    h.trim()
+                        .trim_start_matches('(')
+                        .trim_end_matches(')')
+                        .to_string(),
+                ),
+            ),
+            None => (full.clone(), None),
+        };
+        let v = serde_json::json!({
+            "format_version": 1,
+            "error": {
+                "kind": self.kind(),
+                "exit_code": self.exit_code(),
+                "message": message,
+                "hint": hint,
+            }
+        });
+        let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_carry_kind_code_message_and_hint() {
+        let e = Error::Prerequisite(
+            "role \"x\" cannot SELECT\n(fix: GRANT pg_read_all_data TO \"x\";)".into(),
+        );
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["format_version"], 1);
+        assert_eq!(v["error"]["kind"], "prerequisite");
+        assert_eq!(v["error"]["exit_code"], EXIT_PREREQUISITE);
+        assert_eq!(v["error"]["message"], "role \"x\" cannot SELECT");
+        assert_eq!(v["error"]["hint"], "fix: GRANT pg_read_all_data TO \"x\";");
+        let v: serde_json::Value =
+            serde_json::from_str(&Error::Usage("bad".into()).to_json()).unwrap();
+        assert!(v["error"]["hint"].is_null());
+    }
+}

@@ -30,6 +30,7 @@ pub mod error;
 pub mod model;
 pub mod parse;
 pub mod pg;
+pub mod preflight;
 pub mod pyproject;
 pub mod report;
 pub mod sandbox;

@@ -6,12 +6,16 @@ use clap::Parser;
 
 fn main() {
     let cli = idxadvise::cli::Cli::parse();
+    let json = cli.json_output();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let code = match idxadvise::cli::run(cli, &mut out) {
         Ok(code) => code,
         Err(e) if e.is_broken_pipe() => idxadvise::error::EXIT_OK,
         Err(e) => {
+            if json {
+                let _ = out.write_all(e.to_json().as_bytes());
+            }
             let _ = out.flush();
             eprintln!("error: {}", e.message());
             e.exit_code()

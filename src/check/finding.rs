@@ -36,6 +36,9 @@ impl Level {
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
+    /// A stable machine-readable name (`pgss_not_loaded`, `role_unreadable_tables`, …), the
+    /// same whatever the wording of `what`.
+    pub id: String,
     /// Severity.
     pub level: Level,
     /// What was found, one line.
@@ -102,8 +105,9 @@ pub struct Facts {
     pub pgss_error: Option<String>,
 }
 
-fn f(level: Level, what: impl Into<String>, fix: Option<String>) -> Finding {
+fn f(id: &'static str, level: Level, what: impl Into<String>, fix: Option<String>) -> Finding {
     Finding {
+        id: id.to_string(),
         level,
         what: what.into(),
         fix,
@@ -122,12 +126,14 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
         "a primary"
     };
     out.push(f(
+        "server",
         Level::Ok,
         format!("PostgreSQL {} on {kind}, database {db}", s.version),
         None,
     ));
     if s.version_num < 130000 {
         out.push(f(
+            "server_old",
             Level::Info,
             format!(
                 "PostgreSQL {} is older than 13: idxadvise is tested on 13 to 17",
@@ -139,21 +145,25 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
     if s.in_recovery {
         match &x.primary {
             None => out.push(f(
+                "primary_missing",
                 Level::Warning,
                 "replica: write counters (pg_stat_user_tables) are zero here, so the write cost of new indexes cannot be weighed",
                 Some("pass --primary-url postgres://user@primary/dbname (read-only) to collect and analyze".into()),
             )),
             Some(PrimaryProbe::Reached { target, in_recovery: false }) => out.push(f(
+                "primary_reached",
                 Level::Ok,
                 format!("primary {target} reached: write statistics will be read there"),
                 None,
             )),
             Some(PrimaryProbe::Reached { target, in_recovery: true }) => out.push(f(
+                "primary_is_replica",
                 Level::Missing,
                 format!("--primary-url {target} is a replica too: its write counters are zero"),
                 Some("give the URL of the primary (pg_is_in_recovery() = false there)".into()),
             )),
             Some(PrimaryProbe::Failed(msg)) => out.push(f(
+                "primary_unreachable",
                 Level::Missing,
                 format!("cannot reach the primary: {msg}"),
                 Some("check --primary-url (host, port, credentials)".into()),
@@ -168,6 +178,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
             Some(l) => format!("'{l},pg_stat_statements'"),
         };
         out.push(f(
+            "pgss_not_loaded",
             Level::Missing,
             format!(
                 "pg_stat_statements is not loaded (shared_preload_libraries = {})",
@@ -188,6 +199,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
     }
     match &s.pgss_version {
         None => out.push(f(
+            "pgss_not_created",
             Level::Missing,
             format!("pg_stat_statements is not created in database {db}"),
             Some(format!(
@@ -203,12 +215,14 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
             let track = x.pgss_track.as_deref().unwrap_or("unknown");
             if track == "none" {
                 out.push(f(
+                    "pgss_track_none",
                     Level::Missing,
                     format!("pg_stat_statements {v} records nothing: pg_stat_statements.track = none"),
                     Some("ALTER SYSTEM SET pg_stat_statements.track = 'top'; SELECT pg_reload_conf();".into()),
                 ));
             } else {
                 out.push(f(
+                    "pgss_ready",
                     Level::Ok,
                     format!("pg_stat_statements {v} loaded and created, track = {track}"),
                     None,
@@ -219,6 +233,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
     }
     if let Some(e) = &x.pgss_error {
         out.push(f(
+            "pgss_unreadable",
             Level::Missing,
             format!("cannot read pg_stat_statements: {e}"),
             Some(format!("GRANT pg_monitor TO {role};")),
@@ -231,6 +246,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
             .map(|r| format!(", statistics since {r}"))
             .unwrap_or_default();
         out.push(f(
+            "pgss_entries",
             Level::Info,
             format!(
                 "pg_stat_statements holds {entries} statements{} ({here} in this database){since}",
@@ -244,6 +260,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
             let evicted = x.pgss_dealloc.unwrap_or(0);
             if max > 0 && (entries as f64 >= 0.9 * max as f64 || evicted > 0) {
                 out.push(f(
+                    "pgss_near_limit",
                     Level::Warning,
                     format!(
                         "pg_stat_statements is near its limit ({entries} of {max}; {evicted} entries evicted since the reset): rare statements are lost"
@@ -257,6 +274,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
         }
         if here == 0 {
             out.push(f(
+                "pgss_empty_database",
                 Level::Warning,
                 format!("pg_stat_statements holds no statement of database {db} yet"),
                 Some("let the application run against this database, then run idxadvise".into()),
@@ -264,6 +282,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
         }
         if hidden > 0 && !(x.superuser || x.pg_monitor) {
             out.push(f(
+                "pgss_hidden_texts",
                 Level::Info,
                 format!("{hidden} statement texts read <insufficient privilege> for this role"),
                 None,
@@ -274,6 +293,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
     // HypoPG.
     match &s.hypopg_version {
         None => out.push(f(
+            "hypopg_missing",
             Level::Missing,
             format!("HypoPG is not installed in database {db}: candidate indexes cannot be simulated"),
             Some(match &x.hypopg_available {
@@ -288,14 +308,16 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
             }),
         )),
         Some(v) if !s.hypopg_can_hide() => {
-            out.push(f(Level::Ok, format!("HypoPG {v} installed"), None));
+            out.push(f("hypopg_installed", Level::Ok, format!("HypoPG {v} installed"), None));
             out.push(f(
+                "hypopg_cannot_hide",
                 Level::Warning,
                 format!("HypoPG {v} cannot hide existing indexes (needs 1.4+): proposed index drops cannot be verified with the planner"),
                 Some("install HypoPG 1.4 or newer on the server, then ALTER EXTENSION hypopg UPDATE;".into()),
             ));
         }
         Some(v) => out.push(f(
+            "hypopg_ready",
             Level::Ok,
             format!("HypoPG {v} installed (can hide indexes)"),
             None,
@@ -305,6 +327,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
     // The role.
     if x.superuser {
         out.push(f(
+            "role_superuser",
             Level::Ok,
             format!("role {role} is a superuser (a role with pg_monitor and pg_read_all_data is enough)"),
             None,
@@ -312,12 +335,14 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
     } else {
         if x.pg_monitor {
             out.push(f(
+                "role_pg_monitor",
                 Level::Ok,
                 format!("role {role} is a member of pg_monitor"),
                 None,
             ));
         } else {
             out.push(f(
+                "role_no_pg_monitor",
                 Level::Missing,
                 format!("role {role} is not a member of pg_monitor: other roles' statements read <insufficient privilege>"),
                 Some(format!("GRANT pg_monitor TO {role};")),
@@ -325,6 +350,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
         }
         if x.unreadable_tables == 0 {
             out.push(f(
+                "role_reads_all_tables",
                 Level::Ok,
                 format!(
                     "role {role} can read every table{}",
@@ -338,6 +364,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
             ));
         } else {
             out.push(f(
+                "role_unreadable_tables",
                 Level::Missing,
                 format!(
                     "role {role} cannot SELECT from {} tables (e.g. {}): EXPLAIN needs it",
@@ -356,16 +383,19 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
     }
     match x.can_set_track {
         Some(true) => out.push(f(
+            "role_can_untrack",
             Level::Ok,
             format!("role {role} may turn pg_stat_statements tracking off for its own sessions"),
             None,
         )),
         Some(false) => out.push(f(
+            "role_cannot_untrack",
             Level::Warning,
             format!("role {role} may not SET pg_stat_statements.track: idxadvise's own statements will be recorded in pg_stat_statements (it leaves them out of its workload)"),
             Some(format!("GRANT SET ON PARAMETER pg_stat_statements.track TO {role};")),
         )),
         None if !x.superuser && s.version_num < 150000 => out.push(f(
+            "role_cannot_untrack_pre15",
             Level::Info,
             "before PostgreSQL 15 only a superuser may turn pg_stat_statements tracking off per session: idxadvise's own statements will be recorded (it leaves them out of its workload)",
             None,
@@ -412,12 +442,20 @@ pub fn render_text(target: &str, findings: &[Finding]) -> String {
     s
 }
 
-/// The report as JSON: `{target, server, ready, findings}`.
+/// Version of `check --format json`. Bump on incompatible changes.
+pub const CHECK_FORMAT_VERSION: u32 = 1;
+
+/// The report as JSON: `{format_version, target, server, ready, missing, warnings, findings}`,
+/// `missing` and `warnings` listing the finding ids of those levels; each finding is `{id,
+/// level, what, fix}`.
 pub fn render_json(facts: &Facts, findings: &[Finding]) -> String {
     let v = serde_json::json!({
+        "format_version": CHECK_FORMAT_VERSION,
         "target": facts.target,
         "server": facts.server,
         "ready": ready(findings),
+        "missing": findings.iter().filter(|f| f.level == Level::Missing).map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        "warnings": findings.iter().filter(|f| f.level == Level::Warning).map(|f| f.id.as_str()).collect::<Vec<_>>(),
         "findings": findings,
     });
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_else(|_| "{}".into());

@@ -1,8 +1,9 @@
 //! Writing a snapshot file atomically, and reading one back.
 //!
-//! Stage: collect (file I/O only). Invariant: the target path holds either its old content or
-//! the complete new snapshot, never a partial one: we write a temporary file in the same folder,
-//! flush it to disk, then rename it over the target.
+//! Stage: collect (file I/O only). Invariants: an existing file is never overwritten, and the
+//! target path is either absent or holds the complete snapshot, never a partial one: we write a
+//! temporary file in the same folder, flush it to disk, then link it to the target name (which
+//! fails when the name exists, also when it appeared meanwhile).
 
 use std::io::Write;
 use std::path::Path;
@@ -10,7 +11,8 @@ use std::path::Path;
 use crate::error::Error;
 use crate::model::Snapshot;
 
-/// Write `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
+/// Write `bytes` to `path` atomically (temp file in the same folder, fsync, link without
+/// replacing): an existing `path` is an error, never overwritten.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -25,8 +27,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::output(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::output(path, e.error))?;
+    tmp.persist_noclobber(path).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::Usage(format!(
+                "{:?} exists; idxadvise never overwrites a file\n(choose another -o, or remove it)",
+                path.display().to_string()
+            ))
+        } else {
+            Error::output(path, e.error)
+        }
+    })?;
     Ok(())
 }
 
@@ -50,12 +60,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn replaces_atomically_and_leaves_no_temp_file() {
+    fn never_overwrites_and_leaves_no_temp_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("snap.json");
         write_atomic(&p, b"one").expect("write");
-        write_atomic(&p, b"two").expect("rewrite");
-        assert_eq!(std::fs::read_to_string(&p).expect("read"), "two");
+        let e = write_atomic(&p, b"two").expect_err("an existing file is kept");
+        assert_eq!(e.exit_code(), crate::error::EXIT_USAGE);
+        assert!(e.to_string().contains("never overwrites"), "{e}");
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), "one");
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .expect("ls")
             .map(|e| e.expect("entry").file_name())

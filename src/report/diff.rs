@@ -10,7 +10,7 @@ pub struct PlanDiffHeader {
     pub queryid: i64,
     /// Its text (normalised, `$n`).
     pub query: String,
-    /// Calls.
+    /// Calls (0 for a statement given by hand: no calls or times are shown).
     pub calls: i64,
     /// Mean time per call, ms.
     pub mean_ms: f64,
@@ -88,19 +88,30 @@ pub fn plan_diff(
     for line in one_line(&header.query).lines() {
         s.push_str(&format!("# query: {line}\n"));
     }
-    s.push_str(&format!(
-        "# calls: {}, mean time: {:.3} ms\n",
-        header.calls, header.mean_ms
-    ));
+    // calls 0: a statement given by hand (`explain`), with no measured calls or time.
+    let measured = header.calls > 0;
+    if measured {
+        s.push_str(&format!(
+            "# calls: {}, mean time: {:.3} ms\n",
+            header.calls, header.mean_ms
+        ));
+    }
     let pct = if header.before_cost > 0.0 {
         100.0 * (header.before_cost - header.after_cost) / header.before_cost
     } else {
         0.0
     };
     s.push_str(&format!(
-        "# predicted: cost {:.2} -> {:.2} ({pct:.1}% less), mean time {:.3} ms -> {:.3} ms\n",
-        header.before_cost, header.after_cost, header.mean_ms, header.after_ms
+        "# predicted: cost {:.2} -> {:.2} ({pct:.1}% less)",
+        header.before_cost, header.after_cost
     ));
+    if measured {
+        s.push_str(&format!(
+            ", mean time {:.3} ms -> {:.3} ms",
+            header.mean_ms, header.after_ms
+        ));
+    }
+    s.push('\n');
     if let Some(v) = &header.values {
         s.push_str(&format!("# plans shown for: {}\n", one_line(v)));
     }

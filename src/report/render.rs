@@ -289,7 +289,7 @@ pub fn markdown(report: &Report) -> String {
                 sk.queryid,
                 sk.reason.label(),
                 cell(&short(&sk.detail, 160)),
-                cell(&q)
+                q.replace('|', "\\|")
             );
         }
         let _ = writeln!(s);

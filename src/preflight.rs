@@ -1,0 +1,186 @@
+//! Fail early: what `analyze` (and `collect -o`) can know is wrong before minutes of
+//! collection and simulation, checked first, each with the one-line fix.
+//!
+//! - the output folder: must be new or empty (checked in `analyze`) and writable: a probe file
+//!   is created there (unnamed, so nothing is left) — a permission error is reported as one,
+//!   never as "free space";
+//! - the Django project: the folder must hold `manage.py`, and a `--python` given must exist;
+//! - the role: EXPLAIN needs SELECT on every table the workload reads; a role that cannot read
+//!   every user table (no `pg_read_all_data`) stops with the fix, as `check` reports it.
+//!
+//! Must not change the database or leave a file behind.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The hint for an I/O error while writing output: what to do about this kind of failure.
+pub fn write_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            "the folder is not writable for this user: choose another --out, or fix its permissions"
+        }
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            "the disk is full: free space or choose another --out"
+        }
+        std::io::ErrorKind::NotFound => {
+            "a folder on the way does not exist: create it, or choose another --out"
+        }
+        _ => "choose another --out, then run again",
+    }
+}
+
+/// The nearest existing folder at or above `dir` (where a new output folder would be made).
+fn existing_ancestor(dir: &Path) -> PathBuf {
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut p = abs.as_path();
+    loop {
+        if p.is_dir() {
+            return p.to_path_buf();
+        }
+        match p.parent() {
+            Some(up) => p = up,
+            None => return abs,
+        }
+    }
+}
+
+/// The output folder can be written: a probe file is created (and removed) in it, or in the
+/// folder it would be created in.
+pub fn writable_folder(dir: &Path) -> Result<()> {
+    let at = existing_ancestor(dir);
+    match tempfile::tempfile_in(&at) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::Output {
+            message: format!(
+                "cannot write into {:?} (for --out {:?}): {e}\n({}; nothing was collected)",
+                at.display().to_string(),
+                dir.display().to_string(),
+                write_hint(&e)
+            ),
+            source: Some(e),
+        }),
+    }
+}
+
+/// `--django-project` holds `manage.py`, and `--python` (when given) exists.
+pub fn django_project(project: &Path, python: Option<&Path>) -> Result<()> {
+    if !project.is_dir() {
+        return Err(Error::Usage(format!(
+            "--django-project {:?} is not a folder\n(give the folder that holds manage.py)",
+            project.display().to_string()
+        )));
+    }
+    if !project.join("manage.py").is_file() {
+        return Err(Error::Usage(format!(
+            "--django-project {:?} has no manage.py\n(give the folder that holds manage.py)",
+            project.display().to_string()
+        )));
+    }
+    if let Some(py) = python {
+        if !py.is_file() {
+            return Err(Error::Usage(format!(
+                "--python {:?} does not exist\n(give the project's Python, e.g. .venv/bin/python)",
+                py.display().to_string()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `collect -o FILE`: the file must not exist (idxadvise never overwrites a file), and its
+/// folder must be writable; checked before collecting.
+pub fn new_file(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Err(Error::Usage(format!(
+            "{:?} exists; idxadvise never overwrites a file\n(choose another -o, or remove it)",
+            path.display().to_string()
+        )));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::output(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "its folder does not exist"),
+        ));
+    }
+    tempfile::tempfile_in(dir)
+        .map(|_| ())
+        .map_err(|e| Error::output(path, e))
+}
+
+/// The role can SELECT from every user table (and use its schema): EXPLAIN needs it.
+/// Otherwise a [`Error::Prerequisite`] with the GRANT that fixes it, as `check` gives.
+pub async fn readable_tables(opts: &crate::pg::ConnectOptions) -> Result<()> {
+    let conn = crate::pg::connect(opts).await?;
+    let r = conn
+        .client
+        .query_one(crate::collect::sql::CHECK_SETTINGS, &[])
+        .await
+        .map_err(|e| crate::pg::PgError::query("reading the role's privileges", e))?;
+    let unreadable: i64 = r.get("unreadable_tables");
+    if unreadable == 0 {
+        return Ok(());
+    }
+    let role: String = r.get("role");
+    let example: Option<String> = r.get("unreadable_example");
+    let version = crate::collect::server::read(&conn.client)
+        .await?
+        .version_num;
+    let fix = if version >= 140000 {
+        format!(
+            "GRANT pg_read_all_data TO {};",
+            crate::pg::quote::ident(&role)
+        )
+    } else {
+        format!(
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}; (for each schema)",
+            crate::pg::quote::ident(&role)
+        )
+    };
+    Err(Error::Prerequisite(format!(
+        "role {} cannot SELECT from {unreadable} table(s) (e.g. {}): EXPLAIN needs it, so their statements could not be planned\n(fix: {fix})",
+        crate::pg::quote::ident(&role),
+        example.as_deref().unwrap_or("?")
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_name_the_cause() {
+        use std::io::{Error as E, ErrorKind as K};
+        assert!(write_hint(&E::from(K::PermissionDenied)).contains("not writable"));
+        assert!(!write_hint(&E::from(K::PermissionDenied)).contains("free space"));
+        assert!(write_hint(&E::from(K::StorageFull)).contains("free space"));
+    }
+
+    #[test]
+    fn new_files_and_projects() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("snap.json");
+        new_file(&f).unwrap();
+        std::fs::write(&f, "{}").unwrap();
+        let e = new_file(&f).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_USAGE);
+        assert!(e.to_string().contains("never overwrites"), "{e}");
+        assert_eq!(
+            std::fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no probe left"
+        );
+        let e = django_project(d.path(), None).unwrap_err();
+        assert!(e.to_string().contains("has no manage.py"), "{e}");
+        std::fs::write(d.path().join("manage.py"), "").unwrap();
+        django_project(d.path(), None).unwrap();
+        let e = django_project(d.path(), Some(&d.path().join("nope/python"))).unwrap_err();
+        assert!(e.to_string().contains("--python"), "{e}");
+        writable_folder(&d.path().join("new/deeper")).unwrap();
+        assert!(!d.path().join("new").exists());
+    }
+}
