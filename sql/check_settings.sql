@@ -5,7 +5,7 @@
 --          pgss_track text, pgss_max int4, hypopg_available text (default version, null when
 --          the package is not installed), is_superuser bool, pg_monitor bool,
 --          pg_read_all_data bool (false before PG14), unreadable_tables int8 (user tables
---          the role cannot SELECT from, or whose schema it may not use: EXPLAIN fails on them),
+--          the role cannot SELECT from, or whose schema it may not use: their statements cannot be planned),
 --          unreadable_example text, role text
 SELECT (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS preload,
        EXISTS (SELECT FROM pg_settings WHERE name = 'pg_stat_statements.max') AS pgss_loaded,
