@@ -91,6 +91,9 @@ pub struct AnalyzeConfig {
     pub quiet: bool,
     /// `explain`: print the advice and plan diff of the one statement instead of the table.
     pub explain: bool,
+    /// Per-call round-trip overhead added to each statement's weight in the findings, ms
+    /// (`--per-call-overhead`).
+    pub per_call_overhead_ms: f64,
 }
 
 /// What a run produced, for callers (the demo, tests).
@@ -340,6 +343,17 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         &diffs,
         counters,
     );
+    let report = Report {
+        findings: findings(
+            &snapshot,
+            &shapes,
+            &baseline,
+            &after,
+            &report.triage,
+            config.per_call_overhead_ms,
+        ),
+        ..report
+    };
     files.push(EmittedFile {
         path: PathBuf::from("report.md"),
         contents: crate::report::render::markdown(&report),
@@ -750,6 +764,7 @@ fn build_report(
         },
         write_stats: snapshot.write_stats.source,
         triage,
+        findings: Default::default(),
         indexes,
         drops: rec.drop.clone(),
         advice: candidates.advice.clone(),
@@ -757,6 +772,73 @@ fn build_report(
         notes,
         whatif: counters,
     }
+}
+
+/// The Django findings: every statement through the patterns, weighted with the per-call
+/// overhead, before and after the recommended indexes.
+fn findings(
+    snapshot: &Snapshot,
+    shapes: &[QueryShape],
+    baseline: &BTreeMap<i64, Evaluation>,
+    after: &BTreeMap<i64, Evaluation>,
+    triage: &crate::report::Triage,
+    per_call_overhead_ms: f64,
+) -> crate::report::patterns::Findings {
+    use crate::report::patterns::{findings, PatternInput};
+    let shape_of: BTreeMap<i64, &QueryShape> = shapes.iter().map(|s| (s.queryid, s)).collect();
+    let ws = &snapshot.write_stats;
+    let writes_per_s = |shape: &QueryShape| -> Option<f64> {
+        let secs = ws.seconds.filter(|s| *s > 0.0)?;
+        if !ws.available() {
+            return None;
+        }
+        Some(
+            shape
+                .tables
+                .iter()
+                .filter_map(|t| ws.table(&t.schema, &t.table))
+                .map(|t| (t.n_tup_ins + t.n_tup_upd + t.n_tup_del) as f64)
+                .sum::<f64>()
+                / secs,
+        )
+    };
+    let inputs: Vec<PatternInput<'_>> = snapshot
+        .workload
+        .statements
+        .iter()
+        .map(|st| {
+            let shape = shape_of.get(&st.queryid).copied();
+            PatternInput {
+                statement: st,
+                shape,
+                baseline: baseline.get(&st.queryid).and_then(|e| e.plan.as_ref()),
+                before_after: baseline
+                    .get(&st.queryid)
+                    .zip(after.get(&st.queryid))
+                    .map(|(b, a)| (b.cost, a.cost)),
+                writes_per_s: shape.and_then(writes_per_s),
+            }
+        })
+        .collect();
+    let verdict_of = |q: i64| {
+        triage
+            .entries
+            .iter()
+            .find(|e| e.queryid == q)
+            .map(|e| match e.verdict {
+                crate::report::Verdict::IndexHelps => (
+                    "served by the new indexes",
+                    "after migrate, measure with idxadvise verify",
+                ),
+                v => (v.label(), v.action()),
+            })
+    };
+    findings(
+        &inputs,
+        &snapshot.catalog,
+        per_call_overhead_ms,
+        &verdict_of,
+    )
 }
 
 /// Whether a single-table SELECT filters by equality on the table's primary key or a
@@ -824,6 +906,16 @@ fn write_explain(
             writeln!(out, "Skipped ({}): {}", skip.reason.label(), skip.detail)?;
         }
         return Ok(());
+    }
+    for f in &report.findings.findings {
+        writeln!(
+            out,
+            "Django: {}: {}\n  fix: {}\n  e.g. {}\n",
+            f.pattern.label(),
+            f.evidence,
+            f.fix,
+            f.example
+        )?;
     }
     if report.indexes.is_empty() {
         writeln!(out, "No simulated index makes this statement cheaper.")?;

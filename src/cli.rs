@@ -81,6 +81,12 @@ pub struct TuningArgs {
     /// filtering that column by a parameter are costed with these values.
     #[arg(long = "hot-values", value_name = "TABLE.COLUMN=VALUES")]
     pub hot_values: Vec<String>,
+    /// Round-trip overhead of one call outside the database (client, network, driver, ORM),
+    /// in ms, added to each statement's weight in the Django findings so thousands of fast
+    /// lookups rank as what they cost a request (default 0.2; measure yours with the example's
+    /// `manage.py measure_overhead`).
+    #[arg(long, value_name = "MS")]
+    pub per_call_overhead: Option<f64>,
     /// Output on stdout: text, json or markdown.
     #[arg(long, default_value = "text")]
     pub format: String,
@@ -434,7 +440,20 @@ pub fn base_config(
         format,
         quiet: tuning.quiet,
         explain: false,
+        per_call_overhead_ms: per_call_overhead(tuning.per_call_overhead)?,
     })
+}
+
+/// `--per-call-overhead`: a finite, non-negative number of ms (default
+/// [`crate::report::patterns::DEFAULT_PER_CALL_OVERHEAD_MS`]).
+fn per_call_overhead(ms: Option<f64>) -> Result<f64> {
+    match ms {
+        None => Ok(crate::report::patterns::DEFAULT_PER_CALL_OVERHEAD_MS),
+        Some(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Some(v) => Err(Error::Usage(format!(
+            "--per-call-overhead must be a non-negative number of milliseconds, got {v}"
+        ))),
+    }
 }
 
 /// `verify` arguments.

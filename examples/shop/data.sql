@@ -45,7 +45,7 @@ FROM generate_series(1, 600000) AS i;
 
 INSERT INTO reviews (id, product_id, author_id, rating, body, created_at)
 SELECT i, 1 + floor(2000 * random())::int, CASE WHEN random() < 0.8 THEN 1 + floor(2000 * random())::int END,
-       1 + floor(random() * 5)::int, 'Review text ' || i, timestamptz '2026-01-01' - random() * interval '365 days'
+       1 + floor(random() * 5)::int, repeat('Review text ' || i || ' about the product. ', 20), timestamptz '2026-01-01' - random() * interval '365 days'
 FROM generate_series(1, 20000) AS i;
 
 SELECT setval(pg_get_serial_sequence(t, 'id'), (SELECT max(id) FROM shop_customer)) FROM (VALUES ('shop_customer')) v(t);

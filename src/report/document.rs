@@ -32,6 +32,9 @@ pub struct Report {
     pub write_stats: WriteSource,
     /// The triage.
     pub triage: Triage,
+    /// Django patterns found, request-weighted, and where the time goes after the indexes.
+    #[serde(default)]
+    pub findings: crate::report::patterns::Findings,
     /// Indexes to create, in the order chosen.
     pub indexes: Vec<ReportIndex>,
     /// Indexes to drop.

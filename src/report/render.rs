@@ -118,6 +118,7 @@ pub fn text_table(report: &Report) -> String {
             );
         }
     }
+    s.push_str(&crate::report::patterns::render::text(&report.findings));
     let _ = writeln!(s, "\nWhere the database time goes:");
     for (v, share) in &report.triage.shares {
         let _ = writeln!(
@@ -149,6 +150,9 @@ pub fn markdown(report: &Report) -> String {
     for n in &report.notes {
         let _ = writeln!(s, "> **Note:** {n}\n");
     }
+    s.push_str(&crate::report::patterns::render::markdown_after(
+        &report.findings,
+    ));
     let _ = writeln!(s, "## Triage: where the time goes\n");
     let _ = writeln!(s, "| share | verdict | what to do |\n|---:|---|---|");
     for (v, share) in &report.triage.shares {
@@ -179,7 +183,11 @@ pub fn markdown(report: &Report) -> String {
             q.replace('`', "'").replace('|', "\\|")
         );
     }
-    let _ = writeln!(s, "\n## Recommended indexes\n");
+    s.push('\n');
+    s.push_str(&crate::report::patterns::render::markdown_findings(
+        &report.findings,
+    ));
+    let _ = writeln!(s, "## Recommended indexes\n");
     if report.indexes.is_empty() {
         let _ = writeln!(
             s,
@@ -355,6 +363,7 @@ mod tests {
             },
             write_stats: WriteSource::Unavailable,
             triage,
+            findings: Default::default(),
             indexes: vec![ReportIndex {
                 name: "shop_order_custome_da1929_idx".into(),
                 table: "public.shop_order".into(),

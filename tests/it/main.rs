@@ -14,6 +14,7 @@ mod faults;
 mod harness;
 mod migration_retry;
 mod readonly_role;
+mod patterns;
 mod reliability_credentials;
 mod reliability_faults;
 mod reliability_names;

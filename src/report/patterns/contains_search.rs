@@ -1,0 +1,106 @@
+//! Contains search: `icontains`/`contains` compile to `LIKE '%…%'` (`UPPER(col::text) LIKE
+//! UPPER($1)`), which no B-tree can serve.
+//!
+//! Problem: pg_stat_statements hides the pattern, so `icontains` and `istartswith` read the
+//! same; a prefix search is served by a `text_pattern_ops`/`Upper()` B-tree (simulated and
+//! recommended when it helps), a contains search is not.
+//! What we do: a SELECT with a `LIKE` on a table of at least [`MIN_ROWS`] rows whose pattern
+//! starts with `%` when we can see it, or — when it is a parameter — whose cost no simulated
+//! B-tree (prefix candidates included) cut by [`INDEX_FIXES`] or more.
+//! Example: `WHERE UPPER("tracker_issue"."title"::text) LIKE UPPER($1)` on 500k issues, no
+//! index helps → trigram GIN (`GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"))`).
+
+use super::util::{largest_rows, rows};
+use super::{Context, Hit, PatternInput};
+use crate::parse::StatementKind;
+
+/// Tables smaller than this are scanned fast enough.
+pub const MIN_ROWS: f64 = 20_000.0;
+/// A simulated B-tree that cuts the cost by this share means it was a prefix search.
+pub const INDEX_FIXES: f64 = 0.5;
+
+pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
+    let shape = i.shape?;
+    if shape.kind != StatementKind::Select {
+        return None;
+    }
+    let (t, like) = shape
+        .tables
+        .iter()
+        .flat_map(|t| t.likes.iter().map(move |l| (t, l)))
+        .find(|(_, l)| !l.prefix)?;
+    if largest_rows(cx.catalog, shape) < MIN_ROWS {
+        return None;
+    }
+    if !like.leading_wildcard {
+        if let Some((b, a)) = i.before_after {
+            if b > 0.0 && (b - a) / b >= INDEX_FIXES {
+                return None;
+            }
+        }
+    }
+    let rows_of = cx
+        .catalog
+        .table(&t.schema, &t.table)
+        .map(|t| rows(t.rows))
+        .unwrap_or_else(|| "?".into());
+    Some(format!(
+        "{}LIKE on {}.{} over {rows_of} rows{}",
+        if like.upper || like.ilike {
+            "case-insensitive "
+        } else {
+            ""
+        },
+        t.table,
+        like.column,
+        if like.leading_wildcard {
+            ": the pattern starts with %"
+        } else {
+            ": the pattern is a parameter and no simulated B-tree helped (icontains/contains)"
+        }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{tracker, World};
+    use super::super::Pattern;
+
+    const ICONTAINS: &str = "SELECT \"tracker_issue\".\"id\", \"tracker_issue\".\"title\" FROM \"tracker_issue\" WHERE (\"tracker_issue\".\"deleted_at\" IS NULL AND UPPER(\"tracker_issue\".\"title\"::text) LIKE UPPER($1)) LIMIT $2";
+
+    #[test]
+    fn the_corpus_icontains_no_btree_helps_is_found() {
+        let w = World::new(tracker());
+        let (p, e) = w
+            .finding_with(
+                ICONTAINS,
+                200,
+                4000,
+                9000.0,
+                None,
+                Some((12_000.0, 11_900.0)),
+                None,
+            )
+            .expect("found");
+        assert_eq!(p, Pattern::ContainsSearch);
+        assert!(
+            e.contains("case-insensitive LIKE on tracker_issue.title over 500k rows"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_prefix_search_a_btree_serves_is_not_contains_search() {
+        let w = World::new(tracker());
+        let f = w.finding_with(
+            ICONTAINS,
+            200,
+            4000,
+            9000.0,
+            None,
+            Some((12_000.0, 30.0)),
+            None,
+        );
+        assert_ne!(f.map(|f| f.0), Some(Pattern::ContainsSearch));
+    }
+}

@@ -1,0 +1,69 @@
+//! Count per row: a `COUNT(*)` filtered by one parent's key, called once per parent.
+//!
+//! Problem: `{{ customer.order_set.count }}` in a list template or a serializer's
+//! `get_order_count` runs one `SELECT COUNT(*) … WHERE "x"."parent_id" = $1` per row.
+//! What we do: a `COUNT(*)` whose only filters are equality on a foreign key (or the primary
+//! key), called at least [`super::n_plus_one::MIN_CALLS`] times and
+//! [`super::n_plus_one::CALLS_VS_MEDIAN`]× the median.
+//! Example: `SELECT COUNT(*) AS "__count" FROM "shop_order" WHERE "shop_order"."customer_id" =
+//! $1` × 2,000 → `Customer.objects.annotate(order_count=Count("order"))`.
+
+use super::n_plus_one::{CALLS_VS_MEDIAN, MIN_CALLS};
+use super::util::{foreign_keys, table, upper};
+use super::{Context, Hit, PatternInput};
+use crate::parse::StatementKind;
+
+pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
+    let shape = i.shape?;
+    let st = i.statement;
+    if shape.kind != StatementKind::Select
+        || st.calls < MIN_CALLS
+        || (st.calls as f64) < CALLS_VS_MEDIAN * cx.median_calls
+        || !upper(&st.query).starts_with("SELECT COUNT(")
+    {
+        return None;
+    }
+    let [t] = shape.tables.as_slice() else {
+        return None;
+    };
+    let tbl = table(cx.catalog, t)?;
+    let fks = foreign_keys(tbl);
+    let key = t.equality.iter().find(|c| fks.contains(c))?;
+    Some(format!(
+        "{} counts of {} by {key}, one per parent row",
+        st.calls, t.table
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{shop, tracker, World};
+    use super::super::Pattern;
+
+    #[test]
+    fn a_count_per_customer_called_per_row_is_found() {
+        let w = World::new(shop());
+        let (p, e) = w
+            .finding(
+                "SELECT COUNT(*) AS \"__count\" FROM \"shop_order\" WHERE \"shop_order\".\"customer_id\" = $1",
+                2000,
+                2000,
+                400.0,
+            )
+            .expect("found");
+        assert_eq!(p, Pattern::CountPerRow);
+        assert!(e.contains("by customer_id"), "{e}");
+    }
+
+    #[test]
+    fn the_corpus_counts_called_once_are_not_count_per_row() {
+        let w = World::new(tracker());
+        let f = w.finding(
+            "SELECT COUNT(*) AS \"__count\" FROM \"tracker_comments\" INNER JOIN \"tracker_issue\" ON (\"tracker_comments\".\"issue_id\" = \"tracker_issue\".\"id\") WHERE \"tracker_issue\".\"project_id\" = $1",
+            1,
+            1,
+            30.0,
+        );
+        assert_ne!(f.map(|f| f.0), Some(Pattern::CountPerRow));
+    }
+}

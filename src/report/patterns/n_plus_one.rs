@@ -1,0 +1,179 @@
+//! N+1: many one-row lookups by primary or foreign key, each its own round trip.
+//!
+//! Problem: a loop or a serializer touching `obj.customer` (or `obj.tags.all()`) runs one query
+//! per row; each is fast, so execution time hides them, but the round trips add up.
+//! What we do: a SELECT on one table, filtered only by equality on its primary key or a
+//! single-column foreign key (Django's `.get()`/related access: `WHERE "x"."id" = $1 LIMIT 21`,
+//! or the `IN (…)` of a prefetch), returning about one row per call, called at least
+//! [`MIN_CALLS`] times and [`CALLS_VS_MEDIAN`]× the workload's median. The relation is named
+//! from the foreign keys that point at the table.
+//! Example: `SELECT … FROM "shop_customer" WHERE "shop_customer"."id" = $1 LIMIT 21`, 5,000
+//! calls → `Order.objects.select_related("customer")`.
+
+use super::util::{foreign_keys, primary_key, rows_per_call, table};
+use super::{Context, Hit, PatternInput};
+use crate::parse::StatementKind;
+
+/// At least this many calls…
+pub const MIN_CALLS: i64 = 100;
+/// …at most this many rows per call on average…
+pub const MAX_ROWS_PER_CALL: f64 = 1.5;
+/// …and at least this multiple of the median call count.
+pub const CALLS_VS_MEDIAN: f64 = 3.0;
+
+pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
+    let shape = i.shape?;
+    let st = i.statement;
+    if shape.kind != StatementKind::Select
+        || st.calls < MIN_CALLS
+        || (st.calls as f64) < CALLS_VS_MEDIAN * cx.median_calls
+    {
+        return None;
+    }
+    let [t] = shape.tables.as_slice() else {
+        return None;
+    };
+    let rpc = rows_per_call(st.rows, st.calls);
+    if rpc > MAX_ROWS_PER_CALL || t.equality.is_empty() || !t.ranges.is_empty() {
+        return None;
+    }
+    let tbl = table(cx.catalog, t)?;
+    let pk = primary_key(tbl);
+    let fks = foreign_keys(tbl);
+    let by_pk = t.equality.len() == pk.len() && t.equality.iter().all(|c| pk.contains(c));
+    let by_fk = t.equality.len() == 1 && fks.contains(&t.equality[0]);
+    if !by_pk && !by_fk {
+        return None;
+    }
+    let relation = if by_pk {
+        // Who points at this table: name the foreign key a select_related would follow.
+        let referencing: Vec<String> = cx
+            .catalog
+            .tables
+            .iter()
+            .flat_map(|other| {
+                other
+                    .constraints
+                    .iter()
+                    .filter(|c| {
+                        c.kind == "f"
+                            && c.columns.len() == 1
+                            && references(&c.definition, &tbl.name)
+                    })
+                    .map(move |c| {
+                        format!(
+                            "{}.{} → select_related(\"{}\")",
+                            other.name,
+                            c.columns[0],
+                            c.columns[0].strip_suffix("_id").unwrap_or(&c.columns[0])
+                        )
+                    })
+            })
+            .collect();
+        match referencing.as_slice() {
+            [] => String::new(),
+            [one] => format!("; reached through {one}"),
+            many => format!("; reached through one of {}", many.join(", ")),
+        }
+    } else {
+        format!(
+            "; the rows of one {} at a time → prefetch_related() from the parent",
+            t.equality[0].strip_suffix("_id").unwrap_or(&t.equality[0])
+        )
+    };
+    Some(format!(
+        "{} calls of {rpc:.1} row each by {} on {}{relation}",
+        st.calls,
+        if by_pk { "primary key" } else { "foreign key" },
+        t.table
+    ))
+}
+
+/// Whether a foreign-key definition (`FOREIGN KEY (a) REFERENCES x(id) …`) references `table`
+/// (plain or schema-qualified, quoted or not).
+fn references(definition: &str, table: &str) -> bool {
+    let Some(rest) = definition.split("REFERENCES ").nth(1) else {
+        return false;
+    };
+    let target = rest.split('(').next().unwrap_or("").trim();
+    let last = target
+        .rsplit('.')
+        .next()
+        .unwrap_or(target)
+        .trim_matches('"');
+    last == table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{shop, World};
+    use super::super::Pattern;
+
+    #[test]
+    fn a_customer_fetched_per_order_is_n_plus_one_through_the_order_foreign_key() {
+        let w = World::new(shop());
+        let f = w.finding(
+            "SELECT \"shop_customer\".\"id\", \"shop_customer\".\"email\", \"shop_customer\".\"name\", \"shop_customer\".\"is_active\", \"shop_customer\".\"created_at\", \"shop_customer\".\"deleted_at\" FROM \"shop_customer\" WHERE \"shop_customer\".\"id\" = $1 LIMIT $2",
+            5000,
+            5000,
+            150.0,
+        );
+        let (p, evidence) = f.expect("found");
+        assert_eq!(p, Pattern::NPlusOne);
+        assert!(
+            evidence.contains("5000 calls of 1.0 row each by primary key on shop_customer"),
+            "{evidence}"
+        );
+        assert!(
+            evidence.contains("shop_order.customer_id → select_related(\"customer\")"),
+            "{evidence}"
+        );
+    }
+
+    #[test]
+    fn a_prefetch_style_lookup_by_foreign_key_names_prefetch_related() {
+        let w = World::new(shop());
+        let (p, evidence) = w
+            .finding(
+                "SELECT \"shop_orderitem\".\"id\", \"shop_orderitem\".\"order_id\" FROM \"shop_orderitem\" WHERE \"shop_orderitem\".\"order_id\" = $1",
+                3000,
+                3000,
+                90.0,
+            )
+            .expect("found");
+        assert_eq!(p, Pattern::NPlusOne);
+        assert!(evidence.contains("prefetch_related"), "{evidence}");
+    }
+
+    #[test]
+    fn a_rare_lookup_or_a_list_is_not_n_plus_one() {
+        let w = World::new(shop());
+        let q = "SELECT \"shop_customer\".\"id\" FROM \"shop_customer\" WHERE \"shop_customer\".\"id\" = $1 LIMIT $2";
+        assert_ne!(
+            w.finding(q, 20, 20, 1.0).map(|f| f.0),
+            Some(Pattern::NPlusOne)
+        );
+        // Many rows per call: a list, not a lookup.
+        let list = "SELECT \"shop_orderitem\".\"id\" FROM \"shop_orderitem\" WHERE \"shop_orderitem\".\"order_id\" = $1";
+        assert_ne!(
+            w.finding(list, 3000, 30_000, 90.0).map(|f| f.0),
+            Some(Pattern::NPlusOne)
+        );
+    }
+
+    #[test]
+    fn references_reads_quoted_and_qualified_targets() {
+        assert!(super::references(
+            "FOREIGN KEY (customer_id) REFERENCES shop_customer(id) DEFERRABLE INITIALLY DEFERRED",
+            "shop_customer"
+        ));
+        assert!(super::references(
+            "FOREIGN KEY (a) REFERENCES public.\"Weird\"(id)",
+            "Weird"
+        ));
+        assert!(!super::references(
+            "FOREIGN KEY (a) REFERENCES shop_customer_x(id)",
+            "shop_customer"
+        ));
+    }
+}
