@@ -351,6 +351,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
             &after,
             &report.triage,
             config.per_call_overhead_ms,
+            config.explain,
         ),
         ..report
     };
@@ -783,6 +784,7 @@ fn findings(
     after: &BTreeMap<i64, Evaluation>,
     triage: &crate::report::Triage,
     per_call_overhead_ms: f64,
+    explain: bool,
 ) -> crate::report::patterns::Findings {
     use crate::report::patterns::{findings, PatternInput};
     let shape_of: BTreeMap<i64, &QueryShape> = shapes.iter().map(|s| (s.queryid, s)).collect();
@@ -802,9 +804,26 @@ fn findings(
                 / secs,
         )
     };
-    let inputs: Vec<PatternInput<'_>> = snapshot
+    // `explain`: one statement whose calls and times are unknown, not the invented ones.
+    let statements: Vec<crate::model::Statement> = snapshot
         .workload
         .statements
+        .iter()
+        .map(|st| {
+            if explain {
+                crate::model::Statement {
+                    calls: 0,
+                    total_time_ms: 0.0,
+                    mean_time_ms: 0.0,
+                    rows: 0,
+                    ..st.clone()
+                }
+            } else {
+                st.clone()
+            }
+        })
+        .collect();
+    let inputs: Vec<PatternInput<'_>> = statements
         .iter()
         .map(|st| {
             let shape = shape_of.get(&st.queryid).copied();

@@ -9,7 +9,7 @@
 //! Example: `… ORDER BY "tracker_issue"."created_at" DESC LIMIT $2 OFFSET $3` → keyset
 //! pagination (DRF `CursorPagination`).
 
-use super::util::{largest_rows, rows};
+use super::util::{largest_rows, per_call, rows, untimed};
 use super::{Context, Hit, PatternInput};
 use crate::parse::StatementKind;
 
@@ -23,7 +23,7 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
     if shape.kind != StatementKind::Select
         || !shape.offset
         || shape.limit.is_none()
-        || i.statement.mean_time_ms < MIN_MEAN_MS
+        || (!untimed(i.statement) && i.statement.mean_time_ms < MIN_MEAN_MS)
     {
         return None;
     }
@@ -32,14 +32,14 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
         return None;
     }
     Some(format!(
-        "LIMIT … OFFSET paging over {} rows of {}, {:.1} ms per call",
+        "LIMIT … OFFSET paging over {} rows of {}{}",
         rows(n),
         shape
             .tables
             .first()
             .map(|t| t.table.as_str())
             .unwrap_or("?"),
-        i.statement.mean_time_ms
+        per_call(i.statement)
     ))
 }
 
@@ -65,5 +65,14 @@ mod tests {
             w.finding(q, 40, 2000, 900.0).map(|f| f.0),
             Some(Pattern::DeepOffset)
         );
+    }
+
+    #[test]
+    fn explain_without_timings_still_flags_a_deep_offset() {
+        let w = World::new(tracker());
+        let q = "SELECT \"tracker_issue\".\"id\" FROM \"tracker_issue\" ORDER BY \"tracker_issue\".\"id\" DESC LIMIT $1 OFFSET $2";
+        let (p, e) = w.finding(q, 0, 0, 0.0).expect("found");
+        assert_eq!(p, Pattern::DeepOffset);
+        assert!(!e.contains("ms per call"), "no invented timing: {e}");
     }
 }

@@ -4,7 +4,7 @@
 //! What we do: a `SELECT DISTINCT` over at least two tables, on a table of at least
 //! [`MIN_ROWS`] rows. Example: the corpus' issues with one of two labels → `Exists()`.
 
-use super::util::{largest_rows, rows, upper};
+use super::util::{largest_rows, per_call, rows, upper};
 use super::{Context, Hit, PatternInput};
 
 /// Small tables deduplicate fast enough.
@@ -22,10 +22,10 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
     let mut tables: Vec<&str> = shape.tables.iter().map(|t| t.table.as_str()).collect();
     tables.dedup();
     Some(format!(
-        "DISTINCT over {} (up to {} rows), {:.1} ms per call",
+        "DISTINCT over {} (up to {} rows){}",
         tables.join(" ⋈ "),
         rows(n),
-        i.statement.mean_time_ms
+        per_call(i.statement)
     ))
 }
 

@@ -9,6 +9,7 @@
 //! Example: `SELECT "tracker_labels".…, COUNT("tracker_issue_labels"."issue_id") … GROUP BY …
 //! ORDER BY …` → a counter kept on the label, or pick the page's ids first.
 
+use super::util::{per_call, untimed};
 use super::{Context, Hit, PatternInput};
 use crate::parse::StatementKind;
 
@@ -25,7 +26,7 @@ pub(super) fn detect(i: &PatternInput<'_>, _cx: &Context<'_>) -> Hit {
     if shape.kind != StatementKind::Select
         || shape.tables.len() < 2
         || shape.limit.is_none()
-        || i.statement.mean_time_ms < MIN_MEAN_MS
+        || (!untimed(i.statement) && i.statement.mean_time_ms < MIN_MEAN_MS)
     {
         return None;
     }
@@ -48,10 +49,10 @@ pub(super) fn detect(i: &PatternInput<'_>, _cx: &Context<'_>) -> Hit {
     let mut tables: Vec<&str> = shape.tables.iter().map(|t| t.table.as_str()).collect();
     tables.dedup();
     Some(format!(
-        "sorted after joining {} ({} plan rows), {:.1} ms per call",
+        "sorted after joining {} ({} plan rows){}",
         tables.join(" × "),
         plan.rows.round(),
-        i.statement.mean_time_ms
+        per_call(i.statement)
     ))
 }
 

@@ -424,6 +424,20 @@ pub(crate) mod util {
             .to_uppercase()
     }
 
+    /// ", 12.3 ms per call" — or nothing when the timing is unknown (`explain`: no calls).
+    pub fn per_call(st: &crate::model::Statement) -> String {
+        if st.calls > 0 {
+            format!(", {:.1} ms per call", st.mean_time_ms)
+        } else {
+            String::new()
+        }
+    }
+
+    /// Whether the statement's timing is unknown (`explain` of one statement: no calls).
+    pub fn untimed(st: &crate::model::Statement) -> bool {
+        st.calls <= 0
+    }
+
     /// Format a row count for evidence.
     pub fn rows(n: f64) -> String {
         if n >= 1_000_000.0 {

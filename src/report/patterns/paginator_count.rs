@@ -8,7 +8,7 @@
 //! Example: `SELECT COUNT(*) AS "__count" FROM "tracker_issue" WHERE "tracker_issue"."deleted_at"
 //! IS NULL` on 500k issues → DRF `CursorPagination` or an estimated count.
 
-use super::util::{largest_rows, rows, upper};
+use super::util::{largest_rows, per_call, rows, upper};
 use super::{Context, Hit, PatternInput};
 
 /// Tables smaller than this are counted fast enough.
@@ -32,15 +32,14 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
         }
     }
     Some(format!(
-        "paginator count over {} rows of {}, {} calls, {:.1} ms each",
+        "paginator count over {} rows of {}{}",
         rows(n),
         shape
             .tables
             .first()
             .map(|t| t.table.as_str())
             .unwrap_or("?"),
-        i.statement.calls,
-        i.statement.mean_time_ms
+        per_call(i.statement)
     ))
 }
 

@@ -3,7 +3,7 @@
 //! What we do: a SELECT whose text orders by `RANDOM()`. Example: "three random products"
 //! on a home page → pick random ids in Python, or `TABLESAMPLE`.
 
-use super::util::{largest_rows, rows, upper};
+use super::util::{largest_rows, per_call, rows, upper};
 use super::{Context, Hit, PatternInput};
 
 pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
@@ -12,14 +12,14 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
         return None;
     }
     Some(format!(
-        "order_by(\"?\") sorts {} rows of {} per call, {:.1} ms each",
+        "order_by(\"?\") sorts {} rows of {} per call{}",
         rows(largest_rows(cx.catalog, shape)),
         shape
             .tables
             .first()
             .map(|t| t.table.as_str())
             .unwrap_or("?"),
-        i.statement.mean_time_ms
+        per_call(i.statement)
     ))
 }
 
