@@ -218,12 +218,54 @@ pub fn value_sets(
         }
         None => vec![1.0],
     };
-    (0..weights.len())
+    let sets: Vec<ValueSet> = (0..weights.len())
         .map(|rank| ValueSet {
             weight: weights[rank],
             values: (0..n)
                 .map(|p| value_for(shape, catalog, p, rank, &types[p], max_sets))
                 .collect(),
+        })
+        .collect();
+    contains_too(shape, sets)
+}
+
+/// Problem: Django sends a `LIKE` parameter as `'abc%'` (`startswith`) or `'%abc%'`
+/// (`contains`, `icontains`, the admin's search), and pg_stat_statements cannot tell which; only
+/// the prefix form can use a B-tree. What we do: each value set becomes two of half the weight,
+/// one with the prefix patterns and one with the same text as a contains pattern, so an index
+/// that serves only the prefix form is credited with half its gain. Example: `UPPER("name")
+/// LIKE UPPER($1)` costed with `'Cus%'` (weight 0.5) and `'%Cus%'` (weight 0.5).
+fn contains_too(shape: &QueryShape, sets: Vec<ValueSet>) -> Vec<ValueSet> {
+    let likes: Vec<usize> = shape
+        .params
+        .iter()
+        .filter(|u| u.op == ParamOp::Like && u.param >= 1)
+        .map(|u| u.param as usize - 1)
+        .collect();
+    if likes.is_empty() {
+        return sets;
+    }
+    sets.into_iter()
+        .flat_map(|set| {
+            let mut contains = set.clone();
+            for &p in &likes {
+                if let Some(Some(v)) = contains.values.get_mut(p) {
+                    if !v.starts_with('%') {
+                        v.insert(0, '%');
+                    }
+                }
+            }
+            let half = set.weight / 2.0;
+            [
+                ValueSet {
+                    weight: half,
+                    ..set
+                },
+                ValueSet {
+                    weight: half,
+                    ..contains
+                },
+            ]
         })
         .collect()
 }
@@ -415,6 +457,29 @@ mod tests {
                 (Some("cancelled".into()), "0.50".into()),
             ]
         );
+    }
+
+    /// A LIKE parameter is costed half as a prefix (`startswith`) and half as a contains
+    /// pattern (`icontains`): pg_stat_statements cannot tell which the app sends.
+    #[test]
+    fn a_like_parameter_is_costed_as_prefix_and_as_contains() {
+        let s = shape(vec![
+            (1, Some("status"), ParamOp::Like),
+            (2, None, ParamOp::Limit),
+        ]);
+        let sets = value_sets(&s, &catalog(), &[ty("text"), ty("int8")], 4);
+        let got: Vec<(Option<String>, String)> = sets
+            .iter()
+            .map(|v| (v.values[0].clone(), format!("{:.2}", v.weight)))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some("del%".into()), "0.50".into()),
+                (Some("%del%".into()), "0.50".into()),
+            ]
+        );
+        assert!(sets.iter().all(|v| v.values[1].as_deref() == Some("20")));
     }
 
     #[test]

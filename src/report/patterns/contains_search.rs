@@ -2,11 +2,12 @@
 //! UPPER($1)`), which no B-tree can serve.
 //!
 //! Problem: pg_stat_statements hides the pattern, so `icontains` and `istartswith` read the
-//! same; a prefix search is served by a `text_pattern_ops`/`Upper()` B-tree (simulated and
-//! recommended when it helps), a contains search is not.
+//! same; a prefix search is served by a `text_pattern_ops`/`Upper()` B-tree (simulated half
+//! as a prefix and half as a contains pattern, see `whatif::params`), a contains search is not.
 //! What we do: a SELECT with a `LIKE` on a table of at least [`MIN_ROWS`] rows whose pattern
-//! starts with `%` when we can see it, or — when it is a parameter — whose cost no simulated
-//! B-tree (prefix candidates included) cut by [`INDEX_FIXES`] or more.
+//! starts with `%` when we can see it; when it is a parameter, the finding says that it depends
+//! on the values sent (and, when no simulated B-tree cut the cost by [`INDEX_FIXES`], that none
+//! served it).
 //! Example: `WHERE UPPER("tracker_issue"."title"::text) LIKE UPPER($1)` on 500k issues, no
 //! index helps → trigram GIN (`GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"))`).
 
@@ -32,13 +33,9 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
     if largest_rows(cx.catalog, shape) < MIN_ROWS {
         return None;
     }
-    if !like.leading_wildcard {
-        if let Some((b, a)) = i.before_after {
-            if b > 0.0 && (b - a) / b >= INDEX_FIXES {
-                return None;
-            }
-        }
-    }
+    let helped = i
+        .before_after
+        .is_some_and(|(b, a)| b > 0.0 && (b - a) / b >= INDEX_FIXES);
     let rows_of = cx
         .catalog
         .table(&t.schema, &t.table)
@@ -55,6 +52,8 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
         like.column,
         if like.leading_wildcard {
             ": the pattern starts with %"
+        } else if helped {
+            ": the pattern is a parameter — a prefix ('abc%', istartswith) is served by the recommended index, a contains pattern ('%abc%', icontains) by none; observe the values to tell"
         } else {
             ": the pattern is a parameter and no simulated B-tree helped (icontains/contains)"
         }
@@ -90,17 +89,28 @@ mod tests {
     }
 
     #[test]
-    fn a_prefix_search_a_btree_serves_is_not_contains_search() {
+    fn a_parameter_a_btree_half_serves_says_it_depends_on_the_values() {
         let w = World::new(tracker());
-        let f = w.finding_with(
-            ICONTAINS,
-            200,
-            4000,
-            9000.0,
-            None,
-            Some((12_000.0, 30.0)),
-            None,
-        );
+        let (p, e) = w
+            .finding_with(
+                ICONTAINS,
+                200,
+                4000,
+                9000.0,
+                None,
+                Some((12_000.0, 6_000.0)),
+                None,
+            )
+            .expect("found");
+        assert_eq!(p, Pattern::ContainsSearch);
+        assert!(e.contains("observe the values to tell"), "{e}");
+    }
+
+    #[test]
+    fn a_visible_prefix_is_not_contains_search() {
+        let w = World::new(tracker());
+        let q = "SELECT \"tracker_issue\".\"id\" FROM \"tracker_issue\" WHERE UPPER(\"tracker_issue\".\"title\"::text) LIKE UPPER('abc%') LIMIT $1";
+        let f = w.finding_with(q, 200, 4000, 9000.0, None, Some((12_000.0, 30.0)), None);
         assert_ne!(f.map(|f| f.0), Some(Pattern::ContainsSearch));
     }
 }
