@@ -343,7 +343,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         &diffs,
         counters,
     );
-    let report = Report {
+    let mut report = Report {
         findings: findings(
             &snapshot,
             &shapes,
@@ -355,6 +355,33 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         ),
         ..report
     };
+    // Every statement a finding or the "after" view names is in the report, with its text.
+    let named: BTreeSet<i64> = report
+        .findings
+        .findings
+        .iter()
+        .map(|f| f.queryid)
+        .chain(
+            report
+                .findings
+                .after
+                .iter()
+                .flat_map(|r| r.queryids.iter().copied()),
+        )
+        .collect();
+    for st in &snapshot.workload.statements {
+        if named.contains(&st.queryid) && !report.statements.iter().any(|s| s.queryid == st.queryid)
+        {
+            report.statements.push(ReportStatement {
+                queryid: st.queryid,
+                query: st.query.clone(),
+                calls: st.calls,
+                mean_ms: st.mean_time_ms,
+                total_time_ms: st.total_time_ms,
+                plan_diff: None,
+            });
+        }
+    }
     files.push(EmittedFile {
         path: PathBuf::from("report.md"),
         contents: crate::report::render::markdown(&report),
