@@ -81,6 +81,13 @@ pub struct MetaIndexes {
     /// Each entry, as in the migration: `models.Index(` … `),` indented by 12 spaces (inside
     /// `class Meta:` → `indexes = [`).
     pub entries: Vec<String>,
+    /// The `class Meta` line to write (`    class Meta(TimestampedModel.Meta):` where the model
+    /// inherits its parent's Meta), see [`django::meta`].
+    pub class_line: String,
+    /// The lines that open the `indexes` list (`*Parent.Meta.indexes,` kept).
+    pub list_open: Vec<String>,
+    /// Where the entries go, in one sentence.
+    pub instruction: String,
 }
 
 /// Everything planned for one recommendation.
@@ -255,9 +262,13 @@ pub enum EmitError {
     #[error(transparent)]
     Leaf(#[from] django::graph::LeafError),
     /// Some tables have no editable model and no app was chosen for their RunSQL migrations.
-    #[error("{} recommended index(es) are on tables without an editable model: {}\n(choose the app whose migrations should hold them with --migrations-app <label>, one of: {})", tables.len(), tables.join(", "), apps.join(", "))]
+    #[error("{} migration(s) ({creates} new index(es), {drops} drop(s)) belong to no app of this project: {}\n(choose the app whose migrations should hold them with --migrations-app <label>, one of: {})", creates + drops, tables.join("; "), apps.join(", "))]
     MigrationsAppNeeded {
-        /// `table (reason)` per index.
+        /// New indexes without a home.
+        creates: usize,
+        /// Drops without a home.
+        drops: usize,
+        /// `table (reason)`, each once, sorted.
         tables: Vec<String>,
         /// The project's own apps.
         apps: Vec<String>,

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use super::django::graph::{next_number, single_leaf};
 use super::django::introspect::DjangoProject;
 use super::django::mapping::{map_index, Mapping};
-use super::django::migration::{MigrationFile, Operation};
+use super::django::meta::{self as meta_place, MetaPlace};
+use super::django::migration::{AlterField, MigrationFile, Operation};
 use super::django::naming::{module_fragment, Namer};
+use super::django::pyfmt::{Arg, Py};
 use super::{evidence, sql, EmitError, EmitOptions, EmittedFile, FileKind, MetaIndexes, Plan};
 use crate::model::Catalog;
 use crate::pg::quote::ident;
@@ -27,8 +29,12 @@ struct Item {
     operation: Operation,
     /// `ANALYZE` after the operation (expression indexes).
     analyze: Option<String>,
-    /// For the "needs --migrations-app" message.
+    /// For the "needs --migrations-app" message: the table…
     what: String,
+    /// …and why it has no home.
+    why: String,
+    /// A drop (not a new index), for the same message.
+    drop: bool,
 }
 
 /// Plan every file for `rec`. Without a Django project: the SQL script only (and a note).
@@ -86,6 +92,7 @@ pub fn plan_files(
                 model_name,
                 index,
                 imports,
+                split,
             } => {
                 let entry = index.render(12, "", ",").join("\n");
                 let model = project
@@ -110,7 +117,19 @@ pub fn plan_files(
                 for i in &imports {
                     header.push(format!("    {i}"));
                 }
-                header.extend(index.render(4, "", ","));
+                let place = model.map(meta_place::place);
+                match (&place, model) {
+                    (Some(MetaPlace::Inheriting(_)), Some(m)) => {
+                        header.push(meta_place::class_line(
+                            place.as_ref().unwrap_or(&MetaPlace::New),
+                        ));
+                        header.extend(meta_place::list_open(m));
+                        header.extend(index.render(12, "", ","));
+                        header.push("        ]".into());
+                        header.push(meta_place::instruction(m));
+                    }
+                    _ => header.extend(index.render(4, "", ",")),
+                }
                 let m = meta
                     .entry((app_label.clone(), model_name.clone()))
                     .or_insert_with(|| MetaIndexes {
@@ -119,6 +138,14 @@ pub fn plan_files(
                         source: source.clone(),
                         imports: vec![],
                         entries: vec![],
+                        class_line: place
+                            .as_ref()
+                            .map_or("    class Meta:".to_string(), meta_place::class_line),
+                        list_open: model.map_or(
+                            vec!["        indexes = [".to_string()],
+                            meta_place::list_open,
+                        ),
+                        instruction: model.map(meta_place::instruction).unwrap_or_default(),
                     });
                 m.entries.push(entry);
                 for i in &imports {
@@ -128,8 +155,17 @@ pub fn plan_files(
                 }
                 m.imports.sort();
                 header.push(String::new());
+                if split {
+                    header.push("SeparateDatabaseAndState, not AddIndexConcurrently: django.contrib.postgres is not in INSTALLED_APPS, and without it Django renders an OpClass inside an expression index as invalid SQL. The database gets CREATE INDEX CONCURRENTLY from SQL; Django's state gets the same AddIndex.".into());
+                    header.push(String::new());
+                }
                 analyze_note(&mut header, &p.spec);
                 recovery(&mut header, &p.spec.schema, name, &timeouts);
+                let drop_sql = format!(
+                    "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+                    ident(&p.spec.schema),
+                    ident(name)
+                );
                 items.push(Item {
                     host: Some(app_label.clone()),
                     owner: Some(app_label),
@@ -139,9 +175,12 @@ pub fn plan_files(
                         model_name: model_name.to_lowercase(),
                         index,
                         imports,
+                        sql: split.then(|| (p.spec.create_sql(name, true), drop_sql)),
                     },
                     analyze: p.spec.analyze_sql(),
                     what: p.spec.table.clone(),
+                    why: String::new(),
+                    drop: false,
                 });
             }
             Mapping::RunSql {
@@ -171,7 +210,9 @@ pub fn plan_files(
                         )],
                     },
                     analyze: None,
-                    what: format!("{} ({reason})", p.spec.table),
+                    what: p.spec.table.clone(),
+                    why: reason,
+                    drop: false,
                 });
             }
         }
@@ -187,18 +228,24 @@ pub fn plan_files(
         .filter(|a| a.migrations_dir.is_some() && a.path.starts_with(&project.root))
         .map(|a| a.label.clone())
         .collect();
-    let homeless: Vec<String> = items
-        .iter()
-        .filter(|i| i.host.is_none())
-        .map(|i| i.what.clone())
-        .collect();
+    let homeless: Vec<&Item> = items.iter().filter(|i| i.host.is_none()).collect();
     if !homeless.is_empty() {
         match &opts.migrations_app {
             None => {
+                // Each table once, with the first reason given for it.
+                let mut tables: BTreeMap<&str, &str> = BTreeMap::new();
+                for i in &homeless {
+                    tables.entry(&i.what).or_insert(&i.why);
+                }
                 return Err(EmitError::MigrationsAppNeeded {
-                    tables: homeless,
+                    creates: homeless.iter().filter(|i| !i.drop).count(),
+                    drops: homeless.iter().filter(|i| i.drop).count(),
+                    tables: tables
+                        .into_iter()
+                        .map(|(t, why)| format!("{t} ({why})"))
+                        .collect(),
                     apps: own_apps,
-                })
+                });
             }
             Some(app) if !own_apps.contains(app) => {
                 return Err(EmitError::UnknownApp(app.clone(), own_apps.join(", ")))
@@ -371,42 +418,101 @@ fn drop_item(
             },
             analyze: None,
             what: d.table.clone(),
+            why: String::new(),
+            drop: true,
         });
         return;
     }
-    let model = project.models.iter().find(|m| m.db_table == d.table);
-    let host = model
-        .filter(|m| project.is_editable(m))
-        .map(|m| m.app_label.clone());
-    let owner = model.map(|m| m.app_label.clone()).or_else(|| {
-        project
-            .m2m_tables
-            .iter()
-            .find(|t| t.db_table == d.table)
-            .map(|t| t.app_label.clone())
-    });
+    let model = project
+        .models
+        .iter()
+        .find(|m| m.db_table == d.table && !m.proxy);
+    let m2m = project.m2m_tables.iter().find(|t| t.db_table == d.table);
+    let editable = model.filter(|m| project.is_editable(m));
+    // The app that owns the table holds the drop, when it is one of the project's apps.
+    let owner = model
+        .map(|m| m.app_label.clone())
+        .or_else(|| m2m.map(|t| t.app_label.clone()));
+    let host = owner.clone().filter(|o| project.is_own_app(o));
     let reverse = existing
         .definition
         .replacen("INDEX ", "INDEX CONCURRENTLY ", 1);
     let mut header = header;
     header.push(String::new());
-    header.push("RunSQL: the index is in no Meta.indexes. If a field declares it (db_index=True, or a ForeignKey's own index), also set db_index=False on that field and run makemigrations: its AlterField then finds no index left to drop.".into());
-    notes.push(format!("drop {}: RunSQL", d.index));
+    // A field's own index (db_index=True, a ForeignKey's index): the state forgets it through
+    // the field, with db_index=False.
+    let field = editable.and_then(|m| {
+        m.fields
+            .iter()
+            .find(|f| f.index_names.len() == 1 && f.index_names[0] == d.index)
+            .and_then(|f| f.without_index.as_ref().map(|code| (m, f, code)))
+    });
+    let state = match field {
+        Some((m, f, code)) => {
+            header.push(format!(
+                "SeparateDatabaseAndState: the database drops the index concurrently; Django's state records {}.{}.{} with db_index=False. Also set db_index=False on that field in your models.py, or the next makemigrations will want the index back.",
+                m.app_label, m.model_name, f.name
+            ));
+            if f.is_relation {
+                header.push("Do not let makemigrations make this change: its AlterField drops and re-adds the foreign key constraint, a full validation scan with writes locked out.".into());
+            }
+            Some(AlterField {
+                model_name: m.model_name.to_lowercase(),
+                name: f.name.clone(),
+                field: Py::Call {
+                    func: code.func.clone(),
+                    args: code
+                        .kwargs
+                        .iter()
+                        .map(|(k, v)| Arg::kw(k, Py::atom(v.clone())))
+                        .collect(),
+                    explode: false,
+                },
+                imports: code.imports.iter().cloned().collect(),
+            })
+        }
+        None => {
+            header.push(match m2m {
+                Some(t) => format!(
+                    "SeparateDatabaseAndState with no state change: {} is the auto-created many-to-many table of {}.{}, and Django's migration state keeps no index of it. Nothing to change in models.py.",
+                    d.table, t.owner_app, t.owner_model
+                ),
+                None => "SeparateDatabaseAndState with no state change: the index is in no Meta.indexes and is no field's own index, so Django's migration state does not know it. Nothing to change in models.py.".into(),
+            });
+            None
+        }
+    };
+    notes.push(format!(
+        "drop {}: DROP INDEX CONCURRENTLY{}",
+        d.index,
+        if state.is_some() {
+            " with the field's db_index=False in Django's state"
+        } else {
+            ""
+        }
+    ));
+    let why = match &owner {
+        Some(o) => format!("app {o} is not part of this project"),
+        None => format!("no Django model has db_table {:?}", d.table),
+    };
     items.push(Item {
         host,
         owner,
         fragment: format!("drop_{}", module_fragment(&d.index)),
         header,
-        operation: Operation::RunSql {
-            sql: vec![format!(
+        operation: Operation::DropIndex {
+            sql: format!(
                 "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
                 ident(&d.schema),
                 ident(&d.index)
-            )],
-            reverse_sql: vec![reverse],
+            ),
+            reverse_sql: reverse,
+            state,
         },
         analyze: None,
         what: d.table.clone(),
+        why,
+        drop: true,
     });
 }
 
@@ -445,12 +551,20 @@ fn render_meta(meta: &[MetaIndexes]) -> String {
         if !m.imports.is_empty() {
             s.push('\n');
         }
-        s.push_str("    class Meta:\n        indexes = [\n");
+        s.push_str(&m.class_line);
+        s.push('\n');
+        for l in &m.list_open {
+            s.push_str(l);
+            s.push('\n');
+        }
         for e in &m.entries {
             s.push_str(e);
             s.push('\n');
         }
         s.push_str("        ]\n```\n");
+        if !m.instruction.is_empty() {
+            s.push_str(&format!("\n{}\n", m.instruction));
+        }
     }
     s
 }
@@ -530,7 +644,9 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("--migrations-app"), "{msg}");
         assert!(
-            msg.contains("auth_user") && msg.contains("shop_product_tags"),
+            msg.starts_with("1 migration(s) (1 new index(es), 0 drop(s))")
+                && msg.contains("auth_user")
+                && !msg.contains("shop_product_tags"),
             "{msg}"
         );
     }
@@ -586,6 +702,26 @@ mod tests {
         let plan = plan_files(&rec(), &Catalog::default(), Some(&p), &opts()).unwrap();
         assert_ne!(plan.names[0], "shop_order_custome_da1929_idx");
         assert!(plan.names[0].starts_with("shop_order_custome_") && plan.names[0].len() <= 30);
+    }
+
+    /// An `OpClass` expression index in a project without `django.contrib.postgres`: SQL for
+    /// the database, `AddIndex` for the state (Django would render invalid SQL itself).
+    #[test]
+    fn opclass_expression_without_contrib_postgres_is_split() {
+        let mut p = project();
+        let mut r = rec();
+        r.create.retain(|c| c.spec.table == "shop_customer");
+        r.create[0].spec.keys[0].opclass = Some("text_pattern_ops".into());
+        let with = plan_files(&r, &Catalog::default(), Some(&p), &opts()).unwrap();
+        assert!(with.migrations()[0]
+            .contents
+            .contains("AddIndexConcurrently("));
+        p.apps.retain(|a| a.name != "django.contrib.postgres");
+        let without = plan_files(&r, &Catalog::default(), Some(&p), &opts()).unwrap();
+        let mig = &without.migrations()[0];
+        assert!(!mig.contents.contains("AddIndexConcurrently("));
+        assert_eq!(with.meta_indexes, without.meta_indexes);
+        insta::assert_snapshot!("opclass_split", mig.contents);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Django end to end (issue 6): generated migrations on the example shop, on Django 4.2 LTS and
-//! the newest Django, against the test cluster. Venvs come from `.ci/django-venv` (built once,
-//! cached under target/django-venvs).
+//! the newest Django, against the test cluster (every index kind on 4.2, 5.2 and the newest:
+//! `django_matrix`). Venvs come from `.ci/django-venv` (built once, cached under
+//! target/django-venvs, or $IDXADVISE_DJANGO_VENVS).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +15,8 @@ use idxadvise::select::Recommendation;
 
 use crate::support::{cluster, repo_root};
 
-/// (label, python) for Django 4.2 LTS and the newest, from `.ci/django-venv`.
+/// (label, python, version) for Django 4.2 LTS (`lts`), 5.2 LTS (`lts-5.2`) and the newest
+/// (`newest`), from `.ci/django-venv`.
 pub(crate) fn venvs() -> &'static Vec<(String, PathBuf, String)> {
     static VENVS: OnceLock<Vec<(String, PathBuf, String)>> = OnceLock::new();
     VENVS.get_or_init(|| {
@@ -412,7 +414,7 @@ fn naming_matches_django_itself() {
         .collect::<Vec<_>>()
         .join("\n");
     let script = format!("from django.apps import apps\nfrom django.db import models\n{script}\n");
-    for label in ["lts", "newest"] {
+    for label in ["lts", "lts-5.2", "newest"] {
         let (py, _) = python(label);
         let out = must(
             &py,

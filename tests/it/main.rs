@@ -9,6 +9,7 @@ mod cli;
 mod collect;
 mod corpus;
 mod django;
+mod django_matrix;
 mod fail_early;
 mod faults;
 mod harness;

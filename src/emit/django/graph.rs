@@ -133,6 +133,7 @@ mod tests {
     fn app(migs: &[(&str, &[&str], &[&str])]) -> DjangoApp {
         DjangoApp {
             label: "shop".into(),
+            name: "shop".into(),
             path: "/p/shop".into(),
             migrations_module: Some("shop.migrations".into()),
             migrations_dir: Some("/p/shop/migrations".into()),

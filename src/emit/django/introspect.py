@@ -2,14 +2,20 @@
 # `manage.py shell -v 0 -c …`; writes JSON to the file named by IDXADVISE_INTROSPECT_OUT
 # (stdout carries Django's own noise on 5.2+). Touches no database: the migration graph is
 # read from the files on disk (MigrationLoader without a connection).
+import ast
 import inspect
+import io
 import json
 import os
+import textwrap
+import tokenize
 
 import django
 from django.apps import apps
 from django.conf import settings
+from django.db import connections
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.writer import MigrationWriter
 
 
 def _src(model):
@@ -31,6 +37,65 @@ def _index(ix):
     }
 
 
+def _index_names(model, f):
+    # The names Django's PostgreSQL schema editor gives a field's own indexes (db_index=True,
+    # a ForeignKey's index): the plain one and, for varchar/text, the `_like` one. No query.
+    if not f.db_index or f.unique or f.primary_key:
+        return []
+    try:
+        editor = connections["default"].schema_editor()
+        table = model._meta.db_table
+        names = [editor._create_index_name(table, [f.column], suffix="")]
+        if f.db_type(connections["default"]) and f.db_type(connections["default"]).split("(")[0] in ("varchar", "text"):
+            names.append(editor._create_index_name(table, [f.column], suffix="_like"))
+        return names
+    except Exception:
+        return []
+
+
+def _black_quotes(code):
+    # Black's string quotes: double, unless that needs more escapes.
+    out = []
+    for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+        text = tok.string
+        if tok.type == tokenize.STRING and text[:1] == "'" and text[:3] != "'" * 3:
+            inner = text[1:-1]
+            if '"' not in inner and "\\" not in inner:
+                text = '"' + inner + '"'
+        out.append(tok._replace(string=text))
+    return tokenize.untokenize(out).strip()
+
+
+def _without_index(f):
+    # The field with db_index=False as the migration writer would write it (for the state of
+    # a drop): the callable, its keyword arguments in the writer's order (sorted) and the
+    # imports they need.
+    if not f.db_index or f.unique or f.primary_key or f.auto_created:
+        return None
+    try:
+        clone = f.clone()
+        clone.db_index = False
+        _, path, args, kwargs = clone.deconstruct()
+        if args:
+            return None
+        imports = set()
+        module, _, name = path.rpartition(".")
+        if module == "django.db.models":
+            func = "models." + name
+            imports.add("from django.db import models")
+        else:
+            func = path
+            imports.add("import " + module)
+        out = []
+        for key in sorted(kwargs):
+            code, more = MigrationWriter.serialize(kwargs[key])
+            imports |= set(more)
+            out.append([key, _black_quotes(code)])
+        return {"func": func, "kwargs": out, "imports": sorted(imports)}
+    except Exception:
+        return None
+
+
 def _fields(model):
     out = []
     for f in model._meta.local_fields:
@@ -40,7 +105,45 @@ def _fields(model):
             "column": f.column,
             "is_relation": bool(f.is_relation),
             "internal_type": f.get_internal_type(),
+            "db_index": bool(f.db_index),
+            "index_names": _index_names(model, f),
+            "without_index": _without_index(f),
         })
+    return out
+
+
+def _meta_source(model):
+    # Where and how the class statement declares Meta, read from the source with ast: Django
+    # keeps no trace of whether a concrete model's Meta is its own or an abstract parent's.
+    out = {"own": False, "own_bases": [], "own_indexes": False, "parent_meta": None,
+           "inherited_indexes": None}
+    try:
+        lines, start = inspect.getsourcelines(model)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (TypeError, OSError, SyntaxError):
+        return None
+    cls = tree.body[0] if tree.body and isinstance(tree.body[0], ast.ClassDef) else None
+    if cls is None:
+        return None
+    meta = next((n for n in cls.body if isinstance(n, ast.ClassDef) and n.name == "Meta"), None)
+    if meta is not None:
+        out["own"] = True
+        out["own_bases"] = [ast.unparse(b) for b in meta.bases]
+        out["own_indexes"] = any(
+            isinstance(n, (ast.Assign, ast.AnnAssign))
+            and any(isinstance(t, ast.Name) and t.id == "indexes"
+                    for t in (n.targets if isinstance(n, ast.Assign) else [n.target]))
+            for n in meta.body
+        )
+    # The nearest abstract parent whose Meta a child without its own Meta inherits, named as
+    # the class statement names it.
+    for expr, base in zip(cls.bases, model.__bases__):
+        base_meta = getattr(base, "Meta", None)
+        if getattr(getattr(base, "_meta", None), "abstract", False) and base_meta is not None:
+            out["parent_meta"] = ast.unparse(expr) + ".Meta"
+            if getattr(base_meta, "indexes", None) and not out["own_indexes"]:
+                out["inherited_indexes"] = out["parent_meta"]
+            break
     return out
 
 
@@ -69,6 +172,7 @@ for model in apps.get_models(include_auto_created=True):
         "source_line": line,
         "fields": _fields(model),
         "indexes": [_index(ix) for ix in meta.indexes],
+        "meta": _meta_source(model),
         "constraints": [{"name": c.name, "kind": type(c).__name__} for c in meta.constraints],
     })
 
@@ -94,6 +198,7 @@ for cfg in apps.get_app_configs():
         })
     app_list.append({
         "label": cfg.label,
+        "name": cfg.name,
         "path": os.path.realpath(cfg.path),
         "migrations_module": module,
         "migrations_dir": folder,

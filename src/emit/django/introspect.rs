@@ -91,6 +91,31 @@ pub struct DjangoModel {
     pub indexes: Vec<DjangoIndex>,
     /// `Meta.constraints` (name, class).
     pub constraints: Vec<DjangoConstraint>,
+    /// How the class statement declares `Meta` (read from its source), when known.
+    #[serde(default)]
+    pub meta: Option<MetaSource>,
+}
+
+/// How a model's class statement declares `Meta`, read from its source: Django keeps no trace
+/// of whether a concrete model's `Meta` is its own or an abstract parent's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MetaSource {
+    /// The class body has its own `class Meta`.
+    pub own: bool,
+    /// The bases of that `class Meta(…)`, as written.
+    #[serde(default)]
+    pub own_bases: Vec<String>,
+    /// That `class Meta` assigns `indexes`.
+    #[serde(default)]
+    pub own_indexes: bool,
+    /// The `Meta` of the nearest abstract parent (`TimestampedModel.Meta`), as the class
+    /// statement names the parent: a `Meta` added without inheriting from it loses its options.
+    #[serde(default)]
+    pub parent_meta: Option<String>,
+    /// The parent `Meta` whose `indexes` the model inherits (a new `indexes` list replaces
+    /// them unless it starts with `*Parent.Meta.indexes`).
+    #[serde(default)]
+    pub inherited_indexes: Option<String>,
 }
 
 /// One field.
@@ -106,6 +131,28 @@ pub struct DjangoField {
     pub is_relation: bool,
     /// `get_internal_type()`.
     pub internal_type: String,
+    /// `db_index` (a ForeignKey's is on by default).
+    #[serde(default)]
+    pub db_index: bool,
+    /// The names Django gives the field's own indexes (`db_index`): the plain one and, for
+    /// varchar/text, the `_like` one.
+    #[serde(default)]
+    pub index_names: Vec<String>,
+    /// The field with `db_index=False`, as the migration writer writes it (for the state of a
+    /// drop).
+    #[serde(default)]
+    pub without_index: Option<FieldCode>,
+}
+
+/// A field definition as Django's migration writer writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldCode {
+    /// Callable (`models.ForeignKey`).
+    pub func: String,
+    /// Keyword arguments, sorted, each value as Python code with black's quotes.
+    pub kwargs: Vec<(String, String)>,
+    /// Import lines the code needs.
+    pub imports: Vec<String>,
 }
 
 /// One `Meta.indexes` entry, as `deconstruct()` gives it.
@@ -154,6 +201,9 @@ pub struct M2mTable {
 pub struct DjangoApp {
     /// Label.
     pub label: String,
+    /// Its name in INSTALLED_APPS (`django.contrib.postgres`).
+    #[serde(default)]
+    pub name: String,
     /// App folder.
     pub path: PathBuf,
     /// Migrations module (`shop.migrations`), if any.
@@ -190,6 +240,27 @@ impl DjangoProject {
     /// The app with this label.
     pub fn app(&self, label: &str) -> Option<&DjangoApp> {
         self.apps.iter().find(|a| a.label == label)
+    }
+
+    /// Whether `django.contrib.postgres` is in INSTALLED_APPS: without it, Django renders an
+    /// `OpClass` inside an expression index as invalid SQL.
+    pub fn has_contrib_postgres(&self) -> bool {
+        self.apps
+            .iter()
+            .any(|a| a.name == "django.contrib.postgres")
+    }
+
+    /// Whether migrations can be written into this app: it has a migrations folder inside the
+    /// project folder, not inside an installed package.
+    pub fn is_own_app(&self, label: &str) -> bool {
+        self.app(label).is_some_and(|a| {
+            a.migrations_dir.as_ref().is_some_and(|d| {
+                d.starts_with(&self.root)
+                    && !d.components().any(|c| {
+                        c.as_os_str() == "site-packages" || c.as_os_str() == "dist-packages"
+                    })
+            })
+        })
     }
 
     /// Whether the user can edit the model: its source file is inside the project folder and
@@ -357,6 +428,7 @@ mod tests {
             fields: vec![],
             indexes: vec![],
             constraints: vec![],
+            meta: None,
         };
         assert!(p.is_editable(&m("/p/shop/models.py")));
         assert!(!p.is_editable(&m("/p/.venv/lib/python3.11/site-packages/x/models.py")));

@@ -26,6 +26,10 @@ pub enum Mapping {
         index: Py,
         /// Import lines the expression needs besides `from django.db import models`.
         imports: BTreeSet<String>,
+        /// Build it with SQL and record `AddIndex` in the state only
+        /// (`SeparateDatabaseAndState`): the index has an `OpClass` expression, which Django
+        /// renders as invalid SQL unless `django.contrib.postgres` is installed.
+        split: bool,
     },
     /// Plain SQL in a migration (`migrations.RunSQL`, no state operations).
     RunSql {
@@ -51,7 +55,9 @@ pub fn model_for<'a>(project: &'a DjangoProject, spec: &IndexSpec) -> Option<&'a
 pub fn map_index(project: &DjangoProject, spec: &IndexSpec, name: &str) -> Mapping {
     if let Some(m2m) = project.m2m_tables.iter().find(|t| t.db_table == spec.table) {
         return Mapping::RunSql {
-            host_app: None,
+            host_app: project
+                .is_own_app(&m2m.app_label)
+                .then(|| m2m.app_label.clone()),
             owner_app: Some(m2m.app_label.clone()),
             reason: format!(
                 "{} is the auto-created many-to-many table of {}.{}: it has no Meta.indexes",
@@ -94,6 +100,8 @@ pub fn map_index(project: &DjangoProject, spec: &IndexSpec, name: &str) -> Mappi
         Ok((index, imports)) => Mapping::Index {
             app_label: model.app_label.clone(),
             model_name: model.model_name.clone(),
+            split: imports.iter().any(|i| i.ends_with(" OpClass"))
+                && !project.has_contrib_postgres(),
             index,
             imports,
         },
@@ -303,6 +311,9 @@ mod tests {
             column: column.into(),
             is_relation: t == "ForeignKey",
             internal_type: t.into(),
+            db_index: t == "ForeignKey",
+            index_names: vec![],
+            without_index: None,
         }
     }
 
@@ -326,6 +337,7 @@ mod tests {
             ],
             indexes: vec![],
             constraints: vec![],
+            meta: None,
         }
     }
 

@@ -39,6 +39,11 @@ pub enum Operation {
         index: Py,
         /// Imports the index needs.
         imports: BTreeSet<String>,
+        /// `Some((create, drop))`: build and drop the index with this SQL and record the
+        /// `AddIndex` in Django's state only (`SeparateDatabaseAndState`), for an index Django
+        /// cannot render itself in this project (an `OpClass` expression without
+        /// `django.contrib.postgres`).
+        sql: Option<(String, String)>,
     },
     /// `RemoveIndexConcurrently(model_name=…, name=…)`.
     RemoveIndex {
@@ -46,6 +51,18 @@ pub enum Operation {
         model_name: String,
         /// Index name.
         name: String,
+    },
+    /// `SeparateDatabaseAndState`: `DROP INDEX CONCURRENTLY` for the database, and for the state
+    /// the field change that makes Django forget the index (`AlterField` with
+    /// `db_index=False`), or nothing when Django's state has no such index (an auto-created
+    /// many-to-many table, an index made outside Django).
+    DropIndex {
+        /// `DROP INDEX CONCURRENTLY IF EXISTS …`.
+        sql: String,
+        /// `CREATE INDEX CONCURRENTLY …` (reverse).
+        reverse_sql: String,
+        /// The state change, if the state knows the index.
+        state: Option<AlterField>,
     },
     /// `migrations.RunSQL(sql=[…], reverse_sql=[…])`, one statement per string, no state
     /// operations.
@@ -55,6 +72,57 @@ pub enum Operation {
         /// Reverse statements.
         reverse_sql: Vec<String>,
     },
+}
+
+/// `migrations.AlterField(model_name=…, name=…, field=…)` for the state of a drop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlterField {
+    /// Lower-case model name.
+    pub model_name: String,
+    /// Field name.
+    pub name: String,
+    /// The field with `db_index=False`.
+    pub field: Py,
+    /// Imports the field needs.
+    pub imports: BTreeSet<String>,
+}
+
+fn run_sql(sql: &[String], reverse_sql: &[String]) -> Py {
+    let list = |v: &[String]| Py::List {
+        items: v.iter().map(|s| Py::atom(python_str_black(s))).collect(),
+        explode: true,
+    };
+    Py::Call {
+        func: "migrations.RunSQL".into(),
+        args: vec![
+            Arg::kw("sql", list(sql)),
+            Arg::kw("reverse_sql", list(reverse_sql)),
+        ],
+        explode: true,
+    }
+}
+
+fn separate(database: Py, state: Vec<Py>) -> Py {
+    Py::Call {
+        func: "migrations.SeparateDatabaseAndState".into(),
+        args: vec![
+            Arg::kw(
+                "database_operations",
+                Py::List {
+                    items: vec![database],
+                    explode: true,
+                },
+            ),
+            Arg::kw(
+                "state_operations",
+                Py::List {
+                    items: state,
+                    explode: true,
+                },
+            ),
+        ],
+        explode: true,
+    }
 }
 
 /// One migration file.
@@ -84,6 +152,53 @@ impl MigrationFile {
                 model_name,
                 index,
                 imports: extra,
+                sql: Some((create, drop)),
+            } => {
+                imports.insert("from django.db import migrations, models".into());
+                imports.extend(extra.iter().cloned());
+                separate(
+                    run_sql(std::slice::from_ref(create), std::slice::from_ref(drop)),
+                    vec![Py::Call {
+                        func: "migrations.AddIndex".into(),
+                        args: vec![
+                            Arg::kw("model_name", Py::atom(python_str_black(model_name))),
+                            Arg::kw("index", index.clone()),
+                        ],
+                        explode: true,
+                    }],
+                )
+            }
+            Operation::DropIndex {
+                sql,
+                reverse_sql,
+                state,
+            } => {
+                imports.insert("from django.db import migrations".into());
+                let state = match state {
+                    Some(a) => {
+                        imports.extend(a.imports.iter().cloned());
+                        vec![Py::Call {
+                            func: "migrations.AlterField".into(),
+                            args: vec![
+                                Arg::kw("model_name", Py::atom(python_str_black(&a.model_name))),
+                                Arg::kw("name", Py::atom(python_str_black(&a.name))),
+                                Arg::kw("field", a.field.clone()),
+                            ],
+                            explode: true,
+                        }]
+                    }
+                    None => vec![],
+                };
+                separate(
+                    run_sql(std::slice::from_ref(sql), std::slice::from_ref(reverse_sql)),
+                    state,
+                )
+            }
+            Operation::AddIndex {
+                model_name,
+                index,
+                imports: extra,
+                sql: None,
             } => {
                 imports.insert(
                     "from django.contrib.postgres.operations import AddIndexConcurrently".into(),
@@ -115,20 +230,14 @@ impl MigrationFile {
             }
             Operation::RunSql { sql, reverse_sql } => {
                 imports.insert("from django.db import migrations".into());
-                let list = |v: &[String]| Py::List {
-                    items: v.iter().map(|s| Py::atom(python_str_black(s))).collect(),
-                    explode: true,
-                };
-                Py::Call {
-                    func: "migrations.RunSQL".into(),
-                    args: vec![
-                        Arg::kw("sql", list(sql)),
-                        Arg::kw("reverse_sql", list(reverse_sql)),
-                    ],
-                    explode: true,
-                }
+                run_sql(sql, reverse_sql)
             }
         };
+        // One line for django.db, as Django's writer merges it.
+        if imports.remove("from django.db import models") {
+            imports.remove("from django.db import migrations");
+            imports.insert("from django.db import migrations, models".into());
+        }
         let mut imports: Vec<String> = imports.into_iter().collect();
         // Django's writer sorts imports by module name.
         imports.sort_by(|a, b| {

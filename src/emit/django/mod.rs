@@ -8,6 +8,7 @@
 pub mod graph;
 pub mod introspect;
 pub mod mapping;
+pub mod meta;
 pub mod migration;
 pub mod naming;
 pub mod pyfmt;

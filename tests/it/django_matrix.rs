@@ -1,0 +1,511 @@
+//! The migration matrix (issue 14): one migration of every index kind idxadvise can propose
+//! (plain, composite, DESC, partial, INCLUDE, expression, operator class, expression + operator
+//! class, partial expression, RunSQL for a contrib table and for auto-created M2M tables in two
+//! apps) and of every drop kind (a `Meta.indexes` entry, a ForeignKey's own index, an M2M
+//! table's index), on Django 4.2, 5.2 and the newest, with and without
+//! `django.contrib.postgres`. One throwaway project per (version, contrib) holds all kinds.
+//!
+//! Per combination: `sqlmigrate` of every file executes on a second database; `migrate` builds
+//! every index valid, with the definition `indexes.sql` gives; `makemigrations --check` is
+//! clean once the `meta_indexes.md` snippets (and the drops' field changes) are pasted (the
+//! blog's `Article` inherits `Meta` from an abstract `TimestampedModel`); migrating back
+//! removes every new index and restores every dropped one.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use idxadvise::emit::{self, EmitError, EmitOptions, FileKind};
+use idxadvise::model::{Catalog, ExistingIndex, Table};
+use idxadvise::select::{DropProposal, DropReason, Recommendation};
+
+use crate::django::{manage, must, python};
+use crate::support::{cluster, repo_root};
+
+/// Copy the matrix project with `CONTRIB_POSTGRES` set.
+fn project(contrib: bool) -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_name() == "__pycache__" || e.file_name() == "recommendation.json" {
+                continue;
+            }
+            if e.path().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(
+        &repo_root().join("tests/fixtures/django/matrix"),
+        dir.path(),
+    );
+    let settings = dir.path().join("matrixsite/settings.py");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    let text = text.replace(
+        "CONTRIB_POSTGRES = False",
+        &format!(
+            "CONTRIB_POSTGRES = {}",
+            if contrib { "True" } else { "False" }
+        ),
+    );
+    std::fs::write(settings, text).unwrap();
+    dir
+}
+
+fn recommendation() -> Recommendation {
+    serde_json::from_str(
+        &std::fs::read_to_string(
+            repo_root().join("tests/fixtures/django/matrix/recommendation.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+/// The database's tables and indexes, with definitions and constraint names (what drops need).
+fn catalog(db: &str) -> Catalog {
+    let rows = cluster().psql(
+        db,
+        "select c.relname, coalesce(i.relname, ''), coalesce(pg_get_indexdef(x.indexrelid), ''), coalesce(k.conname, '') from pg_class c join pg_namespace n on n.oid = c.relnamespace left join pg_index x on x.indrelid = c.oid left join pg_class i on i.oid = x.indexrelid left join pg_constraint k on k.conindid = x.indexrelid and k.contype in ('p', 'u', 'x') where n.nspname = 'public' and c.relkind = 'r' order by 1, 2",
+    );
+    let mut tables: Vec<Table> = vec![];
+    for l in rows.lines() {
+        let parts: Vec<&str> = l.split('|').collect();
+        if tables.last().is_none_or(|t| t.name != parts[0]) {
+            tables.push(Table {
+                oid: 0,
+                schema: "public".into(),
+                name: parts[0].into(),
+                rows: 0.0,
+                pages: 0,
+                all_visible_frac: 0.0,
+                size_bytes: 0,
+                fillfactor: 100,
+                columns: vec![],
+                indexes: vec![],
+                constraints: vec![],
+            });
+        }
+        if parts[1].is_empty() {
+            continue;
+        }
+        tables.last_mut().unwrap().indexes.push(ExistingIndex {
+            name: parts[1].into(),
+            definition: parts[2].into(),
+            method: "btree".into(),
+            keys: vec![],
+            include: vec![],
+            predicate: None,
+            unique: false,
+            primary: false,
+            constraint: (!parts[3].is_empty()).then(|| parts[3].to_string()),
+            valid: true,
+            size_bytes: 8192,
+            scans: 0,
+        });
+    }
+    Catalog {
+        tables,
+        search_path: vec!["public".into()],
+    }
+}
+
+/// `valid|definition` of an index, or "" when there is none.
+fn index_row(db: &str, name: &str) -> String {
+    cluster()
+        .psql(
+            db,
+            &format!(
+                "select x.indisvalid || '|' || pg_get_indexdef(x.indexrelid) from pg_index x join pg_class i on i.oid = x.indexrelid where i.relname = '{name}'"
+            ),
+        )
+        .trim()
+        .to_string()
+}
+
+/// The one non-unique index of `table` whose definition ends with `(column)`.
+fn field_index(cat: &Catalog, table: &str, column: &str) -> String {
+    let t = cat.tables.iter().find(|t| t.name == table).unwrap();
+    t.indexes
+        .iter()
+        .find(|i| i.constraint.is_none() && i.definition.ends_with(&format!("({column})")))
+        .unwrap_or_else(|| panic!("no index on {table}({column})"))
+        .name
+        .clone()
+}
+
+fn drop(table: &str, index: &str) -> DropProposal {
+    DropProposal {
+        schema: "public".into(),
+        table: table.into(),
+        index: index.into(),
+        reason: DropReason::Unused,
+        covered_by: None,
+        size_bytes: 8192,
+        verified: true,
+        write_saving_ms_per_s: 0.01,
+        note: None,
+    }
+}
+
+/// `sqlmigrate` of each migration, in one Python process (one Django start-up, not one each).
+fn sqlmigrate_all(py: &Path, root: &Path, url: &str, migrations: &[(String, String)]) -> String {
+    let calls: String = migrations
+        .iter()
+        .map(|(app, name)| format!("call_command('sqlmigrate', {app:?}, {name:?}, stdout=out)\n"))
+        .collect();
+    let script = format!(
+        "import io, sys\nfrom django.core.management import call_command\nout = io.StringIO()\n{calls}sys.stdout.write('@@SQL@@\\n' + out.getvalue())\n"
+    );
+    let text = must(py, root, url, &["shell", "-v", "0", "-c", &script]);
+    text.split_once("@@SQL@@\n")
+        .unwrap_or_else(|| panic!("no sqlmigrate output:\n{text}"))
+        .1
+        .to_string()
+}
+
+/// The definition PostgreSQL stores for `indexes.sql`'s statement, in Django's spelling of a
+/// text constant (`'v'::text` for `('v'::character varying)::text`).
+fn normalise(def: &str) -> String {
+    let mut out = def.to_string();
+    while let Some(start) = out.find("('") {
+        let Some(end) = out[start..].find("'::character varying)::text") else {
+            break;
+        };
+        let value = out[start + 1..start + end + 1].to_string();
+        out.replace_range(
+            start..start + end + "'::character varying)::text".len(),
+            &format!("{value}::text"),
+        );
+    }
+    out
+}
+
+fn run(label: &str, contrib: bool) {
+    let started = Instant::now();
+    let (py, version) = python(label);
+    let c = cluster();
+    let tag = format!("{}_{}", label.replace(['-', '.'], ""), contrib);
+    let db = c.create_database(&format!("matrix_{tag}"));
+    let scratch = c.create_database(&format!("matrix_sql_{tag}"));
+    let url = c.url(&db);
+    let dir = project(contrib);
+    let root = dir.path();
+    must(&py, root, &url, &["migrate", "-v", "0"]);
+    must(&py, root, &c.url(&scratch), &["migrate", "-v", "0"]);
+
+    let django = emit::django::introspect(root, Some(&py), None).expect("introspect");
+    assert_eq!(django.django_version, version);
+    assert_eq!(django.has_contrib_postgres(), contrib);
+    let cat = catalog(&db);
+    let mut rec = recommendation();
+    let fk_index = field_index(&cat, "blog_comment", "author_id");
+    let m2m_index = field_index(&cat, "people_profile_follows", "from_profile_id");
+    rec.drop = vec![
+        drop("blog_comment", "blog_comment_created_idx"),
+        drop("blog_comment", &fk_index),
+        drop("people_profile_follows", &m2m_index),
+    ];
+    let opts = EmitOptions {
+        migrations_app: Some("blog".into()),
+        ..EmitOptions::default()
+    };
+    let plan = emit::plan_files(&rec, &cat, Some(&django), &opts).expect("plan");
+    let migrations = plan.migrations();
+    // Every create and every drop has its own file; M2M and drops stay in the app that owns
+    // the table (people), the contrib table's goes to --migrations-app (blog).
+    assert_eq!(migrations.len(), rec.create.len() + rec.drop.len());
+    let in_app = |app: &str| {
+        migrations
+            .iter()
+            .filter(|f| matches!(&f.kind, FileKind::Migration { app_label } if app_label == app))
+            .count()
+    };
+    assert_eq!(
+        in_app("people"),
+        4,
+        "people: 2 expressions, 1 M2M create, 1 M2M drop"
+    );
+    for f in &migrations {
+        if let FileKind::Migration { app_label } = &f.kind {
+            assert!(
+                !(app_label == "blog" && f.contents.contains("people_profile")),
+                "a people table's migration went into blog: {}",
+                f.path.display()
+            );
+        }
+    }
+    // The OpClass expression index: AddIndexConcurrently only where Django can render it.
+    let opclass_file = migrations
+        .iter()
+        .find(|f| f.contents.contains("OpClass(Upper(\"name\")"))
+        .expect("expression + operator class migration");
+    assert_eq!(
+        opclass_file.contents.contains("SeparateDatabaseAndState"),
+        !contrib,
+        "{}",
+        opclass_file.contents
+    );
+    // Drops: SeparateDatabaseAndState, the FK's with db_index=False in the state.
+    let fk_file = migrations
+        .iter()
+        .find(|f| {
+            f.contents.contains(&format!(
+                "DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"{fk_index}\""
+            ))
+        })
+        .expect("FK drop");
+    assert!(
+        fk_file.contents.contains("migrations.AlterField(")
+            && fk_file.contents.contains("db_index=False"),
+        "{}",
+        fk_file.contents
+    );
+    emit::write_files(root, &migrations).expect("write into the project");
+    let placed: Vec<PathBuf> = migrations.iter().map(|f| root.join(&f.path)).collect();
+    let black = Command::new(&py)
+        .args(["-m", "black", "--check", "-q"])
+        .args(&placed)
+        .output()
+        .unwrap();
+    assert!(
+        black.status.success(),
+        "black would reformat a migration:\n{}",
+        String::from_utf8_lossy(&black.stderr)
+    );
+
+    // sqlmigrate's SQL executes on the test cluster (a second database).
+    let names: Vec<(String, String)> = migrations
+        .iter()
+        .map(|f| {
+            let FileKind::Migration { app_label } = &f.kind else {
+                unreachable!()
+            };
+            (
+                app_label.clone(),
+                f.path.file_stem().unwrap().to_string_lossy().to_string(),
+            )
+        })
+        .collect();
+    let sql = sqlmigrate_all(&py, root, &url, &names);
+    let sql_file = root.join("sqlmigrate.sql");
+    std::fs::write(&sql_file, &sql).unwrap();
+    c.psql_file(&scratch, &sql_file);
+
+    // migrate: every index valid, with indexes.sql's definition; every drop gone.
+    must(&py, root, &url, &["migrate", "-v", "0"]);
+    let mut defs = vec![];
+    for (p, name) in rec.create.iter().zip(&plan.names) {
+        let row = index_row(&db, name);
+        let (valid, def) = row.split_once('|').unwrap_or_else(|| {
+            panic!("{tag}: index {name} ({}) missing after migrate", p.rules[0])
+        });
+        assert_eq!(valid, "true", "{tag}: {name} is INVALID");
+        assert_eq!(
+            index_row(&scratch, name),
+            row,
+            "{tag}: sqlmigrate built {name} differently"
+        );
+        defs.push((p.spec.clone(), name.clone(), def.to_string()));
+    }
+    for d in &rec.drop {
+        assert_eq!(
+            index_row(&db, &d.index),
+            "",
+            "{tag}: {} not dropped",
+            d.index
+        );
+        assert_eq!(
+            index_row(&scratch, &d.index),
+            "",
+            "{tag}: sqlmigrate kept {}",
+            d.index
+        );
+    }
+
+    // Without the snippets, Django wants changes; with them (and the drops' model edits), none.
+    let (ok, _) = manage(&py, root, &url, &["makemigrations", "--check", "--dry-run"]);
+    assert!(!ok, "{tag}: makemigrations --check clean before pasting");
+    paste(&py, root, &plan, &django, &fk_index);
+    let (ok, out) = manage(&py, root, &url, &["makemigrations", "--check", "--dry-run"]);
+    assert!(
+        ok,
+        "{tag}: makemigrations --check after pasting the snippets:\n{out}"
+    );
+
+    // Back to the initial migrations: new indexes gone, dropped ones back and valid.
+    must(&py, root, &url, &["migrate", "blog", "0001", "-v", "0"]);
+    must(&py, root, &url, &["migrate", "people", "0001", "-v", "0"]);
+    for (_, name, _) in &defs {
+        assert_eq!(
+            index_row(&db, name),
+            "",
+            "{tag}: {name} still there after reversing"
+        );
+    }
+    for d in &rec.drop {
+        assert!(
+            index_row(&db, &d.index).starts_with("true|"),
+            "{tag}: {} not restored valid by the reverse",
+            d.index
+        );
+    }
+    // indexes.sql's statement builds the same index Django did.
+    for (spec, name, django_def) in &defs {
+        c.psql(&db, &spec.create_sql(name, false));
+        let ours = normalise(&index_row(&db, name)[5..]);
+        assert_eq!(&ours, django_def, "{tag}: definition of {name}");
+        c.psql(&db, &format!("DROP INDEX \"{name}\""));
+    }
+    eprintln!(
+        "django matrix {label} ({version}), contrib.postgres {contrib}: {} migrations, {:.1} s",
+        migrations.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Paste `meta_indexes.md`'s snippets as the user would (the class line and list opening it
+/// gives), remove the dropped `Meta.indexes` entry and set `db_index=False` on the dropped FK
+/// index's field, through `paste_meta.py`.
+fn paste(
+    py: &Path,
+    root: &Path,
+    plan: &emit::Plan,
+    django: &emit::django::DjangoProject,
+    fk_index: &str,
+) {
+    let file_of = |app: &str, model: &str| {
+        let m = django
+            .models
+            .iter()
+            .find(|m| m.app_label == app && m.model_name == model)
+            .unwrap();
+        m.source_file.clone().unwrap().display().to_string()
+    };
+    let edits: Vec<serde_json::Value> = plan
+        .meta_indexes
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "file": file_of(&m.app_label, &m.model_name),
+                "class": m.model_name,
+                "class_line": m.class_line,
+                "list_open": m.list_open,
+                "entries": m.entries.iter().flat_map(|e| e.lines().map(str::to_string)).collect::<Vec<_>>(),
+                "imports": m.imports,
+            })
+        })
+        .collect();
+    let field = django
+        .models
+        .iter()
+        .flat_map(|m| m.fields.iter().map(move |f| (m, f)))
+        .find(|(_, f)| f.index_names.iter().any(|n| n == fk_index))
+        .unwrap();
+    let spec = serde_json::json!({
+        "edits": edits,
+        "remove_index": [{"file": file_of("blog", "Comment"), "class": "Comment", "name": "blog_comment_created_idx"}],
+        "no_db_index": [{"file": file_of(&field.0.app_label, &field.0.model_name), "class": field.0.model_name, "field": field.1.name}],
+    });
+    let spec_file = root.join("paste.json");
+    std::fs::write(&spec_file, spec.to_string()).unwrap();
+    let out = Command::new(py)
+        .current_dir(root)
+        .arg(repo_root().join("src/emit/django/paste_meta.py"))
+        .arg(&spec_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "paste_meta.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let article = std::fs::read_to_string(root.join("blog/models.py")).unwrap();
+    assert!(
+        article.contains("    class Meta(TimestampedModel.Meta):"),
+        "Article's snippet must keep the inherited Meta:\n{article}"
+    );
+}
+
+#[test]
+fn django_matrix_4_2_without_contrib_postgres() {
+    run("lts", false);
+}
+
+#[test]
+fn django_matrix_4_2_with_contrib_postgres() {
+    run("lts", true);
+}
+
+#[test]
+fn django_matrix_5_2_without_contrib_postgres() {
+    run("lts-5.2", false);
+}
+
+#[test]
+fn django_matrix_5_2_with_contrib_postgres() {
+    run("lts-5.2", true);
+}
+
+#[test]
+fn django_matrix_newest_without_contrib_postgres() {
+    run("newest", false);
+}
+
+#[test]
+fn django_matrix_newest_with_contrib_postgres() {
+    run("newest", true);
+}
+
+/// An M2M-only recommendation needs no --migrations-app: each table's migration goes to the
+/// app that owns it. A contrib table still needs one, and the refusal counts and names it once.
+#[test]
+fn m2m_only_needs_no_migrations_app() {
+    let (py, _) = python("lts");
+    let dir = project(false);
+    let django = emit::django::introspect(dir.path(), Some(&py), None).expect("introspect");
+    let mut rec = recommendation();
+    let all = rec.create.clone();
+    rec.create.retain(|p| p.rules[0].starts_with("m2m"));
+    assert_eq!(rec.create.len(), 2);
+    let plan = emit::plan_files(
+        &rec,
+        &Catalog::default(),
+        Some(&django),
+        &EmitOptions::default(),
+    )
+    .expect("M2M tables have an owning app");
+    let paths: Vec<String> = plan
+        .migrations()
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .collect();
+    assert_eq!(paths.len(), 2);
+    assert!(paths[0].starts_with("blog/migrations/0002_"), "{paths:?}");
+    assert!(paths[1].starts_with("people/migrations/0002_"), "{paths:?}");
+
+    rec.create = all
+        .into_iter()
+        .filter(|p| p.spec.table == "auth_user")
+        .collect();
+    rec.create.push(rec.create[0].clone());
+    rec.create[1].spec.keys[0].desc = false;
+    let err = emit::plan_files(
+        &rec,
+        &Catalog::default(),
+        Some(&django),
+        &EmitOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, EmitError::MigrationsAppNeeded { .. }));
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("2 migration(s) (2 new index(es), 0 drop(s))"),
+        "{msg}"
+    );
+    assert_eq!(msg.matches("auth_user").count(), 1, "{msg}");
+}
