@@ -102,6 +102,31 @@ pub struct Plan {
     pub meta_indexes: Vec<MetaIndexes>,
     /// Caveats for the report (RunSQL reasons, SQL-only output, …).
     pub notes: Vec<String>,
+    /// Changes to models.py that the drops' migrations assume.
+    pub model_edits: Vec<ModelEdit>,
+}
+
+/// A change to a model's source that a drop's migration assumes (its state already has it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelEdit {
+    /// Remove the `Meta.indexes` entry with this name.
+    RemoveMetaIndex {
+        /// App label.
+        app_label: String,
+        /// Model class name.
+        model_name: String,
+        /// Index name.
+        name: String,
+    },
+    /// Set `db_index=False` on this field.
+    NoDbIndex {
+        /// App label.
+        app_label: String,
+        /// Model class name.
+        model_name: String,
+        /// Field name.
+        field: String,
+    },
 }
 
 impl Plan {
@@ -201,8 +226,31 @@ pub fn prepare(
         version: version.to_string(),
         migrations_app: cfg.migrations_app.clone(),
     };
-    let plan = plan_files(rec, catalog, project.as_ref(), &opts)?;
+    let mut plan = plan_files(rec, catalog, project.as_ref(), &opts)?;
+    if let Some(p) = &project {
+        check_snippets(&mut plan, p, cfg);
+    }
     Ok((plan, project))
+}
+
+/// Check the `Meta.indexes` snippets and the drops' model changes in a copy of the project
+/// ([`django::check_meta`]) and say the verdict in `meta_indexes.md` and the notes.
+fn check_snippets(plan: &mut Plan, project: &django::DjangoProject, cfg: &EmitConfig) {
+    if plan.meta_indexes.is_empty() && plan.model_edits.is_empty() {
+        return;
+    }
+    let python = cfg
+        .python
+        .clone()
+        .unwrap_or_else(|| django::introspect::default_python(&project.root));
+    let check = django::check_meta::check(project, &python, cfg.settings.as_deref(), plan);
+    let verdict = django::check_meta::verdict(&check, &project.django_version);
+    for f in plan.files.iter_mut() {
+        if f.kind == FileKind::MetaIndexes {
+            f.contents.push_str(&format!("\n{verdict}\n"));
+        }
+    }
+    plan.notes.push(format!("Meta.indexes: {verdict}"));
 }
 
 /// Write planned files (migrations and everything else, e.g. reports added by the pipeline):

@@ -218,7 +218,14 @@ pub fn plan_files(
         }
     }
     for d in &rec.drop {
-        drop_item(project, catalog, d, &mut items, &mut plan.notes);
+        drop_item(
+            project,
+            catalog,
+            d,
+            &mut items,
+            &mut plan.notes,
+            &mut plan.model_edits,
+        );
     }
 
     // Hosts: the chosen app for RunSQL without a home.
@@ -368,6 +375,7 @@ fn drop_item(
     d: &crate::select::DropProposal,
     items: &mut Vec<Item>,
     notes: &mut Vec<String>,
+    edits: &mut Vec<super::ModelEdit>,
 ) {
     let existing = catalog
         .table(&d.schema, &d.table)
@@ -421,6 +429,11 @@ fn drop_item(
             why: String::new(),
             drop: true,
         });
+        edits.push(super::ModelEdit::RemoveMetaIndex {
+            app_label: m.app_label.clone(),
+            model_name: m.model_name.clone(),
+            name: d.index.clone(),
+        });
         return;
     }
     let model = project
@@ -453,6 +466,11 @@ fn drop_item(
                 "SeparateDatabaseAndState: the database drops the index concurrently; Django's state records {}.{}.{} with db_index=False. Also set db_index=False on that field in your models.py, or the next makemigrations will want the index back.",
                 m.app_label, m.model_name, f.name
             ));
+            edits.push(super::ModelEdit::NoDbIndex {
+                app_label: m.app_label.clone(),
+                model_name: m.model_name.clone(),
+                field: f.name.clone(),
+            });
             if f.is_relation {
                 header.push("Do not let makemigrations make this change: its AlterField drops and re-adds the foreign key constraint, a full validation scan with writes locked out.".into());
             }

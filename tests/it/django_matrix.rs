@@ -509,3 +509,58 @@ fn m2m_only_needs_no_migrations_app() {
     );
     assert_eq!(msg.matches("auth_user").count(), 1, "{msg}");
 }
+
+/// The snippet for a model that inherits `Meta` from an abstract base is checked in a copy of
+/// the project before it is recommended: ours (`class Meta(TimestampedModel.Meta):`) keeps
+/// `makemigrations --check` clean; a plain `class Meta:` would drop the inherited ordering, and
+/// the check says so.
+#[test]
+fn meta_snippet_is_checked_on_an_inherited_meta() {
+    let (py, _) = python("lts-5.2");
+    let dir = project(false);
+    let mut rec = recommendation();
+    rec.create
+        .retain(|p| p.spec.table == "blog_article" && p.rules[0] != "expression_opclass");
+    let out = tempfile::tempdir().unwrap();
+    let cfg = emit::EmitConfig {
+        out_dir: Some(out.path().to_path_buf()),
+        django_project: Some(dir.path().to_path_buf()),
+        python: Some(py.clone()),
+        ..Default::default()
+    };
+    let (plan, django) = emit::prepare(&rec, &Catalog::default(), &cfg, "test").expect("prepare");
+    let django = django.unwrap();
+    let md = plan
+        .files
+        .iter()
+        .find(|f| f.kind == FileKind::MetaIndexes)
+        .unwrap();
+    assert!(
+        md.contents
+            .contains("    class Meta(TimestampedModel.Meta):")
+            && md.contents.contains("Checked: with these entries pasted"),
+        "{}",
+        md.contents
+    );
+    let mut lost = plan.clone();
+    lost.meta_indexes[0].class_line = "    class Meta:".into();
+    match emit::django::check_meta::check(&django, &py, None, &lost) {
+        emit::django::check_meta::MetaCheck::Changes(c) => {
+            assert!(c.contains("Meta options on article"), "{c}")
+        }
+        other => panic!("a plain class Meta must be caught: {other:?}"),
+    }
+    // The user's project is untouched.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("blog/models.py")).unwrap(),
+        std::fs::read_to_string(repo_root().join("tests/fixtures/django/matrix/blog/models.py"))
+            .unwrap()
+    );
+    let mut files: Vec<String> = std::fs::read_dir(dir.path().join("blog/migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".py"))
+        .collect();
+    files.sort();
+    assert_eq!(files, vec!["0001_initial.py", "__init__.py"]);
+}

@@ -5,6 +5,7 @@
 //! `models.Index(...)` text goes into the migration and into the `Meta.indexes` line, so the
 //! next `makemigrations` finds no change.
 
+pub mod check_meta;
 pub mod graph;
 pub mod introspect;
 pub mod mapping;
