@@ -135,6 +135,9 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         quiet: config.quiet,
         start: Instant::now(),
     };
+    // The Django project is read before any work: a refusal known now never waits for the
+    // analysis (crate::emit::read_project_early).
+    let early_django = crate::emit::read_project_early(&config.emit)?;
     let writes = config.emit.out_dir.is_some() || config.emit.write_into_project;
     let out_dir = config.emit.out_dir.clone().unwrap_or_default();
     // Fail early: everything knowable before collection (crate::preflight).
@@ -258,14 +261,15 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
 
     // emit
     if config.emit.django_project.is_some() {
-        stages.say("emit: reading the Django project through its own manage.py");
+        stages.say("emit: planning the Django migrations");
     }
     let (plan, project) = if writes {
-        crate::emit::prepare(
+        crate::emit::prepare_with(
             &rec,
             &snapshot.catalog,
             &config.emit,
             env!("CARGO_PKG_VERSION"),
+            early_django,
         )?
     } else {
         let plan = crate::emit::plan_files(

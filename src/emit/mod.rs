@@ -222,6 +222,49 @@ pub fn prepare(
         )?),
         None => None,
     };
+    prepare_with(rec, catalog, cfg, version, project)
+}
+
+/// Read the Django project before any analysis, when files will be written: everything that
+/// would make [`plan_files`] refuse whatever the recommendation (settings that do not load, a
+/// `--migrations-app` that is not one of the project's apps, unmerged migrations, on which
+/// `migrate` fails too) stops the run before minutes of work. Pass the result to
+/// [`prepare_with`].
+pub fn read_project_early(cfg: &EmitConfig) -> Result<Option<django::DjangoProject>, EmitError> {
+    let Some(dir) = &cfg.django_project else {
+        return Ok(None);
+    };
+    if cfg.out_dir.is_none() && !cfg.write_into_project {
+        return Ok(None);
+    }
+    cfg.validate()?;
+    let project = django::introspect(dir, cfg.python.as_deref(), cfg.settings.as_deref())?;
+    let own: Vec<&django::introspect::DjangoApp> = project
+        .apps
+        .iter()
+        .filter(|a| project.is_own_app(&a.label))
+        .collect();
+    if let Some(app) = &cfg.migrations_app {
+        if !own.iter().any(|a| &a.label == app) {
+            let labels: Vec<&str> = own.iter().map(|a| a.label.as_str()).collect();
+            return Err(EmitError::UnknownApp(app.clone(), labels.join(", ")));
+        }
+    }
+    for app in &own {
+        django::graph::single_leaf(app)?;
+    }
+    Ok(Some(project))
+}
+
+/// [`prepare`] with the project already read ([`read_project_early`]).
+pub fn prepare_with(
+    rec: &crate::select::Recommendation,
+    catalog: &crate::model::Catalog,
+    cfg: &EmitConfig,
+    version: &str,
+    project: Option<django::DjangoProject>,
+) -> Result<(Plan, Option<django::DjangoProject>), EmitError> {
+    cfg.validate()?;
     let opts = EmitOptions {
         version: version.to_string(),
         migrations_app: cfg.migrations_app.clone(),

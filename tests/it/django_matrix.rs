@@ -564,3 +564,31 @@ fn meta_snippet_is_checked_on_an_inherited_meta() {
     files.sort();
     assert_eq!(files, vec!["0001_initial.py", "__init__.py"]);
 }
+
+/// A refusal known before the analysis comes before it: an unknown --migrations-app stops
+/// `analyze` before it connects (the server named here does not exist), in one line, exit 2.
+#[test]
+fn unknown_migrations_app_stops_analyze_before_collection() {
+    let (py, _) = python("lts");
+    let dir = project(false);
+    let out = tempfile::tempdir().unwrap();
+    let py = py.display().to_string();
+    let project = dir.path().display().to_string();
+    let target = out.path().join("out").display().to_string();
+    let run = crate::cli::idxadvise(&[
+        "analyze",
+        "--quiet",
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/none?connect_timeout=1",
+        "--out",
+        &target,
+        "--django-project",
+        &project,
+        "--python",
+        &py,
+        "--migrations-app",
+        "nope",
+    ]);
+    run.assert_error(2, &["--migrations-app \"nope\"", "people, blog"]);
+    assert!(!out.path().join("out").exists());
+}
