@@ -339,10 +339,10 @@ pub fn plan_files(
     }
 
     plan.meta_indexes = meta.into_values().collect();
-    if !plan.meta_indexes.is_empty() {
+    if !plan.meta_indexes.is_empty() || !plan.model_edits.is_empty() {
         plan.files.push(EmittedFile {
             path: PathBuf::from("meta_indexes.md"),
-            contents: render_meta(&plan.meta_indexes),
+            contents: render_meta(&plan.meta_indexes, &plan.model_edits),
             kind: FileKind::MetaIndexes,
         });
     }
@@ -544,7 +544,7 @@ fn analyze_note(header: &mut Vec<String>, spec: &crate::model::IndexSpec) {
     }
 }
 
-fn render_meta(meta: &[MetaIndexes]) -> String {
+fn render_meta(meta: &[MetaIndexes], edits: &[super::ModelEdit]) -> String {
     let mut s = String::from(
         "# Meta.indexes to add\n\n\
          Each index created by an `AddIndexConcurrently` migration must also be in its model's\n\
@@ -582,6 +582,27 @@ fn render_meta(meta: &[MetaIndexes]) -> String {
         s.push_str("        ]\n```\n");
         if !m.instruction.is_empty() {
             s.push_str(&format!("\n{}\n", m.instruction));
+        }
+    }
+    if !edits.is_empty() {
+        s.push_str("\n## Model changes the drops assume\n\nEach drop's migration already records this in Django's state; make the same change in the model so `makemigrations` finds nothing to do (do not let it generate the change).\n\n");
+        for e in edits {
+            match e {
+                super::ModelEdit::RemoveMetaIndex {
+                    app_label,
+                    model_name,
+                    name,
+                } => s.push_str(&format!(
+                    "- {app_label}.{model_name}: remove the entry named `{name}` from `Meta.indexes`.\n"
+                )),
+                super::ModelEdit::NoDbIndex {
+                    app_label,
+                    model_name,
+                    field,
+                } => s.push_str(&format!(
+                    "- {app_label}.{model_name}.{field}: add `db_index=False` to the field.\n"
+                )),
+            }
         }
     }
     s
@@ -828,6 +849,12 @@ mod tests {
             "CREATE INDEX CONCURRENTLY shop_order_customer_id_0a1b2c3d ON public.shop_order"
         ));
         insta::assert_snapshot!("drop_meta_index", migs[0].contents);
+        let md = &plan.files.last().unwrap().contents;
+        assert!(
+            md.contains("- shop.Order: remove the entry named `shop_order_status_63c2c0_idx`")
+                && md.contains("- shop.Order.customer: add `db_index=False` to the field."),
+            "{md}"
+        );
         insta::assert_snapshot!("drop_db_index", migs[1].contents);
     }
 }

@@ -330,7 +330,7 @@ fn run(label: &str, contrib: bool) {
     // Without the snippets, Django wants changes; with them (and the drops' model edits), none.
     let (ok, _) = manage(&py, root, &url, &["makemigrations", "--check", "--dry-run"]);
     assert!(!ok, "{tag}: makemigrations --check clean before pasting");
-    paste(&py, root, &plan, &django, &fk_index);
+    paste(&py, root, &plan, &django);
     let (ok, out) = manage(&py, root, &url, &["makemigrations", "--check", "--dry-run"]);
     assert!(
         ok,
@@ -369,65 +369,23 @@ fn run(label: &str, contrib: bool) {
 }
 
 /// Paste `meta_indexes.md`'s snippets as the user would (the class line and list opening it
-/// gives), remove the dropped `Meta.indexes` entry and set `db_index=False` on the dropped FK
-/// index's field, through `paste_meta.py`.
-fn paste(
-    py: &Path,
-    root: &Path,
-    plan: &emit::Plan,
-    django: &emit::django::DjangoProject,
-    fk_index: &str,
-) {
-    let file_of = |app: &str, model: &str| {
-        let m = django
-            .models
-            .iter()
-            .find(|m| m.app_label == app && m.model_name == model)
-            .unwrap();
-        m.source_file.clone().unwrap().display().to_string()
-    };
-    let edits: Vec<serde_json::Value> = plan
-        .meta_indexes
-        .iter()
-        .map(|m| {
-            serde_json::json!({
-                "file": file_of(&m.app_label, &m.model_name),
-                "class": m.model_name,
-                "class_line": m.class_line,
-                "list_open": m.list_open,
-                "entries": m.entries.iter().flat_map(|e| e.lines().map(str::to_string)).collect::<Vec<_>>(),
-                "imports": m.imports,
-            })
-        })
-        .collect();
-    let field = django
-        .models
-        .iter()
-        .flat_map(|m| m.fields.iter().map(move |f| (m, f)))
-        .find(|(_, f)| f.index_names.iter().any(|n| n == fk_index))
-        .unwrap();
-    let spec = serde_json::json!({
-        "edits": edits,
-        "remove_index": [{"file": file_of("blog", "Comment"), "class": "Comment", "name": "blog_comment_created_idx"}],
-        "no_db_index": [{"file": file_of(&field.0.app_label, &field.0.model_name), "class": field.0.model_name, "field": field.1.name}],
-    });
-    let spec_file = root.join("paste.json");
-    std::fs::write(&spec_file, spec.to_string()).unwrap();
-    let out = Command::new(py)
-        .current_dir(root)
-        .arg(repo_root().join("src/emit/django/paste_meta.py"))
-        .arg(&spec_file)
-        .output()
-        .unwrap();
+/// gives), and make the model changes the drops assume (remove the dropped `Meta.indexes`
+/// entry, `db_index=False` on the dropped FK index's field), through `paste_meta.py`.
+fn paste(py: &Path, root: &Path, plan: &emit::Plan, django: &emit::django::DjangoProject) {
+    use emit::django::check_meta;
+    assert_eq!(plan.model_edits.len(), 2, "{:?}", plan.model_edits);
+    let spec = check_meta::paste_spec(django, root, plan).expect("paste spec");
+    let scratch = tempfile::tempdir().unwrap();
+    check_meta::paste(py, root, &spec, scratch.path()).expect("paste");
+    let blog = std::fs::read_to_string(root.join("blog/models.py")).unwrap();
     assert!(
-        out.status.success(),
-        "paste_meta.py: {}",
-        String::from_utf8_lossy(&out.stderr)
+        blog.contains("    class Meta(TimestampedModel.Meta):"),
+        "Article's snippet must keep the inherited Meta:\n{blog}"
     );
-    let article = std::fs::read_to_string(root.join("blog/models.py")).unwrap();
     assert!(
-        article.contains("    class Meta(TimestampedModel.Meta):"),
-        "Article's snippet must keep the inherited Meta:\n{article}"
+        blog.contains("on_delete=models.CASCADE, db_index=False)")
+            && !blog.contains("name=\"blog_comment_created_idx\""),
+        "{blog}"
     );
 }
 

@@ -110,70 +110,8 @@ fn run(
             std::fs::write(copy.join(&f.path), &f.contents).map_err(|e| e.to_string())?;
         }
     }
-    let missing = |app: &str, model: &str| {
-        format!("the source of {app}.{model} is not inside the project folder")
-    };
-    let mut edits = vec![];
-    for m in &plan.meta_indexes {
-        let file = source_in(project, &copy, &m.app_label, &m.model_name)
-            .ok_or_else(|| missing(&m.app_label, &m.model_name))?;
-        edits.push(serde_json::json!({
-            "file": file,
-            "class": m.model_name,
-            "class_line": m.class_line,
-            "list_open": m.list_open,
-            "entries": m.entries.iter().flat_map(|e| e.lines()).collect::<Vec<_>>(),
-            "imports": m.imports,
-        }));
-    }
-    let mut remove = vec![];
-    let mut no_db_index = vec![];
-    for e in &plan.model_edits {
-        match e {
-            ModelEdit::RemoveMetaIndex {
-                app_label,
-                model_name,
-                name,
-            } => remove.push(serde_json::json!({
-                "file": source_in(project, &copy, app_label, model_name)
-                    .ok_or_else(|| missing(app_label, model_name))?,
-                "class": model_name,
-                "name": name,
-            })),
-            ModelEdit::NoDbIndex {
-                app_label,
-                model_name,
-                field,
-            } => no_db_index.push(serde_json::json!({
-                "file": source_in(project, &copy, app_label, model_name)
-                    .ok_or_else(|| missing(app_label, model_name))?,
-                "class": model_name,
-                "field": field,
-            })),
-        }
-    }
-    let spec = tmp.path().join("paste.json");
-    std::fs::write(
-        &spec,
-        serde_json::json!({"edits": edits, "remove_index": remove, "no_db_index": no_db_index})
-            .to_string(),
-    )
-    .map_err(|e| e.to_string())?;
-    let script = tmp.path().join("paste_meta.py");
-    std::fs::write(&script, PASTE_SCRIPT).map_err(|e| e.to_string())?;
-    let paste = Command::new(python)
-        .current_dir(&copy)
-        .arg(&script)
-        .arg(&spec)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
-    if !paste.status.success() {
-        return Err(format!(
-            "pasting failed: {}",
-            last_line(&String::from_utf8_lossy(&paste.stderr))
-        ));
-    }
+    let spec = paste_spec(project, &copy, plan)?;
+    paste(python, &copy, &spec, tmp.path())?;
     let mut cmd = Command::new(python);
     cmd.current_dir(&copy)
         .args(["manage.py", "makemigrations", "--check", "--dry-run"])
@@ -201,6 +139,86 @@ fn run(
         "makemigrations failed: {}",
         last_line(&String::from_utf8_lossy(&out.stderr))
     ))
+}
+
+/// What `paste_meta.py` is to do in the project folder `target` (the project itself or a copy
+/// of it): the snippets exactly as `meta_indexes.md` gives them, and the drops' model changes.
+pub fn paste_spec(
+    project: &DjangoProject,
+    target: &Path,
+    plan: &Plan,
+) -> Result<serde_json::Value, String> {
+    let missing = |app: &str, model: &str| {
+        format!("the source of {app}.{model} is not inside the project folder")
+    };
+    let file = |app: &str, model: &str| {
+        source_in(project, target, app, model).ok_or_else(|| missing(app, model))
+    };
+    let mut edits = vec![];
+    for m in &plan.meta_indexes {
+        edits.push(serde_json::json!({
+            "file": file(&m.app_label, &m.model_name)?,
+            "class": m.model_name,
+            "class_line": m.class_line,
+            "list_open": m.list_open,
+            "entries": m.entries.iter().flat_map(|e| e.lines()).collect::<Vec<_>>(),
+            "imports": m.imports,
+        }));
+    }
+    let mut remove = vec![];
+    let mut no_db_index = vec![];
+    for e in &plan.model_edits {
+        match e {
+            ModelEdit::RemoveMetaIndex {
+                app_label,
+                model_name,
+                name,
+            } => remove.push(serde_json::json!({
+                "file": file(app_label, model_name)?,
+                "class": model_name,
+                "name": name,
+            })),
+            ModelEdit::NoDbIndex {
+                app_label,
+                model_name,
+                field,
+            } => no_db_index.push(serde_json::json!({
+                "file": file(app_label, model_name)?,
+                "class": model_name,
+                "field": field,
+            })),
+        }
+    }
+    Ok(serde_json::json!({"edits": edits, "remove_index": remove, "no_db_index": no_db_index}))
+}
+
+/// Run `paste_meta.py` with `spec` in the folder `target`; `scratch` holds the script and the
+/// spec file.
+pub fn paste(
+    python: &Path,
+    target: &Path,
+    spec: &serde_json::Value,
+    scratch: &Path,
+) -> Result<(), String> {
+    let spec_file = scratch.join("paste.json");
+    std::fs::write(&spec_file, spec.to_string()).map_err(|e| e.to_string())?;
+    let script = scratch.join("paste_meta.py");
+    std::fs::write(&script, PASTE_SCRIPT).map_err(|e| e.to_string())?;
+    let out = Command::new(python)
+        .current_dir(target)
+        .arg(&script)
+        .arg(&spec_file)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "pasting failed: {}",
+            last_line(&String::from_utf8_lossy(&out.stderr))
+        ))
+    }
 }
 
 fn last_line(s: &str) -> String {

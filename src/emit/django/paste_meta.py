@@ -60,8 +60,10 @@ def add(edit):
             lines[at:at] = list(edit["entries"])
     for imp in edit.get("imports", []):
         if imp not in lines:
-            first = next(i for i, l in enumerate(lines) if l.startswith(("import ", "from ")))
-            lines.insert(first, imp)
+            # After the last top-level import (never before `from __future__ import …`).
+            tops = [n for n in ast.parse("\n".join(lines)).body
+                    if isinstance(n, (ast.Import, ast.ImportFrom))]
+            lines.insert(tops[-1].end_lineno if tops else 0, imp)
     _write(edit["file"], lines)
 
 
@@ -85,6 +87,13 @@ def no_db_index(edit):
             isinstance(t, ast.Name) and t.id == edit["field"] for t in n.targets
         ):
             call = n.value
+            given = next((k for k in call.keywords if k.arg == "db_index"), None)
+            if given is not None:  # db_index=True written out: replace its value
+                v = given.value
+                row = lines[v.lineno - 1]
+                lines[v.lineno - 1] = row[:v.col_offset] + "False" + row[v.end_col_offset:]
+                _write(edit["file"], lines)
+                return
             row = lines[call.end_lineno - 1]
             col = call.end_col_offset - 1  # the closing parenthesis
             if row[:col].strip():
