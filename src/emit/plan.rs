@@ -119,10 +119,8 @@ pub fn plan_files(
                 }
                 let place = model.map(meta_place::place);
                 match (&place, model) {
-                    (Some(MetaPlace::Inheriting(_)), Some(m)) => {
-                        header.push(meta_place::class_line(
-                            place.as_ref().unwrap_or(&MetaPlace::New),
-                        ));
+                    (Some(p @ MetaPlace::Inheriting(_)), Some(m)) => {
+                        header.push(meta_place::class_line(p));
                         header.extend(meta_place::list_open(m));
                         header.extend(index.render(12, "", ","));
                         header.push("        ]".into());
@@ -490,12 +488,30 @@ fn drop_item(
             })
         }
         None => {
-            header.push(match m2m {
-                Some(t) => format!(
+            let shared = editable.and_then(|m| {
+                m.fields
+                    .iter()
+                    .find(|f| f.index_names.len() > 1 && f.index_names.contains(&d.index))
+                    .map(|f| (m, f))
+            });
+            header.push(match (m2m, shared) {
+                (_, Some((m, f))) => format!(
+                    "SeparateDatabaseAndState with no state change: {}.{}.{} declares this index with db_index=True together with {}; keep db_index as it is (db_index=False would drop both).",
+                    m.app_label,
+                    m.model_name,
+                    f.name,
+                    f.index_names
+                        .iter()
+                        .filter(|n| **n != d.index)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                (Some(t), None) => format!(
                     "SeparateDatabaseAndState with no state change: {} is the auto-created many-to-many table of {}.{}, and Django's migration state keeps no index of it. Nothing to change in models.py.",
                     d.table, t.owner_app, t.owner_model
                 ),
-                None => "SeparateDatabaseAndState with no state change: the index is in no Meta.indexes and is no field's own index, so Django's migration state does not know it. Nothing to change in models.py.".into(),
+                (None, None) => "SeparateDatabaseAndState with no state change: the index is in no Meta.indexes and is no field's own index, so Django's migration state does not know it. Nothing to change in models.py.".into(),
             });
             None
         }
