@@ -135,9 +135,6 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         quiet: config.quiet,
         start: Instant::now(),
     };
-    // The Django project is read before any work: a refusal known now never waits for the
-    // analysis (crate::emit::read_project_early).
-    let early_django = crate::emit::read_project_early(&config.emit)?;
     let writes = config.emit.out_dir.is_some() || config.emit.write_into_project;
     let out_dir = config.emit.out_dir.clone().unwrap_or_default();
     // Fail early: everything knowable before collection (crate::preflight).
@@ -148,6 +145,9 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     if let Some(p) = &config.emit.django_project {
         crate::preflight::django_project(p, config.emit.python.as_deref())?;
     }
+    // The Django project is read before any work: a refusal known now never waits for the
+    // analysis (crate::emit::read_project_early).
+    let early_django = crate::emit::read_project_early(&config.emit)?;
     crate::preflight::readable_tables(&config.engine.connect).await?;
 
     // collect
