@@ -323,7 +323,8 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         };
         let before_text = crate::report::diff::rename_stable(&pair.before, &names);
         let after_text = crate::report::diff::rename_stable(&pair.after, &names);
-        let path = format!("plans/{queryid}.diff");
+        // `q` first: a negative queryid must not make a name that starts with `-`.
+        let path = format!("plans/q{queryid}.diff");
         files.push(EmittedFile {
             path: PathBuf::from(&path),
             contents: plan_diff(&header, &before_text, &after_text, &[]),
@@ -682,6 +683,7 @@ fn build_report(
 ) -> Report {
     let total_ms = snapshot.workload.total_time_ms();
     let shape_of: BTreeMap<i64, &QueryShape> = shapes.iter().map(|s| (s.queryid, s)).collect();
+    let left_out = left_out_evidence(rec);
     let inputs: Vec<TriageInput<'_>> = snapshot
         .workload
         .statements
@@ -712,6 +714,7 @@ fn build_report(
                             .fold(0.0, f64::max)
                     })
                     .unwrap_or(0.0),
+                left_out: left_out.get(&st.queryid).cloned(),
             }
         })
         .collect();
@@ -803,6 +806,8 @@ fn build_report(
         statements,
         notes,
         whatif: counters,
+        limits: rec.limits.clone(),
+        left_out: rec.left_out.clone(),
     }
 }
 
@@ -889,6 +894,30 @@ fn findings(
         per_call_overhead_ms,
         &verdict_of,
     )
+}
+
+/// Triage evidence for each statement an index left out by a limit would help.
+fn left_out_evidence(rec: &Recommendation) -> BTreeMap<i64, String> {
+    let mut out = BTreeMap::new();
+    for l in &rec.left_out {
+        for (q, before, after) in &l.statements {
+            let pct = if *before > 0.0 {
+                100.0 * (before - after) / before
+            } else {
+                0.0
+            };
+            out.entry(*q).or_insert_with(|| {
+                format!(
+                    "left out by {}: {} ({}) makes it {pct:.0}% cheaper; raise it with {}",
+                    l.limit.label(),
+                    l.spec.label(),
+                    crate::report::document::human_bytes(l.size_bytes),
+                    l.raise
+                )
+            });
+        }
+    }
+    out
 }
 
 /// Whether a single-table SELECT filters by equality on the table's primary key or a

@@ -22,6 +22,7 @@ pub async fn read(client: &Client) -> Result<ServerInfo, PgError> {
         database: r.get("database"),
         hypopg_version: r.get("hypopg_version"),
         pgss_version: r.get("pgss_version"),
+        database_size_bytes: r.get::<_, Option<i64>>("database_size"),
     })
 }
 

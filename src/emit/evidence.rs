@@ -35,18 +35,9 @@ pub fn thousands(n: i64) -> String {
     }
 }
 
-/// `6.4 MB` (powers of 1024, one decimal).
+/// `6.4 MiB`: the reports' one size unit ([`crate::report::document::human_bytes`]).
 pub fn size(bytes: i64) -> String {
-    let b = bytes.max(0) as f64;
-    if b < 1024.0 {
-        format!("{bytes} B")
-    } else if b < 1024.0 * 1024.0 {
-        format!("{:.1} kB", b / 1024.0)
-    } else if b < 1024.0 * 1024.0 * 1024.0 {
-        format!("{:.1} MB", b / 1024.0 / 1024.0)
-    } else {
-        format!("{:.1} GB", b / 1024.0 / 1024.0 / 1024.0)
-    }
+    crate::report::document::human_bytes(bytes)
 }
 
 /// Evidence lines for one index (without comment markers).
@@ -128,7 +119,7 @@ mod tests {
     fn formats() {
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(12), "12");
-        assert_eq!(size(6_710_886), "6.4 MB");
+        assert_eq!(size(6_710_886), "6.4 MiB");
         assert_eq!(comment_safe("a\nb\"é"), "a\\x0ab\"\\u00e9");
     }
 }

@@ -17,12 +17,22 @@ pub struct ServerInfo {
     pub hypopg_version: Option<String>,
     /// Installed pg_stat_statements version, if created.
     pub pgss_version: Option<String>,
+    /// `pg_database_size(current_database())`, bytes: what a share budget is a share of
+    /// (absent in snapshots from before it was collected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_size_bytes: Option<i64>,
 }
 
 impl ServerInfo {
     /// Major version (15 for 150018).
     pub fn major(&self) -> u32 {
         self.version_num / 10000
+    }
+
+    /// B-tree skip scan (PostgreSQL 18+): an index can serve a statement that does not
+    /// constrain its leading column, by skipping through that column's distinct values.
+    pub fn has_btree_skip_scan(&self) -> bool {
+        self.version_num >= 180000
     }
 
     /// HypoPG can hide existing indexes (1.4+), which lets us verify a drop's read impact.
@@ -65,5 +75,8 @@ mod tests {
         assert!(s.hypopg_can_hide());
         s.version_num = 150018;
         assert_eq!(s.major(), 15);
+        assert!(!s.has_btree_skip_scan());
+        s.version_num = 180001;
+        assert!(s.has_btree_skip_scan());
     }
 }

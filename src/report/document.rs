@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::candidates::Advice;
 use crate::model::{SkipReason, Skipped, WriteSource};
-use crate::select::DropProposal;
+use crate::select::{DropProposal, LeftOut, LimitsUsed};
 use crate::whatif::WhatIfCounters;
 
 use super::Triage;
@@ -47,6 +47,12 @@ pub struct Report {
     pub notes: Vec<String>,
     /// What-if engine counters.
     pub whatif: WhatIfCounters,
+    /// The limits the recommendation was chosen under.
+    #[serde(default)]
+    pub limits: LimitsUsed,
+    /// Indexes a limit kept out, with the statements they would help.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOut>,
 }
 
 /// Workload summary.
@@ -121,16 +127,32 @@ pub fn count_skips(skipped: &[Skipped]) -> Vec<(SkipReason, usize)> {
     counts
 }
 
-/// Human size: `12.3 MB`.
+/// Human size in binary units, the one unit of every report, migration header and note:
+/// `12.3 MiB` (1 MiB = 1,048,576 bytes; one decimal from KiB up).
 pub fn human_bytes(b: i64) -> String {
-    let b = b as f64;
-    if b >= 1e9 {
-        format!("{:.1} GB", b / 1e9)
-    } else if b >= 1e6 {
-        format!("{:.1} MB", b / 1e6)
-    } else if b >= 1e3 {
-        format!("{:.0} kB", b / 1e3)
+    let v = b.max(0) as f64;
+    const K: f64 = 1024.0;
+    if v >= K * K * K {
+        format!("{:.1} GiB", v / (K * K * K))
+    } else if v >= K * K {
+        format!("{:.1} MiB", v / (K * K))
+    } else if v >= K {
+        format!("{:.1} KiB", v / K)
     } else {
-        format!("{b:.0} B")
+        format!("{} B", b.max(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_are_binary() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(75_776), "74.0 KiB");
+        assert_eq!(human_bytes(1_153_434), "1.1 MiB");
+        assert_eq!(human_bytes(6_710_886), "6.4 MiB");
+        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
     }
 }

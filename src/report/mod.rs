@@ -6,6 +6,7 @@
 
 pub mod diff;
 pub mod document;
+pub mod label;
 pub mod patterns;
 pub mod render;
 pub mod triage;

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::document::{human_bytes, Report};
+use super::label::statement_label;
 
 /// `report.json`: pretty JSON with a trailing newline.
 pub fn to_json(report: &Report) -> String {
@@ -129,7 +130,66 @@ pub fn text_table(report: &Report) -> String {
             v.action()
         );
     }
+    if !report.left_out.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nLeft out by a limit (would help, raise the limit to get it):"
+        );
+        for l in &report.left_out {
+            let _ = writeln!(s, "  {}", left_out_line(l));
+        }
+    }
+    let _ = writeln!(s, "\n{}", limits_line(report));
     s
+}
+
+/// One index a limit kept out, as a sentence.
+fn left_out_line(l: &crate::select::LeftOut) -> String {
+    format!(
+        "{} ({}) would help {} statement(s); left out by {}: raise it with {}",
+        l.spec.label(),
+        human_bytes(l.size_bytes),
+        l.statements.len(),
+        l.limit.label(),
+        l.raise
+    )
+}
+
+/// The limits the recommendation was chosen under, one line.
+fn limits_line(report: &Report) -> String {
+    let l = &report.limits;
+    format!(
+        "Limits: budget {} = {}; at most {} new indexes, {} per table; a statement counts as helped from {:.0}% cheaper; an index must save {:.1}% of the workload's time net of writes. Sizes in binary units (1 MiB = 1,048,576 bytes).",
+        l.budget_rule,
+        human_bytes(l.budget_bytes),
+        l.max_indexes,
+        l.max_per_table,
+        100.0 * l.min_improvement,
+        100.0 * l.min_benefit
+    )
+}
+
+/// A statement's queryid cell and plan-diff link cell for report.md.
+fn id_cells(report: &Report, queryid: i64) -> (String, String) {
+    let diff = report
+        .statements
+        .iter()
+        .find(|st| st.queryid == queryid)
+        .and_then(|st| st.plan_diff.as_ref())
+        .map(|d| format!("[diff]({d})"))
+        .unwrap_or_else(|| "–".into());
+    (format!("`{queryid}`"), diff)
+}
+
+/// A statement's label for report.md, escaped for a table cell.
+fn label_cell(report: &Report, queryid: i64, n: usize) -> String {
+    let q = report
+        .statements
+        .iter()
+        .find(|st| st.queryid == queryid)
+        .map(|st| statement_label(&st.query, n))
+        .unwrap_or_default();
+    format!("`{}`", q.replace('`', "'").replace('|', "\\|"))
 }
 
 /// `report.md`, for a pull request.
@@ -147,6 +207,7 @@ pub fn markdown(report: &Report) -> String {
         report.workload.total_time_ms / 1000.0,
         report.created_by
     );
+    let _ = writeln!(s, "{}\n", limits_line(report));
     for n in &report.notes {
         let _ = writeln!(s, "> **Note:** {n}\n");
     }
@@ -164,23 +225,18 @@ pub fn markdown(report: &Report) -> String {
             v.action()
         );
     }
-    let _ = writeln!(s, "\n| share | calls | mean ms | verdict | evidence | statement |\n|---:|---:|---:|---|---|---|");
+    let _ = writeln!(s, "\n| share | calls | mean ms | verdict | evidence | queryid | plan | statement |\n|---:|---:|---:|---|---|---|---|---|");
     for e in report.triage.entries.iter().take(20) {
-        let q = report
-            .statements
-            .iter()
-            .find(|st| st.queryid == e.queryid)
-            .map(|st| short(&st.query, 90))
-            .unwrap_or_default();
+        let (id, diff) = id_cells(report, e.queryid);
         let _ = writeln!(
             s,
-            "| {:.1}% | {} | {:.3} | {} | {} | `{}` |",
+            "| {:.1}% | {} | {:.3} | {} | {} | {id} | {diff} | {} |",
             100.0 * e.share,
             e.calls,
             e.mean_ms,
             e.verdict.label(),
             e.evidence.replace('|', "\\|"),
-            q.replace('`', "'").replace('|', "\\|")
+            label_cell(report, e.queryid, 140)
         );
     }
     s.push('\n');
@@ -218,23 +274,38 @@ pub fn markdown(report: &Report) -> String {
                 "Add to the model's `Meta.indexes`:\n\n```python\n{meta}\n```\n"
             );
         }
-        let _ = writeln!(s, "| statement | calls | cost before → after | mean ms before → after |\n|---|---:|---|---|");
+        let _ = writeln!(s, "| queryid | plan | statement | calls | cost before → after | mean ms before → after |\n|---|---|---|---:|---|---|");
         for h in &ix.helps {
-            let q = report
-                .statements
-                .iter()
-                .find(|st| st.queryid == h.queryid)
-                .map(|st| short(&st.query, 80))
-                .unwrap_or_else(|| h.queryid.to_string());
+            let (id, diff) = id_cells(report, h.queryid);
             let _ = writeln!(
                 s,
-                "| `{}` | {} | {:.1} → {:.1} | {:.3} → {:.3} |",
-                q.replace('`', "'").replace('|', "\\|"),
+                "| {id} | {diff} | {} | {} | {:.1} → {:.1} | {:.3} → {:.3} |",
+                label_cell(report, h.queryid, 120),
                 h.calls,
                 h.before_cost,
                 h.after_cost,
                 h.before_ms,
                 h.after_ms
+            );
+        }
+        let _ = writeln!(s);
+    }
+    if !report.left_out.is_empty() {
+        let _ = writeln!(s, "## Left out by a limit\n\nThese indexes would help, but a limit kept them out: raise it to get them.\n\n| index | size | limit | raise it with | statements (queryid: cost before → with it) |\n|---|---:|---|---|---|");
+        for l in &report.left_out {
+            let st: Vec<String> = l
+                .statements
+                .iter()
+                .map(|(q, b, a)| format!("`{q}`: {b:.1} → {a:.1}"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | `{}` | {} |",
+                l.spec.label().replace('|', "\\|"),
+                human_bytes(l.size_bytes),
+                l.limit.label(),
+                l.raise,
+                st.join("; ")
             );
         }
         let _ = writeln!(s);
@@ -331,6 +402,7 @@ mod tests {
                 before_after: None,
                 key_lookup: false,
                 table_rows: 300_000.0,
+                left_out: None,
             },
             TriageInput {
                 queryid: 2,
@@ -342,6 +414,7 @@ mod tests {
                 before_after: None,
                 key_lookup: false,
                 table_rows: 0.0,
+                left_out: None,
             },
         ]);
         Report {
@@ -402,7 +475,7 @@ mod tests {
                 calls: 300,
                 mean_ms: 5.0,
                 total_time_ms: 1500.0,
-                plan_diff: Some("plans/1.diff".into()),
+                plan_diff: Some("plans/q1.diff".into()),
             }],
             notes: vec!["write statistics are unavailable".into()],
             whatif: crate::whatif::WhatIfCounters {
@@ -410,6 +483,17 @@ mod tests {
                 cache_hits: 4,
                 explains: 24,
             },
+            limits: crate::select::LimitsUsed {
+                budget_bytes: 16 << 20,
+                budget_rule: "25% of the database (pg_database_size 11.0 MiB), at least 16.0 MiB"
+                    .into(),
+                database_bytes: 11 << 20,
+                max_indexes: 10,
+                max_per_table: 3,
+                min_improvement: 0.1,
+                min_benefit: 0.005,
+            },
+            left_out: vec![],
         }
     }
 

@@ -2,7 +2,8 @@
 //! evidence, so a team sees whether to start with indexes, query changes or caching.
 //!
 //! Pure. Invariant: every statement gets exactly one verdict, checked in a fixed order (writes,
-//! N+1, index helps, well indexed, no index helps, small), and the shares add up to 1.
+//! N+1, index helps, left out by a limit, well indexed, no index helps, small), and the shares
+//! add up to 1. A statement a limit kept an index from is never "no index helps".
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +30,9 @@ pub enum Verdict {
     Fine,
     /// It could not be analysed (see the skipped statements).
     Skipped,
+    /// An index would help it, but a limit (the budget, the per-table cap, the cap on new
+    /// indexes) kept that index out.
+    LeftOutByLimit,
 }
 
 impl Verdict {
@@ -42,6 +46,7 @@ impl Verdict {
             Verdict::WriteHeavy => "write",
             Verdict::Fine => "fine",
             Verdict::Skipped => "skipped",
+            Verdict::LeftOutByLimit => "left out by a limit",
         }
     }
 
@@ -55,6 +60,7 @@ impl Verdict {
             Verdict::WriteHeavy => "keep indexes on this table lean",
             Verdict::Fine => "nothing to do",
             Verdict::Skipped => "see the skipped statements",
+            Verdict::LeftOutByLimit => "raise the limit its evidence names",
         }
     }
 }
@@ -80,6 +86,9 @@ pub struct TriageInput<'a> {
     pub key_lookup: bool,
     /// Rows of the largest table it reads (planner estimate), 0 when unknown.
     pub table_rows: f64,
+    /// When a limit kept out an index that would help it: the evidence, naming the limit and
+    /// how to raise it.
+    pub left_out: Option<String>,
 }
 
 /// One statement's triage.
@@ -214,6 +223,9 @@ fn classify(i: &TriageInput<'_>, median_calls: f64) -> (Verdict, String) {
             );
         }
     }
+    if let Some(e) = &i.left_out {
+        return (Verdict::LeftOutByLimit, e.clone());
+    }
     let Some(plan) = i.baseline else {
         return (Verdict::Fine, "no plan".into());
     };
@@ -335,6 +347,7 @@ mod tests {
                 before_after: Some((8.3, 8.3)),
                 key_lookup: true,
                 table_rows: 20_000.0,
+                left_out: None,
             },
             // An aggregate over every order.
             TriageInput {
@@ -347,6 +360,7 @@ mod tests {
                 before_after: Some((6878.0, 6878.0)),
                 key_lookup: false,
                 table_rows: 300_000.0,
+                left_out: None,
             },
             // Orders of a customer, newest first: an index fixes it.
             TriageInput {
@@ -359,6 +373,7 @@ mod tests {
                 before_after: Some((6000.0, 40.0)),
                 key_lookup: false,
                 table_rows: 300_000.0,
+                left_out: None,
             },
             TriageInput {
                 queryid: 13,
@@ -370,6 +385,7 @@ mod tests {
                 before_after: None,
                 key_lookup: true,
                 table_rows: 20_000.0,
+                left_out: None,
             },
             TriageInput {
                 queryid: 14,
@@ -381,6 +397,7 @@ mod tests {
                 before_after: None,
                 key_lookup: false,
                 table_rows: 300_000.0,
+                left_out: None,
             },
         ];
         let t = triage(&inputs);
@@ -397,6 +414,32 @@ mod tests {
     }
 
     #[test]
+    fn a_scan_an_index_would_fix_but_a_limit_kept_out_says_so() {
+        let sel = shape(StatementKind::Select, "t");
+        let seq_plan = plan(&["Seq Scan"], 1.0, 20_000.0, &[]);
+        let input = |left_out: Option<String>| TriageInput {
+            queryid: 1,
+            calls: 10,
+            total_time_ms: 146.0,
+            rows: 10,
+            shape: Some(&sel),
+            baseline: Some(&seq_plan),
+            before_after: Some((20_000.0, 20_000.0)),
+            key_lookup: false,
+            table_rows: 100_000.0,
+            left_out,
+        };
+        assert_eq!(
+            triage(&[input(None)]).entries[0].verdict,
+            Verdict::NoIndexHelps
+        );
+        let e = "left out by the budget: t(b) (1.1 MiB) makes it 99% cheaper; raise it with --budget 2MiB";
+        let t = triage(&[input(Some(e.into()))]);
+        assert_eq!(t.entries[0].verdict, Verdict::LeftOutByLimit);
+        assert_eq!(t.entries[0].evidence, e);
+    }
+
+    #[test]
     fn a_fast_key_lookup_with_few_calls_is_not_n_plus_one() {
         let sel = shape(StatementKind::Select, "shop_customer");
         let pk_plan = plan(&["Index Scan"], 1.0, 8.3, &["shop_customer_pkey"]);
@@ -410,6 +453,7 @@ mod tests {
             before_after: Some((8.3, 8.3)),
             key_lookup: true,
             table_rows: 20_000.0,
+            left_out: None,
         }];
         assert_eq!(triage(&inputs).entries[0].verdict, Verdict::WellIndexed);
     }

@@ -18,13 +18,16 @@
 //! ```text
 //! Problem::new ─► baseline + singles (EXPLAIN) ─► lazy greedy at the largest budget (EXPLAIN,
 //! only re-costed statements) ─► frontier per budget: greedy order / cached greedy / previous,
-//! then repair (no EXPLAIN) ─► verify the points (EXPLAIN, mostly cached) ─► Recommendation
+//! then repair (no EXPLAIN) ─► verify the points (EXPLAIN, mostly cached) ─► prune: leave-one-out
+//! on the chosen set (EXPLAIN) ─► what the limits left out (no EXPLAIN) ─► Recommendation
 //! ```
 
 pub mod drops;
 pub mod frontier;
 pub mod greedy;
+pub mod limits;
 pub mod problem;
+pub mod prune;
 pub mod recommendation;
 pub mod repair;
 pub mod run;
@@ -32,6 +35,7 @@ pub mod run;
 mod scenarios;
 
 pub use frontier::FrontierPoint;
+pub use limits::{LeftOut, Limit, LimitsUsed};
 pub use recommendation::{
     DropProposal, DropReason, Helped, Proposed, Recommendation, Rejected, StatementEffect,
 };

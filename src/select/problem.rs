@@ -133,7 +133,8 @@ fn referenced(a: &TableAccess) -> BTreeSet<&str> {
 impl Problem {
     /// Build the problem. A candidate is relevant to a statement when it is on one of the
     /// statement's tables and its leading key is a column the statement references there (an
-    /// index whose first column a statement never mentions cannot give it an index scan).
+    /// index whose first column a statement never mentions cannot give it an index scan) — or,
+    /// on a server with B-tree skip scan (PostgreSQL 18+), any of its key columns.
     /// INSERTs and statements not in the workload are left out. `sizes[i]` is candidate `i`'s
     /// size in bytes.
     pub fn new(
@@ -165,6 +166,7 @@ impl Problem {
                 stmts: vec![],
             });
         }
+        let skip_scan = snapshot.server.has_btree_skip_scan();
         let mut stmts = Vec::new();
         let mut seen = BTreeSet::new();
         for sh in shapes {
@@ -179,13 +181,17 @@ impl Problem {
             }
             let mut relevant = Vec::new();
             for (ci, c) in cands.iter().enumerate() {
-                let Some(lead) = c.spec.keys.first().map(|k| k.expr.column()) else {
-                    continue;
+                // With skip scan any key column can give an index scan, not only the first.
+                let keys = if skip_scan {
+                    &c.spec.keys[..]
+                } else {
+                    &c.spec.keys[..c.spec.keys.len().min(1)]
                 };
                 if sh.tables.iter().any(|a| {
-                    a.schema == c.spec.schema
-                        && a.table == c.spec.table
-                        && referenced(a).contains(lead)
+                    a.schema == c.spec.schema && a.table == c.spec.table && {
+                        let r = referenced(a);
+                        keys.iter().any(|k| r.contains(k.expr.column()))
+                    }
                 }) {
                     relevant.push(ci);
                 }

@@ -30,6 +30,13 @@ pub struct Recommendation {
     /// Candidates that would help reads but cost more than they save on writes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<Rejected>,
+    /// Indexes a limit (budget, per-table cap, cap on new indexes) kept out, with the
+    /// statements they would help.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<super::limits::LeftOut>,
+    /// The limits the recommendation was chosen under.
+    #[serde(default)]
+    pub limits: super::limits::LimitsUsed,
 }
 
 /// A candidate that helps reads but was rejected for its write cost.

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::drops::propose_drops;
 use super::frontier::{frontier, point, FrontierPoint};
 use super::greedy::greedy;
+use super::limits::{left_out, LimitsUsed};
 use super::problem::{Limits, Problem};
+use super::prune::{credit, prune, MEASURABLE_SHARE};
 use super::recommendation::{Helped, Proposed, Recommendation, Rejected, StatementEffect};
 use crate::candidates::CandidateSet;
 use crate::config::{MinBenefit, MinImprovement, StorageBudget};
@@ -79,14 +81,45 @@ impl Default for SelectOptions {
     }
 }
 
-/// Size of the database: tables and their existing indexes, bytes.
+/// Size of the database, bytes: `pg_database_size` when the snapshot has it, else (older
+/// snapshots) the collected tables and their existing indexes, which leaves out the system
+/// catalogs and TOAST and so undersized small databases.
 pub fn database_size(snapshot: &Snapshot) -> i64 {
-    snapshot
-        .catalog
-        .tables
-        .iter()
-        .map(|t| t.size_bytes.max(0) + t.indexes.iter().map(|i| i.size_bytes.max(0)).sum::<i64>())
-        .sum()
+    snapshot.server.database_size_bytes.unwrap_or_else(|| {
+        snapshot
+            .catalog
+            .tables
+            .iter()
+            .map(|t| {
+                t.size_bytes.max(0) + t.indexes.iter().map(|i| i.size_bytes.max(0)).sum::<i64>()
+            })
+            .sum()
+    })
+}
+
+/// How the budget was set, for the reports.
+fn budget_rule(budget: StorageBudget, snapshot: &Snapshot, database_bytes: i64) -> String {
+    use crate::report::document::human_bytes;
+    match budget {
+        StorageBudget::Bytes(b) => format!("{} (--budget)", human_bytes(b)),
+        StorageBudget::Share(f) => format!(
+            "{}% of the database ({} {}), at least {}",
+            trim_float(100.0 * f),
+            if snapshot.server.database_size_bytes.is_some() {
+                "pg_database_size"
+            } else {
+                "tables and indexes"
+            },
+            human_bytes(database_bytes),
+            human_bytes(crate::config::SHARE_BUDGET_FLOOR)
+        ),
+    }
+}
+
+/// `25`, `2.5`: a share without trailing zeros.
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Choose the indexes for the whole workload.
@@ -119,7 +152,8 @@ pub async fn select<W: WhatIf>(
             input.candidates.candidates.len()
         )));
     }
-    let budget = opts.budget.resolve(database_size(snapshot));
+    let database_bytes = database_size(snapshot);
+    let budget = opts.budget.resolve(database_bytes);
     let mut p = Problem::new(
         input.shapes,
         input.candidates,
@@ -179,6 +213,19 @@ pub async fn select<W: WhatIf>(
             }
         }
     }
+    // Every index earns its place: leave-one-out on the planner's answers (see `prune`), on
+    // each verified point, before the frontier is made monotone again.
+    let threshold = min_net.max(MEASURABLE_SHARE * total);
+    let mut pruned = Vec::new();
+    for pt in points.iter_mut() {
+        if opts.verify_frontier || pt.budget_bytes == budget {
+            let (kept, gone) = prune(&mut p, whatif, &pt.candidates, threshold).await?;
+            if pt.budget_bytes == budget {
+                pruned = gone;
+            }
+            *pt = point(&p, pt.budget_bytes, &kept);
+        }
+    }
     for i in 1..points.len() {
         if points[i - 1].objective > points[i].objective {
             let prev = points[i - 1].candidates.clone();
@@ -193,7 +240,26 @@ pub async fn select<W: WhatIf>(
     if !chosen.verified {
         p.verify(whatif, &chosen.candidates).await?;
     }
-    let mut rec = build(&p, input.candidates, &steps, &chosen.candidates, min_net);
+    let kept = chosen.candidates.clone();
+    for pr in pruned.iter().filter(|pr| !kept.contains(&pr.candidate)) {
+        notes.push(format!(
+            "{} was left out of the recommendation: {}",
+            p.cands[pr.candidate].spec.label(),
+            pr.reason
+        ));
+    }
+    let mut rec = build(&p, input.candidates, &steps, &kept, min_net);
+    let helped: Vec<bool> = credit(&p, &kept).iter().map(Option::is_some).collect();
+    rec.left_out = left_out(&p, &kept, &helped, &Limits { budget, ..limits });
+    rec.limits = LimitsUsed {
+        budget_bytes: budget,
+        budget_rule: budget_rule(opts.budget, snapshot, database_bytes),
+        database_bytes,
+        max_indexes: opts.max_indexes,
+        max_per_table: opts.max_per_table,
+        min_improvement: opts.min_improvement.share(),
+        min_benefit: opts.min_benefit.share(),
+    };
     rec.drop = propose_drops(&snapshot.catalog, &write, opts.can_hide);
     if !opts.can_hide && !rec.drop.is_empty() {
         notes.push(
@@ -241,7 +307,8 @@ fn build(
     };
     order.sort_by_key(|&c| (rank(c), c));
     let mut statements = Vec::new();
-    let mut uses_of: Vec<Vec<usize>> = Vec::new();
+    // Each statement is credited to one index: the one its plan uses and misses most.
+    let credits = credit(p, set);
     for s in 0..p.stmts.len() {
         let cfg = p.config_for(s, set);
         let (after, used) = match p.cache[s].get(&cfg) {
@@ -251,12 +318,11 @@ fn build(
             ),
             None => (p.estimate(s, &cfg), vec![]),
         };
-        uses_of.push(used);
         statements.push(StatementEffect {
             queryid: p.stmts[s].weight.queryid,
             before_cost: p.stmts[s].weight.baseline_cost,
             after_cost: after,
-            uses: uses_of[s].clone(),
+            uses: used,
         });
     }
     let mut create = Vec::new();
@@ -273,10 +339,9 @@ fn build(
             let g_without = p.read_gain(s, before_c);
             gain_ms += (g_with.ms - g_without.ms).max(0.0);
             gain_cost += (g_with.cost_units - g_without.cost_units).max(0.0);
-            // Evidence lists only statements the index is used by AND that got cheaper.
-            if now < w.baseline_cost
-                && (uses_of[s].contains(&c) || (uses_of[s].is_empty() && now < before_c))
-            {
+            // Evidence lists only the statements credited to this index (used by its plan,
+            // at least `min_improvement` cheaper): each statement under one index.
+            if credits[s] == Some(c) {
                 helps.push(Helped {
                     queryid: w.queryid,
                     calls: w.calls as i64,

@@ -752,3 +752,123 @@ async fn independent_swaps_change_the_objective_by_a_remove_plus_an_add() {
     }
     assert!(shortcut > 100 && joint > 100, "{shortcut} {joint}");
 }
+
+/// One table `t0`, candidates `(c0)` (small) and `(c0) INCLUDE (c1)` (wider, a little better on
+/// every statement), and statement 3 that the wider index improves by 1.2% only.
+fn include_world() -> World {
+    let shapes = vec![
+        shape(1, StatementKind::Select, vec![access("t0", &["c0"])]),
+        shape(2, StatementKind::Select, vec![access("t0", &["c0"])]),
+        shape(3, StatementKind::Select, vec![access("t0", &["c0"])]),
+    ];
+    let statements = vec![stmt(1, 100, 5.0), stmt(2, 100, 5.0), stmt(3, 100, 5.0)];
+    let mut fake = FakeTable::default();
+    for q in 1..=3 {
+        fake.base.insert(q, 1000.0);
+        fake.group.insert(0, 0);
+        fake.group.insert(1, 0);
+    }
+    fake.factor.insert((1, 0), 0.10);
+    fake.factor.insert((1, 1), 0.09);
+    fake.factor.insert((2, 0), 0.50);
+    fake.factor.insert((2, 1), 0.49);
+    fake.factor.insert((3, 1), 0.988);
+    let a = IndexSpec::on("public", "t0", vec![IndexKey::col("c0")]);
+    let mut a_inc = a.clone();
+    a_inc.include = vec!["c1".into(), "id".into()];
+    World {
+        shapes,
+        cands: candidate_set(vec![a, a_inc]),
+        snap: snapshot(vec![table("t0", 1e6)], statements, no_writes()),
+        sizes: vec![10, 30],
+        fake,
+    }
+}
+
+#[tokio::test]
+async fn r14_an_index_another_one_took_over_is_pruned_and_credit_needs_min_improvement() {
+    let w = include_world();
+    let mut opts = cost_opts(1000);
+    opts.min_improvement = MinImprovement::new(0.10).expect("valid");
+    let (rec, _) = w.select(&opts).await;
+    assert_eq!(chosen(&rec), vec![1], "{rec:#?}");
+    let helps: Vec<i64> = rec.create[0].helps.iter().map(|h| h.queryid).collect();
+    assert_eq!(helps, vec![1, 2], "statement 3 improved by 1.2% only");
+    assert!(
+        rec.notes
+            .iter()
+            .any(|n| n.contains("t0(c0) was left out") && n.contains("plan uses it")),
+        "{:?}",
+        rec.notes
+    );
+    assert!(rec.left_out.is_empty(), "{:?}", rec.left_out);
+}
+
+#[tokio::test]
+async fn r14_what_a_limit_kept_out_is_named_with_the_option_that_lets_it_in() {
+    let w = include_world();
+    // The budget binds: neither index fits in 8 bytes.
+    let (rec, _) = w.select(&cost_opts(8)).await;
+    assert!(rec.create.is_empty());
+    let l = &rec.left_out[0];
+    assert_eq!(l.limit, super::Limit::Budget);
+    assert_eq!(l.raise, "--budget 1MiB");
+    assert!(l.statements.iter().any(|s| s.0 == 1), "{l:?}");
+    assert_eq!(rec.limits.budget_bytes, 8);
+    assert_eq!(rec.limits.budget_rule, "8 B (--budget)");
+    // The per-table cap binds: one index on t0, the other statement's index is left out.
+    let mut two = include_world();
+    two.fake.factor.clear();
+    two.fake.group.clear();
+    two.fake.factor.insert((1, 0), 0.1);
+    two.fake.factor.insert((2, 1), 0.1);
+    let mut opts = cost_opts(1000);
+    opts.max_per_table = 1;
+    let (rec, _) = two.select(&opts).await;
+    assert_eq!(rec.create.len(), 1);
+    let l = &rec.left_out[0];
+    assert_eq!(l.limit, super::Limit::PerTable);
+    assert_eq!(l.raise, "--max-per-table 2");
+}
+
+#[tokio::test]
+async fn r14_random_worlds_recommend_no_index_that_fails_leave_one_out() {
+    for seed in 0..40u64 {
+        let w = random_world(seed);
+        let mut opts = cost_opts(150);
+        opts.min_improvement = MinImprovement::new(0.10).expect("valid");
+        opts.min_benefit = MinBenefit::new(0.001).expect("valid");
+        let (rec, _) = w.select(&opts).await;
+        let set = chosen(&rec);
+        let total: f64 = w
+            .snap
+            .workload
+            .statements
+            .iter()
+            .map(|st| st.calls as f64 * w.fake.base[&st.queryid])
+            .sum();
+        for p in &rec.create {
+            assert!(
+                !p.helps.is_empty(),
+                "seed {seed}: {} helps nothing",
+                p.spec.label()
+            );
+            let without: Vec<usize> = set.iter().copied().filter(|&c| c != p.candidate).collect();
+            let loss = achieved(&w, &set) - achieved(&w, &without);
+            assert!(
+                loss > 0.001 * total,
+                "seed {seed}: leaving {} out costs {loss}",
+                p.spec.label()
+            );
+        }
+        let mut credited: Vec<i64> = rec
+            .create
+            .iter()
+            .flat_map(|p| p.helps.iter().map(|h| h.queryid))
+            .collect();
+        let n = credited.len();
+        credited.sort_unstable();
+        credited.dedup();
+        assert_eq!(credited.len(), n, "seed {seed}: a statement credited twice");
+    }
+}

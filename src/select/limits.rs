@@ -1,0 +1,150 @@
+//! What the limits (storage budget, per-table cap, cap on new indexes) kept out: the statements
+//! an index would have helped, had a limit let it in, and the limits the selection used.
+//!
+//! Pure on the [`Problem`]'s cache (no EXPLAIN). Invariant: a statement is reported as left out
+//! only when the final set does not help it, one unchosen index alone makes it at least
+//! `min_improvement` cheaper and adds more than the `--min-benefit` amount to the set, and that
+//! index fits no limit beside the set — so "no index helps" is never said of a cheap win a
+//! limit hid.
+//!
+//! Example: an 11 MB database whose share budget left no room for a 1.1 MiB `(b)` index that
+//! saves 14.5 of 14.6 ms per call: the statement is "left out by the budget: raise it with
+//! `--budget 2MiB`", not "no index helps".
+
+use serde::{Deserialize, Serialize};
+
+use super::problem::{Limits, Problem};
+use crate::model::IndexSpec;
+
+/// A limit of the selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    /// `--budget`.
+    Budget,
+    /// `--max-per-table`.
+    PerTable,
+    /// `--max-indexes`.
+    MaxIndexes,
+}
+
+impl Limit {
+    /// "the budget", for sentences.
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::Budget => "the budget",
+            Limit::PerTable => "the per-table cap",
+            Limit::MaxIndexes => "the cap on new indexes",
+        }
+    }
+}
+
+/// An index a limit kept out, with the statements it would help.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeftOut {
+    /// Candidate id.
+    pub candidate: usize,
+    /// The index.
+    pub spec: IndexSpec,
+    /// Estimated size, bytes.
+    pub size_bytes: i64,
+    /// The limit that kept it out.
+    pub limit: Limit,
+    /// The option and value that would let it in, e.g. `--budget 2MiB`.
+    pub raise: String,
+    /// Statements it alone would make at least `min_improvement` cheaper: (queryid, cost
+    /// before, cost with it).
+    pub statements: Vec<(i64, f64, f64)>,
+}
+
+/// The limits a recommendation was chosen under, for the reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct LimitsUsed {
+    /// Storage budget for new indexes, bytes.
+    pub budget_bytes: i64,
+    /// How the budget was set, e.g. `25% of the database (pg_database_size 11.0 MiB), at
+    /// least 16.0 MiB`.
+    pub budget_rule: String,
+    /// The database size a share budget is a share of, bytes.
+    pub database_bytes: i64,
+    /// Most new indexes in all.
+    pub max_indexes: usize,
+    /// Most new indexes per table.
+    pub max_per_table: usize,
+    /// Least improvement for a statement to count as helped (share).
+    pub min_improvement: f64,
+    /// Least net benefit of an index (share of the workload).
+    pub min_benefit: f64,
+}
+
+const MIB: i64 = 1 << 20;
+
+/// The indexes the limits kept out of `set` (see the module header), by candidate id.
+/// `helped[s]` tells whether the set already helps statement `s`.
+pub fn left_out(p: &Problem, set: &[usize], helped: &[bool], limits: &Limits) -> Vec<LeftOut> {
+    let mut per_table = vec![0usize; p.tables.len()];
+    for &c in set {
+        per_table[p.cands[c].table] += 1;
+    }
+    let size = p.size(set);
+    let mut out: Vec<LeftOut> = Vec::new();
+    for s in 0..p.stmts.len() {
+        if helped.get(s).copied().unwrap_or(true) {
+            continue;
+        }
+        let base = p.stmts[s].weight.baseline_cost;
+        let best = p.stmts[s]
+            .relevant
+            .iter()
+            .copied()
+            .filter(|c| !set.contains(c))
+            .filter_map(|c| {
+                let after = p.estimate(s, &[c]);
+                let saved = base - after;
+                (saved > 0.0 && saved >= p.min_improvement * base)
+                    .then(|| (p.marginal(set, c), after, c))
+            })
+            .filter(|(v, _, _)| *v > limits.min_net)
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.2.cmp(&a.2)));
+        let Some((_, after, c)) = best else {
+            continue;
+        };
+        let t = p.cands[c].table;
+        let (limit, raise) = if set.len() >= limits.max_indexes {
+            (
+                Limit::MaxIndexes,
+                format!("--max-indexes {}", set.len() + 1),
+            )
+        } else if per_table[t] >= limits.max_per_table {
+            (
+                Limit::PerTable,
+                format!("--max-per-table {}", per_table[t] + 1),
+            )
+        } else if size + p.cands[c].size > limits.budget {
+            let need = size + p.cands[c].size;
+            (
+                Limit::Budget,
+                format!("--budget {}MiB", (need + MIB - 1) / MIB),
+            )
+        } else {
+            continue;
+        };
+        let entry = (p.stmts[s].weight.queryid, base, after);
+        match out.iter_mut().find(|l| l.candidate == c) {
+            Some(l) => l.statements.push(entry),
+            None => out.push(LeftOut {
+                candidate: c,
+                spec: p.cands[c].spec.clone(),
+                size_bytes: p.cands[c].size,
+                limit,
+                raise,
+                statements: vec![entry],
+            }),
+        }
+    }
+    for l in &mut out {
+        l.statements.sort_by_key(|e| e.0);
+    }
+    out.sort_by_key(|l| l.candidate);
+    out
+}

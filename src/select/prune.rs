@@ -1,0 +1,243 @@
+//! Pruning the chosen set: every recommended index earns its place, and two indexes where one's
+//! keys lead the other's stay together only when each pays on its own.
+//!
+//! Asks the [`WhatIf`] only for the chosen set and the set without each of its indexes (the
+//! leave-one-out configurations). Invariant: on return, every index of the set (1) is credited
+//! with at least one statement whose plan under the set uses it and got at least
+//! `min_improvement` cheaper, and (2) leaving it out makes the objective worse by more than the
+//! threshold (`--min-benefit`, and always by a measurable amount), on planner answers.
+//!
+//! Problem: the greedy and repair judge an index by its value when it joined the set, on cached
+//! costs; an index chosen later can take its statements over, leaving one that helps nothing
+//! (observed: `(assignee_id, status)` "helps 0 stmt, saving −0.0" beside
+//! `(assignee_id, status, updated_at DESC)`; `(a)` beside `(a) INCLUDE (b, id)`). What we do:
+//! after the choice, cost the set without each index with the planner; while some index fails
+//! a test, remove the one whose absence costs least, and check again. Example: without
+//! `(a)`, the statements on `a` use `(a) INCLUDE (b, id)` at the same cost: `(a)` goes.
+//!
+//! Redundancy: a pair where one index's keys lead the other's (the same keys with and without
+//! `INCLUDE`, a partial index inside a wider one with the same predicate) is what the
+//! leave-one-out test catches: the wider index serves the narrower one's statements, so
+//! leaving the narrower out costs little. [`redundant_pair`] names such pairs for the tests and
+//! the report; on servers with B-tree skip scan a single-column index is also covered by any
+//! index with that column among its keys.
+
+use super::problem::Problem;
+use super::repair::delta;
+use crate::error::Error;
+use crate::model::IndexSpec;
+use crate::whatif::WhatIf;
+
+/// A statement counts as improved only when its cost fell by at least this share of its
+/// baseline, whatever `--min-improvement` says (planner rounding is not an improvement).
+pub const MEASURABLE_SHARE: f64 = 1e-6;
+
+/// Per statement, the index of `set` credited with its improvement: among the indexes of `set`
+/// its plan uses, the one without which it would cost most (ties: the lowest id); `None` when
+/// the statement did not get at least `min_improvement` cheaper. When the engine does not say
+/// which indexes a plan uses, the candidates whose absence makes the statement dearer stand in.
+pub fn credit(p: &Problem, set: &[usize]) -> Vec<Option<usize>> {
+    (0..p.stmts.len())
+        .map(|s| {
+            let cfg = p.config_for(s, set);
+            if cfg.is_empty() {
+                return None;
+            }
+            let base = p.stmts[s].weight.baseline_cost;
+            let after = p.estimate(s, &cfg);
+            let saved = base - after;
+            if !(saved > MEASURABLE_SHARE * base && saved >= p.min_improvement * base) {
+                return None;
+            }
+            let used: Vec<usize> = p.cache[s]
+                .get(&cfg)
+                .map(|c| c.used.iter().copied().filter(|u| cfg.contains(u)).collect())
+                .unwrap_or_default();
+            let told = !used.is_empty();
+            let pool = if told { used } else { cfg.clone() };
+            pool.iter()
+                .map(|&c| {
+                    let without: Vec<usize> = cfg.iter().copied().filter(|&x| x != c).collect();
+                    (p.estimate(s, &without), c)
+                })
+                .filter(|(cost, _)| told || *cost > after)
+                .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+                .map(|(_, c)| c)
+        })
+        .collect()
+}
+
+/// What leaving `c` out of `set` costs the objective (positive: the workload gets dearer).
+pub fn leave_one_out(p: &Problem, set: &[usize], c: usize) -> f64 {
+    -delta(p, set, &[c], &[]).0
+}
+
+/// An index removed by [`prune`], with why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pruned {
+    /// The candidate.
+    pub candidate: usize,
+    /// Why, for a note.
+    pub reason: String,
+}
+
+/// Remove from `set` every index that does not earn its place (see the module header):
+/// `threshold` is the least a leave-one-out must cost (the `--min-benefit` amount, at least a
+/// measurable one). Costs the needed configurations with the planner first. Returns the set
+/// (sorted) and what was removed, in order.
+pub async fn prune<W: WhatIf>(
+    p: &mut Problem,
+    whatif: &mut W,
+    set: &[usize],
+    threshold: f64,
+) -> Result<(Vec<usize>, Vec<Pruned>), Error> {
+    let mut cur: Vec<usize> = set.to_vec();
+    cur.sort_unstable();
+    cur.dedup();
+    let mut removed = Vec::new();
+    loop {
+        let mut wanted: Vec<(usize, Vec<usize>)> = (0..p.stmts.len())
+            .map(|s| (s, p.config_for(s, &cur)))
+            .collect();
+        for &c in &cur {
+            let without: Vec<usize> = cur.iter().copied().filter(|&x| x != c).collect();
+            for &s in &p.cands[c].stmts {
+                wanted.push((s, p.config_for(s, &without)));
+            }
+        }
+        p.ensure(whatif, &wanted).await?;
+        let credits = credit(p, &cur);
+        let mut worst: Option<(f64, usize, String)> = None;
+        for &c in &cur {
+            let loss = leave_one_out(p, &cur, c);
+            let credited = credits.iter().filter(|x| **x == Some(c)).count();
+            let why = if credited == 0 {
+                Some(format!(
+                    "no statement's plan uses it to get at least {:.0}% cheaper",
+                    100.0 * p.min_improvement
+                ))
+            } else if loss <= threshold {
+                Some("leaving it out does not make the workload measurably dearer (or by less than --min-benefit)".to_string())
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                if worst
+                    .as_ref()
+                    .is_none_or(|(l, wc, _)| loss < *l || (loss == *l && c > *wc))
+                {
+                    worst = Some((loss, c, why));
+                }
+            }
+        }
+        match worst {
+            Some((_, c, reason)) => {
+                cur.retain(|&x| x != c);
+                removed.push(Pruned {
+                    candidate: c,
+                    reason,
+                });
+            }
+            None => break,
+        }
+    }
+    Ok((cur, removed))
+}
+
+/// Whether `narrow` is redundant beside `wide`: same table, same predicate, and `narrow`'s
+/// keys lead `wide`'s (same expressions and operator classes; a single key may differ in
+/// direction, a B-tree scans both ways). With `skip_scan` (PostgreSQL 18+) a single-column
+/// index is also covered by an index that has its column among its later keys. `INCLUDE`
+/// columns are ignored: `(a)` is redundant beside `(a) INCLUDE (b)`.
+pub fn covered_by(narrow: &IndexSpec, wide: &IndexSpec, skip_scan: bool) -> bool {
+    if narrow.schema != wide.schema
+        || narrow.table != wide.table
+        || narrow.predicate != wide.predicate
+        || narrow.keys.is_empty()
+        || narrow.keys.len() > wide.keys.len()
+        || narrow.unique
+    {
+        return false;
+    }
+    let same = |a: &crate::model::IndexKey, b: &crate::model::IndexKey, dir: bool| {
+        a.expr == b.expr && a.opclass == b.opclass && (!dir || a.desc == b.desc)
+    };
+    let single = narrow.keys.len() == 1;
+    let leads = narrow
+        .keys
+        .iter()
+        .zip(&wide.keys)
+        .all(|(a, b)| same(a, b, !single));
+    leads || (skip_scan && single && wide.keys.iter().any(|k| same(&narrow.keys[0], k, false)))
+}
+
+/// The first pair `(narrow, wide)` of `specs` where [`covered_by`] holds, if any (by index).
+pub fn redundant_pair(specs: &[&IndexSpec], skip_scan: bool) -> Option<(usize, usize)> {
+    for (i, a) in specs.iter().enumerate() {
+        for (j, b) in specs.iter().enumerate() {
+            if i != j && covered_by(a, b, skip_scan) {
+                return Some((i, j));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{IndexKey, KeyExpr};
+
+    fn spec(keys: &[(&str, bool)], include: &[&str]) -> IndexSpec {
+        IndexSpec {
+            schema: "public".into(),
+            table: "t".into(),
+            keys: keys
+                .iter()
+                .map(|(c, desc)| IndexKey {
+                    expr: KeyExpr::Column(c.to_string()),
+                    desc: *desc,
+                    nulls_first: None,
+                    opclass: None,
+                })
+                .collect(),
+            include: include.iter().map(|c| c.to_string()).collect(),
+            predicate: None,
+            unique: false,
+        }
+    }
+
+    #[test]
+    fn prefixes_and_includes_are_redundant_other_orders_are_not() {
+        let a = spec(&[("a", false)], &[]);
+        let a_inc = spec(&[("a", false)], &["b", "id"]);
+        let ab = spec(&[("a", false), ("b", false)], &[]);
+        let ba = spec(&[("b", false), ("a", false)], &[]);
+        let ab_desc = spec(&[("a", false), ("b", true)], &[]);
+        let abc = spec(&[("a", false), ("b", false), ("c", true)], &[]);
+        assert!(covered_by(&a, &a_inc, false));
+        assert!(covered_by(&a, &ab, false));
+        assert!(covered_by(&ab, &abc, false));
+        assert!(
+            !covered_by(&ab_desc, &abc, false),
+            "direction of a second key matters"
+        );
+        assert!(!covered_by(&abc, &ab, false));
+        assert!(!covered_by(&a, &ba, false), "a is not ba's leading key");
+        assert!(
+            covered_by(&a, &ba, true),
+            "skip scan serves a through (b, a)"
+        );
+        assert!(!covered_by(&ab, &ba, true));
+        let mut partial = a.clone();
+        partial.predicate = Some(crate::model::Predicate {
+            terms: vec![crate::model::PredTerm::IsNull { column: "d".into() }],
+        });
+        assert!(!covered_by(&partial, &ab, false), "different predicates");
+        let mut wide_partial = ab.clone();
+        wide_partial.predicate = partial.predicate.clone();
+        assert!(covered_by(&partial, &wide_partial, false));
+        assert_eq!(redundant_pair(&[&ba, &ab, &a], false), Some((2, 1)));
+        assert_eq!(redundant_pair(&[&ba, &abc], false), None);
+    }
+}
