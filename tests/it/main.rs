@@ -22,6 +22,7 @@ mod reliability_names;
 mod reliability_readonly;
 mod reliability_workload;
 mod select;
+mod select_earns;
 mod sql_files;
 mod tls;
 mod verify;
