@@ -10,7 +10,8 @@
 //! longer than [`MAX_SELECT_LIST`] characters with `…`, drop the double quotes around plain
 //! lower-case identifiers, and only then cut. Example: `SELECT "t"."id", … FROM "t" WHERE
 //! "t"."queue_id" = $1 ORDER BY "t"."created" DESC LIMIT 21` becomes `SELECT … FROM t WHERE
-//! t.queue_id = $1 ORDER BY t.created DESC LIMIT 21`.
+//! queue_id = $1 ORDER BY created DESC LIMIT 21` (a statement on one table loses the
+//! qualifier of its columns).
 
 /// A select list up to this many characters is kept (`COUNT(*) AS "__count"` tells statements
 /// apart); a longer one becomes `…`.
@@ -21,7 +22,49 @@ pub fn statement_label(query: &str, n: usize) -> String {
     let one: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
     let elided = elide_select_list(&one);
     let plain = unquote_plain(&elided);
-    cut(&plain, n)
+    cut(&drop_single_qualifier(&plain), n)
+}
+
+/// In a statement on one table (one FROM, no JOIN, no comma after the table), drop the
+/// `table.` qualifier of its columns: `WHERE t.queue_id = $1` → `WHERE queue_id = $1`.
+fn drop_single_qualifier(s: &str) -> String {
+    let upper = s.to_ascii_uppercase();
+    if upper.matches(" FROM ").count() != 1 || upper.contains(" JOIN ") {
+        return s.to_string();
+    }
+    let Some(at) = upper.find(" FROM ") else {
+        return s.to_string();
+    };
+    let rest = &s[at + 6..];
+    let table: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+        .collect();
+    let after = &rest[table.len()..];
+    if table.is_empty()
+        || !(after.is_empty() || after.starts_with(' '))
+        || after.trim_start().starts_with(',')
+    {
+        return s.to_string();
+    }
+    let qual = format!("{table}.");
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let boundary = i == 0
+            || !s[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '"');
+        if boundary && s[i..].starts_with(&qual) {
+            i += qual.len();
+            continue;
+        }
+        let c = s[i..].chars().next().unwrap_or(' ');
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
 }
 
 /// Byte offset of the first top-level ` FROM ` (outside parentheses, quotes and strings).
@@ -130,7 +173,12 @@ mod tests {
     #[test]
     fn a_long_select_list_is_elided_and_the_rest_kept() {
         let q = r#"SELECT "tickets_ticket"."id", "tickets_ticket"."queue_id", "tickets_ticket"."reporter_id", "tickets_ticket"."status" FROM "tickets_ticket" WHERE ("tickets_ticket"."queue_id" = $1 AND "tickets_ticket"."status" = $2) ORDER BY "tickets_ticket"."created" DESC LIMIT 21"#;
-        insta::assert_snapshot!(statement_label(q, 200), @"SELECT … FROM tickets_ticket WHERE (tickets_ticket.queue_id = $1 AND tickets_ticket.status = $2) ORDER BY tickets_ticket.created DESC LIMIT 21");
+        insta::assert_snapshot!(statement_label(q, 200), @"SELECT … FROM tickets_ticket WHERE (queue_id = $1 AND status = $2) ORDER BY created DESC LIMIT 21");
+        let join = r#"SELECT "a"."id" FROM "a" INNER JOIN "b" ON ("a"."b_id" = "b"."id") WHERE "b"."x" = $1"#;
+        assert_eq!(
+            statement_label(join, 200),
+            "SELECT a.id FROM a INNER JOIN b ON (a.b_id = b.id) WHERE b.x = $1"
+        );
     }
 
     #[test]
@@ -138,12 +186,13 @@ mod tests {
         let count = r#"SELECT COUNT(*) AS "__count" FROM "t" WHERE "t"."a" = $1"#;
         assert_eq!(
             statement_label(count, 200),
-            "SELECT COUNT(*) AS __count FROM t WHERE t.a = $1"
+            "SELECT COUNT(*) AS __count FROM t WHERE a = $1"
         );
         let sub = r#"SELECT (SELECT max("x") FROM "u" WHERE "u"."id" = "t"."id") AS "m", "t"."aaaaaaaaaaaaaaaaaaaa", "t"."bbbbbbbbbbb" FROM "t" WHERE "t"."Name" = 'a "b" FROM c'"#;
         assert_eq!(
             statement_label(sub, 200),
-            r#"SELECT … FROM t WHERE t."Name" = 'a "b" FROM c'"#
+            r#"SELECT … FROM t WHERE t."Name" = 'a "b" FROM c'"#,
+            "two FROMs (one inside a string): qualifiers kept"
         );
         assert_eq!(
             statement_label("UPDATE \"t\" SET \"a\" = $1", 10),

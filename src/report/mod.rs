@@ -10,6 +10,8 @@ pub mod label;
 pub mod patterns;
 pub mod render;
 pub mod triage;
+#[cfg(test)]
+mod wide_table_tests;
 
 pub use diff::{plan_diff, PlanDiffHeader};
 pub use document::{Report, ReportIndex, ReportStatement, WorkloadSummary, REPORT_FORMAT_VERSION};
