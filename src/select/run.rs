@@ -13,7 +13,7 @@ use super::frontier::{frontier, point, FrontierPoint};
 use super::greedy::greedy;
 use super::limits::{left_out, LimitsUsed};
 use super::problem::{Limits, Problem};
-use super::prune::{credit, prune, MEASURABLE_SHARE};
+use super::prune::{credit, prune, Bar, MEASURABLE_SHARE};
 use super::recommendation::{Helped, Proposed, Recommendation, Rejected, StatementEffect};
 use crate::candidates::CandidateSet;
 use crate::config::{MinBenefit, MinImprovement, StorageBudget};
@@ -215,11 +215,15 @@ pub async fn select<W: WhatIf>(
     }
     // Every index earns its place: leave-one-out on the planner's answers (see `prune`), on
     // each verified point, before the frontier is made monotone again.
-    let threshold = min_net.max(MEASURABLE_SHARE * total);
+    let bar = Bar {
+        min_net,
+        measurable: MEASURABLE_SHARE * total,
+        skip_scan: snapshot.server.has_btree_skip_scan(),
+    };
     let mut pruned = Vec::new();
     for pt in points.iter_mut() {
         if opts.verify_frontier || pt.budget_bytes == budget {
-            let (kept, gone) = prune(&mut p, whatif, &pt.candidates, threshold).await?;
+            let (kept, gone) = prune(&mut p, whatif, &pt.candidates, bar).await?;
             if pt.budget_bytes == budget {
                 pruned = gone;
             }
@@ -307,7 +311,7 @@ fn build(
     };
     order.sort_by_key(|&c| (rank(c), c));
     let mut statements = Vec::new();
-    // Each statement is credited to one index: the one its plan uses and misses most.
+    // Each statement is credited to one index: the one its plan uses that serves it best.
     let credits = credit(p, set);
     for s in 0..p.stmts.len() {
         let cfg = p.config_for(s, set);
