@@ -126,6 +126,7 @@ fn wide_report() -> Report {
         },
         write_stats: WriteSource::Local,
         triage: triage(&inputs),
+        findings: Default::default(),
         indexes: vec![
             index(
                 "tickets_tic_queue_i_3c2a1b_idx",
