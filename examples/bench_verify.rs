@@ -48,6 +48,7 @@ fn run(
     let source = Source::Live(idxadvise::config::CollectConfig {
         filter: idxadvise::config::WorkloadFilter::default(),
         connection: conn.clone(),
+        observe_values: std::time::Duration::ZERO,
     });
     let emit = idxadvise::cli::EmitArgs {
         out: Some(out_dir.clone()),
@@ -90,6 +91,7 @@ fn run(
         measurement: Measurement::Live(idxadvise::config::CollectConfig {
             filter: idxadvise::config::WorkloadFilter::default(),
             connection: conn,
+            observe_values: std::time::Duration::ZERO,
         }),
         out: None,
         django: None,

@@ -210,6 +210,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         &candidates,
     )
     .await?;
+    engine.set_observed(std::sync::Arc::new(snapshot.observed.clone()));
     stages.say("what-if: costing statements with hypothetical indexes (HypoPG)");
     let mut select_opts = config.select.clone();
     select_opts.can_hide = engine.can_hide();
@@ -941,6 +942,7 @@ async fn statement_snapshot(
             window_seconds: None,
         },
         write_stats: crate::collect::writes::unavailable(),
+        observed: Default::default(),
     })
 }
 

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod fake;
 pub mod hypo;
+pub mod observed_sets;
 pub mod oracle;
 pub mod params;
 pub mod plan;
