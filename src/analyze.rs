@@ -321,6 +321,9 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
             after_ms: crate::cost::read::predicted_mean_ms(stmt.mean_time_ms, b.cost, a.cost),
             values: Some(pair.values.clone()),
             generic: b.generic_cost.zip(a.generic_cost),
+            observed: snapshot.observed.get(*queryid).map(|o| {
+                crate::report::values::evidence(o, shapes.iter().find(|s| s.queryid == *queryid))
+            }),
         };
         let before_text = crate::report::diff::rename_stable(&pair.before, &names);
         let after_text = crate::report::diff::rename_stable(&pair.after, &names);
@@ -778,6 +781,9 @@ fn build_report(
             mean_ms: s.mean_time_ms,
             total_time_ms: s.total_time_ms,
             plan_diff: diffs.get(&s.queryid).cloned(),
+            values: snapshot.observed.get(s.queryid).map(|o| {
+                crate::report::values::evidence(o, shapes.iter().find(|sh| sh.queryid == s.queryid))
+            }),
         })
         .collect();
     let mut notes = rec.notes.clone();

@@ -9,6 +9,7 @@ pub mod document;
 pub mod patterns;
 pub mod render;
 pub mod triage;
+pub mod values;
 
 pub use diff::{plan_diff, PlanDiffHeader};
 pub use document::{Report, ReportIndex, ReportStatement, WorkloadSummary, REPORT_FORMAT_VERSION};

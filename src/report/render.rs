@@ -239,6 +239,26 @@ pub fn markdown(report: &Report) -> String {
         }
         let _ = writeln!(s);
     }
+    let observed: Vec<&super::ReportStatement> = report
+        .statements
+        .iter()
+        .filter(|st| st.values.is_some())
+        .collect();
+    if !observed.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Observed parameter values\n\n| statement | values |\n|---|---|"
+        );
+        for st in observed {
+            let _ = writeln!(
+                s,
+                "| `{}` | {} |",
+                short(&st.query, 80).replace('`', "'").replace('|', "\\|"),
+                st.values.as_deref().unwrap_or("").replace('|', "\\|")
+            );
+        }
+        let _ = writeln!(s);
+    }
     if !report.drops.is_empty() {
         let _ = writeln!(s, "## Indexes to drop\n\n| index | table | reason | size | read impact |\n|---|---|---|---:|---|");
         for d in &report.drops {
@@ -403,6 +423,7 @@ mod tests {
                 mean_ms: 5.0,
                 total_time_ms: 1500.0,
                 plan_diff: Some("plans/1.diff".into()),
+                values: None,
             }],
             notes: vec!["write statistics are unavailable".into()],
             whatif: crate::whatif::WhatIfCounters {

@@ -1,0 +1,199 @@
+//! Observed parameter values (issue 13): each source on its own, against a real cluster with
+//! real concurrent traffic while it is observed — never canned activity rows.
+//!
+//! - pg_stat_activity sampling on the example shop while its workload replays: the queue page
+//!   (`status = $1 ORDER BY created_at LIMIT`) and a pending-orders count get an index on the
+//!   status without `--hot-values`, and the report says which values were seen.
+//! - pg_qualstats on a cluster of its own (it must be preloaded): its constants alone give the
+//!   rare-status count its index.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::support::{
+    cluster, example_database, replay_workload, repo_root, Cluster, ClusterOptions,
+};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_idxadvise"));
+    c.env_remove("DATABASE_URL");
+    c
+}
+
+/// Django's pending-orders count, as the ORM sends it (client-side binding), `n` times.
+const PENDING_COUNT: &str = "SELECT COUNT(*) AS \"__count\" FROM \"shop_order\" WHERE \"shop_order\".\"status\" = 'pending';\n";
+
+fn write_repeated(dir: &Path, name: &str, sql: &str, n: usize) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, sql.repeat(n)).expect("write sql");
+    p
+}
+
+fn report(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report.json"))
+        .expect("report.json is JSON")
+}
+
+/// The report's statement whose text contains every needle.
+fn statement<'a>(r: &'a serde_json::Value, needles: &[&str]) -> &'a serde_json::Value {
+    r["statements"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .find(|s| {
+            let t = s["query"].as_str().unwrap_or("");
+            needles.iter().all(|n| t.contains(n))
+        })
+        .unwrap_or_else(|| panic!("no statement with {needles:?}"))
+}
+
+fn index_for(r: &serde_json::Value, queryid: i64) -> Option<String> {
+    r["indexes"]
+        .as_array()
+        .expect("indexes")
+        .iter()
+        .find(|ix| {
+            ix["helps"]
+                .as_array()
+                .is_some_and(|h| h.iter().any(|h| h["queryid"].as_i64() == Some(queryid)))
+        })
+        .and_then(|ix| ix["sql"].as_str())
+        .map(str::to_string)
+}
+
+fn verdict(r: &serde_json::Value, queryid: i64) -> String {
+    r["triage"]["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["queryid"].as_i64() == Some(queryid))
+        .map(|e| e["verdict"].to_string())
+        .unwrap_or_default()
+}
+
+/// Traffic in the background until dropped: each thread replays its file in a loop.
+struct Traffic {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<usize>>,
+}
+
+impl Traffic {
+    fn start(c: &'static Cluster, db: &str, files: Vec<PathBuf>) -> Traffic {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = files
+            .into_iter()
+            .map(|f| {
+                let stop = stop.clone();
+                let db = db.to_string();
+                std::thread::spawn(move || {
+                    let mut rounds = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        c.psql_file(&db, &f);
+                        rounds += 1;
+                    }
+                    rounds
+                })
+            })
+            .collect();
+        Traffic { stop, threads }
+    }
+
+    /// Stop and return how many rounds each thread ran.
+    fn stop(self) -> Vec<usize> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.threads
+            .into_iter()
+            .map(|t| t.join().expect("traffic thread"))
+            .collect()
+    }
+}
+
+const PAGE: &[&str] =
+    &["WHERE \"shop_order\".\"status\" = $1 ORDER BY \"shop_order\".\"created_at\""];
+const COUNT: &[&str] = &["COUNT(*)", "WHERE \"shop_order\".\"status\" = $1"];
+
+/// Sampling pg_stat_activity while the example's workload and a pending count run: without
+/// `--hot-values` the queue page and the count get an index led by (or restricted to) the
+/// status, the count is not triaged "no index helps", and the report, its markdown and the
+/// plan diff say which values were seen.
+#[test]
+fn activity_sampling_gives_the_pending_page_and_count_a_status_index() {
+    let c = cluster();
+    let db = example_database("observe_activity");
+    replay_workload(&db);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let count = write_repeated(tmp.path(), "count.sql", PENDING_COUNT, 40);
+    c.psql_file(&db, &count);
+    let traffic = Traffic::start(
+        c,
+        &db,
+        vec![repo_root().join("examples/shop/workload.sql"), count],
+    );
+    let out = tmp.path().join("out");
+    let snap = tmp.path().join("snap.json");
+    let o = bin()
+        .args(["collect", "--observe-values", "4", "--database-url"])
+        .arg(c.url(&db))
+        .arg("-o")
+        .arg(&snap)
+        .output()
+        .expect("run collect");
+    let rounds = traffic.stop();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(rounds.iter().all(|r| *r >= 1), "traffic ran: {rounds:?}");
+
+    // The snapshot keeps what was observed.
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&snap).expect("snapshot")).expect("json");
+    let summary = &s["observed"]["summary"];
+    assert!(
+        summary["activity_rounds"].as_u64().unwrap_or(0) > 50,
+        "{summary}"
+    );
+    assert_eq!(
+        summary["query_id"],
+        serde_json::Value::Bool(true),
+        "{summary}"
+    );
+
+    let o = bin()
+        .args(["analyze", "--quiet", "--database-url"])
+        .arg(c.url(&db))
+        .arg("--snapshot")
+        .arg(&snap)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run analyze");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = report(&out);
+    for (needles, what) in [(PAGE, "queue page"), (COUNT, "pending count")] {
+        let st = statement(&r, needles);
+        let id = st["queryid"].as_i64().expect("queryid");
+        let values = st["values"].as_str().unwrap_or("");
+        assert!(
+            values.contains("status = 'pending': 100% of"),
+            "{what}: {values}"
+        );
+        let ix = index_for(&r, id).unwrap_or_default();
+        assert!(ix.contains("\"status\""), "{what}: {ix}");
+        assert!(!verdict(&r, id).contains("no index"), "{what}");
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(md.contains("## Observed parameter values"), "{md}");
+    let page = statement(&r, PAGE);
+    let diff = page["plan_diff"].as_str().expect("the page's plan changes");
+    let diff = std::fs::read_to_string(out.join(diff)).expect("diff");
+    assert!(
+        diff.contains("# observed values: status = 'pending'"),
+        "{diff}"
+    );
+    assert!(diff.contains("'pending'"), "{diff}");
+}
