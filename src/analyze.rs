@@ -387,9 +387,12 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
                 mean_ms: st.mean_time_ms,
                 total_time_ms: st.total_time_ms,
                 plan_diff: None,
+                values: None,
+                risk: None,
             });
         }
     }
+    mark_risks(&mut report, &plan_pairs, &snapshot);
     files.push(EmittedFile {
         path: PathBuf::from("report.md"),
         contents: crate::report::render::markdown(&report),
@@ -588,6 +591,8 @@ struct PlanPair {
     before: String,
     after: String,
     values: String,
+    /// The worst value set, when the recommendation makes its plan markedly worse.
+    worst: Option<(String, f64, f64, f64)>,
 }
 
 async fn plan_pairs(
@@ -634,11 +639,34 @@ async fn plan_pairs(
                     before: bv.plan.text.clone(),
                     after: av.plan.text.clone(),
                     values: format!("{values} (weight {:.1}%)", 100.0 * bv.weight),
+                    worst: crate::report::risk::worst_value(b, a),
                 },
             );
         }
     }
     Ok(out)
+}
+
+/// Say which statements a recommended index makes markedly worse for a plausible value
+/// ([`crate::report::risk`]), and add one note when any of them was not observed.
+fn mark_risks(report: &mut Report, pairs: &BTreeMap<i64, PlanPair>, snapshot: &Snapshot) {
+    let mut unobserved = 0;
+    for st in &mut report.statements {
+        let Some(worst) = pairs.get(&st.queryid).and_then(|p| p.worst.as_ref()) else {
+            continue;
+        };
+        let observed = snapshot.observed.get(st.queryid).is_some();
+        if !observed {
+            unobserved += 1;
+        }
+        st.risk = Some(crate::report::risk::risk_line(worst, observed));
+    }
+    if unobserved > 0 {
+        report.notes.push(format!(
+            "{unobserved} statements depend on values not observed: a recommended index makes their plan markedly worse for a plausible value (see each statement's risk); {}",
+            crate::report::risk::HOW_TO_OBSERVE
+        ));
+    }
 }
 
 /// Evaluate every shape under one configuration; skipped statements are recorded.
@@ -781,6 +809,7 @@ fn build_report(
             mean_ms: s.mean_time_ms,
             total_time_ms: s.total_time_ms,
             plan_diff: diffs.get(&s.queryid).cloned(),
+            risk: None,
             values: snapshot.observed.get(s.queryid).map(|o| {
                 crate::report::values::evidence(o, shapes.iter().find(|sh| sh.queryid == s.queryid))
             }),

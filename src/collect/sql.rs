@@ -42,6 +42,8 @@ pub const ACTIVITY: &str = include_str!("../../sql/activity.sql");
 pub const ACTIVITY_PRE14: &str = include_str!("../../sql/activity_pre14.sql");
 /// What activity sampling can see.
 pub const ACTIVITY_SETTINGS: &str = include_str!("../../sql/activity_settings.sql");
+/// `check`: track_activity_query_size against the statements' lengths.
+pub const CHECK_ACTIVITY: &str = include_str!("../../sql/check_activity.sql");
 /// pg_qualstats' constants per queryid.
 pub const QUALSTATS: &str = include_str!("../../sql/qualstats.sql");
 
@@ -69,6 +71,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("activity_pre14.sql", ACTIVITY_PRE14),
     ("activity_settings.sql", ACTIVITY_SETTINGS),
     ("qualstats.sql", QUALSTATS),
+    ("check_activity.sql", CHECK_ACTIVITY),
 ];
 
 /// The workload statement for a server version (`server_version_num`).

@@ -83,6 +83,10 @@ pub struct ReportStatement {
     /// (`status = 'pending': 100% of 212 samples (pg_stat_activity samples)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<String>,
+    /// A plausible value whose plan the recommendation makes markedly worse, and what to do
+    /// (`depends on values not observed: …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<String>,
 }
 
 /// One recommended index with its evidence.

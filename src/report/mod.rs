@@ -8,6 +8,7 @@ pub mod diff;
 pub mod document;
 pub mod patterns;
 pub mod render;
+pub mod risk;
 pub mod triage;
 pub mod values;
 

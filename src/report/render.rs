@@ -239,6 +239,26 @@ pub fn markdown(report: &Report) -> String {
         }
         let _ = writeln!(s);
     }
+    let at_risk: Vec<&super::ReportStatement> = report
+        .statements
+        .iter()
+        .filter(|st| st.risk.is_some())
+        .collect();
+    if !at_risk.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Where values decide\n\n| statement | risk |\n|---|---|"
+        );
+        for st in at_risk {
+            let _ = writeln!(
+                s,
+                "| `{}` | {} |",
+                short(&st.query, 80).replace('`', "'").replace('|', "\\|"),
+                st.risk.as_deref().unwrap_or("").replace('|', "\\|")
+            );
+        }
+        let _ = writeln!(s);
+    }
     let observed: Vec<&super::ReportStatement> = report
         .statements
         .iter()
@@ -424,6 +444,7 @@ mod tests {
                 total_time_ms: 1500.0,
                 plan_diff: Some("plans/1.diff".into()),
                 values: None,
+                risk: None,
             }],
             notes: vec!["write statistics are unavailable".into()],
             whatif: crate::whatif::WhatIfCounters {

@@ -197,3 +197,88 @@ fn activity_sampling_gives_the_pending_page_and_count_a_status_index() {
     );
     assert!(diff.contains("'pending'"), "{diff}");
 }
+
+/// pg_qualstats alone (no sampling): on a cluster that preloads it, its constants for a count
+/// of the rare status reach the snapshot, the what-if costs the count with them, and the count
+/// gets an index on the status. Also runs sql/qualstats.sql for real.
+#[test]
+fn qualstats_constants_give_the_rare_status_count_its_index() {
+    let c: &'static Cluster = Box::leak(Box::new(Cluster::start_with(&ClusterOptions {
+        extra_conf: "shared_preload_libraries = 'pg_stat_statements,pg_qualstats'\npg_qualstats.sample_rate = 1\n".into(),
+        extensions_sql: "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg; CREATE EXTENSION IF NOT EXISTS pg_qualstats;".into(),
+        ..ClusterOptions::default()
+    })));
+    let db = c.create_database("qualstats");
+    c.psql(
+        &db,
+        "CREATE TABLE tickets (id bigserial PRIMARY KEY, status text NOT NULL, opened_at timestamptz NOT NULL);
+         INSERT INTO tickets (status, opened_at)
+           SELECT CASE WHEN i % 100 = 0 THEN 'pending' WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END,
+                  now() - i * interval '1 minute'
+           FROM generate_series(1, 200000) i;",
+    );
+    c.psql(&db, "VACUUM ANALYZE tickets");
+    c.psql(
+        "postgres",
+        "SELECT pg_stat_statements_reset(); SELECT pg_qualstats_reset();",
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let count = write_repeated(
+        tmp.path(),
+        "count.sql",
+        "SELECT count(*) FROM tickets WHERE status = 'pending';\n",
+        30,
+    );
+    c.psql_file(&db, &count);
+    let snap = tmp.path().join("snap.json");
+    let o = bin()
+        .args(["collect", "--database-url"])
+        .arg(c.url(&db))
+        .arg("-o")
+        .arg(&snap)
+        .output()
+        .expect("run collect");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&snap).expect("snapshot")).expect("json");
+    assert_eq!(
+        s["observed"]["summary"]["qualstats"],
+        serde_json::Value::Bool(true)
+    );
+    assert_eq!(s["observed"]["summary"]["activity_rounds"], 0);
+    let observed = s["observed"]["statements"].to_string();
+    assert!(observed.contains("\"value\":\"pending\""), "{observed}");
+    assert!(
+        observed.contains("\"column\":\"tickets.status\""),
+        "{observed}"
+    );
+    assert!(observed.contains("\"qualstats\""), "{observed}");
+
+    let out = tmp.path().join("out");
+    let o = bin()
+        .args(["analyze", "--quiet", "--database-url"])
+        .arg(c.url(&db))
+        .arg("--snapshot")
+        .arg(&snap)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run analyze");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = report(&out);
+    let st = statement(&r, &["count(*) FROM tickets WHERE status = $1"]);
+    let id = st["queryid"].as_i64().expect("queryid");
+    let values = st["values"].as_str().unwrap_or("");
+    assert!(
+        values.contains("tickets.status = 'pending': 100% of"),
+        "{values}"
+    );
+    let ix = index_for(&r, id).unwrap_or_default();
+    assert!(ix.contains("\"status\""), "{ix}");
+    assert!(!verdict(&r, id).contains("no index"));
+}
