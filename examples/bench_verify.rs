@@ -6,7 +6,9 @@
 //! resetting pg_stat_statements (`BENCH_ROUNDS` times, default 1), `verify`; then print, per
 //! statement, the predicted and the measured speedup, and per index the estimated and real size.
 //! `BENCH_HOT_VALUES` passes one `--hot-values` (e.g. `shop_order.status=pending`, what the
-//! example's pending-orders page always asks for).
+//! example's pending-orders page always asks for). `BENCH_OBSERVE_SECONDS` (e.g. 8) instead
+//! replays the workload in the background while `analyze` samples pg_stat_activity for that
+//! long (`--observe-values`): the values come from observation, not from the user.
 //! Not a test: timings vary from machine to machine; the direction and the order of magnitude
 //! are what to track.
 
@@ -45,10 +47,14 @@ fn run(
     let tmp = tempfile::tempdir()?;
     let out_dir = tmp.path().join("analysis");
     let conn = idxadvise::config::ConnectionConfig::new(Some(url.clone()), None, "60s")?;
+    let observe: f64 = std::env::var("BENCH_OBSERVE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
     let source = Source::Live(idxadvise::config::CollectConfig {
         filter: idxadvise::config::WorkloadFilter::default(),
         connection: conn.clone(),
-        observe_values: std::time::Duration::ZERO,
+        observe_values: std::time::Duration::from_secs_f64(observe),
     });
     let emit = idxadvise::cli::EmitArgs {
         out: Some(out_dir.clone()),
@@ -67,7 +73,23 @@ fn run(
         .build()?;
     say("analyze");
     let mut sink: Vec<u8> = vec![];
-    rt.block_on(idxadvise::analyze::run(&config, &mut sink))?;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        if observe > 0.0 {
+            say("replaying the workload in the background while analyze observes");
+            scope.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Err(e) = sandbox.psql_file("shop", &example.dir.join("workload.sql")) {
+                        say(&format!("background replay: {}", e.message()));
+                        break;
+                    }
+                }
+            });
+        }
+        let r = rt.block_on(idxadvise::analyze::run(&config, &mut sink));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        r
+    })?;
     let script = std::fs::read_to_string(out_dir.join("indexes.sql"))?;
     // Every statement of the script, one at a time (the CREATE INDEX CONCURRENTLY and the
     // ANALYZE after an expression index), as `psql -f indexes.sql` would.
@@ -161,6 +183,32 @@ fn run(
             },
             short(&s.query, 70).replace('|', "\\|")
         );
+    }
+    // The acceptance figures: the pending page's speedup, and any statement holding ≥1% of the
+    // time that got more than 1.2× slower.
+    let time = |s: &idxadvise::verify::compare::StatementResult| s.before_ms * s.after_calls as f64;
+    let total: f64 = report.statements.iter().map(time).sum();
+    for s in &report.statements {
+        let share = time(s) / total.max(f64::MIN_POSITIVE);
+        let m = s.measured_speedup.unwrap_or(f64::NAN);
+        if s.query.contains("\"status\" = $1 ORDER BY") {
+            println!(
+                "\nPending page: {:.3} ms -> {} ms, {m:.1}x faster ({:.1}% of the time).",
+                s.before_ms,
+                s.after_ms
+                    .map(|a| format!("{a:.3}"))
+                    .unwrap_or_else(|| "-".into()),
+                100.0 * share
+            );
+        }
+        if share >= 0.01 && m.is_finite() && m < 1.0 / 1.2 {
+            println!(
+                "SLOWER: {:.1}% of the time, {:.2}x: `{}`",
+                100.0 * share,
+                m,
+                short(&s.query, 90)
+            );
+        }
     }
     log_errors.sort_by(f64::total_cmp);
     let median = log_errors

@@ -14,7 +14,7 @@ const SHOWN: usize = 3;
 
 fn percent(w: u64, total: u64) -> String {
     let p = 100.0 * w as f64 / total.max(1) as f64;
-    if p >= 99.95 || p < 0.05 {
+    if !(0.05..99.95).contains(&p) {
         format!("{p:.0}%")
     } else {
         format!("{p:.1}%")

@@ -77,6 +77,11 @@ fn spread(weights: &[u64], k: usize) -> Vec<(usize, u64)> {
         .collect()
 }
 
+/// The driver's values of a group of samples.
+type Key = Vec<Option<String>>;
+/// A group's weight and its tuples (values, weight).
+type Group<'a> = (u64, Vec<(&'a [Option<String>], u64)>);
+
 /// The value sets from what was observed for this statement, or `None` when nothing observed
 /// fits it (then the statistics-based sets apply).
 pub fn observed_value_sets(
@@ -115,8 +120,7 @@ pub fn observed_value_sets(
         }
     };
     // Groups: driver values → weight, and the tuples of each group.
-    type Key = Vec<Option<String>>;
-    let mut groups: BTreeMap<Key, (u64, Vec<(&[Option<String>], u64)>)> = BTreeMap::new();
+    let mut groups: BTreeMap<Key, Group<'_>> = BTreeMap::new();
     let usable: Vec<_> = obs
         .tuples
         .iter()
@@ -140,8 +144,7 @@ pub fn observed_value_sets(
             groups.entry(key).or_default().0 += w;
         }
     }
-    let mut ordered: Vec<(Key, (u64, Vec<(&[Option<String>], u64)>))> =
-        groups.into_iter().collect();
+    let mut ordered: Vec<(Key, Group<'_>)> = groups.into_iter().collect();
     ordered.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(&b.0)));
     let weights: Vec<u64> = ordered.iter().map(|g| g.1 .0).collect();
     let total: u64 = weights.iter().sum();
