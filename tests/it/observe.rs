@@ -282,3 +282,87 @@ fn qualstats_constants_give_the_rare_status_count_its_index() {
     assert!(ix.contains("\"status\""), "{ix}");
     assert!(!verdict(&r, id).contains("no index"));
 }
+
+/// A thousand connections — 900 idle, 100 running a statement with a new value each time —
+/// while the sampler runs: every round sees the active ones, and what it keeps stays bounded
+/// (at most `MAX_TUPLES` value tuples for the statement, the rest counted, a small snapshot).
+#[test]
+fn sampling_stays_bounded_with_a_thousand_connections() {
+    use idxadvise::model::observed::MAX_TUPLES;
+    let c: &'static Cluster = Box::leak(Box::new(Cluster::start_with(&ClusterOptions {
+        extra_conf: "max_connections = 1100\nshared_buffers = 64MB\n".into(),
+        ..ClusterOptions::default()
+    })));
+    let db = c.create_database("many");
+    c.psql(
+        &db,
+        "CREATE TABLE t (id int, s text); INSERT INTO t SELECT i, 'v' || i FROM generate_series(1, 1000) i",
+    );
+    // One row matches, so each call sleeps 20 ms: the backend is active most of the time.
+    let q = |v: u64| format!("SELECT pg_sleep(0.02) FROM t WHERE id = 1 AND s <> 'v{v}'");
+    c.psql(&db, &q(0));
+    let url = c.url(&db);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let stop = Arc::new(AtomicBool::new(false));
+    let snapshot = rt.block_on(async {
+        let mut clients = vec![];
+        for _ in 0..1000 {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            tokio::spawn(conn);
+            clients.push(client);
+        }
+        let mut active = vec![];
+        for (i, client) in clients.drain(..100).enumerate() {
+            let stop = stop.clone();
+            let q = q.clone();
+            active.push(tokio::spawn(async move {
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    client
+                        .simple_query(&q(i as u64 * 1_000_000 + n))
+                        .await
+                        .expect("active query");
+                    n += 1;
+                }
+                n
+            }));
+        }
+        let config = idxadvise::config::CollectConfig {
+            connection: idxadvise::config::ConnectionConfig::new(Some(url.clone()), None, "10s")
+                .expect("config"),
+            filter: idxadvise::config::WorkloadFilter::default(),
+            observe_values: std::time::Duration::from_secs(3),
+        };
+        let snap = idxadvise::collect::collect(&config).await.expect("collect");
+        stop.store(true, Ordering::Relaxed);
+        let mut runs = 0;
+        for a in active {
+            runs += a.await.expect("active task");
+        }
+        assert!(runs > 1000, "the active sessions ran: {runs}");
+        assert_eq!(clients.len(), 900, "idle sessions stayed open");
+        snap
+    });
+    let o = &snapshot.observed;
+    assert!(o.summary.activity_rounds >= 20, "{:?}", o.summary);
+    assert!(
+        o.summary.activity_samples >= 50 * o.summary.activity_rounds,
+        "most active backends are seen each round: {:?}",
+        o.summary
+    );
+    let st = o
+        .statements
+        .iter()
+        .find(|s| s.total() > 0)
+        .expect("the statement's values");
+    assert!(st.tuples.len() <= MAX_TUPLES, "{}", st.tuples.len());
+    assert!(st.other_samples > 0, "rare tuples are counted, not kept");
+    let json = serde_json::to_string(o).expect("json");
+    assert!(
+        json.len() < 64 * 1024,
+        "observations stay small: {} bytes",
+        json.len()
+    );
+}
