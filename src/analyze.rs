@@ -184,6 +184,12 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         .into_iter()
         .filter(|s| !excluded(s, &config.exclude_tables))
         .collect();
+    crate::whatif::rows_per_call::add_inferred(
+        &mut snapshot.observed,
+        &shapes,
+        &snapshot.workload,
+        &snapshot.catalog,
+    );
     stages.say(&format!(
         "parse: {} statements understood, {} skipped",
         shapes.len(),

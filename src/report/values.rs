@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::ObservedStatement;
+use crate::model::{ObservedStatement, ValueSource};
 use crate::parse::shape::{ParamOp, QueryShape};
 
 /// Values shown per parameter before "and N more".
@@ -40,7 +40,17 @@ fn values_line(vals: &[(String, u64)]) -> (String, u64) {
 
 /// The evidence line of one statement's observed values.
 pub fn evidence(obs: &ObservedStatement, shape: Option<&QueryShape>) -> String {
-    let n = obs.tuples.iter().map(|t| t.values.len()).max().unwrap_or(0);
+    let n = obs
+        .tuples
+        .iter()
+        .map(|t| t.values.len())
+        .chain(
+            obs.values
+                .iter()
+                .filter_map(|v| v.param.map(|p| p as usize)),
+        )
+        .max()
+        .unwrap_or(0);
     let mut parts: Vec<String> = vec![];
     for p in 1..=n as u32 {
         let vals = obs.param_values(p);
@@ -58,7 +68,13 @@ pub fn evidence(obs: &ObservedStatement, shape: Option<&QueryShape>) -> String {
             _ => format!("${p} ="),
         };
         let (line, total) = values_line(&vals);
-        parts.push(format!("{label} {line} of {total} samples"));
+        let unit = if obs.samples.len() == 1 && obs.samples.contains_key(&ValueSource::RowsPerCall)
+        {
+            "calls (by rows per call)"
+        } else {
+            "samples"
+        };
+        parts.push(format!("{label} {line} of {total} {unit}"));
     }
     // pg_qualstats' per-column constants.
     let mut by_col: BTreeMap<&str, Vec<(String, u64)>> = BTreeMap::new();
@@ -102,7 +118,7 @@ pub fn evidence(obs: &ObservedStatement, shape: Option<&QueryShape>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::observed::{ObservationBuilder, ValueSource};
+    use crate::model::observed::ObservationBuilder;
     use crate::parse::shape::{ParamUse, StatementKind};
 
     #[test]

@@ -15,6 +15,7 @@ pub mod oracle;
 pub mod params;
 pub mod plan;
 pub mod progress;
+pub mod rows_per_call;
 pub mod size;
 pub mod worker;
 

@@ -366,3 +366,54 @@ fn sampling_stays_bounded_with_a_thousand_connections() {
         json.len()
     );
 }
+
+/// pg_stat_statements' rows per call alone (no sampling, no pg_qualstats): a listing of the
+/// rare status returns that status's row count per call, which names the value; the listing
+/// is costed with it and gets an index on the status.
+#[test]
+fn rows_per_call_name_the_rare_status_of_a_listing() {
+    let c = cluster();
+    let db = c.create_database("observe_rows_per_call");
+    c.psql(
+        &db,
+        "CREATE TABLE tickets (id bigserial PRIMARY KEY, status text NOT NULL, opened_at timestamptz NOT NULL);
+         INSERT INTO tickets (status, opened_at)
+           SELECT CASE WHEN i % 100 = 0 THEN 'pending' WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END,
+                  now() - i * interval '1 minute'
+           FROM generate_series(1, 200000) i;",
+    );
+    c.psql(&db, "VACUUM ANALYZE tickets");
+    crate::support::reset_statements(c, &db);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let listing = write_repeated(
+        tmp.path(),
+        "listing.sql",
+        "SELECT id, opened_at FROM tickets WHERE status = 'pending';\n",
+        20,
+    );
+    c.psql_file(&db, &listing);
+    let out = tmp.path().join("out");
+    let o = bin()
+        .args(["analyze", "--quiet", "--database-url"])
+        .arg(c.url(&db))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("run analyze");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = report(&out);
+    let st = statement(&r, &["FROM tickets WHERE status = $1"]);
+    let id = st["queryid"].as_i64().expect("queryid");
+    let values = st["values"].as_str().unwrap_or("");
+    assert!(
+        values.contains("status = 'pending': 100% of 20 calls (by rows per call)"),
+        "{values}"
+    );
+    let ix = index_for(&r, id).unwrap_or_default();
+    assert!(ix.contains("\"status\""), "{ix}");
+}
