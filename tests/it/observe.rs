@@ -123,6 +123,10 @@ fn activity_sampling_gives_the_pending_page_and_count_a_status_index() {
     let c = cluster();
     let db = example_database("observe_activity");
     replay_workload(&db);
+    // No other test's replay is timed while this traffic runs.
+    let _heavy = crate::support::replays()
+        .write()
+        .unwrap_or_else(|p| p.into_inner());
     let tmp = tempfile::tempdir().expect("tempdir");
     let count = write_repeated(tmp.path(), "count.sql", PENDING_COUNT, 40);
     c.psql_file(&db, &count);
@@ -294,6 +298,9 @@ fn sampling_stays_bounded_with_a_thousand_connections() {
         ..ClusterOptions::default()
     })));
     let db = c.create_database("many");
+    let _heavy = crate::support::replays()
+        .write()
+        .unwrap_or_else(|p| p.into_inner());
     c.psql(
         &db,
         "CREATE TABLE t (id int, s text); INSERT INTO t SELECT i, 'v' || i FROM generate_series(1, 1000) i",
