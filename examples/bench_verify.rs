@@ -7,8 +7,9 @@
 //! statement, the predicted and the measured speedup, and per index the estimated and real size.
 //! `BENCH_HOT_VALUES` passes one `--hot-values` (e.g. `shop_order.status=pending`, what the
 //! example's pending-orders page always asks for). `BENCH_OBSERVE_SECONDS` (e.g. 8) instead
-//! replays the workload in the background while `analyze` samples pg_stat_activity for that
-//! long (`--observe-values`): the values come from observation, not from the user.
+//! replays the workload in the background while `collect` samples pg_stat_activity for that
+//! long (`--observe-values`), then analyzes with those observed values and counters read after
+//! the traffic stopped: the values come from observation, not from the user.
 //! Not a test: timings vary from machine to machine; the direction and the order of magnitude
 //! are what to track.
 
@@ -51,11 +52,12 @@ fn run(
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
-    let source = Source::Live(idxadvise::config::CollectConfig {
+    let collect = |seconds: f64| idxadvise::config::CollectConfig {
         filter: idxadvise::config::WorkloadFilter::default(),
         connection: conn.clone(),
-        observe_values: std::time::Duration::from_secs_f64(observe),
-    });
+        observe_values: std::time::Duration::from_secs_f64(seconds),
+    };
+    let mut source = Source::Live(collect(0.0));
     let emit = idxadvise::cli::EmitArgs {
         out: Some(out_dir.clone()),
         ..Default::default()
@@ -66,17 +68,17 @@ fn run(
         hot_values: std::env::var("BENCH_HOT_VALUES").ok().into_iter().collect(),
         ..Default::default()
     };
-    let config = idxadvise::cli::base_config(source, conn.clone(), tuning, emit, None)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    say("analyze");
-    let mut sink: Vec<u8> = vec![];
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        if observe > 0.0 {
-            say("replaying the workload in the background while analyze observes");
+    if observe > 0.0 {
+        // Observe while the workload replays in the background; then, with the traffic
+        // stopped, read the counters afresh, so that verify's "after" window holds no call
+        // made before the indexes.
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let observed = std::thread::scope(|scope| {
+            say("replaying the workload in the background while collect observes");
             scope.spawn(|| {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     if let Err(e) = sandbox.psql_file("shop", &example.dir.join("workload.sql")) {
@@ -85,11 +87,21 @@ fn run(
                     }
                 }
             });
-        }
-        let r = rt.block_on(idxadvise::analyze::run(&config, &mut sink));
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        r
-    })?;
+            let r = rt.block_on(idxadvise::collect::collect(&collect(observe)));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            r
+        })?
+        .observed;
+        let mut snap = rt.block_on(idxadvise::collect::collect(&collect(0.0)))?;
+        snap.observed = observed;
+        let path = tmp.path().join("snapshot.json");
+        std::fs::write(&path, idxadvise::collect::to_json(&snap)?)?;
+        source = Source::Snapshot(path);
+    }
+    let config = idxadvise::cli::base_config(source, conn.clone(), tuning, emit, None)?;
+    say("analyze");
+    let mut sink: Vec<u8> = vec![];
+    rt.block_on(idxadvise::analyze::run(&config, &mut sink))?;
     let script = std::fs::read_to_string(out_dir.join("indexes.sql"))?;
     // Every statement of the script, one at a time (the CREATE INDEX CONCURRENTLY and the
     // ANALYZE after an expression index), as `psql -f indexes.sql` would.
