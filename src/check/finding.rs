@@ -418,6 +418,7 @@ fn activity_text_finding(x: &Facts) -> Option<Finding> {
     let (size, longer, total, longest) = x.activity_text?;
     if longer == 0 {
         return Some(f(
+            "activity_text_fits",
             Level::Ok,
             format!("track_activity_query_size ({size} bytes) holds every statement's text ({total} statements, longest {longest} bytes): their parameter values can be observed"),
             None,
@@ -428,6 +429,7 @@ fn activity_text_finding(x: &Facts) -> Option<Finding> {
         want *= 2;
     }
     Some(f(
+        "activity_text_cut",
         Level::Warning,
         format!("{longer} of {total} statements are longer than track_activity_query_size ({size} bytes; longest {longest}): their running texts are cut, and parameter values after the cut cannot be observed"),
         Some(format!(

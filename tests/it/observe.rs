@@ -323,7 +323,6 @@ fn sampling_stays_bounded_with_a_thousand_connections() {
         let mut active = vec![];
         for (i, client) in clients.drain(..100).enumerate() {
             let stop = stop.clone();
-            let q = q.clone();
             active.push(tokio::spawn(async move {
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
