@@ -430,6 +430,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tables: vec![],
             statements: vec![],
         },
+        observed: Default::default(),
     };
     let mb = 1_000_000i64;
     let opts = SelectOptions {

@@ -6,7 +6,10 @@
 //! resetting pg_stat_statements (`BENCH_ROUNDS` times, default 1), `verify`; then print, per
 //! statement, the predicted and the measured speedup, and per index the estimated and real size.
 //! `BENCH_HOT_VALUES` passes one `--hot-values` (e.g. `shop_order.status=pending`, what the
-//! example's pending-orders page always asks for).
+//! example's pending-orders page always asks for). `BENCH_OBSERVE_SECONDS` (e.g. 8) instead
+//! replays the workload in the background while `collect` samples pg_stat_activity for that
+//! long (`--observe-values`), then analyzes with those observed values and counters read after
+//! the traffic stopped: the values come from observation, not from the user.
 //! Not a test: timings vary from machine to machine; the direction and the order of magnitude
 //! are what to track.
 
@@ -45,10 +48,16 @@ fn run(
     let tmp = tempfile::tempdir()?;
     let out_dir = tmp.path().join("analysis");
     let conn = idxadvise::config::ConnectionConfig::new(Some(url.clone()), None, "60s")?;
-    let source = Source::Live(idxadvise::config::CollectConfig {
+    let observe: f64 = std::env::var("BENCH_OBSERVE_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let collect = |seconds: f64| idxadvise::config::CollectConfig {
         filter: idxadvise::config::WorkloadFilter::default(),
         connection: conn.clone(),
-    });
+        observe_values: std::time::Duration::from_secs_f64(seconds),
+    };
+    let mut source = Source::Live(collect(0.0));
     let emit = idxadvise::cli::EmitArgs {
         out: Some(out_dir.clone()),
         ..Default::default()
@@ -59,11 +68,37 @@ fn run(
         hot_values: std::env::var("BENCH_HOT_VALUES").ok().into_iter().collect(),
         ..Default::default()
     };
-    let config = idxadvise::cli::base_config(source, conn.clone(), tuning, emit, None)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
+    if observe > 0.0 {
+        // Observe while the workload replays in the background; then, with the traffic
+        // stopped, read the counters afresh, so that verify's "after" window holds no call
+        // made before the indexes.
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let observed = std::thread::scope(|scope| {
+            say("replaying the workload in the background while collect observes");
+            scope.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Err(e) = sandbox.psql_file("shop", &example.dir.join("workload.sql")) {
+                        say(&format!("background replay: {}", e.message()));
+                        break;
+                    }
+                }
+            });
+            let r = rt.block_on(idxadvise::collect::collect(&collect(observe)));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            r
+        })?
+        .observed;
+        let mut snap = rt.block_on(idxadvise::collect::collect(&collect(0.0)))?;
+        snap.observed = observed;
+        let path = tmp.path().join("snapshot.json");
+        std::fs::write(&path, idxadvise::collect::to_json(&snap)?)?;
+        source = Source::Snapshot(path);
+    }
+    let config = idxadvise::cli::base_config(source, conn.clone(), tuning, emit, None)?;
     say("analyze");
     let mut sink: Vec<u8> = vec![];
     rt.block_on(idxadvise::analyze::run(&config, &mut sink))?;
@@ -90,6 +125,7 @@ fn run(
         measurement: Measurement::Live(idxadvise::config::CollectConfig {
             filter: idxadvise::config::WorkloadFilter::default(),
             connection: conn,
+            observe_values: std::time::Duration::ZERO,
         }),
         out: None,
         django: None,
@@ -159,6 +195,32 @@ fn run(
             },
             short(&s.query, 70).replace('|', "\\|")
         );
+    }
+    // The acceptance figures: the pending page's speedup, and any statement holding ≥1% of the
+    // time that got more than 1.2× slower.
+    let time = |s: &idxadvise::verify::compare::StatementResult| s.before_ms * s.after_calls as f64;
+    let total: f64 = report.statements.iter().map(time).sum();
+    for s in &report.statements {
+        let share = time(s) / total.max(f64::MIN_POSITIVE);
+        let m = s.measured_speedup.unwrap_or(f64::NAN);
+        if s.query.contains("\"status\" = $1 ORDER BY") {
+            println!(
+                "\nPending page: {:.3} ms -> {} ms, {m:.1}x faster ({:.1}% of the time).",
+                s.before_ms,
+                s.after_ms
+                    .map(|a| format!("{a:.3}"))
+                    .unwrap_or_else(|| "-".into()),
+                100.0 * share
+            );
+        }
+        if share >= 0.01 && m.is_finite() && m < 1.0 / 1.2 {
+            println!(
+                "SLOWER: {:.1}% of the time, {:.2}x: `{}`",
+                100.0 * share,
+                m,
+                short(&s.query, 90)
+            );
+        }
     }
     log_errors.sort_by(f64::total_cmp);
     let median = log_errors

@@ -184,6 +184,12 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         .into_iter()
         .filter(|s| !excluded(s, &config.exclude_tables))
         .collect();
+    crate::whatif::rows_per_call::add_inferred(
+        &mut snapshot.observed,
+        &shapes,
+        &snapshot.workload,
+        &snapshot.catalog,
+    );
     stages.say(&format!(
         "parse: {} statements understood, {} skipped",
         shapes.len(),
@@ -210,6 +216,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         &candidates,
     )
     .await?;
+    engine.set_observed(std::sync::Arc::new(snapshot.observed.clone()));
     stages.say("what-if: costing statements with hypothetical indexes (HypoPG)");
     let mut select_opts = config.select.clone();
     select_opts.can_hide = engine.can_hide();
@@ -320,6 +327,9 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
             after_ms: crate::cost::read::predicted_mean_ms(stmt.mean_time_ms, b.cost, a.cost),
             values: Some(pair.values.clone()),
             generic: b.generic_cost.zip(a.generic_cost),
+            observed: snapshot.observed.get(*queryid).map(|o| {
+                crate::report::values::evidence(o, shapes.iter().find(|s| s.queryid == *queryid))
+            }),
         };
         let before_text = crate::report::diff::rename_stable(&pair.before, &names);
         let after_text = crate::report::diff::rename_stable(&pair.after, &names);
@@ -384,9 +394,12 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
                 mean_ms: st.mean_time_ms,
                 total_time_ms: st.total_time_ms,
                 plan_diff: None,
+                values: None,
+                risk: None,
             });
         }
     }
+    mark_risks(&mut report, &plan_pairs, &snapshot);
     files.push(EmittedFile {
         path: PathBuf::from("report.md"),
         contents: crate::report::render::markdown(&report),
@@ -585,6 +598,8 @@ struct PlanPair {
     before: String,
     after: String,
     values: String,
+    /// The worst value set, when the recommendation makes its plan markedly worse.
+    worst: Option<(String, f64, f64, f64)>,
 }
 
 async fn plan_pairs(
@@ -631,11 +646,34 @@ async fn plan_pairs(
                     before: bv.plan.text.clone(),
                     after: av.plan.text.clone(),
                     values: format!("{values} (weight {:.1}%)", 100.0 * bv.weight),
+                    worst: crate::report::risk::worst_value(b, a),
                 },
             );
         }
     }
     Ok(out)
+}
+
+/// Say which statements a recommended index makes markedly worse for a plausible value
+/// ([`crate::report::risk`]), and add one note when any of them was not observed.
+fn mark_risks(report: &mut Report, pairs: &BTreeMap<i64, PlanPair>, snapshot: &Snapshot) {
+    let mut unobserved = 0;
+    for st in &mut report.statements {
+        let Some(worst) = pairs.get(&st.queryid).and_then(|p| p.worst.as_ref()) else {
+            continue;
+        };
+        let observed = snapshot.observed.get(st.queryid).is_some();
+        if !observed {
+            unobserved += 1;
+        }
+        st.risk = Some(crate::report::risk::risk_line(worst, observed));
+    }
+    if unobserved > 0 {
+        report.notes.push(format!(
+            "{unobserved} statements depend on values not observed: a recommended index makes their plan markedly worse for a plausible value (see each statement's risk); {}",
+            crate::report::risk::HOW_TO_OBSERVE
+        ));
+    }
 }
 
 /// Evaluate every shape under one configuration; skipped statements are recorded.
@@ -780,6 +818,10 @@ fn build_report(
             mean_ms: s.mean_time_ms,
             total_time_ms: s.total_time_ms,
             plan_diff: diffs.get(&s.queryid).cloned(),
+            risk: None,
+            values: snapshot.observed.get(s.queryid).map(|o| {
+                crate::report::values::evidence(o, shapes.iter().find(|sh| sh.queryid == s.queryid))
+            }),
         })
         .collect();
     let mut notes = rec.notes.clone();
@@ -970,6 +1012,7 @@ async fn statement_snapshot(
             window_seconds: None,
         },
         write_stats: crate::collect::writes::unavailable(),
+        observed: Default::default(),
     })
 }
 

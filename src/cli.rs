@@ -114,6 +114,10 @@ pub struct AnalyzeArgs {
     /// Keep the most expensive statements up to this share of the total time (e.g. 0.95).
     #[arg(long, value_name = "SHARE")]
     pub top_share: Option<f64>,
+    /// Sample the running statements (pg_stat_activity) for this many seconds, to see the
+    /// parameter values the application really sends; pg_qualstats is read when installed.
+    #[arg(long = "observe-values", value_name = "SECONDS", default_value_t = 0.0)]
+    pub observe_values: f64,
     /// Limits and options.
     #[command(flatten)]
     pub tuning: TuningArgs,
@@ -211,6 +215,10 @@ pub struct CollectArgs {
     /// Keep the most expensive statements up to this share of the total time (e.g. 0.95).
     #[arg(long, value_name = "SHARE")]
     pub top_share: Option<f64>,
+    /// Sample the running statements (pg_stat_activity) for this many seconds, to see the
+    /// parameter values the application really sends; pg_qualstats is read when installed.
+    #[arg(long = "observe-values", value_name = "SECONDS", default_value_t = 0.0)]
+    pub observe_values: f64,
     /// Write the snapshot here (atomically; an existing file is never overwritten); `-` or
     /// nothing writes it to stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -258,6 +266,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                     args.top_share,
                 )?,
                 connection: args.conn.config()?,
+                observe_values: crate::config::observe_duration(args.observe_values)?,
             };
             if let Some(p) = args
                 .output
@@ -341,6 +350,7 @@ fn analyze_config(args: AnalyzeArgs) -> Result<crate::analyze::AnalyzeConfig> {
         None => crate::analyze::Source::Live(crate::config::CollectConfig {
             filter: crate::config::WorkloadFilter::new(args.min_calls, args.top, args.top_share)?,
             connection: conn.clone(),
+            observe_values: crate::config::observe_duration(args.observe_values)?,
         }),
     };
     let mut c = base_config(
@@ -501,6 +511,7 @@ fn verify_config(args: VerifyArgs) -> Result<crate::verify::VerifyConfig> {
         None => crate::verify::Measurement::Live(crate::config::CollectConfig {
             filter: crate::config::WorkloadFilter::default(),
             connection: args.conn.config()?,
+            observe_values: std::time::Duration::ZERO,
         }),
     };
     if args.django_project.is_none()

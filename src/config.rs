@@ -371,6 +371,19 @@ pub struct CollectConfig {
     pub connection: ConnectionConfig,
     /// Which statements to keep.
     pub filter: WorkloadFilter,
+    /// How long to sample `pg_stat_activity` for the parameter values the application sends
+    /// (`--observe-values`; zero: not at all). pg_qualstats is read whenever it is installed.
+    pub observe_values: std::time::Duration,
+}
+
+/// `--observe-values SECONDS` as a duration: finite, 0 to 3600.
+pub fn observe_duration(seconds: f64) -> Result<std::time::Duration, Error> {
+    if !seconds.is_finite() || !(0.0..=3600.0).contains(&seconds) {
+        return Err(Error::Usage(format!(
+            "invalid --observe-values {seconds}: expected seconds between 0 and 3600"
+        )));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// Output format of `check`.

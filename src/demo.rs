@@ -153,6 +153,7 @@ pub fn run(
     let source = crate::analyze::Source::Live(crate::config::CollectConfig {
         filter: crate::config::WorkloadFilter::new(1, None, None)?,
         connection: conn.clone(),
+        observe_values: std::time::Duration::ZERO,
     });
     let emit = crate::cli::EmitArgs {
         out: Some(out_dir.clone()),

@@ -103,6 +103,10 @@ pub struct Facts {
     /// Why pg_stat_statements could not be read, when it could not.
     #[serde(default)]
     pub pgss_error: Option<String>,
+    /// `track_activity_query_size` (bytes) and this database's statements: how many are longer,
+    /// how many in all, the longest (bytes). Running texts are cut at that size.
+    #[serde(default)]
+    pub activity_text: Option<(i32, i64, i64, i64)>,
 }
 
 fn f(id: &'static str, level: Level, what: impl Into<String>, fix: Option<String>) -> Finding {
@@ -381,6 +385,9 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
             ));
         }
     }
+    if let Some(f_) = activity_text_finding(x) {
+        out.push(f_);
+    }
     match x.can_set_track {
         Some(true) => out.push(f(
             "role_can_untrack",
@@ -403,6 +410,33 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
         None => {}
     }
     out
+}
+
+/// Running statements are sampled for their parameter values; a text longer than
+/// `track_activity_query_size` is cut there, and the values after the cut are not seen.
+fn activity_text_finding(x: &Facts) -> Option<Finding> {
+    let (size, longer, total, longest) = x.activity_text?;
+    if longer == 0 {
+        return Some(f(
+            "activity_text_fits",
+            Level::Ok,
+            format!("track_activity_query_size ({size} bytes) holds every statement's text ({total} statements, longest {longest} bytes): their parameter values can be observed"),
+            None,
+        ));
+    }
+    let mut want: i64 = 1024;
+    while want <= longest && want < 1_048_576 {
+        want *= 2;
+    }
+    Some(f(
+        "activity_text_cut",
+        Level::Warning,
+        format!("{longer} of {total} statements are longer than track_activity_query_size ({size} bytes; longest {longest}): their running texts are cut, and parameter values after the cut cannot be observed"),
+        Some(format!(
+            "ALTER SYSTEM SET track_activity_query_size = '{}kB'; -- then restart the server",
+            want / 1024
+        )),
+    ))
 }
 
 /// Whether nothing needed is missing.
@@ -496,6 +530,7 @@ mod tests {
             can_set_track: Some(true),
             primary: None,
             pgss_error: None,
+            activity_text: None,
         }
     }
 
@@ -504,6 +539,26 @@ mod tests {
             .filter(|f| f.level == Level::Missing)
             .map(|f| f.fix.clone().unwrap_or_default())
             .collect()
+    }
+
+    #[test]
+    fn short_track_activity_query_size_warns_with_the_fix() {
+        let mut x = healthy();
+        x.activity_text = Some((1024, 3, 40, 2300));
+        let w = activity_text_finding(&x).expect("finding");
+        assert_eq!(w.level, Level::Warning);
+        assert!(
+            w.what.starts_with("3 of 40 statements are longer"),
+            "{}",
+            w.what
+        );
+        assert_eq!(
+            w.fix.as_deref(),
+            Some("ALTER SYSTEM SET track_activity_query_size = '4kB'; -- then restart the server")
+        );
+        x.activity_text = Some((4096, 0, 40, 2300));
+        assert_eq!(activity_text_finding(&x).expect("finding").level, Level::Ok);
+        assert!(ready(&evaluate(&x)));
     }
 
     #[test]

@@ -57,6 +57,16 @@ pub async fn facts(config: &ConnectionConfig) -> Result<Facts, Error> {
             x.pgss_dealloc = Some(dealloc);
         }
     }
+    if x.pgss_loaded && server.pgss_version.is_some() {
+        if let Ok(r) = client.query_one(sql::CHECK_ACTIVITY, &[]).await {
+            x.activity_text = Some((
+                r.get("track_activity_query_size"),
+                r.get("longer"),
+                r.get("statements"),
+                r.get("longest"),
+            ));
+        }
+    }
     if server.version_num >= 150000 && x.pgss_loaded {
         x.can_set_track = client
             .query_one(sql::CHECK_TRACK_PRIVILEGE, &[])

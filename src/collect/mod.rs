@@ -5,8 +5,11 @@
 //! statements are left out of the workload when it may not. Invariant: a snapshot is either
 //! complete or not produced at all (see [`output::write_atomic`]).
 
+pub mod activity;
 pub mod catalog;
+pub mod observe;
 pub mod output;
+pub mod qualstats;
 pub mod server;
 pub mod sql;
 pub mod workload;
@@ -87,6 +90,14 @@ pub async fn collect_with_warnings(config: &CollectConfig) -> Result<Collected, 
             wl.excluded.len()
         )));
     }
+    let observed = observe::observe(
+        client,
+        server.version_num,
+        &wl,
+        config.observe_values,
+        &mut warnings,
+    )
+    .await?;
     let catalog = catalog::read(client).await?;
 
     let write_stats = if !server.in_recovery {
@@ -143,6 +154,7 @@ pub async fn collect_with_warnings(config: &CollectConfig) -> Result<Collected, 
             catalog,
             workload: wl,
             write_stats,
+            observed,
         },
         warnings,
     })

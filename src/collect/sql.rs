@@ -36,6 +36,17 @@ pub const WRITE_STATS: &str = include_str!("../../sql/write_stats.sql");
 /// Statistics reset time of the database.
 pub const STATS_RESET: &str = include_str!("../../sql/stats_reset.sql");
 
+/// A round of activity sampling (PG14+, with `query_id`).
+pub const ACTIVITY: &str = include_str!("../../sql/activity.sql");
+/// A round of activity sampling before PG14.
+pub const ACTIVITY_PRE14: &str = include_str!("../../sql/activity_pre14.sql");
+/// What activity sampling can see.
+pub const ACTIVITY_SETTINGS: &str = include_str!("../../sql/activity_settings.sql");
+/// `check`: track_activity_query_size against the statements' lengths.
+pub const CHECK_ACTIVITY: &str = include_str!("../../sql/check_activity.sql");
+/// pg_qualstats' constants per queryid.
+pub const QUALSTATS: &str = include_str!("../../sql/qualstats.sql");
+
 /// The marker every statement of ours starts with.
 pub const MARKER: &str = "-- idxadvise:";
 
@@ -56,6 +67,11 @@ pub const ALL: &[(&str, &str)] = &[
     ("constraints.sql", CONSTRAINTS),
     ("write_stats.sql", WRITE_STATS),
     ("stats_reset.sql", STATS_RESET),
+    ("activity.sql", ACTIVITY),
+    ("activity_pre14.sql", ACTIVITY_PRE14),
+    ("activity_settings.sql", ACTIVITY_SETTINGS),
+    ("qualstats.sql", QUALSTATS),
+    ("check_activity.sql", CHECK_ACTIVITY),
 ];
 
 /// The workload statement for a server version (`server_version_num`).

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod index;
+pub mod observed;
 pub mod server;
 pub mod skip;
 pub mod snapshot;
@@ -14,6 +15,7 @@ pub mod writes;
 
 pub use catalog::{Catalog, Column, ColumnStats, ExistingIndex, Table};
 pub use index::{IndexKey, IndexSpec, KeyExpr, PredTerm, Predicate};
+pub use observed::{ObservedStatement, ObservedValues, ValueSource};
 pub use server::ServerInfo;
 pub use skip::{SkipReason, Skipped};
 pub use snapshot::{Snapshot, SNAPSHOT_FORMAT_VERSION};

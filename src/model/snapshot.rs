@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Catalog, ServerInfo, Workload, WriteStats};
+use super::{Catalog, ObservedValues, ServerInfo, Workload, WriteStats};
 
 /// Current snapshot format. Bump on any incompatible change.
 pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
@@ -22,6 +22,9 @@ pub struct Snapshot {
     pub workload: Workload,
     /// Write rates.
     pub write_stats: WriteStats,
+    /// Parameter values observed while collecting (left out of the JSON when no source ran).
+    #[serde(default, skip_serializing_if = "ObservedValues::is_unused")]
+    pub observed: ObservedValues,
 }
 
 impl Snapshot {

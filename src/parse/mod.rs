@@ -19,6 +19,7 @@
 //!    table occurrence, parameter uses; unknown, temporary and system tables are reported.
 
 mod expr;
+pub mod literals;
 mod read_equivalent;
 mod scope;
 pub mod shape;

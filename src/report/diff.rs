@@ -25,6 +25,8 @@ pub struct PlanDiffHeader {
     /// Generic-plan cost before → after, when computed (what server-side prepared statements
     /// would run).
     pub generic: Option<(f64, f64)>,
+    /// The observed values the costing used, when observed (see [`super::values::evidence`]).
+    pub observed: Option<String>,
 }
 
 /// Replace HypoPG's generated index names (`<13543>btree_shop_order_customer_id`) with the names
@@ -115,6 +117,9 @@ pub fn plan_diff(
     if let Some(v) = &header.values {
         s.push_str(&format!("# plans shown for: {}\n", one_line(v)));
     }
+    if let Some(o) = &header.observed {
+        s.push_str(&format!("# observed values: {}\n", one_line(o)));
+    }
     if let Some((gb, ga)) = header.generic {
         s.push_str(&format!("# generic plan: cost {gb:.2} -> {ga:.2}\n"));
     }
@@ -167,6 +172,7 @@ mod tests {
             after_ms: 0.227,
             values: Some("$1 = '42' (weight 1.0%)".into()),
             generic: None,
+            observed: None,
         };
         let d = plan_diff(&h, before, after, &names);
         assert!(d.starts_with(

@@ -85,6 +85,14 @@ pub struct ReportStatement {
     pub total_time_ms: f64,
     /// Plan diff file (relative to the output folder), when the recommendation changes its plan.
     pub plan_diff: Option<String>,
+    /// Where its parameter values came from and what they were, when observed
+    /// (`status = 'pending': 100% of 212 samples (pg_stat_activity samples)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<String>,
+    /// A plausible value whose plan the recommendation makes markedly worse, and what to do
+    /// (`depends on values not observed: …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<String>,
 }
 
 /// One recommended index with its evidence.

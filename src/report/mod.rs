@@ -9,7 +9,9 @@ pub mod document;
 pub mod label;
 pub mod patterns;
 pub mod render;
+pub mod risk;
 pub mod triage;
+pub mod values;
 #[cfg(test)]
 mod wide_table_tests;
 

@@ -310,6 +310,46 @@ pub fn markdown(report: &Report) -> String {
         }
         let _ = writeln!(s);
     }
+    let at_risk: Vec<&super::ReportStatement> = report
+        .statements
+        .iter()
+        .filter(|st| st.risk.is_some())
+        .collect();
+    if !at_risk.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Where values decide\n\n| statement | risk |\n|---|---|"
+        );
+        for st in at_risk {
+            let _ = writeln!(
+                s,
+                "| `{}` | {} |",
+                short(&st.query, 80).replace('`', "'").replace('|', "\\|"),
+                st.risk.as_deref().unwrap_or("").replace('|', "\\|")
+            );
+        }
+        let _ = writeln!(s);
+    }
+    let observed: Vec<&super::ReportStatement> = report
+        .statements
+        .iter()
+        .filter(|st| st.values.is_some())
+        .collect();
+    if !observed.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Observed parameter values\n\n| statement | values |\n|---|---|"
+        );
+        for st in observed {
+            let _ = writeln!(
+                s,
+                "| `{}` | {} |",
+                short(&st.query, 80).replace('`', "'").replace('|', "\\|"),
+                st.values.as_deref().unwrap_or("").replace('|', "\\|")
+            );
+        }
+        let _ = writeln!(s);
+    }
     if !report.drops.is_empty() {
         let _ = writeln!(s, "## Indexes to drop\n\n| index | table | reason | size | read impact |\n|---|---|---|---:|---|");
         for d in &report.drops {
@@ -476,6 +516,8 @@ mod tests {
                 mean_ms: 5.0,
                 total_time_ms: 1500.0,
                 plan_diff: Some("plans/q1.diff".into()),
+                values: None,
+                risk: None,
             }],
             notes: vec!["write statistics are unavailable".into()],
             whatif: crate::whatif::WhatIfCounters {

@@ -91,6 +91,7 @@ fn snapshot(tables: Vec<Table>, statements: Vec<Statement>, writes: WriteStats) 
             ..Default::default()
         },
         write_stats: writes,
+        observed: Default::default(),
     }
 }
 

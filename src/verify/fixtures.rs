@@ -138,5 +138,6 @@ pub fn now() -> Snapshot {
             tables: vec![writes(800, 200, 100, 600)],
             statements: vec![],
         },
+        observed: Default::default(),
     }
 }

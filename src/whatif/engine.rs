@@ -20,7 +20,7 @@ use super::worker::{Outcome, Worker};
 use super::{Evaluation, Request, WhatIf, WhatIfCounters};
 use crate::candidates::CandidateSet;
 use crate::model::server::version_at_least;
-use crate::model::{Catalog, IndexSpec, Skipped};
+use crate::model::{Catalog, IndexSpec, ObservedValues, Skipped};
 use crate::parse::shape::QueryShape;
 use crate::pg::ConnectOptions;
 
@@ -75,6 +75,8 @@ pub struct Engine {
     opts: EngineOptions,
     hypopg_version: String,
     server_version_num: u32,
+    /// Parameter values observed for the statements ([`Engine::set_observed`]).
+    observed: std::sync::Arc<ObservedValues>,
 }
 
 /// What a drop evaluation could establish.
@@ -236,7 +238,15 @@ impl Engine {
             opts,
             hypopg_version: version,
             server_version_num,
+            observed: Default::default(),
         })
+    }
+
+    /// Cost statements with the parameter values observed for them (falling back to the
+    /// statistics-based sets where nothing was observed). Call before the first evaluation:
+    /// a statement prepared already keeps its sets.
+    pub fn set_observed(&mut self, observed: std::sync::Arc<ObservedValues>) {
+        self.observed = observed;
     }
 
     /// HypoPG's version in the analysed database.
@@ -361,10 +371,14 @@ impl Engine {
             shapes,
             simulated,
             opts,
+            observed,
             ..
         } = self;
+        let observed: &ObservedValues = observed;
         let results = join_all(workers.iter_mut().zip(chunks).map(|(w, chunk)| {
-            run_chunk(w, chunk, shapes, catalog, simulated, opts, lean, &progress)
+            run_chunk(
+                w, chunk, shapes, catalog, simulated, opts, observed, lean, &progress,
+            )
         }))
         .await;
         progress.finish();
@@ -409,8 +423,13 @@ impl Engine {
             .first_mut()
             .ok_or_else(|| WhatIfError::Options("no session".into()))?;
         w.set_config(&cfg, &self.simulated).await?;
-        w.prepare(shape, &self.catalog, self.opts.value_sets)
-            .await?;
+        w.prepare(
+            shape,
+            &self.catalog,
+            self.opts.value_sets,
+            self.observed.get(q),
+        )
+        .await?;
         let client = &w.conn.client;
         for (schema, name) in hidden {
             let qualified = format!(
@@ -461,6 +480,7 @@ async fn run_chunk(
     catalog: &Catalog,
     specs: &[IndexSpec],
     opts: &EngineOptions,
+    observed: &ObservedValues,
     lean: bool,
     progress: &Progress,
 ) -> Result<Vec<(CacheKey, Result<Cached, Skipped>)>, WhatIfError> {
@@ -476,7 +496,8 @@ async fn run_chunk(
                 what: "statement",
                 id: *q,
             })?;
-            w.prepare(shape, catalog, opts.value_sets).await?;
+            w.prepare(shape, catalog, opts.value_sets, observed.get(*q))
+                .await?;
         }
         let worker: &Worker = w;
         let done: Vec<(i64, Result<Cached, Skipped>)> = stream::iter(qids)

@@ -10,10 +10,12 @@ pub mod engine;
 pub mod error;
 pub mod fake;
 pub mod hypo;
+pub mod observed_sets;
 pub mod oracle;
 pub mod params;
 pub mod plan;
 pub mod progress;
+pub mod rows_per_call;
 pub mod size;
 pub mod worker;
 

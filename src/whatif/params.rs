@@ -158,7 +158,7 @@ fn quantile(hist: &[String], q: f64) -> &str {
     &hist[i.min(hist.len() - 1)]
 }
 
-fn column_stats<'a>(
+pub(crate) fn column_stats<'a>(
     catalog: &'a Catalog,
     shape: &QueryShape,
     u: &ParamUse,
@@ -177,7 +177,7 @@ fn column_stats<'a>(
     t.column(col)?.stats.as_ref()
 }
 
-fn array_literal(v: &str) -> String {
+pub(crate) fn array_literal(v: &str) -> String {
     let mut s = String::from("{\"");
     for c in v.chars() {
         if c == '"' || c == '\\' {
@@ -268,6 +268,19 @@ fn contains_too(shape: &QueryShape, sets: Vec<ValueSet>) -> Vec<ValueSet> {
             ]
         })
         .collect()
+}
+
+/// The statistics-based value of `$p+1` for the set of `rank` (what a position nothing was
+/// observed for gets).
+pub(crate) fn fallback_value(
+    shape: &QueryShape,
+    catalog: &Catalog,
+    p: usize,
+    rank: usize,
+    ty: &ParamType,
+    max_sets: usize,
+) -> Option<String> {
+    value_for(shape, catalog, p, rank, ty, max_sets)
 }
 
 fn value_for(

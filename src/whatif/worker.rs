@@ -17,10 +17,11 @@ use tokio_postgres::{SimpleQueryMessage, Statement};
 
 use super::error::WhatIfError;
 use super::hypo::{stable_name, HypoSession};
+use super::observed_sets::observed_value_sets;
 use super::oracle::PlanSummary;
 use super::params::{value_sets, ParamType, TextParam, ValueSet};
 use super::plan::{parse_explain, PlanNode};
-use crate::model::{Catalog, IndexSpec, SkipReason, Skipped};
+use crate::model::{Catalog, IndexSpec, ObservedStatement, SkipReason, Skipped};
 use crate::parse::shape::{ParamOp, QueryShape};
 use crate::pg::connect::db_message;
 use crate::pg::quote::ident;
@@ -268,6 +269,7 @@ impl Worker {
         shape: &QueryShape,
         catalog: &Catalog,
         max_sets: usize,
+        observed: Option<&ObservedStatement>,
     ) -> Result<(), WhatIfError> {
         if self.prepared.contains_key(&shape.queryid) {
             return Ok(());
@@ -292,7 +294,9 @@ impl Worker {
         let entry = match res {
             Ok(stmt) => {
                 let types: Vec<ParamType> = stmt.params().iter().map(ParamType::of).collect();
-                let sets = value_sets(shape, catalog, &types, max_sets);
+                let sets = observed
+                    .and_then(|o| observed_value_sets(shape, catalog, &types, max_sets, o))
+                    .unwrap_or_else(|| value_sets(shape, catalog, &types, max_sets));
                 Ok(Arc::new(Prepared {
                     nparams: types.len(),
                     custom: stmt,

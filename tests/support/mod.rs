@@ -455,6 +455,14 @@ pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Replays take it shared: the mean times pg_stat_statements records then decide the
+/// recommendation, so a test that runs heavy background traffic (tests/it/observe.rs) takes it
+/// exclusively and no replay is timed under that load.
+pub fn replays() -> &'static std::sync::RwLock<()> {
+    static LOCK: std::sync::RwLock<()> = std::sync::RwLock::new(());
+    &LOCK
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -498,6 +506,7 @@ pub fn example_database(name: &str) -> String {
 /// resetting pg_stat_statements, so the database's pg_stat_statements holds the example workload.
 /// Only `db`'s entries are reset, so tests in other databases are not disturbed.
 pub fn replay_workload(db: &str) {
+    let _quiet = replays().read().unwrap_or_else(|p| p.into_inner());
     let c = cluster();
     reset_statements(c, db);
     c.psql_file(db, &repo_root().join("examples/shop/workload.sql"));
@@ -519,5 +528,6 @@ pub fn reset_statements(c: &Cluster, db: &str) {
 /// "after" traffic of `verify`): the counters keep growing from where they were. The workload
 /// writes rows (orders, status updates, soft deletes); a second replay just adds more.
 pub fn replay_workload_again(db: &str) {
+    let _quiet = replays().read().unwrap_or_else(|p| p.into_inner());
     cluster().psql_file(db, &repo_root().join("examples/shop/workload.sql"));
 }

@@ -1,0 +1,116 @@
+//! Observing parameter values: every source that can tell which values the application sends
+//! for a statement's `$n`, run against one server and gathered in one [`ObservedValues`].
+//!
+//! Stage: collect (I/O at the edge). Must not change the server. Invariant: a source that
+//! cannot run (not installed, no privilege) leaves a note with the fix and the run goes on.
+
+use std::time::{Duration, Instant};
+
+use tokio_postgres::Client;
+
+use super::activity::{self, ActivitySampler, DEFAULT_INTERVAL};
+use crate::model::observed::{ObservationBuilder, ObservedValues, ValueSource};
+use crate::model::Workload;
+use crate::parse::literals::ShapeIndex;
+use crate::pg::PgError;
+
+/// Read pg_qualstats (when installed) and sample `pg_stat_activity` for `sample` (none when
+/// zero) on `client`'s server, for the statements of `workload`. Notes land in `warnings`.
+pub async fn observe(
+    client: &Client,
+    version_num: u32,
+    workload: &Workload,
+    sample: Duration,
+    warnings: &mut Vec<String>,
+) -> Result<ObservedValues, PgError> {
+    let index = ShapeIndex::new(workload);
+    let mut out = ObservationBuilder::default();
+    super::qualstats::read(client, &index, &mut out).await;
+    if !sample.is_zero() {
+        let settings = activity::settings(client, version_num).await?;
+        let mut sampler = ActivitySampler::new(&index, settings, version_num, DEFAULT_INTERVAL);
+        sampler
+            .run_until(client, Instant::now() + sample, &mut out)
+            .await?;
+    }
+    warnings.extend(out.summary.notes.iter().cloned());
+    Ok(out.finish())
+}
+
+/// Count one text seen outside sampling (a log entry): `text` as the server logged it, with
+/// literals, or with `$n` and the `parameters:` values in `parameters` (`parameters[i]` is
+/// `$i+1`). The same matching as the sampler's: by `query_id` when given, else by shape. Returns
+/// whether the text matched a statement of the workload.
+pub fn record_text(
+    index: &ShapeIndex,
+    out: &mut ObservationBuilder,
+    text: &str,
+    query_id: Option<i64>,
+    parameters: &[Option<String>],
+    source: ValueSource,
+) -> bool {
+    let Some(m) = index.match_text(text, query_id, false) else {
+        return false;
+    };
+    let mut values = m.extracted.values;
+    for (v, p) in values.iter_mut().zip(parameters) {
+        if v.is_none() {
+            v.clone_from(p);
+        }
+    }
+    out.add_tuple(m.queryid, values, source, 1, m.extracted.truncated);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Statement;
+
+    #[test]
+    fn log_entries_with_literals_or_parameters_feed_the_same_counts() {
+        let wl = Workload {
+            statements: vec![Statement {
+                queryid: 9,
+                query: "SELECT * FROM t WHERE s = $1 LIMIT $2".into(),
+                calls: 1,
+                total_time_ms: 1.0,
+                mean_time_ms: 1.0,
+                rows: 1,
+                shared_blks_hit: 0,
+                shared_blks_read: 0,
+            }],
+            ..Default::default()
+        };
+        let ix = ShapeIndex::new(&wl);
+        let mut b = ObservationBuilder::default();
+        assert!(record_text(
+            &ix,
+            &mut b,
+            "SELECT * FROM t WHERE s = 'pending' LIMIT 50",
+            None,
+            &[],
+            ValueSource::Log
+        ));
+        assert!(record_text(
+            &ix,
+            &mut b,
+            "SELECT * FROM t WHERE s = $1 LIMIT $2",
+            None,
+            &[Some("pending".into()), Some("50".into())],
+            ValueSource::Log
+        ));
+        assert!(!record_text(
+            &ix,
+            &mut b,
+            "SELECT 2",
+            None,
+            &[],
+            ValueSource::Log
+        ));
+        let o = b.finish();
+        let st = o.get(9).expect("statement");
+        assert_eq!(st.param_values(1), vec![("pending".to_string(), 2)]);
+        assert_eq!(st.samples.get(&ValueSource::Log), Some(&2));
+    }
+}

@@ -1,0 +1,382 @@
+//! Observed parameter values: what the application really sends for each `$n` of a
+//! pg_stat_statements entry, with where each value was seen and how often.
+//!
+//! Stage: none (plain data, kept in the [`super::Snapshot`] so `collect -o` keeps it). Must not
+//! do I/O. Invariant: every collection is sorted (statements by queryid, tuples and values by
+//! weight descending then value) and bounded ([`MAX_TUPLES`], [`MAX_VALUES`]), so the same
+//! observations give byte-identical JSON and a busy server cannot grow it without limit.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Distinct value tuples kept per statement; rarer ones are counted in `other_samples`.
+pub const MAX_TUPLES: usize = 64;
+/// Distinct values kept per parameter.
+pub const MAX_VALUES: usize = 32;
+
+/// Where an observed value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueSource {
+    /// Sampling `pg_stat_activity` (time-weighted: one sample per active backend per tick).
+    Activity,
+    /// pg_qualstats' constants per queryid (weighted by occurrences).
+    Qualstats,
+    /// A server log file (`--log`): texts with literals or `parameters:` detail lines.
+    Log,
+    /// pg_stat_statements rows per call, matched to the column statistics.
+    RowsPerCall,
+    /// The user's `--hot-values`.
+    HotValues,
+}
+
+impl ValueSource {
+    /// How the report names it (`pg_stat_activity samples`, …).
+    pub fn label(self) -> &'static str {
+        match self {
+            ValueSource::Activity => "pg_stat_activity samples",
+            ValueSource::Qualstats => "pg_qualstats occurrences",
+            ValueSource::Log => "log entries",
+            ValueSource::RowsPerCall => "rows per call",
+            ValueSource::HotValues => "--hot-values",
+        }
+    }
+}
+
+/// One execution's values as seen (a sample of a running statement, a log entry): `values[i]`
+/// is `$i+1` in text form; `None` where it was not visible (text cut short, bound server-side).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservedTuple {
+    /// Values of `$1..$n`.
+    pub values: Vec<Option<String>>,
+    /// How many samples (or log entries) showed exactly these values.
+    pub weight: u64,
+    /// Where they were seen.
+    pub source: ValueSource,
+}
+
+/// A value seen for one parameter (or one column of the statement, for pg_qualstats which
+/// knows the column but not the `$n`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservedValue {
+    /// `$n` when known.
+    pub param: Option<u32>,
+    /// `table.column` the value is compared with, when known.
+    pub column: Option<String>,
+    /// The value, text form.
+    pub value: String,
+    /// Samples or occurrences.
+    pub weight: u64,
+    /// Where it was seen.
+    pub source: ValueSource,
+}
+
+/// Everything observed for one pg_stat_statements entry.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ObservedStatement {
+    /// The entry.
+    pub queryid: i64,
+    /// Samples (or entries) matched to it, by source.
+    pub samples: BTreeMap<ValueSource, u64>,
+    /// Distinct value tuples, heaviest first (at most [`MAX_TUPLES`]).
+    pub tuples: Vec<ObservedTuple>,
+    /// Samples whose tuple did not fit in `tuples`.
+    #[serde(default)]
+    pub other_samples: u64,
+    /// Samples whose text was cut at `track_activity_query_size` (values after the cut unknown).
+    #[serde(default)]
+    pub truncated_samples: u64,
+    /// Samples whose values were bound server-side (`$n` in the running text: not visible).
+    #[serde(default)]
+    pub hidden_samples: u64,
+    /// Per-parameter values (pg_qualstats, or derived from `tuples`), heaviest first.
+    #[serde(default)]
+    pub values: Vec<ObservedValue>,
+}
+
+impl ObservedStatement {
+    /// Samples with visible values, over every source.
+    pub fn total(&self) -> u64 {
+        self.samples.values().sum()
+    }
+
+    /// The values seen for `$param` (from the tuples, then the per-parameter values), merged,
+    /// heaviest first, with their total weight.
+    pub fn param_values(&self, param: u32) -> Vec<(String, u64)> {
+        let mut m: BTreeMap<String, u64> = BTreeMap::new();
+        let i = param as usize;
+        if i == 0 {
+            return vec![];
+        }
+        for t in &self.tuples {
+            if let Some(Some(v)) = t.values.get(i - 1) {
+                *m.entry(v.clone()).or_default() += t.weight;
+            }
+        }
+        for v in &self.values {
+            if v.param == Some(param) {
+                *m.entry(v.value.clone()).or_default() += v.weight;
+            }
+        }
+        sorted_desc(m)
+    }
+}
+
+fn sorted_desc(m: BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+/// How the values were observed (for the report's evidence).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ObservationSummary {
+    /// `pg_stat_activity` sampling rounds taken.
+    pub activity_rounds: u64,
+    /// Seconds sampled.
+    pub activity_seconds: f64,
+    /// Active backends seen over all rounds (one per backend per round).
+    pub activity_samples: u64,
+    /// Samples matched to no statement of the workload.
+    pub unmatched_samples: u64,
+    /// `track_activity_query_size` of the sampled server, in bytes, when read.
+    pub track_activity_query_size: Option<u32>,
+    /// Whether pg_stat_activity had `query_id` (PG14+, `compute_query_id`).
+    pub query_id: bool,
+    /// Whether pg_qualstats was read.
+    pub qualstats: bool,
+    /// Why a source could not be used (one line each, with the fix).
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// The values observed for the workload.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ObservedValues {
+    /// Per statement, by queryid.
+    pub statements: Vec<ObservedStatement>,
+    /// How they were observed.
+    pub summary: ObservationSummary,
+}
+
+impl ObservedValues {
+    /// The observations of one statement.
+    pub fn get(&self, queryid: i64) -> Option<&ObservedStatement> {
+        self.statements
+            .binary_search_by_key(&queryid, |s| s.queryid)
+            .ok()
+            .map(|i| &self.statements[i])
+    }
+
+    /// Whether nothing was observed.
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    /// Whether no source even ran (the snapshot then leaves the field out).
+    pub fn is_unused(&self) -> bool {
+        self.statements.is_empty() && self.summary == ObservationSummary::default()
+    }
+}
+
+/// Builds [`ObservedValues`] from single sightings, with bounded memory: at most
+/// [`MAX_TUPLES`] × 4 distinct tuples per statement are held while counting (the rarest are
+/// folded into `other_samples` when the bound is reached), and only statements of the workload.
+#[derive(Debug, Default)]
+pub struct ObservationBuilder {
+    statements: BTreeMap<i64, Counting>,
+    /// The summary, filled by the sources.
+    pub summary: ObservationSummary,
+}
+
+#[derive(Debug, Default)]
+struct Counting {
+    samples: BTreeMap<ValueSource, u64>,
+    tuples: BTreeMap<(Vec<Option<String>>, ValueSource), u64>,
+    other: u64,
+    truncated: u64,
+    hidden: u64,
+    values: BTreeMap<(Option<u32>, Option<String>, String, ValueSource), u64>,
+}
+
+const HOLD_TUPLES: usize = MAX_TUPLES * 4;
+
+impl ObservationBuilder {
+    /// Count one execution of `queryid` seen with `values` (`None` where not visible);
+    /// `truncated` when its text was cut short.
+    pub fn add_tuple(
+        &mut self,
+        queryid: i64,
+        values: Vec<Option<String>>,
+        source: ValueSource,
+        weight: u64,
+        truncated: bool,
+    ) {
+        let c = self.statements.entry(queryid).or_default();
+        if truncated {
+            c.truncated += weight;
+        }
+        if !values.is_empty() && values.iter().all(|v| v.is_none()) {
+            c.hidden += weight;
+            return;
+        }
+        *c.samples.entry(source).or_default() += weight;
+        let key = (values, source);
+        if let Some(w) = c.tuples.get_mut(&key) {
+            *w += weight;
+            return;
+        }
+        if c.tuples.len() >= HOLD_TUPLES {
+            // Fold the lightest half into `other` so counting goes on in bounded memory.
+            let mut ws: Vec<u64> = c.tuples.values().copied().collect();
+            ws.sort_unstable();
+            let cut = ws[ws.len() / 2];
+            let before: u64 = c.tuples.values().sum();
+            c.tuples.retain(|_, w| *w > cut);
+            let after: u64 = c.tuples.values().sum();
+            c.other += before - after;
+        }
+        c.tuples.insert(key, weight);
+    }
+
+    /// Count a value of one parameter or column (pg_qualstats).
+    pub fn add_value(&mut self, queryid: i64, value: ObservedValue) {
+        let c = self.statements.entry(queryid).or_default();
+        *c.samples.entry(value.source).or_default() += value.weight;
+        let key = (value.param, value.column, value.value, value.source);
+        *c.values.entry(key).or_default() += value.weight;
+    }
+
+    /// The sorted, bounded result.
+    pub fn finish(self) -> ObservedValues {
+        let statements = self
+            .statements
+            .into_iter()
+            .filter(|(_, c)| !c.tuples.is_empty() || !c.values.is_empty() || c.hidden > 0)
+            .map(|(queryid, c)| {
+                let mut tuples: Vec<ObservedTuple> = c
+                    .tuples
+                    .into_iter()
+                    .map(|((values, source), weight)| ObservedTuple {
+                        values,
+                        weight,
+                        source,
+                    })
+                    .collect();
+                tuples.sort_by(|a, b| {
+                    b.weight
+                        .cmp(&a.weight)
+                        .then_with(|| a.values.cmp(&b.values))
+                        .then_with(|| a.source.cmp(&b.source))
+                });
+                let other: u64 = tuples.iter().skip(MAX_TUPLES).map(|t| t.weight).sum();
+                tuples.truncate(MAX_TUPLES);
+                let mut values: Vec<ObservedValue> = c
+                    .values
+                    .into_iter()
+                    .map(|((param, column, value, source), weight)| ObservedValue {
+                        param,
+                        column,
+                        value,
+                        weight,
+                        source,
+                    })
+                    .collect();
+                values.sort_by(|a, b| {
+                    b.weight
+                        .cmp(&a.weight)
+                        .then_with(|| a.column.cmp(&b.column))
+                        .then_with(|| a.param.cmp(&b.param))
+                        .then_with(|| a.value.cmp(&b.value))
+                });
+                values.truncate(MAX_VALUES);
+                ObservedStatement {
+                    queryid,
+                    samples: c.samples,
+                    tuples,
+                    other_samples: c.other + other,
+                    truncated_samples: c.truncated,
+                    hidden_samples: c.hidden,
+                    values,
+                }
+            })
+            .collect();
+        ObservedValues {
+            statements,
+            summary: self.summary,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Option<String> {
+        Some(v.to_string())
+    }
+
+    #[test]
+    fn tuples_are_counted_sorted_and_bounded() {
+        let mut b = ObservationBuilder::default();
+        for _ in 0..5 {
+            b.add_tuple(
+                7,
+                vec![s("pending"), s("100")],
+                ValueSource::Activity,
+                1,
+                false,
+            );
+        }
+        b.add_tuple(
+            7,
+            vec![s("shipped"), s("100")],
+            ValueSource::Activity,
+            1,
+            true,
+        );
+        b.add_tuple(7, vec![None, None], ValueSource::Activity, 1, false);
+        for i in 0..1000 {
+            b.add_tuple(9, vec![s(&i.to_string())], ValueSource::Activity, 1, false);
+        }
+        let o = b.finish();
+        let st = o.get(7).expect("statement 7");
+        assert_eq!(st.total(), 6);
+        assert_eq!(st.hidden_samples, 1);
+        assert_eq!(st.truncated_samples, 1);
+        assert_eq!(st.tuples[0].values[0].as_deref(), Some("pending"));
+        assert_eq!(st.tuples[0].weight, 5);
+        assert_eq!(
+            st.param_values(1),
+            vec![("pending".to_string(), 5), ("shipped".to_string(), 1)]
+        );
+        let nine = o.get(9).expect("statement 9");
+        assert_eq!(nine.tuples.len(), MAX_TUPLES);
+        assert_eq!(
+            nine.tuples.iter().map(|t| t.weight).sum::<u64>() + nine.other_samples,
+            1000
+        );
+        assert!(o.get(8).is_none());
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let mut b = ObservationBuilder::default();
+        b.add_value(
+            3,
+            ObservedValue {
+                param: None,
+                column: Some("shop_order.status".into()),
+                value: "pending".into(),
+                weight: 2,
+                source: ValueSource::Qualstats,
+            },
+        );
+        let o = b.finish();
+        let j = serde_json::to_string(&o).expect("json");
+        let back: ObservedValues = serde_json::from_str(&j).expect("parse");
+        assert_eq!(back, o);
+        assert!(j.contains("\"qualstats\""));
+    }
+}

@@ -1,0 +1,504 @@
+//! Reading parameter values out of a statement text with literals (a running statement in
+//! `pg_stat_activity`, a log line) by aligning it with its pg_stat_statements text, where every
+//! constant is a `$n`.
+//!
+//! Stage `parse` (pure text, through the crate's own lexer). Must not panic on any input: the
+//! texts are untrusted and often cut mid-token at `track_activity_query_size`. Invariant: a
+//! value is reported only where the two texts agree token for token up to it; a value at the
+//! very end of a cut text is dropped (it may be cut itself).
+//!
+//! Heuristic (problem / what we do / example):
+//! - Problem: pg_stat_statements keeps no constants; the running text does, but without
+//!   `query_id` (before PG14, or `compute_query_id = off`) we must find its entry ourselves.
+//! - What we do: a *shape key* drops every constant (numbers, string literals, `true`/`false`,
+//!   `$n`, minus signs) from both texts; equal keys (or, for a cut text, a key that starts the
+//!   entry's key) name the candidate entries, and the token-by-token alignment decides.
+//! - Example: `… WHERE "status" = 'pending' … LIMIT 100` aligned with `… WHERE "status" = $1 …
+//!   LIMIT $2` gives `$1 = pending`, `$2 = 100`.
+
+use std::collections::HashMap;
+
+use super::text::{lex, tok_text, Tok, TokKind};
+use crate::model::Workload;
+
+/// The values read from one text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    /// `values[i]` is `$i+1`; `None` where not visible (after a cut, or bound server-side).
+    pub values: Vec<Option<String>>,
+    /// The text ended before the statement did (cut at `track_activity_query_size`).
+    pub truncated: bool,
+}
+
+fn is_string_literal(text: &str, t: &Tok) -> bool {
+    t.kind == TokKind::Quoted && !tok_text(text, t).starts_with('"')
+}
+
+fn is_constant(text: &str, t: &Tok) -> bool {
+    match t.kind {
+        TokKind::Param(_) | TokKind::Number => true,
+        TokKind::Quoted => is_string_literal(text, t),
+        TokKind::Word => {
+            let w = tok_text(text, t);
+            w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false")
+        }
+        TokKind::Punct('-') => true,
+        TokKind::Punct(_) => false,
+    }
+}
+
+/// The value of a string-literal token, text form: quotes removed, doubled quotes and (for
+/// `E'…'`) backslash escapes undone. `None` for a literal cut short.
+fn unquote(raw: &str) -> Option<String> {
+    let (escapes, body) = match raw.as_bytes().first()? {
+        b'e' | b'E' => (true, raw.get(1..)?),
+        b'$' => {
+            let close = raw[1..].find('$')? + 2;
+            let tag = &raw[..close];
+            let inner = raw.get(close..raw.len().checked_sub(tag.len())?)?;
+            if raw.len() < 2 * tag.len() || !raw.ends_with(tag) {
+                return None;
+            }
+            return Some(inner.to_string());
+        }
+        b'\'' => (false, raw),
+        // B'0101', X'1F', U&'…': keep the literal as written; it is still the value's text.
+        _ => return Some(raw.to_string()),
+    };
+    if body.len() < 2 || !body.starts_with('\'') || !body.ends_with('\'') {
+        return None;
+    }
+    let inner = &body[1..body.len() - 1];
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' if chars.peek() == Some(&'\'') => {
+                chars.next();
+                out.push('\'');
+            }
+            '\\' if escapes => match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some(o) => out.push(o),
+                None => return None,
+            },
+            o => out.push(o),
+        }
+    }
+    Some(out)
+}
+
+/// Align `literal` (a text as sent) with `normalised` (its pg_stat_statements text) and read
+/// each `$n`'s value. `None` when the texts are not the same statement. When the text `may_be_cut`
+/// (it is as long as `track_activity_query_size` allows), a text that ends early is accepted as
+/// cut short (`truncated`), with the values seen before the cut, and a value in its very last
+/// token is not trusted.
+pub fn extract_values(literal: &str, normalised: &str, may_be_cut: bool) -> Option<Extracted> {
+    let lt = lex(literal);
+    let nt = lex(normalised);
+    let params = nt
+        .toks
+        .iter()
+        .filter_map(|t| match t.kind {
+            TokKind::Param(n) => Some(n),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0) as usize;
+    if params > 10_000 {
+        return None;
+    }
+    let mut values: Vec<Option<String>> = vec![None; params];
+    let l = &lt.toks;
+    let mut j = 0;
+    // Which $n was read last and where its token ends (dropped if the text was cut there).
+    let mut last_value_at: Option<(usize, usize)> = None;
+    let at_end = |end: usize| end >= literal.len();
+    for (k, nt_tok) in nt.toks.iter().enumerate() {
+        let Some(lt_tok) = l.get(j) else {
+            // The literal text ended first: cut short, if anything was aligned at all.
+            if j == 0 || k == 0 || !may_be_cut {
+                return None;
+            }
+            if let Some((p, end)) = last_value_at {
+                if at_end(end) {
+                    values[p] = None;
+                }
+            }
+            return Some(Extracted {
+                values,
+                truncated: true,
+            });
+        };
+        match nt_tok.kind {
+            TokKind::Param(n) => {
+                let (value, used) = constant_at(literal, l, j)?;
+                let p = (n as usize).checked_sub(1)?;
+                if p < values.len() {
+                    values[p] = value;
+                    last_value_at = Some((p, l[j + used - 1].end));
+                }
+                j += used;
+            }
+            _ => {
+                let a = tok_text(normalised, nt_tok);
+                let b = tok_text(literal, lt_tok);
+                let same = nt_tok.kind == lt_tok.kind
+                    && (a == b || (nt_tok.kind == TokKind::Word && a.eq_ignore_ascii_case(b)));
+                if !same {
+                    // The very last token of a cut text may be cut itself.
+                    let cut = j + 1 == l.len() && a.len() > b.len() && a.starts_with(b);
+                    if cut && k > 0 && may_be_cut {
+                        return Some(Extracted {
+                            values,
+                            truncated: true,
+                        });
+                    }
+                    return None;
+                }
+                j += 1;
+            }
+        }
+    }
+    // Anything left in the literal text must be a trailing `;`.
+    if l[j.min(l.len())..]
+        .iter()
+        .any(|t| t.kind != TokKind::Punct(';'))
+    {
+        return None;
+    }
+    // An unterminated literal at the very end was cut (its value is not reliable), and so may be
+    // any value ending exactly where a cut text ends.
+    if lt.unterminated || may_be_cut {
+        if let Some((p, end)) = last_value_at {
+            if at_end(end) {
+                values[p] = None;
+            }
+        }
+    }
+    Some(Extracted {
+        values,
+        truncated: lt.unterminated && may_be_cut,
+    })
+}
+
+/// The constant at `l[j]`: its value (`None` for a server-side `$n`) and how many tokens it
+/// spans. `None` when no constant is there.
+fn constant_at(text: &str, l: &[Tok], j: usize) -> Option<(Option<String>, usize)> {
+    let t = l.get(j)?;
+    match t.kind {
+        TokKind::Param(_) => Some((None, 1)),
+        TokKind::Number => Some((Some(tok_text(text, t).to_string()), 1)),
+        TokKind::Quoted if is_string_literal(text, t) => Some((unquote(tok_text(text, t)), 1)),
+        TokKind::Word if is_constant(text, t) => {
+            Some((Some(tok_text(text, t).to_ascii_lowercase()), 1))
+        }
+        TokKind::Punct('-') => {
+            let n = l.get(j + 1)?;
+            (n.kind == TokKind::Number).then(|| (Some(format!("-{}", tok_text(text, n))), 2))
+        }
+        _ => None,
+    }
+}
+
+/// The value of a constant as PostgreSQL prints an expression (`'pending'::text`,
+/// `'2025-01-01 00:00:00+00'::timestamp with time zone`, `42`, `(-5)`, `true`): the literal
+/// without quotes and casts. `None` for anything else (an array, a function call, a cut text).
+pub fn constant_value(printed: &str) -> Option<String> {
+    let lx = lex(printed);
+    if lx.unterminated {
+        return None;
+    }
+    let toks = &lx.toks;
+    let mut j = 0;
+    while toks.get(j).is_some_and(|t| t.kind == TokKind::Punct('(')) {
+        j += 1;
+    }
+    let (value, used) = constant_at(printed, toks, j)?;
+    let rest = &toks[j + used..];
+    // What may follow: closing parentheses and `::type name` casts.
+    let mut k = 0;
+    while k < rest.len() {
+        match rest[k].kind {
+            TokKind::Punct(')') => k += 1,
+            TokKind::Punct(':')
+                if rest
+                    .get(k + 1)
+                    .is_some_and(|t| t.kind == TokKind::Punct(':')) =>
+            {
+                k += 2;
+                while rest
+                    .get(k)
+                    .is_some_and(|t| matches!(t.kind, TokKind::Word | TokKind::Quoted))
+                {
+                    k += 1;
+                }
+            }
+            _ => return None,
+        }
+    }
+    value
+}
+
+/// The shape key of a text: its tokens without constants, space-separated (see the module
+/// header). For a text cut short, the key of what remains minus its last token.
+pub fn shape_key(text: &str, cut: bool) -> String {
+    let lx = lex(text);
+    let mut toks: Vec<&Tok> = lx.toks.iter().filter(|t| !is_constant(text, t)).collect();
+    while toks.last().is_some_and(|t| t.kind == TokKind::Punct(';')) {
+        toks.pop();
+    }
+    if cut || lx.unterminated {
+        toks.pop();
+    }
+    let mut key = String::with_capacity(text.len() / 2);
+    for t in toks {
+        if !key.is_empty() {
+            key.push(' ');
+        }
+        let w = tok_text(text, t);
+        if t.kind == TokKind::Word {
+            key.push_str(&w.to_ascii_lowercase());
+        } else {
+            key.push_str(w);
+        }
+    }
+    key
+}
+
+/// The workload's statements by shape key, to match texts that come without `query_id`.
+#[derive(Debug, Default)]
+pub struct ShapeIndex {
+    by_key: HashMap<String, Vec<i64>>,
+    keys: Vec<(String, i64)>,
+    texts: HashMap<i64, String>,
+    calls: HashMap<i64, i64>,
+}
+
+/// A text matched to its statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    /// The pg_stat_statements entry.
+    pub queryid: i64,
+    /// Its values.
+    pub extracted: Extracted,
+}
+
+impl ShapeIndex {
+    /// Index the workload's statements.
+    pub fn new(workload: &Workload) -> ShapeIndex {
+        let mut ix = ShapeIndex::default();
+        for s in &workload.statements {
+            let key = shape_key(&s.query, false);
+            ix.by_key.entry(key.clone()).or_default().push(s.queryid);
+            ix.keys.push((key, s.queryid));
+            ix.texts.insert(s.queryid, s.query.clone());
+            ix.calls.insert(s.queryid, s.calls);
+        }
+        ix.keys.sort();
+        ix
+    }
+
+    /// Whether the workload has this entry.
+    pub fn contains(&self, queryid: i64) -> bool {
+        self.texts.contains_key(&queryid)
+    }
+
+    /// Match a text with literals: by `query_id` when given (the server's own match), else by
+    /// shape key (a prefix of the key for a text that may be `cut`). Among several entries of
+    /// the same shape, the one whose text aligns with the most calls wins.
+    pub fn match_text(&self, text: &str, query_id: Option<i64>, cut: bool) -> Option<Matched> {
+        if let Some(q) = query_id.filter(|q| *q != 0) {
+            let normalised = self.texts.get(&q)?;
+            return extract_values(text, normalised, cut).map(|extracted| Matched {
+                queryid: q,
+                extracted,
+            });
+        }
+        let key = shape_key(text, cut);
+        if key.is_empty() {
+            return None;
+        }
+        let mut ids: Vec<i64> = self.by_key.get(&key).cloned().unwrap_or_default();
+        if cut {
+            let from = self
+                .keys
+                .partition_point(|(k, _)| k.as_str() < key.as_str());
+            ids = self.keys[from..]
+                .iter()
+                .take_while(|(k, _)| k.starts_with(&key))
+                .map(|(_, q)| *q)
+                .collect();
+        }
+        ids.sort_by_key(|q| {
+            (
+                std::cmp::Reverse(self.calls.get(q).copied().unwrap_or(0)),
+                *q,
+            )
+        });
+        ids.into_iter().find_map(|q| {
+            let normalised = self.texts.get(&q)?;
+            extract_values(text, normalised, cut).map(|extracted| Matched {
+                queryid: q,
+                extracted,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Statement;
+
+    const PAGE: &str = r#"SELECT "shop_order"."id", "shop_order"."status" FROM "shop_order" WHERE "shop_order"."status" = $1 ORDER BY "shop_order"."created_at" ASC LIMIT $2"#;
+    const PAGE_LIT: &str = r#"SELECT "shop_order"."id", "shop_order"."status" FROM "shop_order" WHERE "shop_order"."status" = 'pending' ORDER BY "shop_order"."created_at" ASC LIMIT 100"#;
+
+    fn v(s: &[Option<&str>]) -> Vec<Option<String>> {
+        s.iter().map(|x| x.map(String::from)).collect()
+    }
+
+    #[test]
+    fn values_are_read_at_their_placeholders() {
+        let e = extract_values(PAGE_LIT, PAGE, false).expect("aligned");
+        assert_eq!(e.values, v(&[Some("pending"), Some("100")]));
+        assert!(!e.truncated);
+        let e = extract_values(
+            "select * from t where a = -5 and b = E'it\\'s' and c = 'o''k' and d = true and e = $$x$$;",
+            "select * from t where a = $1 and b = $2 and c = $3 and d = $4 and e = $5",
+            false,
+        )
+        .expect("aligned");
+        assert_eq!(
+            e.values,
+            v(&[
+                Some("-5"),
+                Some("it's"),
+                Some("o'k"),
+                Some("true"),
+                Some("x")
+            ])
+        );
+        // A binary minus stays an operator.
+        let e =
+            extract_values("select a - 1 from t", "select a - $1 from t", false).expect("aligned");
+        assert_eq!(e.values, v(&[Some("1")]));
+    }
+
+    #[test]
+    fn other_statements_do_not_align() {
+        assert_eq!(extract_values(PAGE_LIT, "SELECT 1", true), None);
+        assert_eq!(
+            extract_values(
+                "select * from t where a = 1 and b = 2",
+                "select * from t where a = $1",
+                true
+            ),
+            None
+        );
+        assert_eq!(extract_values("", PAGE, true), None);
+        // Without a possible cut, a shorter text is another statement.
+        assert_eq!(
+            extract_values(
+                "select * from t where a = 1",
+                "select * from t where a = $1 and b = $2",
+                false
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn server_side_parameters_are_not_visible() {
+        let e = extract_values(PAGE, PAGE, false).expect("aligned");
+        assert_eq!(e.values, v(&[None, None]));
+    }
+
+    #[test]
+    fn cut_texts_keep_the_values_before_the_cut() {
+        // Cut inside ORDER BY: the status is visible, the LIMIT is not.
+        let cut = &PAGE_LIT[..PAGE_LIT.find("ASC").expect("ASC") + 1];
+        let e = extract_values(cut, PAGE, true).expect("aligned");
+        assert_eq!(e.values, v(&[Some("pending"), None]));
+        assert!(e.truncated);
+        // Cut inside the literal: its value is not trusted.
+        let cut = &PAGE_LIT[..PAGE_LIT.find("pend").expect("pend") + 4];
+        let e = extract_values(cut, PAGE, true).expect("aligned");
+        assert_eq!(e.values, v(&[None, None]));
+        // Cut inside a number at the very end.
+        let e = extract_values(&PAGE_LIT[..PAGE_LIT.len() - 1], PAGE, true).expect("aligned");
+        assert_eq!(e.values, v(&[Some("pending"), None]));
+    }
+
+    #[test]
+    fn printed_constants_lose_quotes_and_casts() {
+        assert_eq!(constant_value("'pending'::text"), Some("pending".into()));
+        assert_eq!(
+            constant_value("'2025-01-01 00:00:00+00'::timestamp with time zone"),
+            Some("2025-01-01 00:00:00+00".into())
+        );
+        assert_eq!(constant_value("42"), Some("42".into()));
+        assert_eq!(constant_value("(-5)"), Some("-5".into()));
+        assert_eq!(constant_value("'{1,2}'::integer[]"), None);
+        assert_eq!(
+            constant_value("'it''s'::character varying"),
+            Some("it's".into())
+        );
+        assert_eq!(constant_value("now()"), None);
+        assert_eq!(constant_value("'cut"), None);
+        assert_eq!(constant_value(""), None);
+    }
+
+    #[test]
+    fn unquote_handles_odd_literals() {
+        assert_eq!(unquote("'a''b'"), Some("a'b".into()));
+        assert_eq!(unquote("'abc"), None);
+        assert_eq!(unquote("$t$a$b$t$"), Some("a$b".into()));
+        assert_eq!(unquote("$t$ab"), None);
+        assert_eq!(unquote("E'\\"), None);
+        assert_eq!(unquote("X'1F'"), Some("X'1F'".into()));
+    }
+
+    fn stmt(queryid: i64, query: &str, calls: i64) -> Statement {
+        Statement {
+            queryid,
+            query: query.into(),
+            calls,
+            total_time_ms: 1.0,
+            mean_time_ms: 1.0,
+            rows: 1,
+            shared_blks_hit: 0,
+            shared_blks_read: 0,
+        }
+    }
+
+    #[test]
+    fn shape_index_matches_by_query_id_key_and_prefix() {
+        let wl = Workload {
+            statements: vec![
+                stmt(1, PAGE, 10),
+                stmt(2, "SELECT count(*) FROM t WHERE s = $1", 5),
+                stmt(3, "SELECT count(*) FROM t WHERE s = $1 AND x > $2", 5),
+            ],
+            ..Default::default()
+        };
+        let ix = ShapeIndex::new(&wl);
+        let m = ix.match_text(PAGE_LIT, None, false).expect("by key");
+        assert_eq!(m.queryid, 1);
+        let m = ix
+            .match_text("SELECT count(*) FROM t WHERE s = 'x'", Some(2), false)
+            .expect("by id");
+        assert_eq!(m.extracted.values, v(&[Some("x")]));
+        assert_eq!(
+            ix.match_text("SELECT count(*) FROM t WHERE s = 'x'", Some(3), false),
+            None
+        );
+        let cut = &PAGE_LIT[..PAGE_LIT.find("ORDER").expect("ORDER") + 3];
+        let m = ix.match_text(cut, None, true).expect("by prefix");
+        assert_eq!(m.queryid, 1);
+        assert_eq!(m.extracted.values, v(&[Some("pending"), None]));
+        assert_eq!(ix.match_text("SELECT 2", None, false), None);
+    }
+}

@@ -1,0 +1,166 @@
+//! The evidence of a statement's parameter values: where they came from and what they were, in
+//! one line (`status = 'pending': 100% of 212 samples (pg_stat_activity samples)`).
+//!
+//! Stage `report` (pure). Must not query anything. Invariant: the same observations give the
+//! same line (values sorted by weight, then text; fixed precision).
+
+use std::collections::BTreeMap;
+
+use crate::model::{ObservedStatement, ValueSource};
+use crate::parse::shape::{ParamOp, QueryShape};
+
+/// Values shown per parameter before "and N more".
+const SHOWN: usize = 3;
+
+fn percent(w: u64, total: u64) -> String {
+    let p = 100.0 * w as f64 / total.max(1) as f64;
+    if !(0.05..99.95).contains(&p) {
+        format!("{p:.0}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+fn quoted(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "''"))
+}
+
+fn values_line(vals: &[(String, u64)]) -> (String, u64) {
+    let total: u64 = vals.iter().map(|(_, w)| w).sum();
+    let mut parts: Vec<String> = vals
+        .iter()
+        .take(SHOWN)
+        .map(|(v, w)| format!("{}: {}", quoted(v), percent(*w, total)))
+        .collect();
+    if vals.len() > SHOWN {
+        parts.push(format!("{} more values", vals.len() - SHOWN));
+    }
+    (parts.join(", "), total)
+}
+
+/// The evidence line of one statement's observed values.
+pub fn evidence(obs: &ObservedStatement, shape: Option<&QueryShape>) -> String {
+    let n = obs
+        .tuples
+        .iter()
+        .map(|t| t.values.len())
+        .chain(
+            obs.values
+                .iter()
+                .filter_map(|v| v.param.map(|p| p as usize)),
+        )
+        .max()
+        .unwrap_or(0);
+    let mut parts: Vec<String> = vec![];
+    for p in 1..=n as u32 {
+        let vals = obs.param_values(p);
+        if vals.is_empty() {
+            continue;
+        }
+        let u = shape.and_then(|s| s.params.iter().find(|u| u.param == p));
+        let label = match u.map(|u| (u.op, u.column.as_deref())) {
+            Some((ParamOp::Limit, _)) => "LIMIT".to_string(),
+            Some((ParamOp::Offset, _)) => "OFFSET".to_string(),
+            Some((ParamOp::Eq, Some(c))) => format!("{c} ="),
+            Some((ParamOp::Lower, Some(c))) => format!("{c} >"),
+            Some((ParamOp::Upper, Some(c))) => format!("{c} <"),
+            Some((ParamOp::Like, Some(c))) => format!("{c} LIKE"),
+            _ => format!("${p} ="),
+        };
+        let (line, total) = values_line(&vals);
+        let unit = if obs.samples.len() == 1 && obs.samples.contains_key(&ValueSource::RowsPerCall)
+        {
+            "calls (by rows per call)"
+        } else {
+            "samples"
+        };
+        parts.push(format!("{label} {line} of {total} {unit}"));
+    }
+    // pg_qualstats' per-column constants.
+    let mut by_col: BTreeMap<&str, Vec<(String, u64)>> = BTreeMap::new();
+    for v in obs.values.iter().filter(|v| v.param.is_none()) {
+        if let Some(c) = v.column.as_deref() {
+            by_col
+                .entry(c)
+                .or_default()
+                .push((v.value.clone(), v.weight));
+        }
+    }
+    for (col, mut vals) in by_col {
+        vals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let (line, total) = values_line(&vals);
+        parts.push(format!("{col} = {line} of {total} occurrences"));
+    }
+    let sources: Vec<&str> = obs.samples.keys().map(|s| s.label()).collect();
+    let mut s = if parts.is_empty() {
+        "no values visible".to_string()
+    } else {
+        parts.join("; ")
+    };
+    if !sources.is_empty() {
+        s.push_str(&format!(" ({})", sources.join(", ")));
+    }
+    if obs.truncated_samples > 0 {
+        s.push_str(&format!(
+            "; {} samples cut at track_activity_query_size",
+            obs.truncated_samples
+        ));
+    }
+    if obs.hidden_samples > 0 {
+        s.push_str(&format!(
+            "; {} samples bound server-side (values not visible)",
+            obs.hidden_samples
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::observed::ObservationBuilder;
+    use crate::parse::shape::{ParamUse, StatementKind};
+
+    #[test]
+    fn the_pending_page_s_evidence() {
+        let mut b = ObservationBuilder::default();
+        b.add_tuple(
+            1,
+            vec![Some("pending".into()), Some("100".into())],
+            ValueSource::Activity,
+            212,
+            false,
+        );
+        b.add_tuple(1, vec![None, None], ValueSource::Activity, 3, false);
+        let o = b.finish();
+        let shape = QueryShape {
+            queryid: 1,
+            kind: StatementKind::Select,
+            plan_text: String::new(),
+            param_count: 2,
+            tables: vec![],
+            params: vec![
+                ParamUse {
+                    param: 1,
+                    schema: None,
+                    table: Some("shop_order".into()),
+                    column: Some("status".into()),
+                    op: ParamOp::Eq,
+                },
+                ParamUse {
+                    param: 2,
+                    schema: None,
+                    table: None,
+                    column: None,
+                    op: ParamOp::Limit,
+                },
+            ],
+            limit: None,
+            offset: false,
+        };
+        assert_eq!(
+            evidence(o.get(1).expect("obs"), Some(&shape)),
+            "status = 'pending': 100% of 212 samples; LIMIT '100': 100% of 212 samples (pg_stat_activity samples); 3 samples bound server-side (values not visible)"
+        );
+    }
+}
