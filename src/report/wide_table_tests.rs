@@ -86,6 +86,8 @@ fn wide_report() -> Report {
             mean_ms: 10.0,
             total_time_ms: 1000.0 - 50.0 * i as f64,
             plan_diff: (i < 5).then(|| format!("plans/q{q}.diff")),
+            values: None,
+            risk: None,
         })
         .collect();
     let helped = |i: usize| Helped {
