@@ -95,6 +95,36 @@ pub struct TuningArgs {
     pub quiet: bool,
 }
 
+/// The observation window (`analyze`, `collect`, `verify`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct WindowArgs {
+    /// Watch the server(s) this long and take the counters' deltas as today's workload
+    /// (`60s`, `2min`; `0`: the cumulative counters at once). Default 60s, or `window` in
+    /// `[tool.idxadvise]`.
+    #[arg(long, env = "IDXADVISE_WINDOW", value_name = "DURATION")]
+    pub window: Option<String>,
+}
+
+impl WindowArgs {
+    /// The validated window: the flag (or `IDXADVISE_WINDOW`), else `window` in the Django
+    /// project's `[tool.idxadvise]`, else 60 s.
+    pub fn resolve(
+        &self,
+        project: Option<&std::path::Path>,
+        quiet: bool,
+    ) -> Result<crate::collect::window::WindowOptions> {
+        let from_project = match (&self.window, project) {
+            (None, Some(p)) => crate::pyproject::load(p)?.window,
+            _ => None,
+        };
+        let length = match self.window.as_deref().or(from_project.as_deref()) {
+            Some(w) => crate::collect::window::parse_window(w)?,
+            None => crate::collect::window::DEFAULT_WINDOW,
+        };
+        Ok(crate::collect::window::WindowOptions::of(length, quiet))
+    }
+}
+
 /// `analyze` arguments.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
@@ -120,6 +150,9 @@ pub struct AnalyzeArgs {
     /// Any skipped statement is an error.
     #[arg(long)]
     pub strict: bool,
+    /// Observation window.
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Output files.
     #[command(flatten)]
     pub emit: EmitArgs,
@@ -215,6 +248,12 @@ pub struct CollectArgs {
     /// nothing writes it to stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    /// Observation window.
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -258,6 +297,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                     args.top_share,
                 )?,
                 connection: args.conn.config()?,
+                window: args.window.resolve(None, args.quiet)?,
             };
             if let Some(p) = args
                 .output
@@ -341,6 +381,9 @@ fn analyze_config(args: AnalyzeArgs) -> Result<crate::analyze::AnalyzeConfig> {
         None => crate::analyze::Source::Live(crate::config::CollectConfig {
             filter: crate::config::WorkloadFilter::new(args.min_calls, args.top, args.top_share)?,
             connection: conn.clone(),
+            window: args
+                .window
+                .resolve(args.emit.django_project.as_deref(), args.tuning.quiet)?,
         }),
     };
     let mut c = base_config(
@@ -441,6 +484,7 @@ pub fn base_config(
         quiet: tuning.quiet,
         explain: false,
         per_call_overhead_ms: per_call_overhead(tuning.per_call_overhead)?,
+        during_window: None,
     })
 }
 
@@ -492,6 +536,9 @@ pub struct VerifyArgs {
     /// No progress on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Observation window for the "after" measurement.
+    #[command(flatten)]
+    pub window: WindowArgs,
 }
 
 fn verify_config(args: VerifyArgs) -> Result<crate::verify::VerifyConfig> {
@@ -501,6 +548,9 @@ fn verify_config(args: VerifyArgs) -> Result<crate::verify::VerifyConfig> {
         None => crate::verify::Measurement::Live(crate::config::CollectConfig {
             filter: crate::config::WorkloadFilter::default(),
             connection: args.conn.config()?,
+            window: args
+                .window
+                .resolve(args.django_project.as_deref(), args.quiet)?,
         }),
     };
     if args.django_project.is_none()

@@ -371,6 +371,8 @@ pub struct CollectConfig {
     pub connection: ConnectionConfig,
     /// Which statements to keep.
     pub filter: WorkloadFilter,
+    /// How long to watch the server(s) before the second reading of the counters.
+    pub window: crate::collect::window::WindowOptions,
 }
 
 /// Output format of `check`.

@@ -4,6 +4,7 @@
 //! Pure. Invariant: fixed precision and sorted order (same recommendation → same text); every
 //! line is safe inside a `#` or `--` comment (no line breaks or control characters).
 
+use crate::model::WriteRates;
 use crate::select::{DropProposal, DropReason, Proposed};
 
 /// Text safe on one comment line: control and non-ASCII characters escaped.
@@ -40,8 +41,9 @@ pub fn size(bytes: i64) -> String {
     crate::report::document::human_bytes(bytes)
 }
 
-/// Evidence lines for one index (without comment markers).
-pub fn lines(p: &Proposed) -> Vec<String> {
+/// Evidence lines for one index (without comment markers). `rates`: where the write rates came
+/// from (`Unknown`: the write cost is written as unknown, never as 0).
+pub fn lines(p: &Proposed, rates: Option<&WriteRates>) -> Vec<String> {
     let calls: i64 = p.helps.iter().map(|h| h.calls).sum();
     let (before, after) = if calls > 0 {
         (
@@ -80,11 +82,21 @@ pub fn lines(p: &Proposed) -> Vec<String> {
             h.after_cost
         ));
     }
-    out.push(format!(
-        "size {} (estimated); write cost {:.3} ms per second of workload",
-        size(p.size_bytes),
-        p.write_cost_ms_per_s
-    ));
+    match rates {
+        Some(WriteRates::Unknown { reason }) => out.push(format!(
+            "size {} (estimated); write cost unknown ({})",
+            size(p.size_bytes),
+            comment_safe(reason)
+        )),
+        _ => out.push(format!(
+            "size {} (estimated); write cost {:.3} ms per second of workload",
+            size(p.size_bytes),
+            p.write_cost_ms_per_s
+        )),
+    }
+    if let Some(r) = rates.filter(|r| r.known()) {
+        out.push(format!("write rates: {}", r.describe()));
+    }
     out
 }
 

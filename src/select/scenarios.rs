@@ -101,6 +101,7 @@ fn no_writes() -> WriteStats {
         seconds: None,
         tables: vec![],
         statements: vec![],
+        window: None,
     }
 }
 
@@ -512,6 +513,7 @@ fn hot_world(updates_per_s: f64) -> World {
             n_dead_tup: 0,
         }],
         statements: vec![],
+        window: None,
     };
     let mut t = table("shop_order", 300_000.0);
     t.indexes = vec![
@@ -642,6 +644,7 @@ fn write_rates_fall_back_to_pg_stat_statements_when_counters_have_no_window() {
                 n_dead_tup: 0,
             }],
             statements: vec![],
+            window: None,
         },
     );
     let no_window = WriteModel::new(&snap, &shapes, crate::cost::CALIBRATION);

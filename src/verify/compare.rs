@@ -48,6 +48,8 @@ pub enum Window {
     SinceReset,
     /// The statement is not in pg_stat_statements now.
     Absent,
+    /// pg_stat_statements deltas over the observation window of this run (`--window`).
+    Observed,
 }
 
 /// How a statement's mean time per call changed.
@@ -322,11 +324,26 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
             now.workload.stats_since.as_deref().unwrap_or("?")
         ));
     }
+    // The "after" figures: the observation window's deltas when this run watched with enough
+    // traffic (today's mix, whatever ran between the baseline and now), else the growth of the
+    // cumulative counters since the baseline.
+    let observed = now
+        .workload
+        .observation
+        .as_ref()
+        .is_some_and(|o| o.basis == crate::model::Basis::Window);
+    if let Some(o) = &now.workload.observation {
+        if o.window_s > 0.0 {
+            notes.push(format!("\"after\" measurement: {}", o.summary()));
+        }
+    }
     let windows: Vec<(i64, f64, Window)> = baseline
         .statements
         .iter()
         .map(|b| match now.workload.get(b.queryid) {
+            Some(n) if observed => (n.calls, n.total_time_ms, Window::Observed),
             Some(n) => after_window(Some(b), n, reset),
+            None if observed => (0, 0.0, Window::Observed),
             None => (0, 0.0, Window::Absent),
         })
         .collect();
@@ -428,7 +445,9 @@ fn measure_control(baseline: &Baseline, windows: &[(i64, f64, Window)]) -> Optio
         .statements
         .iter()
         .zip(windows)
-        .filter(|(b, (_, _, w))| *w == Window::Delta && super::control::is_read(&b.query))
+        .filter(|(b, (_, _, w))| {
+            matches!(w, Window::Delta | Window::Observed) && super::control::is_read(&b.query)
+        })
         .filter(|(b, _)| {
             baseline.prediction(b.queryid).is_some_and(|p| {
                 p.uses.is_empty() && (p.after_cost - p.before_cost).abs() <= 1e-6 * p.before_cost
