@@ -14,6 +14,7 @@ mod fail_early;
 mod faults;
 mod harness;
 mod migration_retry;
+mod observe;
 mod patterns;
 mod readonly_role;
 mod reliability_credentials;
