@@ -134,4 +134,41 @@ mod tests {
         assert_eq!(size(6_710_886), "6.4 MiB");
         assert_eq!(comment_safe("a\nb\"é"), "a\\x0ab\"\\u00e9");
     }
+
+    #[test]
+    fn r13_write_cost_says_unknown_or_its_source_never_a_bare_zero() {
+        let p = Proposed {
+            candidate: 0,
+            spec: crate::model::IndexSpec::on(
+                "public",
+                "t",
+                vec![crate::model::IndexKey::col("c")],
+            ),
+            size_bytes: 8192,
+            write_cost_ms_per_s: 0.0,
+            read_gain_ms: 0.0,
+            helps: vec![],
+            rules: vec![],
+            read_gain_cost: 0.0,
+            net_benefit_ms_per_s: 0.0,
+            lost_hot_updates_per_s: 0.0,
+            displaces: vec![],
+        };
+        let unknown = WriteRates::Unknown {
+            reason: "a replica without --primary-url".into(),
+        };
+        let l = lines(&p, Some(&unknown)).join("\n");
+        assert!(
+            l.contains("write cost unknown (a replica without --primary-url)"),
+            "{l}"
+        );
+        assert!(!l.contains("write cost 0"), "{l}");
+        let window = WriteRates::Window { seconds: 60.0 };
+        let l = lines(&p, Some(&window)).join("\n");
+        assert!(l.contains("write cost 0.000 ms per second"), "{l}");
+        assert!(
+            l.contains("write rates: measured on the primary over the 60 s observation window"),
+            "{l}"
+        );
+    }
 }

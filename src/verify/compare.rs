@@ -756,6 +756,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn r13_a_window_makes_the_after_figures() {
+        use crate::model::{Basis, Observation, PrimaryStatements};
+        let b = baseline();
+        let mut n = now();
+        // The window saw 30 calls of 101 at 0.4 ms; the cumulative counters are what they are.
+        n.workload.statements = vec![crate::model::Statement {
+            calls: 30,
+            total_time_ms: 12.0,
+            mean_time_ms: 0.4,
+            ..n.workload.statements[0].clone()
+        }];
+        n.workload.observation = Some(Observation {
+            window_s: 60.0,
+            basis: Basis::Window,
+            why: "enough calls".into(),
+            window_calls: 130,
+            window_statements: 1,
+            primary_statements: PrimaryStatements::Analysed,
+            runs_on: vec![],
+            split: vec![],
+            cumulative: vec![],
+        });
+        let r = compare(&b, &n);
+        let s = r.statements.iter().find(|s| s.queryid == 101).expect("101");
+        assert_eq!(s.window, Window::Observed);
+        assert_eq!(s.after_calls, 30);
+        assert!((s.after_ms.expect("measured") - 0.4).abs() < 1e-9);
+        assert!(
+            r.notes.iter().any(|n| n.contains("watched 60 s")),
+            "{:?}",
+            r.notes
+        );
+    }
+
+    #[test]
     fn confirmed_index_and_faster_statement_from_deltas() {
         let b = baseline();
         let n = now();
