@@ -280,7 +280,7 @@ where
     };
     if primary_statements == PrimaryStatements::NotSeen {
         warnings.push(
-            "the server is a replica and no --primary-url was given: the statements that run on the primary were not seen, and write rates cannot be known\n(add --primary-url postgres://…/dbname, read-only)"
+            "the server is a replica and no --primary-url was given: write counters are zero on a replica, so the write cost of new indexes cannot be weighed, and the statements that run on the primary were not seen\n(add --primary-url postgres://…/dbname, read-only, to read them from the primary)"
                 .into(),
         );
     }
