@@ -193,9 +193,9 @@ impl WriteModel {
         let counters_window = ws.seconds.filter(|s| s.is_finite() && *s > 0.0);
         // Problem: cumulative counters mix old and new behaviour, and often have no reset time
         // (a database whose statistics were never reset), so their rates are unknown. What we
-        // do: prefer the counters' deltas over the observation window (rates without any reset)
-        // when the workload is the window's, or when the cumulative counters have no reset
-        // time. Example: a primary never reset, watched for 60 s, gets its real UPDATE rate.
+        // do: take the counters' deltas over the observation window (rates without any reset)
+        // whenever the workload is the window's, so read gain and write cost cover the same
+        // seconds. Example: a primary never reset, watched for 60 s, gets its real UPDATE rate.
         let basis_window = snapshot
             .workload
             .observation
@@ -205,7 +205,7 @@ impl WriteModel {
             .window
             .as_ref()
             .filter(|w| w.seconds.is_finite() && w.seconds > 0.0)
-            .filter(|_| basis_window || counters_window.is_none());
+            .filter(|_| basis_window);
         // Otherwise fall back to the INSERT/UPDATE/DELETE statements of pg_stat_statements
         // (rows over its own window), keeping only the HOT share from the counters. Example: a
         // fresh database whose counters include the initial data load still gets the
