@@ -680,6 +680,32 @@ mod tests {
     }
 
     #[test]
+    fn window_flag_resolves_from_flag_project_or_default() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[tool.idxadvise]\nwindow = \"15s\"\n",
+        )
+        .expect("write");
+        let w = |flag: Option<&str>, project: Option<&std::path::Path>| {
+            WindowArgs {
+                window: flag.map(String::from),
+            }
+            .resolve(project, true)
+            .map(|o| o.length)
+        };
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(w(None, None).expect("default"), secs(60));
+        assert_eq!(w(None, Some(dir.path())).expect("project"), secs(15));
+        assert_eq!(w(Some("0"), Some(dir.path())).expect("flag wins"), secs(0));
+        assert_eq!(w(Some("2min"), None).expect("flag"), secs(120));
+        let e = w(Some("soon"), None).expect_err("bad");
+        assert_eq!(e.exit_code(), 2);
+        let cli = Cli::try_parse_from(["idxadvise", "collect", "--window", "5s", "-q"]);
+        assert!(cli.is_ok(), "collect takes --window and --quiet");
+    }
+
+    #[test]
     fn emit_flags_validate() {
         let parse = |a: &[&str]| {
             T::try_parse_from(std::iter::once("t").chain(a.iter().copied()))
