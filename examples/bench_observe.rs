@@ -61,6 +61,7 @@ fn run(sb: &Sandbox, secs: u64) -> Result<(), Box<dyn std::error::Error>> {
         filter: idxadvise::config::WorkloadFilter::default(),
         connection: idxadvise::config::ConnectionConfig::new(Some(sb.url("bench")), None, "60s")?,
         observe_values: Duration::from_secs(secs),
+        window: idxadvise::collect::window::WindowOptions::none(),
     };
     let (mut off, mut on) = (vec![], vec![]);
     let mut seen = String::new();

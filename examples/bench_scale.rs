@@ -140,6 +140,8 @@ fn main() {
         out.to_str().expect("path"),
         "--min-benefit",
         min_benefit.as_str(),
+        "--window",
+        "0",
     ]);
     let mut stdout = Vec::new();
     let code = idxadvise::cli::run(cli, &mut stdout);

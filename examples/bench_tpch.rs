@@ -429,6 +429,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             seconds: None,
             tables: vec![],
             statements: vec![],
+            window: None,
         },
         observed: Default::default(),
     };

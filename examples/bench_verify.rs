@@ -1,7 +1,7 @@
 //! Prediction accuracy, release to release: `cargo run --release --example bench_verify`.
 //!
 //! The whole loop on the bundled example in a throwaway cluster (src/sandbox.rs): load the shop
-//! and replay its API workload (src/demo.rs `prepare`), `analyze`, apply the generated
+//! (src/demo.rs `prepare`) and replay its API workload, `analyze` (no observation window), apply the generated
 //! indexes.sql (each statement on its own), replay the workload again without
 //! resetting pg_stat_statements (`BENCH_ROUNDS` times, default 1), `verify`; then print, per
 //! statement, the predicted and the measured speedup, and per index the estimated and real size.
@@ -45,6 +45,10 @@ fn run(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let say = |m: &str| eprintln!("bench_verify: {m}");
     let url = prepare(sandbox, example, None, &mut |m| say(m))?;
+    // `analyze` reads the cumulative counters here (no observation window): replay first.
+    say("replaying the example API workload");
+    sandbox.psql_file("shop", &example.dir.join("workload.sql"))?;
+    sandbox.psql("shop", "ANALYZE")?;
     let tmp = tempfile::tempdir()?;
     let out_dir = tmp.path().join("analysis");
     let conn = idxadvise::config::ConnectionConfig::new(Some(url.clone()), None, "60s")?;
@@ -56,6 +60,7 @@ fn run(
         filter: idxadvise::config::WorkloadFilter::default(),
         connection: conn.clone(),
         observe_values: std::time::Duration::from_secs_f64(seconds),
+        window: idxadvise::collect::window::WindowOptions::none(),
     };
     let mut source = Source::Live(collect(0.0));
     let emit = idxadvise::cli::EmitArgs {
@@ -126,6 +131,7 @@ fn run(
             filter: idxadvise::config::WorkloadFilter::default(),
             connection: conn,
             observe_values: std::time::Duration::ZERO,
+            window: idxadvise::collect::window::WindowOptions::none(),
         }),
         out: None,
         django: None,

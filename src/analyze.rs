@@ -94,6 +94,20 @@ pub struct AnalyzeConfig {
     /// Per-call round-trip overhead added to each statement's weight in the findings, ms
     /// (`--per-call-overhead`).
     pub per_call_overhead_ms: f64,
+    /// Blocking work to run while the observation window is open (the demo replays its
+    /// workload); the second reading waits for it to finish.
+    pub during_window: Option<DuringWindow>,
+}
+
+/// Blocking work run on a worker thread during the observation window (see
+/// [`crate::collect::window`]).
+#[derive(Clone)]
+pub struct DuringWindow(pub std::sync::Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for DuringWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DuringWindow(..)")
+    }
 }
 
 /// What a run produced, for callers (the demo, tests).
@@ -154,7 +168,16 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     let mut snapshot: Snapshot = match &config.source {
         Source::Live(c) => {
             stages.say("collect: reading pg_stat_statements, the catalog and write statistics");
-            let collected = crate::collect::collect_with_warnings(c).await?;
+            let task = config.during_window.clone();
+            let (collected, ()) = crate::collect::collect_observed(c, |_clock| async move {
+                if let Some(t) = task {
+                    let _ = tokio::task::spawn_blocking(move || (t.0)()).await;
+                }
+            })
+            .await?;
+            if let Some(o) = &collected.snapshot.workload.observation {
+                stages.say(&format!("observe: {}", o.summary()));
+            }
             for w in &collected.warnings {
                 stages.say(&format!("warning: {w}"));
             }
@@ -396,6 +419,11 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
                 plan_diff: None,
                 values: None,
                 risk: None,
+                runs_on: snapshot
+                    .workload
+                    .observation
+                    .as_ref()
+                    .and_then(|o| o.runs_on(st.queryid)),
             });
         }
     }
@@ -720,6 +748,11 @@ fn build_report(
     counters: crate::whatif::WhatIfCounters,
 ) -> Report {
     let total_ms = snapshot.workload.total_time_ms();
+    let write_known = match &rec.write_rates {
+        Some(r) => r.known(),
+        None => snapshot.write_stats.available(),
+    };
+    let observation = snapshot.workload.observation.as_ref();
     let shape_of: BTreeMap<i64, &QueryShape> = shapes.iter().map(|s| (s.queryid, s)).collect();
     let left_out = left_out_evidence(rec);
     let inputs: Vec<TriageInput<'_>> = snapshot
@@ -797,7 +830,7 @@ fn build_report(
                     0.0
                 },
                 size_bytes: p.size_bytes,
-                write_cost_ms_per_s: p.write_cost_ms_per_s,
+                write_cost_ms_per_s: write_known.then_some(p.write_cost_ms_per_s),
                 migration,
                 meta_index: meta,
                 rules: p.rules.clone(),
@@ -822,10 +855,14 @@ fn build_report(
             values: snapshot.observed.get(s.queryid).map(|o| {
                 crate::report::values::evidence(o, shapes.iter().find(|sh| sh.queryid == s.queryid))
             }),
+            runs_on: observation.and_then(|o| o.runs_on(s.queryid)),
         })
         .collect();
     let mut notes = rec.notes.clone();
     notes.extend(plan.notes.iter().cloned());
+    if let Some(n) = observation.and_then(|o| o.primary_note()) {
+        notes.push(n);
+    }
     Report {
         format_version: REPORT_FORMAT_VERSION,
         created_by: format!("idxadvise {}", env!("CARGO_PKG_VERSION")),
@@ -850,6 +887,12 @@ fn build_report(
         whatif: counters,
         limits: rec.limits.clone(),
         left_out: rec.left_out.clone(),
+        observation: observation.map(|o| crate::model::Observation {
+            cumulative: vec![],
+            runs_on: vec![],
+            ..o.clone()
+        }),
+        write_rates: rec.write_rates.clone(),
     }
 }
 
@@ -1010,6 +1053,7 @@ async fn statement_snapshot(
             excluded: vec![],
             stats_since: None,
             window_seconds: None,
+            observation: None,
         },
         write_stats: crate::collect::writes::unavailable(),
         observed: Default::default(),

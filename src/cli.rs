@@ -95,6 +95,36 @@ pub struct TuningArgs {
     pub quiet: bool,
 }
 
+/// The observation window (`analyze`, `collect`, `verify`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct WindowArgs {
+    /// Watch the server(s) this long and take the counters' deltas as today's workload
+    /// (`60s`, `2min`; `0`: the cumulative counters at once). Default 60s, or `window` in
+    /// `[tool.idxadvise]`.
+    #[arg(long, env = "IDXADVISE_WINDOW", value_name = "DURATION")]
+    pub window: Option<String>,
+}
+
+impl WindowArgs {
+    /// The validated window: the flag (or `IDXADVISE_WINDOW`), else `window` in the Django
+    /// project's `[tool.idxadvise]`, else 60 s.
+    pub fn resolve(
+        &self,
+        project: Option<&std::path::Path>,
+        quiet: bool,
+    ) -> Result<crate::collect::window::WindowOptions> {
+        let from_project = match (&self.window, project) {
+            (None, Some(p)) => crate::pyproject::load(p)?.window,
+            _ => None,
+        };
+        let length = match self.window.as_deref().or(from_project.as_deref()) {
+            Some(w) => crate::collect::window::parse_window(w)?,
+            None => crate::collect::window::DEFAULT_WINDOW,
+        };
+        Ok(crate::collect::window::WindowOptions::of(length, quiet))
+    }
+}
+
 /// `analyze` arguments.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
@@ -124,6 +154,9 @@ pub struct AnalyzeArgs {
     /// Any skipped statement is an error.
     #[arg(long)]
     pub strict: bool,
+    /// Observation window.
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Output files.
     #[command(flatten)]
     pub emit: EmitArgs,
@@ -223,6 +256,12 @@ pub struct CollectArgs {
     /// nothing writes it to stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    /// Observation window.
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -267,6 +306,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                 )?,
                 connection: args.conn.config()?,
                 observe_values: crate::config::observe_duration(args.observe_values)?,
+                window: args.window.resolve(None, args.quiet)?,
             };
             if let Some(p) = args
                 .output
@@ -351,6 +391,9 @@ fn analyze_config(args: AnalyzeArgs) -> Result<crate::analyze::AnalyzeConfig> {
             filter: crate::config::WorkloadFilter::new(args.min_calls, args.top, args.top_share)?,
             connection: conn.clone(),
             observe_values: crate::config::observe_duration(args.observe_values)?,
+            window: args
+                .window
+                .resolve(args.emit.django_project.as_deref(), args.tuning.quiet)?,
         }),
     };
     let mut c = base_config(
@@ -451,6 +494,7 @@ pub fn base_config(
         quiet: tuning.quiet,
         explain: false,
         per_call_overhead_ms: per_call_overhead(tuning.per_call_overhead)?,
+        during_window: None,
     })
 }
 
@@ -502,6 +546,9 @@ pub struct VerifyArgs {
     /// No progress on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Observation window for the "after" measurement.
+    #[command(flatten)]
+    pub window: WindowArgs,
 }
 
 fn verify_config(args: VerifyArgs) -> Result<crate::verify::VerifyConfig> {
@@ -512,6 +559,9 @@ fn verify_config(args: VerifyArgs) -> Result<crate::verify::VerifyConfig> {
             filter: crate::config::WorkloadFilter::default(),
             connection: args.conn.config()?,
             observe_values: std::time::Duration::ZERO,
+            window: args
+                .window
+                .resolve(args.django_project.as_deref(), args.quiet)?,
         }),
     };
     if args.django_project.is_none()
@@ -638,6 +688,32 @@ mod tests {
         assert!(parse(&["--baseline", "b", "--format", "xml"])
             .unwrap()
             .is_err());
+    }
+
+    #[test]
+    fn window_flag_resolves_from_flag_project_or_default() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[tool.idxadvise]\nwindow = \"15s\"\n",
+        )
+        .expect("write");
+        let w = |flag: Option<&str>, project: Option<&std::path::Path>| {
+            WindowArgs {
+                window: flag.map(String::from),
+            }
+            .resolve(project, true)
+            .map(|o| o.length)
+        };
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(w(None, None).expect("default"), secs(60));
+        assert_eq!(w(None, Some(dir.path())).expect("project"), secs(15));
+        assert_eq!(w(Some("0"), Some(dir.path())).expect("flag wins"), secs(0));
+        assert_eq!(w(Some("2min"), None).expect("flag"), secs(120));
+        let e = w(Some("soon"), None).expect_err("bad");
+        assert_eq!(e.exit_code(), 2);
+        let cli = Cli::try_parse_from(["idxadvise", "collect", "--window", "5s", "-q"]);
+        assert!(cli.is_ok(), "collect takes --window and --quiet");
     }
 
     #[test]

@@ -372,8 +372,11 @@ pub struct CollectConfig {
     /// Which statements to keep.
     pub filter: WorkloadFilter,
     /// How long to sample `pg_stat_activity` for the parameter values the application sends
-    /// (`--observe-values`; zero: not at all). pg_qualstats is read whenever it is installed.
+    /// (`--observe-values`, used only without a window; zero: not at all). With a window,
+    /// values are sampled during it. pg_qualstats is read whenever it is installed.
     pub observe_values: std::time::Duration,
+    /// How long to watch the server(s) before the second reading of the counters.
+    pub window: crate::collect::window::WindowOptions,
 }
 
 /// `--observe-values SECONDS` as a duration: finite, 0 to 3600.

@@ -2,8 +2,9 @@
 //!
 //! I/O. Starts a throwaway cluster ([`crate::sandbox`]), creates the example shop's schema
 //! (through the example Django project's own `migrate` when a Python with Django is available,
-//! else from `examples/shop/schema.sql`), loads its data, replays its API workload (as Django
-//! sent it) so pg_stat_statements holds it, and hands the database to `analyze`. The cluster is
+//! else from `examples/shop/schema.sql`), loads its data, and runs `analyze` on it while its API
+//! workload (as Django sent it) is replayed during the observation window ([`DEMO_WINDOW`]), so
+//! the window's deltas are the workload. The cluster is
 //! stopped when the demo ends, whatever happens.
 
 use std::path::{Path, PathBuf};
@@ -97,12 +98,14 @@ pub fn prepare(
     }
     progress("loading the example data (300,000 orders)");
     sandbox.psql_file(db, &example.dir.join("data.sql"))?;
-    progress("replaying the example API workload");
-    sandbox.psql(db, "SELECT pg_stat_statements_reset()")?;
-    sandbox.psql_file(db, &example.dir.join("workload.sql"))?;
     sandbox.psql(db, "ANALYZE")?;
+    sandbox.psql(db, "SELECT pg_stat_statements_reset()")?;
     Ok(url)
 }
+
+/// The demo's observation window: the example's replay takes a few seconds; the window stays
+/// open until the replay has finished in any case.
+pub const DEMO_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The first free output folder: `base`, else `base-2`, `base-3`, … (never an existing
 /// non-empty folder: the demo never overwrites).
@@ -154,6 +157,7 @@ pub fn run(
         filter: crate::config::WorkloadFilter::new(1, None, None)?,
         connection: conn.clone(),
         observe_values: std::time::Duration::ZERO,
+        window: crate::collect::window::WindowOptions::of(DEMO_WINDOW, quiet),
     });
     let emit = crate::cli::EmitArgs {
         out: Some(out_dir.clone()),
@@ -168,7 +172,17 @@ pub fn run(
         quiet,
         ..Default::default()
     };
-    let config = crate::cli::base_config(source, conn, tuning, emit, None)?;
+    let mut config = crate::cli::base_config(source, conn, tuning, emit, None)?;
+    say("analyze: the example's API workload is replayed during the observation window");
+    let replayer = sandbox.replayer();
+    let dir = example.dir.clone();
+    config.during_window = Some(crate::analyze::DuringWindow(std::sync::Arc::new(
+        move || {
+            if let Err(e) = replayer.psql_file("shop", &dir.join("workload.sql")) {
+                eprintln!("demo: the workload replay failed: {}", e.message());
+            }
+        },
+    )));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -33,6 +33,8 @@ pub struct ProjectConfig {
     /// Values the application compares columns with (`"shop_order.status=pending"`).
     #[serde(default)]
     pub hot_values: Vec<String>,
+    /// Observation window of `analyze`, `collect` and `verify` (`"60s"`, `"0"`).
+    pub window: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,7 +76,7 @@ mod tests {
     #[test]
     fn reads_the_table_and_ignores_other_tools() {
         let c = parse(
-            "[project]\nname = \"shop\"\n[tool.black]\nline-length = 88\n[tool.idxadvise]\nbudget = \"200MB\"\nmax-indexes = 4\nhot-values = [\"shop_order.status=pending\"]\nexclude-tables = [\"django_session\"]\nmigrations-app = \"shop\"\n",
+            "[project]\nname = \"shop\"\n[tool.black]\nline-length = 88\n[tool.idxadvise]\nbudget = \"200MB\"\nmax-indexes = 4\nhot-values = [\"shop_order.status=pending\"]\nexclude-tables = [\"django_session\"]\nmigrations-app = \"shop\"\nwindow = \"30s\"\n",
         )
         .expect("valid");
         assert_eq!(c.budget.as_deref(), Some("200MB"));
@@ -82,6 +84,7 @@ mod tests {
         assert_eq!(c.exclude_tables, vec!["django_session"]);
         assert_eq!(c.migrations_app.as_deref(), Some("shop"));
         assert_eq!(c.hot_values, vec!["shop_order.status=pending"]);
+        assert_eq!(c.window.as_deref(), Some("30s"));
         assert_eq!(
             parse("[project]\nname='x'\n").expect("ok"),
             ProjectConfig::default()

@@ -174,6 +174,15 @@ impl Sandbox {
         psql_command(&self.bindir, self.port, db)
     }
 
+    /// A handle that runs psql files against this cluster from another thread (the demo's
+    /// replay during the observation window).
+    pub fn replayer(&self) -> Replayer {
+        Replayer {
+            bindir: self.bindir.clone(),
+            port: self.port,
+        }
+    }
+
     /// Stop the server now.
     pub fn stop(&mut self) {
         if self.running {
@@ -187,6 +196,26 @@ impl Sandbox {
                 .status();
             self.running = false;
         }
+    }
+}
+
+/// Runs psql files against a sandbox cluster; holds no reference to the sandbox itself.
+#[derive(Debug, Clone)]
+pub struct Replayer {
+    bindir: PathBuf,
+    port: u16,
+}
+
+impl Replayer {
+    /// Run a SQL file through psql.
+    pub fn psql_file(&self, db: &str, file: &Path) -> Result<(), Error> {
+        run(
+            psql_command(&self.bindir, self.port, db)
+                .arg("-f")
+                .arg(file),
+            &format!("psql -f {}", file.display()),
+        )
+        .map(|_| ())
     }
 }
 

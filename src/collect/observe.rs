@@ -37,6 +37,36 @@ pub async fn observe(
     Ok(out.finish())
 }
 
+/// Sample `pg_stat_activity` on `client`'s server until `deadline` (the observation window),
+/// matching what it sees against the statements of `workload` (the first reading of the
+/// window), into `out`. A server that cannot be sampled leaves a note in `out` and nothing else.
+pub async fn sample_until(
+    client: &Client,
+    version_num: u32,
+    workload: &Workload,
+    deadline: Instant,
+    out: &mut ObservationBuilder,
+) -> Result<(), PgError> {
+    let index = ShapeIndex::new(workload);
+    let settings = activity::settings(client, version_num).await?;
+    let mut sampler = ActivitySampler::new(&index, settings, version_num, DEFAULT_INTERVAL);
+    sampler.run_until(client, deadline, out).await
+}
+
+/// Finish an observation sampled during the window: read pg_qualstats (when installed) for
+/// the final `workload`, and gather the notes into `warnings`.
+pub async fn finish(
+    client: &Client,
+    workload: &Workload,
+    mut out: ObservationBuilder,
+    warnings: &mut Vec<String>,
+) -> ObservedValues {
+    let index = ShapeIndex::new(workload);
+    super::qualstats::read(client, &index, &mut out).await;
+    warnings.extend(out.summary.notes.iter().cloned());
+    out.finish()
+}
+
 /// Count one text seen outside sampling (a log entry): `text` as the server logged it, with
 /// literals, or with `$n` and the `parameters:` values in `parameters` (`parameters[i]` is
 /// `$i+1`). The same matching as the sampler's: by `query_id` when given, else by shape. Returns

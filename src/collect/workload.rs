@@ -242,6 +242,7 @@ pub fn build(rows: Vec<RawStatement>, filter: &WorkloadFilter) -> Result<Workloa
         excluded,
         stats_since: None,
         window_seconds: None,
+        observation: None,
     })
 }
 

@@ -44,6 +44,7 @@ pub async fn read(client: &Client, source: WriteSource) -> Result<WriteStats, Pg
         seconds,
         tables,
         statements: vec![],
+        window: None,
     })
 }
 
@@ -55,6 +56,7 @@ pub fn unavailable() -> WriteStats {
         seconds: None,
         tables: vec![],
         statements: vec![],
+        window: None,
     }
 }
 

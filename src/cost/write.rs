@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{IndexSpec, PredTerm, Snapshot, Table};
+use crate::model::{IndexSpec, PredTerm, Snapshot, Table, TableWrites, WriteRates};
 use crate::parse::shape::{QueryShape, StatementKind};
 
 /// Calibration constants of the write model (ms of database time).
@@ -139,6 +139,8 @@ pub struct WriteModel {
     pub tables: BTreeMap<(String, String), TableWriteModel>,
     /// Constants.
     pub calibration: WriteCalibration,
+    /// Where the rates came from (`Unknown` exactly when not `available`).
+    pub rates: WriteRates,
 }
 
 /// Share of a table's rows a partial-index predicate matches, from `pg_stats` (1.0 without a
@@ -189,27 +191,59 @@ impl WriteModel {
     ) -> WriteModel {
         let ws = &snapshot.write_stats;
         let counters_window = ws.seconds.filter(|s| s.is_finite() && *s > 0.0);
-        // Problem: the table counters often have no reset time (a database whose statistics
-        // were never reset), so their rates are unknown. What we do: fall back to the
-        // INSERT/UPDATE/DELETE statements of pg_stat_statements (rows over its own window),
-        // keeping only the HOT share from the counters. Example: a fresh database whose
-        // counters include the initial data load still gets the workload's write rates.
+        // Problem: cumulative counters mix old and new behaviour, and often have no reset time
+        // (a database whose statistics were never reset), so their rates are unknown. What we
+        // do: take the counters' deltas over the observation window (rates without any reset)
+        // whenever the workload is the window's, so read gain and write cost cover the same
+        // seconds. Example: a primary never reset, watched for 60 s, gets its real UPDATE rate.
+        let basis_window = snapshot
+            .workload
+            .observation
+            .as_ref()
+            .is_some_and(|o| o.basis == crate::model::Basis::Window);
+        let observed = ws
+            .window
+            .as_ref()
+            .filter(|w| w.seconds.is_finite() && w.seconds > 0.0)
+            .filter(|_| basis_window);
+        // Otherwise fall back to the INSERT/UPDATE/DELETE statements of pg_stat_statements
+        // (rows over its own window), keeping only the HOT share from the counters. Example: a
+        // fresh database whose counters include the initial data load still gets the
+        // workload's write rates.
         let pgss_window = snapshot
             .workload
             .window_seconds
             .filter(|s| s.is_finite() && *s > 0.0);
-        let from_statements = counters_window.is_none() && pgss_window.is_some();
-        let window = counters_window.or(pgss_window);
+        let from_statements =
+            observed.is_none() && counters_window.is_none() && pgss_window.is_some();
+        let window = observed
+            .map(|w| w.seconds)
+            .or(counters_window)
+            .or(pgss_window);
         let reason = if !ws.available() {
-            Some("write statistics are unavailable (a replica was analysed without --primary-url): indexes are ranked by read gain alone, their write cost is not weighed".to_string())
+            Some("write statistics are unavailable (a replica was analysed without --primary-url): indexes are ranked by read gain alone, their write cost is unknown".to_string())
         } else if window.is_none() {
-            Some("the period the write counters cover is unknown (no statistics reset time): indexes are ranked by read gain alone, their write cost is not weighed".to_string())
+            Some("the period the write counters cover is unknown (no statistics reset time, no observation window): indexes are ranked by read gain alone, their write cost is unknown".to_string())
         } else {
             None
         };
+        let rates = match (&reason, window) {
+            (Some(r), _) => WriteRates::Unknown { reason: r.clone() },
+            (None, None) => WriteRates::Unknown {
+                reason: "no window".into(),
+            },
+            (None, Some(seconds)) if observed.is_some() => WriteRates::Window { seconds },
+            (None, Some(seconds)) if from_statements => WriteRates::Statements { seconds },
+            (None, Some(seconds)) => WriteRates::SinceReset { seconds },
+        };
+        let (counter_tables, write_statements): (&[TableWrites], &[crate::model::Statement]) =
+            match observed {
+                Some(w) => (&w.tables, &w.statements),
+                None => (&ws.tables, &ws.statements),
+            };
         let mut tables = BTreeMap::new();
         if let (None, Some(secs)) = (&reason, window) {
-            for tw in &ws.tables {
+            for tw in counter_tables {
                 let cat = snapshot.catalog.table(&tw.schema, &tw.table);
                 let mut updates = Vec::new();
                 for sh in shapes.iter().filter(|s| s.kind == StatementKind::Update) {
@@ -220,8 +254,7 @@ impl WriteModel {
                     else {
                         continue;
                     };
-                    let stmt = ws
-                        .statements
+                    let stmt = write_statements
                         .iter()
                         .find(|s| s.queryid == sh.queryid)
                         .or_else(|| snapshot.workload.get(sh.queryid));
@@ -246,7 +279,7 @@ impl WriteModel {
                                 })
                             })
                             .filter_map(|sh| {
-                                ws.statements
+                                write_statements
                                     .iter()
                                     .find(|s| s.queryid == sh.queryid)
                                     .or_else(|| snapshot.workload.get(sh.queryid))
@@ -271,7 +304,10 @@ impl WriteModel {
                     table: tw.table.clone(),
                     ins_per_s: ins / secs,
                     upd_per_s: upd / secs,
-                    hot_share: tw.hot_share().unwrap_or(1.0),
+                    hot_share: tw
+                        .hot_share()
+                        .or_else(|| ws.table(&tw.schema, &tw.table).and_then(|c| c.hot_share()))
+                        .unwrap_or(1.0),
                     del_per_s: del / secs,
                     rows: cat
                         .map(|t| t.rows.max(0.0))
@@ -292,6 +328,7 @@ impl WriteModel {
             window_s: window,
             tables,
             calibration,
+            rates,
         }
     }
 
@@ -304,6 +341,9 @@ impl WriteModel {
             window_s: None,
             tables: BTreeMap::new(),
             calibration: CALIBRATION,
+            rates: WriteRates::Unknown {
+                reason: reason.to_string(),
+            },
         }
     }
 
@@ -405,6 +445,7 @@ pub(crate) mod tests {
             window_s: Some(3600.0),
             tables,
             calibration: CALIBRATION,
+            rates: WriteRates::SinceReset { seconds: 3600.0 },
         }
     }
 

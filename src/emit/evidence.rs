@@ -4,6 +4,7 @@
 //! Pure. Invariant: fixed precision and sorted order (same recommendation → same text); every
 //! line is safe inside a `#` or `--` comment (no line breaks or control characters).
 
+use crate::model::WriteRates;
 use crate::select::{DropProposal, DropReason, Proposed};
 
 /// Text safe on one comment line: control and non-ASCII characters escaped.
@@ -40,8 +41,9 @@ pub fn size(bytes: i64) -> String {
     crate::report::document::human_bytes(bytes)
 }
 
-/// Evidence lines for one index (without comment markers).
-pub fn lines(p: &Proposed) -> Vec<String> {
+/// Evidence lines for one index (without comment markers). `rates`: where the write rates came
+/// from (`Unknown`: the write cost is written as unknown, never as 0).
+pub fn lines(p: &Proposed, rates: Option<&WriteRates>) -> Vec<String> {
     let calls: i64 = p.helps.iter().map(|h| h.calls).sum();
     let (before, after) = if calls > 0 {
         (
@@ -80,11 +82,21 @@ pub fn lines(p: &Proposed) -> Vec<String> {
             h.after_cost
         ));
     }
-    out.push(format!(
-        "size {} (estimated); write cost {:.3} ms per second of workload",
-        size(p.size_bytes),
-        p.write_cost_ms_per_s
-    ));
+    match rates {
+        Some(WriteRates::Unknown { reason }) => out.push(format!(
+            "size {} (estimated); write cost unknown ({})",
+            size(p.size_bytes),
+            comment_safe(reason)
+        )),
+        _ => out.push(format!(
+            "size {} (estimated); write cost {:.3} ms per second of workload",
+            size(p.size_bytes),
+            p.write_cost_ms_per_s
+        )),
+    }
+    if let Some(r) = rates.filter(|r| r.known()) {
+        out.push(format!("write rates: {}", r.describe()));
+    }
     out
 }
 
@@ -121,5 +133,42 @@ mod tests {
         assert_eq!(thousands(12), "12");
         assert_eq!(size(6_710_886), "6.4 MiB");
         assert_eq!(comment_safe("a\nb\"é"), "a\\x0ab\"\\u00e9");
+    }
+
+    #[test]
+    fn r13_write_cost_says_unknown_or_its_source_never_a_bare_zero() {
+        let p = Proposed {
+            candidate: 0,
+            spec: crate::model::IndexSpec::on(
+                "public",
+                "t",
+                vec![crate::model::IndexKey::col("c")],
+            ),
+            size_bytes: 8192,
+            write_cost_ms_per_s: 0.0,
+            read_gain_ms: 0.0,
+            helps: vec![],
+            rules: vec![],
+            read_gain_cost: 0.0,
+            net_benefit_ms_per_s: 0.0,
+            lost_hot_updates_per_s: 0.0,
+            displaces: vec![],
+        };
+        let unknown = WriteRates::Unknown {
+            reason: "a replica without --primary-url".into(),
+        };
+        let l = lines(&p, Some(&unknown)).join("\n");
+        assert!(
+            l.contains("write cost unknown (a replica without --primary-url)"),
+            "{l}"
+        );
+        assert!(!l.contains("write cost 0"), "{l}");
+        let window = WriteRates::Window { seconds: 60.0 };
+        let l = lines(&p, Some(&window)).join("\n");
+        assert!(l.contains("write cost 0.000 ms per second"), "{l}");
+        assert!(
+            l.contains("write rates: measured on the primary over the 60 s observation window"),
+            "{l}"
+        );
     }
 }

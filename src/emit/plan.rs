@@ -83,7 +83,7 @@ pub fn plan_files(
     let mut meta: BTreeMap<(String, String), MetaIndexes> = BTreeMap::new();
     for (p, name) in rec.create.iter().zip(&names) {
         let mut header = vec![format!("Index {name} on {}", p.spec.label()), String::new()];
-        header.extend(evidence::lines(p));
+        header.extend(evidence::lines(p, rec.write_rates.as_ref()));
         header.push(String::new());
         let mapping = map_index(project, &p.spec, name);
         match mapping {

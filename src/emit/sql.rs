@@ -39,7 +39,7 @@ pub fn render(rec: &Recommendation, names: &[String], version: &str) -> String {
             i + 1,
             evidence::comment_safe(&p.spec.label())
         ));
-        for l in evidence::lines(p) {
+        for l in evidence::lines(p, rec.write_rates.as_ref()) {
             s.push_str(&format!("-- {}\n", evidence::comment_safe(&l)));
         }
         // Through comment_safe too: a newline in a name must not end the comment (issue 8: a

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod index;
+pub mod observation;
 pub mod observed;
 pub mod server;
 pub mod skip;
@@ -15,9 +16,10 @@ pub mod writes;
 
 pub use catalog::{Catalog, Column, ColumnStats, ExistingIndex, Table};
 pub use index::{IndexKey, IndexSpec, KeyExpr, PredTerm, Predicate};
+pub use observation::{Basis, Observation, PrimaryStatements, RunsOn, ServerShare, WriteRates};
 pub use observed::{ObservedStatement, ObservedValues, ValueSource};
 pub use server::ServerInfo;
 pub use skip::{SkipReason, Skipped};
 pub use snapshot::{Snapshot, SNAPSHOT_FORMAT_VERSION};
 pub use workload::{Statement, Workload};
-pub use writes::{TableWrites, WriteSource, WriteStats};
+pub use writes::{TableWrites, WindowWrites, WriteSource, WriteStats};

@@ -37,6 +37,10 @@ pub struct Workload {
     /// Seconds the pg_stat_statements counters cover (now − `stats_reset`), when known.
     #[serde(default)]
     pub window_seconds: Option<f64>,
+    /// What the observation window saw and which counters became `statements` (none for
+    /// snapshots taken before the window existed, or of one statement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observation: Option<super::Observation>,
 }
 
 /// A statement `collect` left out of the workload, and why.

@@ -58,6 +58,22 @@ pub struct WriteStats {
     /// when read from a primary given with `--primary-url`.
     #[serde(default)]
     pub statements: Vec<crate::model::Statement>,
+    /// The counters' deltas over the observation window, when there was one (`tables` keep
+    /// the cumulative values, which `verify` takes its own deltas from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowWrites>,
+}
+
+/// Write counters' deltas over the observation window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowWrites {
+    /// Seconds between the two readings.
+    pub seconds: f64,
+    /// Per-table deltas (`n_live_tup`/`n_dead_tup`: the second reading's values).
+    pub tables: Vec<TableWrites>,
+    /// The primary's write statements' pg_stat_statements deltas over the window.
+    #[serde(default)]
+    pub statements: Vec<crate::model::Statement>,
 }
 
 impl WriteStats {

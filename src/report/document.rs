@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::candidates::Advice;
-use crate::model::{SkipReason, Skipped, WriteSource};
+use crate::model::{Observation, RunsOn, SkipReason, Skipped, WriteRates, WriteSource};
 use crate::select::{DropProposal, LeftOut, LimitsUsed};
 use crate::whatif::WhatIfCounters;
 
@@ -53,6 +53,13 @@ pub struct Report {
     /// Indexes a limit kept out, with the statements they would help.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<LeftOut>,
+    /// The observation window: its length and traffic, which counters became the workload and
+    /// why, where statements run (without the per-statement cumulative counters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observation: Option<Observation>,
+    /// Where the write rates came from; `unknown` makes every index's write cost null.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_rates: Option<WriteRates>,
 }
 
 /// Workload summary.
@@ -93,6 +100,9 @@ pub struct ReportStatement {
     /// (`depends on values not observed: …`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk: Option<String>,
+    /// Where it runs, when both the replica's and the primary's statements were read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_on: Option<RunsOn>,
 }
 
 /// One recommended index with its evidence.
@@ -112,8 +122,9 @@ pub struct ReportIndex {
     pub saving_share: f64,
     /// Estimated size, bytes.
     pub size_bytes: i64,
-    /// Write cost, ms of database time per second.
-    pub write_cost_ms_per_s: f64,
+    /// Write cost, ms of database time per second; `null` when no write rate can be known
+    /// (never 0 for "unknown").
+    pub write_cost_ms_per_s: Option<f64>,
     /// The Django migration file, relative to the output folder, when emitted.
     pub migration: Option<String>,
     /// The `Meta.indexes` line to add, when the table has an editable model.

@@ -82,10 +82,9 @@ pub fn text_table(report: &Report) -> String {
             format!("{per_call:.2} ms"),
             format!("{:.1}%", 100.0 * ix.saving_share),
             human_bytes(ix.size_bytes),
-            if report.write_stats == crate::model::WriteSource::Unavailable {
-                "unknown".into()
-            } else {
-                format!("{:.3} ms/s", ix.write_cost_ms_per_s)
+            match ix.write_cost_ms_per_s {
+                Some(w) => format!("{w:.3} ms/s"),
+                None => "unknown".into(),
             },
         ]);
     }
@@ -118,6 +117,28 @@ pub fn text_table(report: &Report) -> String {
                 }
             );
         }
+    }
+    if let Some(o) = &report.observation {
+        let _ = writeln!(s, "\nObserved: {}", o.summary());
+        if !o.split.is_empty() {
+            let parts: Vec<String> = o
+                .split
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{} {} statements, {} calls, {:.1} s",
+                        x.runs_on.label(),
+                        x.statements,
+                        x.calls,
+                        x.total_time_ms / 1000.0
+                    )
+                })
+                .collect();
+            let _ = writeln!(s, "Where statements run: {}", parts.join("; "));
+        }
+    }
+    if let Some(r) = &report.write_rates {
+        let _ = writeln!(s, "Write rates: {}", r.describe());
     }
     s.push_str(&crate::report::patterns::render::text(&report.findings));
     let _ = writeln!(s, "\nWhere the database time goes:");
@@ -192,6 +213,39 @@ fn label_cell(report: &Report, queryid: i64, n: usize) -> String {
     format!("`{}`", q.replace('`', "'").replace('|', "\\|"))
 }
 
+/// The observation section of `report.md`: the window and its traffic, the basis and why,
+/// where statements run, where write rates came from.
+fn observation_markdown(s: &mut String, report: &Report) {
+    if report.observation.is_none() && report.write_rates.is_none() {
+        return;
+    }
+    let _ = writeln!(s, "## Observation\n");
+    if let Some(o) = &report.observation {
+        let _ = writeln!(s, "- Window: {}", o.summary());
+        if !o.split.is_empty() {
+            let _ = writeln!(
+                s,
+                "- Where statements run (indexes are built on the primary and serve both):\n\n| runs on | statements | calls | time s |\n|---|---:|---:|---:|"
+            );
+            for x in &o.split {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {:.1} |",
+                    x.runs_on.label(),
+                    x.statements,
+                    x.calls,
+                    x.total_time_ms / 1000.0
+                );
+            }
+            let _ = writeln!(s);
+        }
+    }
+    if let Some(r) = &report.write_rates {
+        let _ = writeln!(s, "- Write rates: {}", r.describe());
+    }
+    let _ = writeln!(s);
+}
+
 /// `report.md`, for a pull request.
 pub fn markdown(report: &Report) -> String {
     let mut s = String::new();
@@ -211,6 +265,7 @@ pub fn markdown(report: &Report) -> String {
     for n in &report.notes {
         let _ = writeln!(s, "> **Note:** {n}\n");
     }
+    observation_markdown(&mut s, report);
     s.push_str(&crate::report::patterns::render::markdown_after(
         &report.findings,
     ));
@@ -253,10 +308,12 @@ pub fn markdown(report: &Report) -> String {
     for ix in &report.indexes {
         let _ = writeln!(s, "### `{}` on `{}`\n", ix.name, ix.table);
         let _ = writeln!(s, "```sql\n{};\n```\n", ix.sql);
-        let write_cost = if report.write_stats == crate::model::WriteSource::Unavailable {
-            "unknown (no write statistics)".to_string()
-        } else {
-            format!("{:.3} ms/s", ix.write_cost_ms_per_s)
+        let write_cost = match (ix.write_cost_ms_per_s, &report.write_rates) {
+            (Some(w), _) => format!("{w:.3} ms/s"),
+            (None, Some(crate::model::WriteRates::Unknown { reason })) => {
+                format!("unknown ({reason})")
+            }
+            (None, _) => "unknown (no write statistics)".to_string(),
         };
         let _ = writeln!(
             s,
@@ -492,7 +549,7 @@ mod tests {
                 saving_ms: 1490.0,
                 saving_share: 0.745,
                 size_bytes: 9_300_000,
-                write_cost_ms_per_s: 0.0,
+                write_cost_ms_per_s: None,
                 migration: Some("shop/migrations/0002_order_shop_order_custome_da1929_idx.py".into()),
                 meta_index: Some("models.Index(fields=[\"customer\", \"-created_at\"], name=\"shop_order_custome_da1929_idx\"),".into()),
                 rules: vec!["equality_then_sort".into()],
@@ -518,6 +575,7 @@ mod tests {
                 plan_diff: Some("plans/q1.diff".into()),
                 values: None,
                 risk: None,
+                runs_on: None,
             }],
             notes: vec!["write statistics are unavailable".into()],
             whatif: crate::whatif::WhatIfCounters {
@@ -536,7 +594,66 @@ mod tests {
                 min_benefit: 0.005,
             },
             left_out: vec![],
+            observation: None,
+            write_rates: None,
         }
+    }
+
+    #[test]
+    fn observation_and_write_rates_are_shown_everywhere() {
+        use crate::model::{
+            Basis, Observation, PrimaryStatements, RunsOn, ServerShare, WriteRates,
+        };
+        let mut r = fixture();
+        r.observation = Some(Observation {
+            window_s: 60.0,
+            basis: Basis::Window,
+            why: "4200 calls in the window".into(),
+            window_calls: 4200,
+            window_statements: 3,
+            primary_statements: PrimaryStatements::Merged,
+            runs_on: vec![],
+            split: vec![
+                ServerShare {
+                    runs_on: RunsOn::Replica,
+                    statements: 2,
+                    calls: 4000,
+                    total_time_ms: 1500.0,
+                },
+                ServerShare {
+                    runs_on: RunsOn::Primary,
+                    statements: 1,
+                    calls: 200,
+                    total_time_ms: 500.0,
+                },
+            ],
+            cumulative: vec![],
+        });
+        r.write_rates = Some(WriteRates::Unknown {
+            reason: "a replica without --primary-url".into(),
+        });
+        let text = text_table(&r);
+        assert!(
+            text.contains("watched 60 s: 4200 calls of 3 statements"),
+            "{text}"
+        );
+        assert!(text.contains("primary 1 statements, 200 calls"), "{text}");
+        assert!(text.contains("Write rates: unknown: a replica"), "{text}");
+        assert!(text.contains("unknown"), "{text}");
+        let md = markdown(&r);
+        assert!(md.contains("## Observation"), "{md}");
+        assert!(md.contains("| primary | 1 | 200 | 0.5 |"), "{md}");
+        assert!(
+            md.contains("write cost unknown (a replica without --primary-url)"),
+            "{md}"
+        );
+        let json = to_json(&r);
+        assert!(json.contains("\"write_cost_ms_per_s\": null"), "{json}");
+        assert!(json.contains("\"basis\": \"window\""), "{json}");
+        r.indexes[0].write_cost_ms_per_s = Some(0.25);
+        r.write_rates = Some(WriteRates::Window { seconds: 60.0 });
+        assert!(text_table(&r).contains("0.250 ms/s"));
+        assert!(markdown(&r).contains("measured on the primary over the 60 s observation window"));
     }
 
     #[test]

@@ -88,6 +88,7 @@ fn wide_report() -> Report {
             plan_diff: (i < 5).then(|| format!("plans/q{q}.diff")),
             values: None,
             risk: None,
+            runs_on: None,
         })
         .collect();
     let helped = |i: usize| Helped {
@@ -106,7 +107,7 @@ fn wide_report() -> Report {
         saving_ms: helps.iter().map(|h| h.calls as f64 * 9.9).sum(),
         saving_share: 0.1,
         size_bytes: 3_774_873,
-        write_cost_ms_per_s: 0.01,
+        write_cost_ms_per_s: Some(0.01),
         migration: None,
         meta_index: None,
         rules: vec![],
@@ -162,6 +163,8 @@ fn wide_report() -> Report {
             min_benefit: 0.005,
         },
         left_out: vec![],
+        observation: None,
+        write_rates: None,
     }
 }
 

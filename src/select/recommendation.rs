@@ -37,6 +37,10 @@ pub struct Recommendation {
     /// The limits the recommendation was chosen under.
     #[serde(default)]
     pub limits: super::limits::LimitsUsed,
+    /// Where the write rates behind `write_cost_ms_per_s` came from; `Unknown` means every
+    /// write cost is unknown (not 0). `None` in recommendations from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_rates: Option<crate::model::WriteRates>,
 }
 
 /// A candidate that helps reads but was rejected for its write cost.

@@ -289,6 +289,12 @@ pub async fn select<W: WhatIf>(
     rec.skipped = p.skipped.clone();
     rec.budget_bytes = budget;
     rec.whatif = whatif.counters();
+    rec.write_rates = Some(match opts.unit {
+        ReadUnit::Time => write.rates.clone(),
+        ReadUnit::Cost => crate::model::WriteRates::Unknown {
+            reason: "indexes are ranked by planner cost, write cost is not weighed".into(),
+        },
+    });
     Ok(rec)
 }
 

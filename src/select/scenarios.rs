@@ -102,6 +102,7 @@ fn no_writes() -> WriteStats {
         seconds: None,
         tables: vec![],
         statements: vec![],
+        window: None,
     }
 }
 
@@ -513,6 +514,7 @@ fn hot_world(updates_per_s: f64) -> World {
             n_dead_tup: 0,
         }],
         statements: vec![],
+        window: None,
     };
     let mut t = table("shop_order", 300_000.0);
     t.indexes = vec![
@@ -643,6 +645,7 @@ fn write_rates_fall_back_to_pg_stat_statements_when_counters_have_no_window() {
                 n_dead_tup: 0,
             }],
             statements: vec![],
+            window: None,
         },
     );
     let no_window = WriteModel::new(&snap, &shapes, crate::cost::CALIBRATION);
@@ -872,4 +875,78 @@ async fn r14_random_worlds_recommend_no_index_that_fails_leave_one_out() {
         credited.dedup();
         assert_eq!(credited.len(), n, "seed {seed}: a statement credited twice");
     }
+}
+
+/// Issue 13: when the workload is the observation window's, write rates are the table
+/// counters' deltas over the same window (a primary never reset gets real rates); a replica
+/// without the primary has unknown rates, never zero ones.
+#[test]
+fn r13_window_rates_come_from_the_counters_deltas_and_unknown_is_said() {
+    use crate::model::{Basis, Observation, PrimaryStatements, WindowWrites, WriteRates};
+    let mut upd = access("shop_order", &["id"]);
+    upd.set_columns = vec!["status".into()];
+    upd.is_target = true;
+    let shapes = vec![shape(2, StatementKind::Update, vec![upd])];
+    let order = |ins: i64, upd: i64, hot: i64| TableWrites {
+        schema: "public".into(),
+        table: "shop_order".into(),
+        n_tup_ins: ins,
+        n_tup_upd: upd,
+        n_tup_hot_upd: hot,
+        n_tup_del: 0,
+        n_live_tup: 300_000,
+        n_dead_tup: 0,
+    };
+    let mut snap = snapshot(
+        vec![table("shop_order", 300_000.0)],
+        vec![Statement {
+            rows: 600,
+            ..stmt(2, 600, 0.05)
+        }],
+        WriteStats {
+            source: WriteSource::Local,
+            since: None,
+            seconds: None,
+            // A data load of 300,000 rows and years of updates: no rate without a reset time.
+            tables: vec![order(300_000, 5_000_000, 4_000_000)],
+            statements: vec![],
+            window: Some(WindowWrites {
+                seconds: 60.0,
+                tables: vec![order(120, 600, 540)],
+                statements: vec![],
+            }),
+        },
+    );
+    snap.workload.observation = Some(Observation {
+        window_s: 60.0,
+        basis: Basis::Window,
+        why: "enough calls".into(),
+        window_calls: 600,
+        window_statements: 1,
+        primary_statements: PrimaryStatements::Analysed,
+        runs_on: vec![],
+        split: vec![],
+        cumulative: vec![],
+    });
+    let m = WriteModel::new(&snap, &shapes, crate::cost::CALIBRATION);
+    assert!(m.available);
+    assert_eq!(m.rates, WriteRates::Window { seconds: 60.0 });
+    let t = m
+        .tables
+        .get(&("public".to_string(), "shop_order".to_string()))
+        .expect("table modelled");
+    assert!((t.upd_per_s - 10.0).abs() < 1e-9, "600 updates / 60 s");
+    assert!((t.ins_per_s - 2.0).abs() < 1e-9, "120 inserts / 60 s");
+    assert!((t.hot_share - 0.9).abs() < 1e-9);
+    let status = IndexSpec::on("public", "shop_order", vec![IndexKey::col("status")]);
+    let cost = m.set_cost("public", "shop_order", &[(&status, 1.0, 6_000_000)]);
+    assert!(cost.ms_per_s > 0.0 && cost.lost_hot_per_s > 8.0, "{cost:?}");
+
+    // The same counters on a replica without the primary: unknown, and so said.
+    snap.write_stats = no_writes();
+    let m = WriteModel::new(&snap, &shapes, crate::cost::CALIBRATION);
+    assert!(!m.available);
+    assert!(
+        matches!(m.rates, WriteRates::Unknown { ref reason } if reason.contains("--primary-url"))
+    );
 }

@@ -142,7 +142,12 @@ pub fn build(
     before: &BTreeMap<i64, Evaluation>,
     after: &BTreeMap<i64, Evaluation>,
 ) -> Baseline {
-    let mut statements: Vec<StatementCounters> = snapshot.workload.statements.to_vec();
+    // Cumulative counters (what `verify` takes deltas from), also when the prediction was made
+    // from the observation window's deltas.
+    let mut statements: Vec<StatementCounters> = match &snapshot.workload.observation {
+        Some(o) if !o.cumulative.is_empty() => o.cumulative.clone(),
+        _ => snapshot.workload.statements.to_vec(),
+    };
     statements.sort_by_key(|s| s.queryid);
     let predictions: Vec<StatementPrediction> = before
         .iter()

@@ -48,6 +48,8 @@ pub enum Window {
     SinceReset,
     /// The statement is not in pg_stat_statements now.
     Absent,
+    /// pg_stat_statements deltas over the observation window of this run (`--window`).
+    Observed,
 }
 
 /// How a statement's mean time per call changed.
@@ -322,11 +324,26 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
             now.workload.stats_since.as_deref().unwrap_or("?")
         ));
     }
+    // The "after" figures: the observation window's deltas when this run watched with enough
+    // traffic (today's mix, whatever ran between the baseline and now), else the growth of the
+    // cumulative counters since the baseline.
+    let observed = now
+        .workload
+        .observation
+        .as_ref()
+        .is_some_and(|o| o.basis == crate::model::Basis::Window);
+    if let Some(o) = &now.workload.observation {
+        if o.window_s > 0.0 {
+            notes.push(format!("\"after\" measurement: {}", o.summary()));
+        }
+    }
     let windows: Vec<(i64, f64, Window)> = baseline
         .statements
         .iter()
         .map(|b| match now.workload.get(b.queryid) {
+            Some(n) if observed => (n.calls, n.total_time_ms, Window::Observed),
             Some(n) => after_window(Some(b), n, reset),
+            None if observed => (0, 0.0, Window::Observed),
             None => (0, 0.0, Window::Absent),
         })
         .collect();
@@ -428,7 +445,9 @@ fn measure_control(baseline: &Baseline, windows: &[(i64, f64, Window)]) -> Optio
         .statements
         .iter()
         .zip(windows)
-        .filter(|(b, (_, _, w))| *w == Window::Delta && super::control::is_read(&b.query))
+        .filter(|(b, (_, _, w))| {
+            matches!(w, Window::Delta | Window::Observed) && super::control::is_read(&b.query)
+        })
         .filter(|(b, _)| {
             baseline.prediction(b.queryid).is_some_and(|p| {
                 p.uses.is_empty() && (p.after_cost - p.before_cost).abs() <= 1e-6 * p.before_cost
@@ -735,6 +754,41 @@ pub fn exit_code(report: &VerifyReport) -> i32 {
 mod tests {
     use super::super::fixtures::{baseline, now};
     use super::*;
+
+    #[test]
+    fn r13_a_window_makes_the_after_figures() {
+        use crate::model::{Basis, Observation, PrimaryStatements};
+        let b = baseline();
+        let mut n = now();
+        // The window saw 30 calls of 101 at 0.4 ms; the cumulative counters are what they are.
+        n.workload.statements = vec![crate::model::Statement {
+            calls: 30,
+            total_time_ms: 12.0,
+            mean_time_ms: 0.4,
+            ..n.workload.statements[0].clone()
+        }];
+        n.workload.observation = Some(Observation {
+            window_s: 60.0,
+            basis: Basis::Window,
+            why: "enough calls".into(),
+            window_calls: 130,
+            window_statements: 1,
+            primary_statements: PrimaryStatements::Analysed,
+            runs_on: vec![],
+            split: vec![],
+            cumulative: vec![],
+        });
+        let r = compare(&b, &n);
+        let s = r.statements.iter().find(|s| s.queryid == 101).expect("101");
+        assert_eq!(s.window, Window::Observed);
+        assert_eq!(s.after_calls, 30);
+        assert!((s.after_ms.expect("measured") - 0.4).abs() < 1e-9);
+        assert!(
+            r.notes.iter().any(|n| n.contains("watched 60 s")),
+            "{:?}",
+            r.notes
+        );
+    }
 
     #[test]
     fn confirmed_index_and_faster_statement_from_deltas() {

@@ -130,6 +130,7 @@ pub fn now() -> Snapshot {
             excluded: vec![],
             stats_since: Some(SINCE.into()),
             window_seconds: None,
+            observation: None,
         },
         write_stats: WriteStats {
             source: WriteSource::Local,
@@ -137,6 +138,7 @@ pub fn now() -> Snapshot {
             seconds: Some(160.0),
             tables: vec![writes(800, 200, 100, 600)],
             statements: vec![],
+            window: None,
         },
         observed: Default::default(),
     }

@@ -37,6 +37,7 @@ fn change_label(c: Change, w: Window) -> String {
         Window::Delta => base.to_string(),
         Window::SinceReset => format!("{base} (since reset)"),
         Window::Absent => "not in pg_stat_statements".into(),
+        Window::Observed => format!("{base} (window)"),
     }
 }
 

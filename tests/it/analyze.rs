@@ -11,6 +11,8 @@ use crate::support::{cluster, example_database, replay_workload, repo_root};
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_idxadvise"));
     c.env_remove("DATABASE_URL");
+    // The cumulative counters at once: only the window tests watch (with --window).
+    c.env("IDXADVISE_WINDOW", "0");
     c
 }
 

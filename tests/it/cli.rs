@@ -16,6 +16,8 @@ pub struct Run {
 pub fn idxadvise(args: &[&str]) -> Run {
     let out: Output = Command::new(env!("CARGO_BIN_EXE_idxadvise"))
         .args(args)
+        // The cumulative counters at once: only the window tests watch (with --window).
+        .env("IDXADVISE_WINDOW", "0")
         .env_remove("DATABASE_URL")
         .env_remove("IDXADVISE_PRIMARY_URL")
         .env_remove("PGPASSWORD")

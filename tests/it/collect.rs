@@ -311,18 +311,37 @@ fn collect_on_standby_reads_writes_from_the_primary() {
             .any(|st| st.query.starts_with("UPDATE \"shop_order\"")),
         "the primary's write statements"
     );
-    assert!(snap
+    // Issue 13: the primary's own statements are merged with the standby's, each tagged with
+    // where it runs.
+    let obs = snap.workload.observation.as_ref().expect("observation");
+    assert_eq!(
+        obs.primary_statements,
+        idxadvise::model::PrimaryStatements::Merged
+    );
+    let update = snap
         .workload
         .statements
         .iter()
-        .all(|st| !st.query.starts_with("UPDATE")));
+        .find(|st| st.query.starts_with("UPDATE \"shop_order\""))
+        .expect("the primary's UPDATE is in the workload");
+    assert_eq!(
+        obs.runs_on(update.queryid),
+        Some(idxadvise::model::RunsOn::Primary)
+    );
     let read = snap
         .workload
         .statements
         .iter()
-        .find(|st| st.query.contains("FROM \"shop_order\""))
+        .find(|st| {
+            st.query
+                .contains("SELECT \"shop_order\".\"id\", \"shop_order\".\"status\" FROM")
+        })
         .expect("the standby's read");
     assert_eq!(read.calls, 4);
+    assert_eq!(
+        obs.runs_on(read.queryid),
+        Some(idxadvise::model::RunsOn::Replica)
+    );
 
     // Without the primary: no counters, and a clear warning.
     let (run, snap) = collect_to_file(&s.url(&db), &[]);
@@ -382,6 +401,7 @@ fn collect_library_api_returns_a_snapshot() {
             .expect("config"),
         filter: idxadvise::config::WorkloadFilter::default(),
         observe_values: std::time::Duration::ZERO,
+        window: idxadvise::collect::window::WindowOptions::none(),
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let snap = rt

@@ -73,6 +73,7 @@ fn capture(label: &str) -> Capture {
     let run = Command::new(env!("CARGO_BIN_EXE_idxadvise"))
         .args(["collect", "--database-url", &url, "-o"])
         .arg(&snap)
+        .env("IDXADVISE_WINDOW", "0")
         .env_remove("IDXADVISE_PRIMARY_URL")
         .output()
         .expect("run idxadvise collect");

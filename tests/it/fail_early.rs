@@ -30,6 +30,7 @@ fn idxadvise_unprivileged(args: &[&str]) -> Run {
         .args(["-u", "nobody", "--"])
         .arg(env!("CARGO_BIN_EXE_idxadvise"))
         .args(args)
+        .env("IDXADVISE_WINDOW", "0")
         .env_remove("DATABASE_URL")
         .current_dir("/")
         .output()

@@ -29,3 +29,4 @@ mod tls;
 mod verify;
 mod verify_load;
 mod whatif;
+mod window;

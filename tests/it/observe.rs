@@ -339,7 +339,12 @@ fn sampling_stays_bounded_with_a_thousand_connections() {
             connection: idxadvise::config::ConnectionConfig::new(Some(url.clone()), None, "10s")
                 .expect("config"),
             filter: idxadvise::config::WorkloadFilter::default(),
-            observe_values: std::time::Duration::from_secs(3),
+            // Sampled during a 3 s observation window.
+            observe_values: std::time::Duration::ZERO,
+            window: idxadvise::collect::window::WindowOptions::of(
+                std::time::Duration::from_secs(3),
+                true,
+            ),
         };
         let snap = idxadvise::collect::collect(&config).await.expect("collect");
         stop.store(true, Ordering::Relaxed);

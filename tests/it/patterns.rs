@@ -30,7 +30,7 @@ fn run() -> &'static Run {
         let out = tmp.path().join("out");
         let o = Command::new(env!("CARGO_BIN_EXE_idxadvise"))
             .env_remove("DATABASE_URL")
-            .args(["analyze", "--quiet", "--database-url"])
+            .args(["analyze", "--quiet", "--window", "0", "--database-url"])
             .arg(c.url(&db))
             .arg("--out")
             .arg(&out)

@@ -63,6 +63,7 @@ fn analyze_while(url: &str, out: &Path, extra: &[&str], during: impl FnOnce(Inst
         .arg(out)
         .args(["--connections", "1"])
         .args(extra)
+        .env("IDXADVISE_WINDOW", "0")
         .env_remove("DATABASE_URL")
         .env_remove("IDXADVISE_PRIMARY_URL")
         .stdin(Stdio::null())

@@ -136,6 +136,8 @@ fn check_case(n: usize, c: &Case) -> Result<(), TestCaseError> {
     let config = CollectConfig {
         connection: ConnectionConfig::new(Some(cluster().url(&db)), None, "10s").expect("config"),
         filter: WorkloadFilter::default(),
+        window: idxadvise::collect::window::WindowOptions::none(),
+        observe_values: std::time::Duration::ZERO,
     };
     let snap: Snapshot = rt
         .block_on(idxadvise::collect::collect(&config))
@@ -279,6 +281,8 @@ fn r14_random_workloads_on_random_schemas_recommend_only_indexes_that_earn_their
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_idxadvise"));
     c.env_remove("DATABASE_URL");
+    // The cumulative counters at once: only the window tests watch (with --window).
+    c.env("IDXADVISE_WINDOW", "0");
     c
 }
 
