@@ -28,3 +28,4 @@ mod tls;
 mod verify;
 mod verify_load;
 mod whatif;
+mod wheel;
