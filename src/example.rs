@@ -20,6 +20,7 @@ pub const FILES: &[(&str, &str)] = shop_files![
     "schema.sql",
     "data.sql",
     "workload.sql",
+    "patterns.sql",
     "shop/__init__.py",
     "shop/apps.py",
     "shop/models.py",
@@ -28,6 +29,8 @@ pub const FILES: &[(&str, &str)] = shop_files![
     "shop/management/__init__.py",
     "shop/management/commands/__init__.py",
     "shop/management/commands/run_workload.py",
+    "shop/management/commands/run_patterns.py",
+    "shop/management/commands/measure_overhead.py",
     "shopsite/__init__.py",
     "shopsite/settings.py",
 ];
