@@ -189,7 +189,8 @@ pub struct DemoArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<std::path::PathBuf>,
     /// A Python with Django (and psycopg2) to run the example project with; without it the
-    /// schema comes from examples/shop/schema.sql and only indexes.sql is written.
+    /// schema comes from the example's schema.sql and only indexes.sql is written (default: the
+    /// Python next to this binary, then python3, when it has them).
     #[arg(long, value_name = "PATH", env = "IDXADVISE_DEMO_PYTHON")]
     pub python: Option<std::path::PathBuf>,
     /// No progress on stderr.

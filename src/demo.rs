@@ -2,7 +2,7 @@
 //!
 //! I/O. Starts a throwaway cluster ([`crate::sandbox`]), creates the example shop's schema
 //! (through the example Django project's own `migrate` when a Python with Django is available,
-//! else from `examples/shop/schema.sql`), loads its data, and runs `analyze` on it while its API
+//! else from the example's `schema.sql`), loads its data, and runs `analyze` on it while its API
 //! workload (as Django sent it) is replayed during the observation window ([`DEMO_WINDOW`]), so
 //! the window's deltas are the workload. The cluster is
 //! stopped when the demo ends, whatever happens.
@@ -14,36 +14,55 @@ use crate::error::Error;
 use crate::sandbox::Sandbox;
 
 /// The example shop, as files.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Example {
-    /// `examples/shop`: the Django project (manage.py) and its SQL files.
+    /// The Django project (manage.py) and its SQL files.
     pub dir: PathBuf,
+    /// Holds the temporary folder the embedded example was written into (removed on drop).
+    _tmp: tempfile::TempDir,
 }
 
 impl Example {
-    /// The bundled example, found next to the sources this binary was built from, or in the
-    /// current folder.
+    /// The example embedded in this binary ([`crate::example`]), written into a temporary
+    /// folder: the demo needs no checkout and works from any folder.
     pub fn bundled() -> Result<Example, Error> {
-        let candidates = [
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/shop"),
-            PathBuf::from("examples/shop"),
-        ];
-        candidates
-            .into_iter()
-            .find(|d| d.join("manage.py").exists() && d.join("data.sql").exists())
-            .map(|dir| Example { dir })
-            .ok_or_else(|| {
-                Error::Usage(
-                    "the bundled example (examples/shop) was not found\n(run the demo from the idxadvise repository)".into(),
-                )
-            })
+        let tmp = tempfile::Builder::new()
+            .prefix("idxadvise-example-")
+            .tempdir()
+            .map_err(|e| Error::Internal(format!("cannot create a temp dir: {e}")))?;
+        let dir = tmp.path().join("shop");
+        crate::example::extract(&dir).map_err(|e| {
+            Error::Internal(format!(
+                "cannot write the example project into {}: {e}",
+                dir.display()
+            ))
+        })?;
+        Ok(Example { dir, _tmp: tmp })
     }
 }
 
-/// Whether `python` can import Django.
-pub fn has_django(python: &Path) -> bool {
+/// The Python for the example project when none is given: the first that can run it of the Python
+/// next to this binary (the venv `pip install idxadvise` put it in) and `python3` on `PATH`.
+pub fn find_python() -> Option<PathBuf> {
+    let mut candidates = vec![];
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        candidates.push(dir.join("python3"));
+        candidates.push(dir.join("python"));
+    }
+    candidates.push(PathBuf::from("python3"));
+    candidates.into_iter().find(|p| can_run_example(p))
+}
+
+/// Whether `python` can run the example project: it imports Django and a PostgreSQL driver
+/// (psycopg2 or psycopg 3).
+pub fn can_run_example(python: &Path) -> bool {
+    let script =
+        "import django\ntry:\n    import psycopg2\nexcept ImportError:\n    import psycopg\n";
     Command::new(python)
-        .args(["-c", "import django"])
+        .args(["-c", script])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -66,7 +85,7 @@ pub fn prepare(
         "CREATE EXTENSION pg_stat_statements; CREATE EXTENSION hypopg;",
     )?;
     let url = sandbox.url(db);
-    match python.filter(|p| has_django(p)) {
+    match python.filter(|p| can_run_example(p)) {
         Some(py) => {
             progress(
                 "creating the schema with the example project's migrations (manage.py migrate)",
@@ -90,9 +109,7 @@ pub fn prepare(
             }
         }
         None => {
-            progress(
-                "creating the schema from examples/shop/schema.sql (no Python with Django given)",
-            );
+            progress("creating the schema from the example's schema.sql (no Python with Django)");
             sandbox.psql_file(db, &example.dir.join("schema.sql"))?;
         }
     }
@@ -145,11 +162,13 @@ pub fn run(
     let mut sandbox = Sandbox::start()?;
     // manage.py runs in the example's folder: make a relative path absolute first (without
     // resolving symlinks: a venv's python is a symlink to the base interpreter).
-    let python = python
-        .map(|p| std::path::absolute(&p).unwrap_or(p))
-        .filter(|p| has_django(p));
-    if python.is_none() {
-        say("no Python with Django given (--python): the schema comes from schema.sql and only indexes.sql is written");
+    let python = match python {
+        Some(p) => Some(std::path::absolute(&p).unwrap_or(p)).filter(|p| can_run_example(p)),
+        None => find_python(),
+    };
+    match &python {
+        Some(p) => say(&format!("the example Django project runs with {}", p.display())),
+        None => say("no Python with Django and psycopg found (--python, the Python next to idxadvise, python3): the schema comes from schema.sql and only indexes.sql is written\n(for the Django migrations too: `pip install Django psycopg2-binary` next to idxadvise, or give --python PATH)"),
     }
     let url = prepare(&sandbox, &example, python.as_deref(), &mut |m| say(m))?;
     let conn = crate::config::ConnectionConfig::new(Some(url), None, "30s")?;
@@ -173,13 +192,17 @@ pub fn run(
         ..Default::default()
     };
     let mut config = crate::cli::base_config(source, conn, tuning, emit, None)?;
-    say("analyze: the example's API workload is replayed during the observation window");
+    say("analyze: the example's API workload and planted Django patterns are replayed during the observation window");
     let replayer = sandbox.replayer();
     let dir = example.dir.clone();
     config.during_window = Some(crate::analyze::DuringWindow(std::sync::Arc::new(
         move || {
-            if let Err(e) = replayer.psql_file("shop", &dir.join("workload.sql")) {
-                eprintln!("demo: the workload replay failed: {}", e.message());
+            // The API workload, then the Django patterns the example plants (N+1, paginator
+            // counts, deep pages, search, …) for the triage's findings.
+            for file in ["workload.sql", "patterns.sql"] {
+                if let Err(e) = replayer.psql_file("shop", &dir.join(file)) {
+                    eprintln!("demo: the replay of {file} failed: {}", e.message());
+                }
             }
         },
     )));

@@ -27,6 +27,7 @@ pub mod cost;
 pub mod demo;
 pub mod emit;
 pub mod error;
+pub mod example;
 pub mod model;
 pub mod parse;
 pub mod pg;

@@ -9,8 +9,20 @@ use std::process::{Command, Stdio};
 
 use crate::error::Error;
 
-const INSTALL_HINT: &str =
-    "install it with: sudo apt-get install -y postgresql-15 postgresql-contrib postgresql-15-hypopg";
+/// What to install, per system: the server (with pg_stat_statements) and HypoPG for the same
+/// major version. Package names: Debian's own for Debian 12, the PostgreSQL project's (PGDG)
+/// repositories elsewhere (PGDG RPMs name extensions `<name>_<major>`); Homebrew has no HypoPG
+/// formula, so there it is built with the server's pg_config.
+pub const INSTALL_HINT: &str = "install PostgreSQL with HypoPG (pg_stat_statements comes with the server):
+  Debian 12:             sudo apt-get install postgresql-15 postgresql-contrib postgresql-15-hypopg
+  Ubuntu, other Debian:  add the PGDG apt repository (https://wiki.postgresql.org/wiki/Apt), then
+                         sudo apt-get install postgresql-17 postgresql-17-hypopg
+  Fedora, RHEL, Rocky:   add the PGDG repository (https://www.postgresql.org/download/linux/redhat/), then
+                         sudo dnf install postgresql17-server postgresql17-contrib hypopg_17
+                         and export IDXADVISE_PG_BINDIR=/usr/pgsql-17/bin
+  macOS (Homebrew):      brew install postgresql@17, then HypoPG from source (https://github.com/HypoPG/hypopg):
+                         make install PG_CONFIG=$(brew --prefix postgresql@17)/bin/pg_config
+  elsewhere:             point IDXADVISE_PG_BINDIR at the folder with initdb, pg_ctl and pg_config";
 
 /// A running throwaway cluster.
 pub struct Sandbox {
@@ -89,7 +101,8 @@ impl Sandbox {
             .unwrap_or_else(|| PathBuf::from("/usr/share/postgresql/15"));
         if !share.join("extension/hypopg.control").exists() {
             return Err(Error::Prerequisite(format!(
-                "HypoPG is not installed for this server\n({INSTALL_HINT})"
+                "HypoPG is not installed for the PostgreSQL server in {}\n({INSTALL_HINT})",
+                bindir.display()
             )));
         }
         let as_postgres = is_root();

@@ -29,4 +29,5 @@ mod tls;
 mod verify;
 mod verify_load;
 mod whatif;
+mod wheel;
 mod window;
