@@ -957,6 +957,11 @@ fn findings(
                     .zip(after.get(&st.queryid))
                     .map(|(b, a)| (b.cost, a.cost)),
                 writes_per_s: shape.and_then(writes_per_s),
+                top_values: snapshot.observed.get(st.queryid).and_then(|o| {
+                    let n = o.total();
+                    let top = o.tuples.first()?.weight;
+                    (n > 0).then(|| (top as f64 / n as f64, n))
+                }),
             }
         })
         .collect();

@@ -85,6 +85,7 @@ impl World {
             baseline: plan,
             before_after,
             writes_per_s,
+            top_values: None,
         };
         let cx = Context {
             catalog: &self.catalog,

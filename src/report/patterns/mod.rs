@@ -146,6 +146,9 @@ pub struct PatternInput<'a> {
     pub before_after: Option<(f64, f64)>,
     /// Rows written per second to the tables it reads (inserts, updates, deletes), when known.
     pub writes_per_s: Option<f64>,
+    /// Observed parameter values: the share of samples that showed the most frequent value
+    /// tuple, and the number of samples (pg_stat_activity, pg_qualstats, logs), when observed.
+    pub top_values: Option<(f64, u64)>,
 }
 
 /// The workload-wide facts a pattern compares a statement with.
@@ -482,6 +485,7 @@ mod tests {
                 baseline: None,
                 before_after: Some((8.0, 8.0)),
                 writes_per_s: None,
+                top_values: None,
             },
             PatternInput {
                 statement: &report,
@@ -489,6 +493,7 @@ mod tests {
                 baseline: None,
                 before_after: Some((20_000.0, 20_000.0)),
                 writes_per_s: None,
+                top_values: None,
             },
         ];
         let verdict = |_q: i64| Some(("no index helps", "cache, denormalise or change the query"));
@@ -524,6 +529,7 @@ mod tests {
             baseline: None,
             before_after: Some((1000.0, 10.0)),
             writes_per_s: None,
+            top_values: None,
         };
         // 1000 ms × 1% + 100 calls × 0.2 ms = 30 ms after, of 1,020 ms before.
         assert!((weight_after(&input, 0.2) - 30.0).abs() < 1e-9);
