@@ -129,8 +129,8 @@ fn logged() -> &'static Logged {
     })
 }
 
-fn read(path: &PathBuf) -> LogReading {
-    let opts = LogOptions::new(vec![path.clone()], None).expect("log file readable");
+fn read(path: &std::path::Path) -> LogReading {
+    let opts = LogOptions::new(vec![path.to_path_buf()], None).expect("log file readable");
     read_logs(&opts).expect("read log")
 }
 
