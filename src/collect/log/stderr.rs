@@ -67,9 +67,13 @@ pub fn split(line: &str) -> Option<(&str, &str, &str)> {
     while let Some(at) = line[from..].find(":  ") {
         let colon = from + at;
         let before = &line[..colon];
+        // After the last character that cannot be in a severity word (which may be wider
+        // than one byte: `é`, or U+FFFD from invalid UTF-8).
         let word_start = before
-            .rfind(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit()))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_uppercase() || c.is_ascii_digit()))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let word = &before[word_start..];
         if SEVERITIES.contains(&word) {
             return Some((&line[..word_start], word, &line[colon + 3..]));
@@ -288,6 +292,19 @@ mod tests {
         assert_eq!(super::split("LOGS:  x"), None);
         assert_eq!(super::split("no marker"), None);
         assert_eq!(super::split("DETAIL:  x"), Some(("", "DETAIL", "x")));
+    }
+
+    /// Found while writing the fuzz targets: a severity word after a multi-byte character
+    /// (`é`, or U+FFFD from invalid UTF-8) sliced inside that character and panicked.
+    #[test]
+    fn fuzz_split_after_a_multi_byte_character() {
+        assert_eq!(super::split("éLOG:  x"), Some(("é", "LOG", "x")));
+        assert_eq!(
+            super::split("\u{fffd}DETAIL:  y"),
+            Some(("\u{fffd}", "DETAIL", "y"))
+        );
+        let r = read_bytes_as(LogFormat::Stderr, b"\xffLOG:  statement: SELECT 1\n", None);
+        assert_eq!(r.entries[0].text, "SELECT 1");
     }
 
     #[test]
