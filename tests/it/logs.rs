@@ -254,6 +254,8 @@ fn log_collect_keeps_entries_in_the_snapshot() {
     let out = dir.path().join("snap.json");
     let run = idxadvise(&[
         "collect",
+        "--window",
+        "0",
         "--database-url",
         &l.cluster.url(DB),
         "--log",
