@@ -432,6 +432,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             window: None,
         },
         observed: Default::default(),
+        logs: Default::default(),
     };
     let mb = 1_000_000i64;
     let opts = SelectOptions {

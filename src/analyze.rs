@@ -97,6 +97,8 @@ pub struct AnalyzeConfig {
     /// Blocking work to run while the observation window is open (the demo replays its
     /// workload); the second reading waits for it to finish.
     pub during_window: Option<DuringWindow>,
+    /// Server log files to read (`--log`); they replace the snapshot's when given.
+    pub logs: crate::collect::log::LogOptions,
 }
 
 /// Blocking work run on a worker thread during the observation window (see
@@ -192,6 +194,14 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
             statement_snapshot(connection, text).await?
         }
     };
+    if !config.logs.paths.is_empty() {
+        let read = crate::collect::log::read_logs(&config.logs)?;
+        for w in &read.warnings {
+            stages.say(&format!("warning: {w}"));
+        }
+        stages.say(&format!("collect: {}", read.summary()));
+        snapshot.logs = read;
+    }
     for h in &config.hot_values {
         h.apply(&mut snapshot.catalog)?;
     }
@@ -1062,6 +1072,7 @@ async fn statement_snapshot(
         },
         write_stats: crate::collect::writes::unavailable(),
         observed: Default::default(),
+        logs: Default::default(),
     })
 }
 

@@ -160,6 +160,9 @@ pub struct AnalyzeArgs {
     /// Output files.
     #[command(flatten)]
     pub emit: EmitArgs,
+    /// Server log files.
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// `explain` arguments.
@@ -263,6 +266,28 @@ pub struct CollectArgs {
     /// No progress on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Server log files.
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// Server log files to read statements and their values from (`analyze`, `collect`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LogArgs {
+    /// A PostgreSQL server log file (stderr, csvlog or jsonlog; detected) to read logged
+    /// statements and their parameter values from. Repeatable.
+    #[arg(long = "log", value_name = "FILE")]
+    pub logs: Vec<std::path::PathBuf>,
+    /// The server's log_line_prefix, for stderr logs (detected among common ones when not given).
+    #[arg(long, value_name = "PREFIX", requires = "logs")]
+    pub log_line_prefix: Option<String>,
+}
+
+impl LogArgs {
+    /// Validate: every file can be opened (a clear error before any work is done).
+    pub fn options(self) -> Result<crate::collect::log::LogOptions> {
+        crate::collect::log::LogOptions::new(self.logs, self.log_line_prefix)
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -299,6 +324,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             })
         }
         Command::Collect(args) => {
+            let logs = args.log.options()?;
             let config = crate::config::CollectConfig {
                 filter: crate::config::WorkloadFilter::new(
                     args.min_calls,
@@ -316,9 +342,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             {
                 crate::preflight::new_file(p)?;
             }
-            let collected = runtime()?.block_on(crate::collect::collect_with_warnings(&config))?;
+            let mut collected =
+                runtime()?.block_on(crate::collect::collect_with_warnings(&config))?;
             for w in &collected.warnings {
                 eprintln!("warning: {w}");
+            }
+            if !logs.paths.is_empty() {
+                let read = crate::collect::log::read_logs(&logs)?;
+                for w in &read.warnings {
+                    eprintln!("warning: {w}");
+                }
+                eprintln!("{}", read.summary());
+                collected.snapshot.logs = read;
             }
             let json = crate::collect::to_json(&collected.snapshot)?;
             let s = &collected.snapshot;
@@ -385,6 +420,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
 }
 
 fn analyze_config(args: AnalyzeArgs) -> Result<crate::analyze::AnalyzeConfig> {
+    let logs = args.log.options()?;
     let conn = args.conn.config()?;
     let source = match args.snapshot {
         Some(p) => crate::analyze::Source::Snapshot(p),
@@ -405,6 +441,7 @@ fn analyze_config(args: AnalyzeArgs) -> Result<crate::analyze::AnalyzeConfig> {
         Some(std::path::PathBuf::from("idxadvise-out")),
     )?;
     c.strict = args.strict;
+    c.logs = logs;
     Ok(c)
 }
 
@@ -496,6 +533,7 @@ pub fn base_config(
         explain: false,
         per_call_overhead_ms: per_call_overhead(tuning.per_call_overhead)?,
         during_window: None,
+        logs: Default::default(),
     })
 }
 

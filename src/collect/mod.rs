@@ -7,6 +7,7 @@
 
 pub mod activity;
 pub mod catalog;
+pub mod log;
 pub mod observe;
 pub mod output;
 pub mod qualstats;
@@ -416,6 +417,7 @@ where
                 workload: wl,
                 write_stats,
                 observed: values_observed,
+                logs: Default::default(),
             },
             warnings,
         },

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod index;
+pub mod log;
 pub mod observation;
 pub mod observed;
 pub mod server;
@@ -16,6 +17,7 @@ pub mod writes;
 
 pub use catalog::{Catalog, Column, ColumnStats, ExistingIndex, Table};
 pub use index::{IndexKey, IndexSpec, KeyExpr, PredTerm, Predicate};
+pub use log::{LogEntry, LogReading};
 pub use observation::{Basis, Observation, PrimaryStatements, RunsOn, ServerShare, WriteRates};
 pub use observed::{ObservedStatement, ObservedValues, ValueSource};
 pub use server::ServerInfo;

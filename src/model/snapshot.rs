@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Catalog, ObservedValues, ServerInfo, Workload, WriteStats};
+use super::{Catalog, LogReading, ObservedValues, ServerInfo, Workload, WriteStats};
 
 /// Current snapshot format. Bump on any incompatible change.
 pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
@@ -25,6 +25,9 @@ pub struct Snapshot {
     /// Parameter values observed while collecting (left out of the JSON when no source ran).
     #[serde(default, skip_serializing_if = "ObservedValues::is_unused")]
     pub observed: ObservedValues,
+    /// Statements read from server log files (`--log`); empty when none were given.
+    #[serde(default, skip_serializing_if = "LogReading::is_empty")]
+    pub logs: LogReading,
 }
 
 impl Snapshot {

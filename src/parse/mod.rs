@@ -218,6 +218,36 @@ pub fn parse_workload(workload: &Workload, catalog: &Catalog) -> (Vec<QueryShape
     (shapes, skipped)
 }
 
+/// Run every text-level step (lexer, leading keyword, cursor query, highest `$n`, operator
+/// count, the repairs) on any text and check what must hold whatever the input: offsets are char
+/// boundaries, a repaired text lexes again with the same highest `$n`. For the fuzz targets
+/// under `tests/fuzz/`; returns the token count. Panics when an invariant is broken.
+#[doc(hidden)]
+pub fn fuzz_text(text: &str) -> usize {
+    let lx = text::lex(text);
+    for t in &lx.toks {
+        assert!(text.get(t.start..t.end).is_some(), "token span {t:?}");
+    }
+    let _ = text::leading_keyword(text, &lx);
+    if let Some(at) = text::cursor_query(text, &lx) {
+        assert!(text.get(at..).is_some(), "cursor query offset {at}");
+    }
+    let max = text::max_param(&lx);
+    let _ = text::operator_count(text, &lx);
+    let repaired = text::repair_for_planning(text, &lx);
+    let rlx = text::lex(&repaired);
+    assert_eq!(
+        text::max_param(&rlx),
+        max,
+        "a repair changed the parameters"
+    );
+    if let Some(input) = text::parser_input(&repaired, &rlx) {
+        let _ = text::lex(&input);
+    }
+    let _ = stable_cursor_names(text);
+    lx.toks.len()
+}
+
 /// Sort and deduplicate the collected facts; give every `$n` at least one [`ParamUse`].
 fn finish(
     queryid: i64,

@@ -92,6 +92,7 @@ fn snapshot(tables: Vec<Table>, statements: Vec<Statement>, writes: WriteStats) 
         },
         write_stats: writes,
         observed: Default::default(),
+        logs: Default::default(),
     }
 }
 

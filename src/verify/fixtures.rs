@@ -141,5 +141,6 @@ pub fn now() -> Snapshot {
             window: None,
         },
         observed: Default::default(),
+        logs: Default::default(),
     }
 }

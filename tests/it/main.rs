@@ -13,6 +13,7 @@ mod django_matrix;
 mod fail_early;
 mod faults;
 mod harness;
+mod logs;
 mod migration_retry;
 mod observe;
 mod patterns;

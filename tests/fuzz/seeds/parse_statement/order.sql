@@ -1,0 +1,1 @@
+SELECT "shop_order"."id" FROM "shop_order" WHERE ("shop_order"."status" = $1 AND "shop_order"."created_at" >= $2) ORDER BY "shop_order"."created_at" DESC LIMIT $3

@@ -1,0 +1,1 @@
+DECLARE "_django_curs_140_sync_1" NO SCROLL CURSOR WITH HOLD FOR SELECT "t"."id" FROM "t" WHERE "t"."d" > now() - interval $2 AND extract($1 from "t"."d") = 3 AND "t"."s" = 'x''y' /* c */ FOR KEY SHARE OF "t"
