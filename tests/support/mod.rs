@@ -1,10 +1,14 @@
-//! Test harness: one throwaway PostgreSQL 15 cluster per test binary, one database per test.
+//! Test harness: one throwaway PostgreSQL cluster per test binary, one database per test.
 //!
-//! The cluster is started from the local server binaries (`pg_config --bindir`, else
-//! `/usr/lib/postgresql/15/bin`) in a temp dir on a free port, with pg_stat_statements preloaded
-//! and HypoPG created. As root it runs as `postgres` (runuser). A watchdog process stops it when
-//! the test binary exits, also when a test fails or panics: no orphan postmaster.
-//! Missing binaries or HypoPG fail the test with the command that installs them.
+//! Which PostgreSQL: `IDXADVISE_TEST_PG` names a major version of the test matrix (15, 17 or
+//! 18). 15 is Debian 12's server (`/usr/lib/postgresql/15/bin`, HypoPG 1.3.1); 17 and 18 are
+//! the servers `.ci/install-pg` puts under `target/pg/<major>` (HypoPG 1.4). Unset, the local
+//! server binaries are used as before (`IDXADVISE_PG_BINDIR`, `pg_config --bindir`, then
+//! Debian's 15). The cluster is started in a temp dir on a free port, with pg_stat_statements
+//! preloaded and HypoPG created. As root it runs as `postgres` (runuser). A watchdog process
+//! stops it when the test binary exits, also when a test fails or panics: no orphan postmaster.
+//! Missing binaries, a server of another major version, or a missing HypoPG fail the test with
+//! the command that installs them; never a silent skip.
 
 #![allow(dead_code)]
 
@@ -35,9 +39,77 @@ fn is_root() -> bool {
     idxadvise::sandbox::is_root()
 }
 
-/// Where the PostgreSQL 15 server binaries are (the library's own lookup, which the demo uses).
+/// The major version `IDXADVISE_TEST_PG` asks for, if set.
+pub fn requested_major() -> Option<u32> {
+    let v = std::env::var("IDXADVISE_TEST_PG").ok()?;
+    match v.trim().parse::<u32>() {
+        Ok(m) if [15, 17, 18].contains(&m) => Some(m),
+        _ => panic!("IDXADVISE_TEST_PG={v}: the test matrix has PostgreSQL 15, 17 and 18"),
+    }
+}
+
+/// Where the server binaries are: those of the major version `IDXADVISE_TEST_PG` names, else
+/// the library's own lookup (which the demo uses). Checked: a server of another version fails.
 pub fn bindir() -> PathBuf {
-    idxadvise::sandbox::find_bindir().unwrap_or_else(|e| panic!("{}\n{INSTALL_HINT}", e.message()))
+    static BINDIR: OnceLock<PathBuf> = OnceLock::new();
+    BINDIR
+        .get_or_init(|| {
+            let Some(major) = requested_major() else {
+                return idxadvise::sandbox::find_bindir()
+                    .unwrap_or_else(|e| panic!("{}\n{INSTALL_HINT}", e.message()));
+            };
+            let (dir, hint) = if major == 15 {
+                (
+                    PathBuf::from("/usr/lib/postgresql/15/bin"),
+                    INSTALL_HINT.to_string(),
+                )
+            } else {
+                let root = std::env::var("IDXADVISE_PG_ROOT")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|_| repo_root().join("target/pg"));
+                (
+                    root.join(major.to_string()).join("bin"),
+                    format!("install it with: sudo bash .ci/install-pg {major}"),
+                )
+            };
+            if !dir.join("postgres").exists() || !dir.join("initdb").exists() {
+                panic!(
+                    "IDXADVISE_TEST_PG={major}: no PostgreSQL {major} server in {}\n({hint})",
+                    dir.display()
+                );
+            }
+            let out = Command::new(dir.join("postgres"))
+                .arg("--version")
+                .output()
+                .unwrap_or_else(|e| panic!("{}/postgres --version: {e}\n({hint})", dir.display()));
+            let text = String::from_utf8_lossy(&out.stdout);
+            if !text.contains(&format!(") {major}.")) {
+                panic!(
+                    "IDXADVISE_TEST_PG={major}: {} is not PostgreSQL {major}: {}",
+                    dir.display(),
+                    text.trim()
+                );
+            }
+            dir
+        })
+        .clone()
+}
+
+/// The major version of the test cluster's server (15, 17, 18), read from its `pg_config`.
+pub fn pg_major() -> u32 {
+    static MAJOR: OnceLock<u32> = OnceLock::new();
+    *MAJOR.get_or_init(|| {
+        let v = run(
+            Command::new(bindir().join("pg_config")).arg("--version"),
+            "pg_config --version",
+        );
+        // "PostgreSQL 17.10"
+        v.split_whitespace()
+            .nth(1)
+            .and_then(|x| x.split('.').next())
+            .and_then(|x| x.parse().ok())
+            .unwrap_or_else(|| panic!("cannot read the major version from {v:?}"))
+    })
 }
 
 /// A free TCP port on 127.0.0.1 (the library's, which the demo uses).
