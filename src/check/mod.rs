@@ -67,7 +67,7 @@ pub async fn facts(config: &ConnectionConfig) -> Result<Facts, Error> {
             ));
         }
     }
-    if server.version_num >= 150000 && x.pgss_loaded {
+    if server.has_parameter_privileges() && x.pgss_loaded {
         x.can_set_track = client
             .query_one(sql::CHECK_TRACK_PRIVILEGE, &[])
             .await

@@ -10,6 +10,7 @@ mod collect;
 mod corpus;
 mod django;
 mod django_matrix;
+mod drops;
 mod fail_early;
 mod faults;
 mod harness;
