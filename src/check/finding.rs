@@ -107,6 +107,9 @@ pub struct Facts {
     /// how many in all, the longest (bytes). Running texts are cut at that size.
     #[serde(default)]
     pub activity_text: Option<(i32, i64, i64, i64)>,
+    /// The managed service running the server, when its roles or settings show one.
+    #[serde(default)]
+    pub provider: Option<super::provider::Detected>,
 }
 
 fn f(id: &'static str, level: Level, what: impl Into<String>, fix: Option<String>) -> Finding {
@@ -414,6 +417,9 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
         )),
         None => {}
     }
+    if let Some(d) = &x.provider {
+        super::provider::adapt(&mut out, d);
+    }
     out
 }
 
@@ -536,6 +542,7 @@ mod tests {
             primary: None,
             pgss_error: None,
             activity_text: None,
+            provider: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! connection failure or a broken session is an error.
 
 pub mod finding;
+pub mod provider;
 
 pub use finding::{evaluate, ready, Facts, Finding, Level, PrimaryProbe};
 
@@ -73,6 +74,14 @@ pub async fn facts(config: &ConnectionConfig) -> Result<Facts, Error> {
             .await
             .ok()
             .map(|r| r.get("can_set"));
+    }
+    // Which managed service, if any: a failed read only means none is named.
+    if let Ok(r) = client.query_one(sql::CHECK_PROVIDER, &[]).await {
+        x.provider = provider::detect(&provider::Signals {
+            roles: r.get("roles"),
+            settings: r.get("settings"),
+            aurora: r.get("aurora"),
+        });
     }
     if server.in_recovery {
         if let Some(p) = &config.primary {

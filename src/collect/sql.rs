@@ -46,6 +46,8 @@ pub const ACTIVITY_SETTINGS: &str = include_str!("../../sql/activity_settings.sq
 pub const CHECK_ACTIVITY: &str = include_str!("../../sql/check_activity.sql");
 /// pg_qualstats' constants per queryid.
 pub const QUALSTATS: &str = include_str!("../../sql/qualstats.sql");
+/// Check: the roles and settings that tell which managed service runs the server.
+pub const CHECK_PROVIDER: &str = include_str!("../../sql/check_provider.sql");
 
 /// The marker every statement of ours starts with.
 pub const MARKER: &str = "-- idxadvise:";
@@ -68,6 +70,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("server.sql", SERVER),
     ("check_settings.sql", CHECK_SETTINGS),
     ("check_track_privilege.sql", CHECK_TRACK_PRIVILEGE),
+    ("check_provider.sql", CHECK_PROVIDER),
     ("pgss_count.sql", PGSS_COUNT),
     ("pgss_info.sql", PGSS_INFO),
     ("workload.sql", WORKLOAD),

@@ -18,6 +18,7 @@ mod migration_retry;
 mod observe;
 mod patterns;
 mod readonly_role;
+mod providers;
 mod reliability_credentials;
 mod reliability_faults;
 mod reliability_names;
