@@ -468,10 +468,17 @@ impl Cluster {
             if done.trim() == "t" {
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "standby did not catch up within 300 s"
-            );
+            if Instant::now() >= deadline {
+                let log =
+                    std::fs::read_to_string(standby.data.join("server.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                panic!(
+                    "standby did not catch up within 300 s (primary at {lsn}; standby replayed {}, received {})\nstandby log, last lines first:\n{}",
+                    standby.psql("postgres", "select pg_last_wal_replay_lsn()").trim(),
+                    standby.psql("postgres", "select pg_last_wal_receive_lsn()").trim(),
+                    tail.join("\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
