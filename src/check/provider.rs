@@ -208,9 +208,9 @@ pub fn adapt(findings: &mut Vec<Finding>, d: &Detected) {
         if f.level == Level::Ok || f.level == Level::Info {
             continue;
         }
-        if f.what.starts_with("pg_stat_statements is not loaded") {
+        if f.id == "pgss_not_loaded" {
             f.fix = Some(p.preload_fix().to_string());
-        } else if f.what.starts_with("HypoPG is not installed")
+        } else if f.id == "hypopg_missing"
             && (p == Provider::AzureFlexibleServer
                 || f.fix
                     .as_deref()
@@ -227,6 +227,7 @@ pub fn adapt(findings: &mut Vec<Finding>, d: &Detected) {
     findings.insert(
         1.min(findings.len()),
         Finding {
+            id: "managed_service".into(),
             level: Level::Info,
             what: format!(
                 "managed service: {} (recognised by {})",
@@ -237,6 +238,7 @@ pub fn adapt(findings: &mut Vec<Finding>, d: &Detected) {
         },
     );
     findings.push(Finding {
+        id: "managed_service_logs".into(),
         level: Level::Info,
         what: format!("{} logs: {}", p.name(), p.logs()),
         fix: None,
@@ -310,13 +312,15 @@ mod tests {
     #[test]
     fn fixes_become_the_providers() {
         let mut findings = vec![
-            Finding { level: Level::Ok, what: "PostgreSQL 17.4 on a primary".into(), fix: None },
+            Finding { id: "server".into(), level: Level::Ok, what: "PostgreSQL 17.4 on a primary".into(), fix: None },
             Finding {
+                id: "pgss_not_loaded".into(),
                 level: Level::Missing,
                 what: "pg_stat_statements is not loaded (shared_preload_libraries = '')".into(),
                 fix: Some("in postgresql.conf: shared_preload_libraries = 'pg_stat_statements', then restart the server".into()),
             },
             Finding {
+                id: "role_pg_monitor".into(),
                 level: Level::Missing,
                 what: "role \"app\" is not a member of pg_monitor".into(),
                 fix: Some("GRANT pg_monitor TO \"app\";".into()),
