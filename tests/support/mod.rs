@@ -212,7 +212,7 @@ impl Cluster {
         let conf = format!(
             "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
              {pgss_conf}fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
-             wal_level = replica\nmax_wal_senders = 30\nhot_standby = on\nmax_connections = 100\n\
+             wal_level = replica\nmax_wal_senders = 30\nhot_standby = on\nwal_keep_size = '1GB'\nmax_connections = 100\n\
              shared_buffers = 128MB\nlog_min_messages = warning\n{extra_conf}\n",
             socket_dir.display()
         );
