@@ -4,7 +4,7 @@
 -- The running statements of the database's other client backends, as sent (literals included
 -- for client-side binding), cut at track_activity_query_size. Other roles' texts need
 -- pg_read_all_stats (in pg_monitor).
-SELECT query_id, query
+SELECT /* idxadvise */ query_id, query
 FROM pg_stat_activity
 WHERE state = 'active'
   AND backend_type = 'client backend'

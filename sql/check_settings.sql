@@ -7,7 +7,7 @@
 --          pg_read_all_data bool (false before PG14), unreadable_tables int8 (user tables
 --          the role cannot SELECT from, or whose schema it may not use: their statements cannot be planned),
 --          unreadable_example text, role text
-SELECT (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS preload,
+SELECT /* idxadvise */ (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS preload,
        EXISTS (SELECT FROM pg_settings WHERE name = 'pg_stat_statements.max') AS pgss_loaded,
        (SELECT setting FROM pg_settings WHERE name = 'pg_stat_statements.track') AS pgss_track,
        (SELECT setting::int4 FROM pg_settings WHERE name = 'pg_stat_statements.max') AS pgss_max,

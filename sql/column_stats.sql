@@ -4,7 +4,7 @@
 --          n_distinct float8, most_common_vals text (array literal), most_common_freqs float8[],
 --          histogram_bounds text (array literal), correlation float8
 -- The non-inherited row is preferred; a partitioned table only has the inherited one.
-SELECT DISTINCT ON (s.schemaname, s.tablename, s.attname)
+SELECT /* idxadvise */ DISTINCT ON (s.schemaname, s.tablename, s.attname)
        s.schemaname::text AS schema, s.tablename::text AS table_name, s.attname::text AS column_name,
        s.null_frac::float8, s.avg_width::int4, s.n_distinct::float8,
        s.most_common_vals::text AS most_common_vals,

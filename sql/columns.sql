@@ -2,7 +2,7 @@
 -- min_server_version: 100000
 -- columns: table_oid oid, name text, attnum int2, type_name text, not_null bool,
 --          collation text (null when the type's default)
-SELECT a.attrelid AS table_oid, a.attname::text AS name, a.attnum,
+SELECT /* idxadvise */ a.attrelid AS table_oid, a.attname::text AS name, a.attnum,
        format_type(a.atttypid, a.atttypmod) AS type_name, a.attnotnull AS not_null,
        CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
             THEN co.collname::text END AS collation

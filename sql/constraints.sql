@@ -1,7 +1,7 @@
 -- idxadvise: constraints of user tables
 -- min_server_version: 100000
 -- columns: table_oid oid, name text, kind text (p, u, f, c, x), columns text[], definition text
-SELECT con.conrelid AS table_oid, con.conname::text AS name, con.contype::text AS kind,
+SELECT /* idxadvise */ con.conrelid AS table_oid, con.conname::text AS name, con.contype::text AS kind,
        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
                JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
               ORDER BY k.ord) AS columns,

@@ -5,7 +5,7 @@
 --          predicate text, columns text[] (key columns then INCLUDE columns, expression text
 --          for expression keys), attnums int2[] (0 for an expression), options int2[] (per key:
 --          1 = DESC, 2 = NULLS FIRST), opclasses text[] (per key: null when the default)
-SELECT i.indrelid AS table_oid, ic.relname::text AS name,
+SELECT /* idxadvise */ i.indrelid AS table_oid, ic.relname::text AS name,
        pg_get_indexdef(i.indexrelid) AS definition, am.amname::text AS method,
        i.indisunique AS unique, i.indisprimary AS primary,
        (SELECT con.conname::text FROM pg_constraint con

@@ -5,7 +5,7 @@
 --   constvalue text, occurences int8
 -- The constants pg_qualstats sampled per pg_stat_statements queryid, for predicates
 -- `column <op> constant` on a table of this database.
-SELECT q.queryid,
+SELECT /* idxadvise */ q.queryid,
        n.nspname::text AS schema,
        c.relname::text AS "table",
        a.attname::text AS "column",

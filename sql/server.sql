@@ -3,7 +3,7 @@
 -- columns: version_num int4, version text, in_recovery bool, database text,
 --          hypopg_version text (null when not created), pgss_version text (null when not created),
 --          database_size int8 (pg_database_size of this database, bytes)
-SELECT current_setting('server_version_num')::int4 AS version_num,
+SELECT /* idxadvise */ current_setting('server_version_num')::int4 AS version_num,
        current_setting('server_version') AS version,
        pg_is_in_recovery() AS in_recovery,
        current_database()::text AS database,

@@ -2,7 +2,7 @@
 -- min_server_version: 100000
 -- columns: oid oid, schema text, name text, rows float8, pages int8, all_visible int8,
 --          size_bytes int8 (heap + TOAST, no indexes), fillfactor int4
-SELECT c.oid, n.nspname::text AS schema, c.relname::text AS name,
+SELECT /* idxadvise */ c.oid, n.nspname::text AS schema, c.relname::text AS name,
        c.reltuples::float8 AS rows, c.relpages::int8 AS pages, c.relallvisible::int8 AS all_visible,
        (pg_total_relation_size(c.oid) - pg_indexes_size(c.oid))::int8 AS size_bytes,
        coalesce((SELECT option_value FROM pg_options_to_table(c.reloptions)

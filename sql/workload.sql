@@ -2,7 +2,7 @@
 -- min_server_version: 130000 (total_exec_time/mean_exec_time; before 13: workload_pre13.sql)
 -- columns: queryid int8 (null when hidden), query text, calls int8, total_time_ms float8,
 --          mean_time_ms float8, rows int8, shared_blks_hit int8, shared_blks_read int8
-SELECT s.queryid, s.query, s.calls, s.total_exec_time AS total_time_ms,
+SELECT /* idxadvise */ s.queryid, s.query, s.calls, s.total_exec_time AS total_time_ms,
        s.mean_exec_time AS mean_time_ms, s.rows, s.shared_blks_hit, s.shared_blks_read
 FROM pg_stat_statements s
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())

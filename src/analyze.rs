@@ -266,6 +266,14 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     .await?;
     let mut rec = rec;
     withhold_doubtful_drops(&mut rec, &snapshot);
+    let chosen: Vec<usize> = {
+        let mut v: Vec<usize> = rec.create.iter().map(|p| p.candidate).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    // Each drop measured by hiding the index (HypoPG 1.4+), with the new indexes in place.
+    crate::select::check_drops(&mut rec, &shapes, &chosen, &mut engine).await?;
     stages.say(&format!(
         "select: {} indexes to create, {} to drop",
         rec.create.len(),
@@ -273,12 +281,6 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     ));
 
     // Baseline and final plans of every analysed statement (from the cache where possible).
-    let chosen: Vec<usize> = {
-        let mut v: Vec<usize> = rec.create.iter().map(|p| p.candidate).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
     let baseline = evaluate_all(&mut engine, &shapes, &[], &mut skipped).await?;
     let after = evaluate_all(&mut engine, &shapes, &chosen, &mut skipped).await?;
     skipped.extend(rec.skipped.iter().cloned());
@@ -849,6 +851,7 @@ fn build_report(
         .collect();
     mentioned.extend(diffs.keys().copied());
     mentioned.extend(skipped.iter().map(|s| s.queryid));
+    mentioned.extend(rec.kept.iter().map(|k| k.queryid));
     let statements: Vec<ReportStatement> = snapshot
         .workload
         .statements
@@ -891,6 +894,7 @@ fn build_report(
         findings: Default::default(),
         indexes,
         drops: rec.drop.clone(),
+        kept: rec.kept.clone(),
         advice: candidates.advice.clone(),
         statements,
         notes,

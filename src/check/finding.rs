@@ -107,6 +107,9 @@ pub struct Facts {
     /// how many in all, the longest (bytes). Running texts are cut at that size.
     #[serde(default)]
     pub activity_text: Option<(i32, i64, i64, i64)>,
+    /// The managed service running the server, when its roles or settings show one.
+    #[serde(default)]
+    pub provider: Option<super::provider::Detected>,
 }
 
 fn f(id: &'static str, level: Level, what: impl Into<String>, fix: Option<String>) -> Finding {
@@ -135,13 +138,18 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
         format!("PostgreSQL {} on {kind}, database {db}", s.version),
         None,
     ));
-    if s.version_num < 130000 {
+    if !s.is_tested_version() {
         out.push(f(
             "server_old",
             Level::Info,
             format!(
-                "PostgreSQL {} is older than 13: idxadvise is tested on 13 to 17",
-                s.major()
+                "PostgreSQL {}: idxadvise's test suite runs on 15, 17 and 18{}",
+                s.major(),
+                if s.has_pgss_exec_time() {
+                    ""
+                } else {
+                    " (before 13 pg_stat_statements has other column names; they are read, untested)"
+                }
             ),
             None,
         ));
@@ -311,7 +319,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
                 ),
             }),
         )),
-        Some(v) if !s.hypopg_can_hide() => {
+        Some(v) if !s.can_hide_index() => {
             out.push(f("hypopg_installed", Level::Ok, format!("HypoPG {v} installed"), None));
             out.push(f(
                 "hypopg_cannot_hide",
@@ -375,7 +383,7 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
                     x.unreadable_tables,
                     x.unreadable_example.as_deref().unwrap_or("?")
                 ),
-                Some(if s.version_num >= 140000 {
+                Some(if s.has_read_all_data_role() {
                     format!("GRANT pg_read_all_data TO {role};")
                 } else {
                     format!(
@@ -401,13 +409,16 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
             format!("role {role} may not SET pg_stat_statements.track: idxadvise's own statements will be recorded in pg_stat_statements (it leaves them out of its workload)"),
             Some(format!("GRANT SET ON PARAMETER pg_stat_statements.track TO {role};")),
         )),
-        None if !x.superuser && s.version_num < 150000 => out.push(f(
+        None if !x.superuser && !s.has_parameter_privileges() => out.push(f(
             "role_cannot_untrack_pre15",
             Level::Info,
             "before PostgreSQL 15 only a superuser may turn pg_stat_statements tracking off per session: idxadvise's own statements will be recorded (it leaves them out of its workload)",
             None,
         )),
         None => {}
+    }
+    if let Some(d) = &x.provider {
+        super::provider::adapt(&mut out, d);
     }
     out
 }
@@ -531,6 +542,7 @@ mod tests {
             primary: None,
             pgss_error: None,
             activity_text: None,
+            provider: None,
         }
     }
 

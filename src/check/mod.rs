@@ -6,6 +6,7 @@
 //! connection failure or a broken session is an error.
 
 pub mod finding;
+pub mod provider;
 
 pub use finding::{evaluate, ready, Facts, Finding, Level, PrimaryProbe};
 
@@ -67,12 +68,20 @@ pub async fn facts(config: &ConnectionConfig) -> Result<Facts, Error> {
             ));
         }
     }
-    if server.version_num >= 150000 && x.pgss_loaded {
+    if server.has_parameter_privileges() && x.pgss_loaded {
         x.can_set_track = client
             .query_one(sql::CHECK_TRACK_PRIVILEGE, &[])
             .await
             .ok()
             .map(|r| r.get("can_set"));
+    }
+    // Which managed service, if any: a failed read only means none is named.
+    if let Ok(r) = client.query_one(sql::CHECK_PROVIDER, &[]).await {
+        x.provider = provider::detect(&provider::Signals {
+            roles: r.get("roles"),
+            settings: r.get("settings"),
+            aurora: r.get("aurora"),
+        });
     }
     if server.in_recovery {
         if let Some(p) = &config.primary {

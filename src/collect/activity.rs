@@ -44,7 +44,9 @@ pub async fn settings(client: &Client, version_num: u32) -> Result<ActivitySetti
         track_activity_query_size: r
             .get::<_, Option<i32>>("track_activity_query_size")
             .map(|v| v.max(0) as u32),
-        query_id: version_num >= 140000 && compute.is_some_and(|c| c != "off"),
+        query_id: crate::model::ServerInfo::from_versions(version_num, None)
+            .has_activity_query_id()
+            && compute.is_some_and(|c| c != "off"),
         read_all_stats: r.get::<_, Option<bool>>("read_all_stats").unwrap_or(false),
     })
 }
@@ -119,7 +121,9 @@ impl<'a> ActivitySampler<'a> {
         client: &Client,
         out: &mut ObservationBuilder,
     ) -> Result<(), PgError> {
-        let q = if self.version_num >= 140000 {
+        let q = if crate::model::ServerInfo::from_versions(self.version_num, None)
+            .has_activity_query_id()
+        {
             sql::ACTIVITY
         } else {
             sql::ACTIVITY_PRE14

@@ -39,7 +39,7 @@ pub async fn pgss_window(
     client: &Client,
     version_num: u32,
 ) -> Option<(Option<String>, i64, Option<f64>)> {
-    if version_num < 140000 {
+    if !crate::model::ServerInfo::from_versions(version_num, None).has_pgss_info() {
         return None;
     }
     let r = client.query_opt(sql::PGSS_INFO, &[]).await.ok()??;

@@ -46,15 +46,31 @@ pub const ACTIVITY_SETTINGS: &str = include_str!("../../sql/activity_settings.sq
 pub const CHECK_ACTIVITY: &str = include_str!("../../sql/check_activity.sql");
 /// pg_qualstats' constants per queryid.
 pub const QUALSTATS: &str = include_str!("../../sql/qualstats.sql");
+/// Check: the roles and settings that tell which managed service runs the server.
+pub const CHECK_PROVIDER: &str = include_str!("../../sql/check_provider.sql");
 
 /// The marker every statement of ours starts with.
 pub const MARKER: &str = "-- idxadvise:";
+
+/// The marker every statement of ours carries after its first keyword. PostgreSQL 18's
+/// pg_stat_statements keeps a statement's text from its first token, without the comments
+/// before it, so [`MARKER`] is gone there; a comment inside the statement stays.
+pub const INLINE_MARKER: &str = "/* idxadvise */";
+
+/// Whether a pg_stat_statements text is one of ours (either marker, on any version).
+pub fn is_ours(text: &str) -> bool {
+    let t = text.trim_start();
+    t.starts_with(MARKER)
+        || t.split_once(char::is_whitespace)
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(INLINE_MARKER))
+}
 
 /// Every statement, by file name (for tests).
 pub const ALL: &[(&str, &str)] = &[
     ("server.sql", SERVER),
     ("check_settings.sql", CHECK_SETTINGS),
     ("check_track_privilege.sql", CHECK_TRACK_PRIVILEGE),
+    ("check_provider.sql", CHECK_PROVIDER),
     ("pgss_count.sql", PGSS_COUNT),
     ("pgss_info.sql", PGSS_INFO),
     ("workload.sql", WORKLOAD),
@@ -76,7 +92,7 @@ pub const ALL: &[(&str, &str)] = &[
 
 /// The workload statement for a server version (`server_version_num`).
 pub fn workload_for(version_num: u32) -> &'static str {
-    if version_num >= 130000 {
+    if crate::model::ServerInfo::from_versions(version_num, None).has_pgss_exec_time() {
         WORKLOAD
     } else {
         WORKLOAD_PRE13
@@ -92,6 +108,13 @@ mod tests {
         for (name, text) in ALL {
             assert!(text.starts_with(MARKER), "{name} lacks the marker");
             assert!(
+                text.contains(&format!("\nSELECT {INLINE_MARKER} ")),
+                "{name} lacks the inline marker"
+            );
+            // What PostgreSQL 18 keeps: the text from the first keyword.
+            let kept = &text[text.find("\nSELECT ").expect("SELECT") + 1..];
+            assert!(is_ours(kept), "{name}");
+            assert!(
                 text.contains("-- min_server_version: "),
                 "{name} lacks a minimum version"
             );
@@ -102,6 +125,13 @@ mod tests {
             .expect("sql dir")
             .count();
         assert_eq!(files, ALL.len(), "every file in sql/ is listed in ALL");
+    }
+
+    #[test]
+    fn other_statements_are_not_ours() {
+        assert!(!is_ours("SELECT \"shop_order\".\"id\" FROM \"shop_order\""));
+        assert!(!is_ours("SELECT $1 /* idxadvise */"));
+        assert!(is_ours("SELECT /* idxadvise */ $1 AS a"));
     }
 
     #[test]

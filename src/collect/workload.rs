@@ -97,7 +97,7 @@ pub fn exclusion(text: &str) -> Option<String> {
     if text == HIDDEN_TEXT {
         return Some("text hidden: <insufficient privilege> (grant pg_monitor)".into());
     }
-    if text.trim_start().starts_with(sql::MARKER) {
+    if sql::is_ours(text) {
         return Some("idxadvise's own statement".into());
     }
     let kw = first_keyword(text);
@@ -179,7 +179,7 @@ pub fn build(rows: Vec<RawStatement>, filter: &WorkloadFilter) -> Result<Workloa
             Some(reason) => {
                 if r.query == HIDDEN_TEXT {
                     hidden += 1;
-                } else if r.query.trim_start().starts_with(sql::MARKER) {
+                } else if sql::is_ours(&r.query) {
                     own += 1;
                 }
                 excluded.push(Excluded {

@@ -135,6 +135,20 @@ fn customer_orders_newest_first() {
     assert_eq!(s.params[1].op, ParamOp::Limit);
 }
 
+/// PostgreSQL 18 folds a list of constants into one pg_stat_statements entry, written
+/// `IN ($1 /*, ... */)` (measured on 18.6): the comment goes, one parameter stays, the column
+/// is an equality column and the statement is planned with one value of it.
+#[test]
+fn pg18_squashed_in_list_is_an_equality_with_one_parameter() {
+    let s = shape(
+        r#"SELECT "shop_order"."id" FROM "shop_order" WHERE ("shop_order"."customer_id" IN ($1 /*, ... */) AND "shop_order"."status" = $2)"#,
+    );
+    let t = table(&s, "shop_order");
+    assert_eq!(t.equality, vec!["customer_id", "status"]);
+    assert_eq!(s.param_count, 2);
+    assert_eq!(s.params[0].column.as_deref(), Some("customer_id"));
+}
+
 #[test]
 fn iexact_istartswith_and_startswith() {
     let s = shape(

@@ -39,6 +39,9 @@ pub struct Report {
     pub indexes: Vec<ReportIndex>,
     /// Indexes to drop.
     pub drops: Vec<DropProposal>,
+    /// Indexes proposed for dropping that a statement turned out to need (HypoPG 1.4+).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<crate::select::KeptIndex>,
     /// Advice for shapes no B-tree serves (not simulated).
     pub advice: Vec<Advice>,
     /// Statements, for the text of each queryid mentioned.

@@ -565,6 +565,7 @@ mod tests {
                 write_saving_ms_per_s: 0.0,
                 note: None,
             }],
+            kept: vec![],
             advice: vec![],
             statements: vec![ReportStatement {
                 queryid: 1,

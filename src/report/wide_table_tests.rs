@@ -148,6 +148,7 @@ fn wide_report() -> Report {
             ),
         ],
         drops: vec![],
+        kept: vec![],
         advice: vec![],
         statements,
         notes: vec![],

@@ -10,7 +10,7 @@
 //! let sizes: Vec<i64> = candidates.candidates.iter()
 //!     .map(|c| whatif::size::estimate_index_size(&c.spec, &snapshot.catalog)).collect();
 //! let opts = SelectOptions { budget, max_indexes, max_per_table, min_improvement,
-//!     min_benefit, can_hide: snapshot.server.hypopg_can_hide(), ..SelectOptions::default() };
+//!     min_benefit, can_hide: snapshot.server.can_hide_index(), ..SelectOptions::default() };
 //! let rec = select::select(SelectInput { shapes: &shapes, candidates: &candidates,
 //!     snapshot: &snapshot, sizes: &sizes }, &opts, &mut engine).await?;
 //! ```
@@ -22,6 +22,7 @@
 //! on the chosen set (EXPLAIN) ─► what the limits left out (no EXPLAIN) ─► Recommendation
 //! ```
 
+pub mod drop_check;
 pub mod drops;
 pub mod frontier;
 pub mod greedy;
@@ -34,6 +35,7 @@ pub mod run;
 #[cfg(test)]
 mod scenarios;
 
+pub use drop_check::{check_drops, HiddenCost, HideIndexes, KeptIndex};
 pub use frontier::FrontierPoint;
 pub use limits::{LeftOut, Limit, LimitsUsed};
 pub use recommendation::{

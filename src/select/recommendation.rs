@@ -41,6 +41,10 @@ pub struct Recommendation {
     /// write cost is unknown (not 0). `None` in recommendations from before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write_rates: Option<crate::model::WriteRates>,
+    /// Indexes proposed for dropping that hiding them showed a statement needs
+    /// ([`super::drop_check`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<super::drop_check::KeptIndex>,
 }
 
 /// A candidate that helps reads but was rejected for its write cost.

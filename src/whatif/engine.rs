@@ -19,8 +19,7 @@ use super::size::estimate_index_size;
 use super::worker::{Outcome, Worker};
 use super::{Evaluation, Request, WhatIf, WhatIfCounters};
 use crate::candidates::CandidateSet;
-use crate::model::server::version_at_least;
-use crate::model::{Catalog, IndexSpec, ObservedValues, Skipped};
+use crate::model::{Catalog, IndexSpec, ObservedValues, ServerInfo, Skipped};
 use crate::parse::shape::QueryShape;
 use crate::pg::ConnectOptions;
 
@@ -73,8 +72,8 @@ pub struct Engine {
     on_tables: HashMap<i64, BTreeSet<usize>>,
     cache: CostCache,
     opts: EngineOptions,
-    hypopg_version: String,
-    server_version_num: u32,
+    /// The analysed server's version and HypoPG's: what it can do.
+    server: ServerInfo,
     /// Parameter values observed for the statements ([`Engine::set_observed`]).
     observed: std::sync::Arc<ObservedValues>,
 }
@@ -193,14 +192,13 @@ impl Engine {
             .query_one("SELECT current_setting('server_version_num')::int4", &[])
             .await
             .map_err(|e| WhatIfError::session("reading server_version_num", e))?;
-        let server_version_num = row.get::<_, i32>(0).max(0) as u32;
+        let server = ServerInfo::from_versions(row.get::<_, i32>(0).max(0) as u32, Some(version));
         drop(first);
-        let workers = join_all(
-            (0..opts.connections).map(|i| Worker::open(&opts.connect, i, server_version_num)),
-        )
-        .await
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
+        let workers =
+            join_all((0..opts.connections).map(|i| Worker::open(&opts.connect, i, &server)))
+                .await
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?;
         let mut workers = workers;
         let rows = std::sync::Arc::new(super::worker::table_rows(catalog));
         for w in &mut workers {
@@ -236,8 +234,7 @@ impl Engine {
             on_tables,
             cache: CostCache::default(),
             opts,
-            hypopg_version: version,
-            server_version_num,
+            server,
             observed: Default::default(),
         })
     }
@@ -251,17 +248,22 @@ impl Engine {
 
     /// HypoPG's version in the analysed database.
     pub fn hypopg_version(&self) -> &str {
-        &self.hypopg_version
+        self.server.hypopg_version.as_deref().unwrap_or_default()
     }
 
     /// `server_version_num` of the analysed server.
     pub fn server_version_num(&self) -> u32 {
-        self.server_version_num
+        self.server.version_num
+    }
+
+    /// What the analysed server can do (its version and HypoPG's).
+    pub fn server(&self) -> &ServerInfo {
+        &self.server
     }
 
     /// HypoPG can hide existing indexes (1.4+), so a drop's read impact can be verified.
     pub fn can_hide(&self) -> bool {
-        version_at_least(&self.hypopg_version, 1, 4)
+        self.server.can_hide_index()
     }
 
     /// Our size estimate of candidate `id` in bytes (see [`estimate_index_size`]).
@@ -406,7 +408,7 @@ impl Engine {
             return Ok(HiddenEvaluation::Unverified {
                 reason: format!(
                     "hypopg {} cannot hide indexes (1.4+ can): the read impact of the drop is not verified",
-                    self.hypopg_version
+                    self.hypopg_version()
                 ),
             });
         }
@@ -438,7 +440,10 @@ impl Engine {
                 crate::pg::quote::ident(name)
             );
             client
-                .execute("SELECT hypopg_hide_index($1::regclass)", &[&qualified])
+                .execute(
+                    "SELECT hypopg_hide_index($1::text::regclass)",
+                    &[&qualified],
+                )
                 .await
                 .map_err(|e| WhatIfError::session("hypopg_hide_index", e))?;
         }
@@ -517,6 +522,22 @@ async fn run_chunk(
         out.extend(done.into_iter().map(|(q, r)| ((q, config.to_vec()), r)));
     }
     Ok(out)
+}
+
+impl crate::select::HideIndexes for Engine {
+    async fn cost_hidden(
+        &mut self,
+        queryid: i64,
+        config: &[usize],
+        hidden: &[(String, String)],
+    ) -> Result<crate::select::HiddenCost, crate::error::Error> {
+        Ok(match self.evaluate_hidden(queryid, config, hidden).await? {
+            HiddenEvaluation::Verified(r) => crate::select::HiddenCost::Cost(r.map(|e| e.cost)),
+            HiddenEvaluation::Unverified { reason } => {
+                crate::select::HiddenCost::CannotHide(reason)
+            }
+        })
+    }
 }
 
 impl WhatIf for Engine {

@@ -90,7 +90,7 @@ pub(crate) struct Worker {
     prepared: HashMap<i64, Result<Arc<Prepared>, Skipped>>,
     generic_seq: AtomicU64,
     pub explains: AtomicU64,
-    /// PostgreSQL 16+: `EXPLAIN (GENERIC_PLAN)`.
+    /// [`crate::model::ServerInfo::has_generic_plan`]: `EXPLAIN (GENERIC_PLAN)`.
     generic_plan_option: bool,
     id: usize,
     /// Rows per table name, for [`PlanNode::ranking_cost`] (EXPLAIN names relations without
@@ -246,7 +246,7 @@ impl Worker {
     pub async fn open(
         opts: &crate::pg::ConnectOptions,
         id: usize,
-        version_num: u32,
+        server: &crate::model::ServerInfo,
     ) -> Result<Worker, WhatIfError> {
         let conn = crate::pg::connect(opts).await?;
         let hypo = HypoSession::new(&conn.client).await?;
@@ -256,7 +256,7 @@ impl Worker {
             prepared: HashMap::new(),
             generic_seq: AtomicU64::new(0),
             explains: AtomicU64::new(0),
-            generic_plan_option: version_num >= 160000,
+            generic_plan_option: server.has_generic_plan(),
             id,
             table_rows: Arc::new(HashMap::new()),
         })

@@ -51,7 +51,7 @@ fn collect_example_workload_and_catalog() {
 
     // Server.
     assert_eq!(snap.server.database, db);
-    assert_eq!(snap.server.major(), 15);
+    assert_eq!(snap.server.major(), crate::support::pg_major());
     assert!(!snap.server.in_recovery);
     assert!(snap.server.hypopg_version.is_some());
 

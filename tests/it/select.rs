@@ -37,7 +37,7 @@ fn selects_for_the_example_shop_with_evidence_and_a_monotone_frontier() {
     let opts = SelectOptions {
         budget: StorageBudget::Bytes(200 * mb),
         frontier_budgets: vec![5 * mb, 20 * mb, 50 * mb, 200 * mb],
-        can_hide: snap.server.hypopg_can_hide(),
+        can_hide: snap.server.can_hide_index(),
         ..SelectOptions::default()
     };
     let rec = rt.block_on(async {

@@ -1,10 +1,14 @@
-//! Test harness: one throwaway PostgreSQL 15 cluster per test binary, one database per test.
+//! Test harness: one throwaway PostgreSQL cluster per test binary, one database per test.
 //!
-//! The cluster is started from the local server binaries (`pg_config --bindir`, else
-//! `/usr/lib/postgresql/15/bin`) in a temp dir on a free port, with pg_stat_statements preloaded
-//! and HypoPG created. As root it runs as `postgres` (runuser). A watchdog process stops it when
-//! the test binary exits, also when a test fails or panics: no orphan postmaster.
-//! Missing binaries or HypoPG fail the test with the command that installs them.
+//! Which PostgreSQL: `IDXADVISE_TEST_PG` names a major version of the test matrix (15, 17 or
+//! 18). 15 is Debian 12's server (`/usr/lib/postgresql/15/bin`, HypoPG 1.3.1); 17 and 18 are
+//! the servers `.ci/install-pg` puts under `target/pg/<major>` (HypoPG 1.4). Unset, the local
+//! server binaries are used as before (`IDXADVISE_PG_BINDIR`, `pg_config --bindir`, then
+//! Debian's 15). The cluster is started in a temp dir on a free port, with pg_stat_statements
+//! preloaded and HypoPG created. As root it runs as `postgres` (runuser). A watchdog process
+//! stops it when the test binary exits, also when a test fails or panics: no orphan postmaster.
+//! Missing binaries, a server of another major version, or a missing HypoPG fail the test with
+//! the command that installs them; never a silent skip.
 
 #![allow(dead_code)]
 
@@ -35,9 +39,77 @@ fn is_root() -> bool {
     idxadvise::sandbox::is_root()
 }
 
-/// Where the PostgreSQL 15 server binaries are (the library's own lookup, which the demo uses).
+/// The major version `IDXADVISE_TEST_PG` asks for, if set.
+pub fn requested_major() -> Option<u32> {
+    let v = std::env::var("IDXADVISE_TEST_PG").ok()?;
+    match v.trim().parse::<u32>() {
+        Ok(m) if [15, 17, 18].contains(&m) => Some(m),
+        _ => panic!("IDXADVISE_TEST_PG={v}: the test matrix has PostgreSQL 15, 17 and 18"),
+    }
+}
+
+/// Where the server binaries are: those of the major version `IDXADVISE_TEST_PG` names, else
+/// the library's own lookup (which the demo uses). Checked: a server of another version fails.
 pub fn bindir() -> PathBuf {
-    idxadvise::sandbox::find_bindir().unwrap_or_else(|e| panic!("{}\n{INSTALL_HINT}", e.message()))
+    static BINDIR: OnceLock<PathBuf> = OnceLock::new();
+    BINDIR
+        .get_or_init(|| {
+            let Some(major) = requested_major() else {
+                return idxadvise::sandbox::find_bindir()
+                    .unwrap_or_else(|e| panic!("{}\n{INSTALL_HINT}", e.message()));
+            };
+            let (dir, hint) = if major == 15 {
+                (
+                    PathBuf::from("/usr/lib/postgresql/15/bin"),
+                    INSTALL_HINT.to_string(),
+                )
+            } else {
+                let root = std::env::var("IDXADVISE_PG_ROOT")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|_| repo_root().join("target/pg"));
+                (
+                    root.join(major.to_string()).join("bin"),
+                    format!("install it with: sudo bash .ci/install-pg {major}"),
+                )
+            };
+            if !dir.join("postgres").exists() || !dir.join("initdb").exists() {
+                panic!(
+                    "IDXADVISE_TEST_PG={major}: no PostgreSQL {major} server in {}\n({hint})",
+                    dir.display()
+                );
+            }
+            let out = Command::new(dir.join("postgres"))
+                .arg("--version")
+                .output()
+                .unwrap_or_else(|e| panic!("{}/postgres --version: {e}\n({hint})", dir.display()));
+            let text = String::from_utf8_lossy(&out.stdout);
+            if !text.contains(&format!(") {major}.")) {
+                panic!(
+                    "IDXADVISE_TEST_PG={major}: {} is not PostgreSQL {major}: {}",
+                    dir.display(),
+                    text.trim()
+                );
+            }
+            dir
+        })
+        .clone()
+}
+
+/// The major version of the test cluster's server (15, 17, 18), read from its `pg_config`.
+pub fn pg_major() -> u32 {
+    static MAJOR: OnceLock<u32> = OnceLock::new();
+    *MAJOR.get_or_init(|| {
+        let v = run(
+            Command::new(bindir().join("pg_config")).arg("--version"),
+            "pg_config --version",
+        );
+        // "PostgreSQL 17.10"
+        v.split_whitespace()
+            .nth(1)
+            .and_then(|x| x.split('.').next())
+            .and_then(|x| x.parse().ok())
+            .unwrap_or_else(|| panic!("cannot read the major version from {v:?}"))
+    })
 }
 
 /// A free TCP port on 127.0.0.1 (the library's, which the demo uses).
@@ -140,7 +212,7 @@ impl Cluster {
         let conf = format!(
             "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
              {pgss_conf}fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
-             wal_level = replica\nmax_wal_senders = 30\nhot_standby = on\nmax_connections = 100\n\
+             wal_level = replica\nmax_wal_senders = 30\nhot_standby = on\nwal_keep_size = '1GB'\nmax_connections = 100\n\
              shared_buffers = 128MB\nlog_min_messages = warning\n{extra_conf}\n",
             socket_dir.display()
         );
@@ -387,7 +459,7 @@ impl Cluster {
             .psql("postgres", "select pg_current_wal_lsn()")
             .trim()
             .to_string();
-        let deadline = Instant::now() + Duration::from_secs(120);
+        let deadline = Instant::now() + Duration::from_secs(300);
         loop {
             let done = standby.psql(
                 "postgres",
@@ -396,10 +468,17 @@ impl Cluster {
             if done.trim() == "t" {
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "standby did not catch up within 120 s"
-            );
+            if Instant::now() >= deadline {
+                let log =
+                    std::fs::read_to_string(standby.data.join("server.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                panic!(
+                    "standby did not catch up within 300 s (primary at {lsn}; standby replayed {}, received {})\nstandby log, last lines first:\n{}",
+                    standby.psql("postgres", "select pg_last_wal_replay_lsn()").trim(),
+                    standby.psql("postgres", "select pg_last_wal_receive_lsn()").trim(),
+                    tail.join("\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -495,7 +574,9 @@ pub fn example_database(name: &str) -> String {
     );
     c.psql(
         "postgres",
-        &format!("CREATE DATABASE {db} TEMPLATE {template}"),
+        // FILE_COPY: the copy is one WAL record, not the whole template, so a standby of this
+        // cluster keeps up while other tests copy the example.
+        &format!("CREATE DATABASE {db} TEMPLATE {template} STRATEGY FILE_COPY"),
     );
     // Planner statistics are not copied with the template.
     c.psql(&db, "ANALYZE");

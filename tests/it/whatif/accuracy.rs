@@ -86,8 +86,12 @@ fn hypothetical_plans_match_real_indexes() {
                     "q{q} c{c} {:?}\nhypothetical:\n{}\nreal:\n{}",
                     hv.values, hv.plan.text, rv.plan.text
                 );
+                // Below one cost unit apart the relative error says nothing: a Limit over a
+                // few index pages, where HypoPG's estimated tree is a level lower than the
+                // real one (PostgreSQL 18: 0.96 against 1.31, same plan).
+                let apart = (hv.plan.total_cost - rv.plan.total_cost).abs();
                 assert!(
-                    err.abs() <= TOLERANCE,
+                    err.abs() <= TOLERANCE || apart < 1.0,
                     "q{q} c{c}: cost off by {:.1}%\n{}\n{}",
                     err * 100.0,
                     hv.plan.text,
