@@ -200,6 +200,11 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
             stages.say(&format!("warning: {w}"));
         }
         stages.say(&format!("collect: {}", read.summary()));
+        let (values, matched) = crate::collect::observe::observe_logs(&snapshot.workload, &read);
+        stages.say(&format!(
+            "collect: {matched} log entries matched a statement of the workload (their values are observed values)"
+        ));
+        snapshot.observed.merge(values);
         snapshot.logs = read;
     }
     for h in &config.hot_values {

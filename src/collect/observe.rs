@@ -67,6 +67,50 @@ pub async fn finish(
     out.finish()
 }
 
+/// The parameter values in server-log entries (`--log`), matched to the statements of
+/// `workload` as sampled texts are: a `statement:` entry by its literals, an `execute` entry by
+/// its `parameters:` values, an auto_explain entry only from files that logged no statement
+/// entries (the same execution is often logged both ways). Returns the values and how many
+/// entries matched a statement.
+pub fn observe_logs(
+    workload: &Workload,
+    logs: &crate::model::log::LogReading,
+) -> (ObservedValues, usize) {
+    use crate::model::log::LogEntryKind;
+    let index = ShapeIndex::new(workload);
+    let mut out = ObservationBuilder::default();
+    let logged_statements: std::collections::BTreeSet<usize> = logs
+        .entries
+        .iter()
+        .filter(|e| e.kind != LogEntryKind::AutoExplain)
+        .map(|e| e.file)
+        .collect();
+    let mut matched = 0;
+    for e in &logs.entries {
+        if e.kind == LogEntryKind::AutoExplain && logged_statements.contains(&e.file) {
+            continue;
+        }
+        let n = e.parameters.iter().map(|p| p.position).max().unwrap_or(0) as usize;
+        let mut parameters: Vec<Option<String>> = vec![None; n];
+        for p in &e.parameters {
+            if p.position >= 1 {
+                parameters[p.position as usize - 1].clone_from(&p.value);
+            }
+        }
+        if record_text(
+            &index,
+            &mut out,
+            &e.text,
+            e.query_id,
+            &parameters,
+            ValueSource::Log,
+        ) {
+            matched += 1;
+        }
+    }
+    (out.finish(), matched)
+}
+
 /// Count one text seen outside sampling (a log entry): `text` as the server logged it, with
 /// literals, or with `$n` and the `parameters:` values in `parameters` (`parameters[i]` is
 /// `$i+1`). The same matching as the sampler's: by `query_id` when given, else by shape. Returns
@@ -142,5 +186,84 @@ mod tests {
         let st = o.get(9).expect("statement");
         assert_eq!(st.param_values(1), vec![("pending".to_string(), 2)]);
         assert_eq!(st.samples.get(&ValueSource::Log), Some(&2));
+    }
+
+    #[test]
+    fn log_entries_become_observed_values_merged_with_the_samples() {
+        use crate::model::log::{LogEntry, LogEntryKind, LogFormat, LogReading, LoggedParameter};
+        let wl = Workload {
+            statements: vec![Statement {
+                queryid: 9,
+                query: "SELECT * FROM t WHERE s = $1 LIMIT $2".into(),
+                calls: 1,
+                total_time_ms: 1.0,
+                mean_time_ms: 1.0,
+                rows: 1,
+                shared_blks_hit: 0,
+                shared_blks_read: 0,
+            }],
+            ..Default::default()
+        };
+        let entry = |kind, text: &str, params: &[(u32, &str)]| LogEntry {
+            file: 0,
+            line: 1,
+            format: LogFormat::Csvlog,
+            kind,
+            database: None,
+            duration_ms: Some(1.0),
+            text: text.into(),
+            parameters: params
+                .iter()
+                .map(|(p, v)| LoggedParameter {
+                    position: *p,
+                    value: Some(v.to_string()),
+                })
+                .collect(),
+            query_id: None,
+        };
+        let logs = LogReading {
+            files: vec![],
+            entries: vec![
+                entry(
+                    LogEntryKind::Statement,
+                    "SELECT * FROM t WHERE s = 'pending' LIMIT 50",
+                    &[],
+                ),
+                entry(
+                    LogEntryKind::Execute,
+                    "SELECT * FROM t WHERE s = $1 LIMIT $2",
+                    &[(1, "pending"), (2, "50")],
+                ),
+                // The same execution again, as auto_explain logged it: not counted twice.
+                entry(
+                    LogEntryKind::AutoExplain,
+                    "SELECT * FROM t WHERE s = 'pending' LIMIT 50",
+                    &[],
+                ),
+            ],
+            warnings: vec![],
+        };
+        let (from_logs, matched) = observe_logs(&wl, &logs);
+        assert_eq!(matched, 2);
+        // Merged into what sampling saw: the same statement's counts add up.
+        let mut b = ObservationBuilder::default();
+        let ix = ShapeIndex::new(&wl);
+        assert!(record_text(
+            &ix,
+            &mut b,
+            "SELECT * FROM t WHERE s = 'shipped' LIMIT 50",
+            None,
+            &[],
+            ValueSource::Activity
+        ));
+        let mut all = b.finish();
+        all.merge(from_logs);
+        let st = all.get(9).expect("statement");
+        assert_eq!(st.samples.get(&ValueSource::Log), Some(&2));
+        assert_eq!(st.samples.get(&ValueSource::Activity), Some(&1));
+        assert_eq!(
+            st.param_values(1),
+            vec![("pending".to_string(), 2), ("shipped".to_string(), 1)]
+        );
     }
 }

@@ -174,6 +174,48 @@ impl ObservedValues {
         self.statements.is_empty()
     }
 
+    /// Add what another source observed (log entries read after collection): samples,
+    /// tuples and values of the same statement are added up, heaviest first, within the
+    /// same bounds as [`ObservationBuilder::finish`].
+    pub fn merge(&mut self, other: ObservedValues) {
+        for o in other.statements {
+            match self
+                .statements
+                .binary_search_by_key(&o.queryid, |s| s.queryid)
+            {
+                Err(i) => self.statements.insert(i, o),
+                Ok(i) => {
+                    let s = &mut self.statements[i];
+                    for (k, v) in o.samples {
+                        *s.samples.entry(k).or_default() += v;
+                    }
+                    s.tuples.extend(o.tuples);
+                    s.tuples.sort_by(|a, b| {
+                        b.weight
+                            .cmp(&a.weight)
+                            .then_with(|| a.values.cmp(&b.values))
+                            .then_with(|| a.source.cmp(&b.source))
+                    });
+                    let over: u64 = s.tuples.iter().skip(MAX_TUPLES).map(|t| t.weight).sum();
+                    s.tuples.truncate(MAX_TUPLES);
+                    s.other_samples += o.other_samples + over;
+                    s.truncated_samples += o.truncated_samples;
+                    s.hidden_samples += o.hidden_samples;
+                    s.values.extend(o.values);
+                    s.values.sort_by(|a, b| {
+                        b.weight
+                            .cmp(&a.weight)
+                            .then_with(|| a.column.cmp(&b.column))
+                            .then_with(|| a.param.cmp(&b.param))
+                            .then_with(|| a.value.cmp(&b.value))
+                    });
+                    s.values.truncate(MAX_VALUES);
+                }
+            }
+        }
+        self.summary.notes.extend(other.summary.notes);
+    }
+
     /// Whether no source even ran (the snapshot then leaves the field out).
     pub fn is_unused(&self) -> bool {
         self.statements.is_empty() && self.summary == ObservationSummary::default()
