@@ -19,6 +19,8 @@ use crate::support::{
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_idxadvise"));
     c.env_remove("DATABASE_URL");
+    // The cumulative counters at once (tests/it/window.rs tests the observation window).
+    c.env("IDXADVISE_WINDOW", "0");
     c
 }
 

@@ -418,6 +418,8 @@ fn manage_watched(v: &Venv, project: &Path, args: &[&str], recorded: bool) -> Wa
         .args(args)
         .current_dir(project)
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        // No 60 s observation window per command (tests/it/window.rs tests the window).
+        .env("IDXADVISE_WINDOW", "0")
         .env_remove("DATABASE_URL")
         .env_remove("IDXADVISE_PRIMARY_URL")
         .env_remove("PGPASSWORD")
