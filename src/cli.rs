@@ -83,7 +83,7 @@ pub struct TuningArgs {
     pub hot_values: Vec<String>,
     /// Round-trip overhead of one call outside the database (client, network, driver, ORM),
     /// in ms, added to each statement's weight in the Django findings so thousands of fast
-    /// lookups rank as what they cost a request (default 0.2; measure yours with the example's
+    /// lookups rank as what they cost a request (default 0.4, measured over loopback; measure yours with the example's
     /// `manage.py measure_overhead`).
     #[arg(long, value_name = "MS")]
     pub per_call_overhead: Option<f64>,
