@@ -35,18 +35,6 @@ fn hypothetical_plans_match_real_indexes() {
         let catalog = load_catalog(&url).await;
         let mut report = vec![];
         for (q, c) in cases {
-            let mut hypo = Engine::new(options(&url, 1), &catalog, &shapes(), &cands)
-                .await
-                .expect("engine");
-            let h = hypo
-                .outcomes(&[Request {
-                    queryid: q,
-                    config: vec![c],
-                }])
-                .await
-                .expect("hypothetical");
-            let h = h[0].clone().expect("planned");
-            hypo.close().await.expect("close");
             let name = format!("whatif_real_{c}");
             cluster().psql(&db, &cands.candidates[c].spec.create_sql(&name, false));
             // Expression indexes get their statistics from ANALYZE, as in production.
@@ -70,6 +58,22 @@ fn hypothetical_plans_match_real_indexes() {
                 &db,
                 &format!("DROP INDEX {}", idxadvise::pg::quote::ident(&name)),
             );
+            // The hypothetical plan is costed after the real index is gone, on the statistics
+            // the ANALYZE above left: ANALYZE samples at random, and a fresh sample moved a row
+            // estimate by 9% (15,739 against 14,439 on PostgreSQL 17), which is not what this
+            // test measures.
+            let mut hypo = Engine::new(options(&url, 1), &catalog, &shapes(), &cands)
+                .await
+                .expect("engine");
+            let h = hypo
+                .outcomes(&[Request {
+                    queryid: q,
+                    config: vec![c],
+                }])
+                .await
+                .expect("hypothetical");
+            let h = h[0].clone().expect("planned");
+            hypo.close().await.expect("close");
             for (hv, rv) in h.custom.iter().zip(&r.custom) {
                 assert_eq!(hv.values, rv.values);
                 let err = hv.plan.total_cost / rv.plan.total_cost - 1.0;
