@@ -212,7 +212,8 @@ fn paste_meta(models_py: &Path, meta: &[emit::MetaIndexes]) {
     std::fs::write(models_py, lines.join("\n") + "\n").unwrap();
 }
 
-fn index_row(db: &str, name: &str) -> String {
+/// `valid|definition` of an index, or "" when there is none.
+pub(crate) fn index_row(db: &str, name: &str) -> String {
     cluster()
         .psql(
             db,

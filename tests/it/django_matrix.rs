@@ -19,7 +19,7 @@ use idxadvise::emit::{self, EmitError, EmitOptions, FileKind};
 use idxadvise::model::{Catalog, ExistingIndex, Table};
 use idxadvise::select::{DropProposal, DropReason, Recommendation};
 
-use crate::django::{manage, must, python};
+use crate::django::{index_row, manage, must, python};
 use crate::support::{cluster, repo_root};
 
 /// Copy the matrix project with `CONTRIB_POSTGRES` set.
@@ -112,19 +112,6 @@ fn catalog(db: &str) -> Catalog {
         tables,
         search_path: vec!["public".into()],
     }
-}
-
-/// `valid|definition` of an index, or "" when there is none.
-fn index_row(db: &str, name: &str) -> String {
-    cluster()
-        .psql(
-            db,
-            &format!(
-                "select x.indisvalid || '|' || pg_get_indexdef(x.indexrelid) from pg_index x join pg_class i on i.oid = x.indexrelid where i.relname = '{name}'"
-            ),
-        )
-        .trim()
-        .to_string()
 }
 
 /// The one non-unique index of `table` whose definition ends with `(column)`.

@@ -90,18 +90,7 @@ fn verify_measures_the_applied_indexes_against_the_prediction() {
     }
     replay_workload_again(&db);
 
-    let v = idxadvise(&[
-        "verify",
-        "--database-url",
-        &url,
-        "--baseline",
-        out_s,
-        "--format",
-        "json",
-        "-q",
-    ]);
-    assert!(v.code == 0 || v.code == 1, "verify ran:\n{}", v.stderr);
-    let report: VerifyReport = serde_json::from_str(&v.stdout).expect("verify.json on stdout");
+    let (v, report) = verify_json(&url, out_s);
     assert!(!report.reset_detected);
     assert_eq!(report.indexes.len(), baseline.indexes.len());
     let table = idxadvise::verify::render::text(&report);
@@ -246,17 +235,7 @@ fn verify_after_django_migrate_and_a_drop_migration() {
     }
     replay_workload_again(&db);
 
-    let v = idxadvise(&[
-        "verify",
-        "--database-url",
-        &url,
-        "--baseline",
-        out_s,
-        "--format",
-        "json",
-        "-q",
-    ]);
-    let report: VerifyReport = serde_json::from_str(&v.stdout).expect("json");
+    let (v, report) = verify_json(&url, out_s);
     assert_eq!(report.indexes.len(), baseline.indexes.len());
     for ix in &report.indexes {
         assert!(ix.exists && ix.valid && ix.scans.unwrap_or(0) > 0, "{ix:?}");
@@ -325,4 +304,22 @@ fn verify_after_django_migrate_and_a_drop_migration() {
         &format!("SELECT count(*) FROM pg_class WHERE relname = '{victim}'"),
     );
     assert_eq!(left.trim(), "0", "the drop migration dropped {victim}");
+}
+
+/// `verify --format json` against `url` for the baseline in `out`: the run (exit 0 or 1, or the
+/// test fails with verify's stderr) and its parsed report.
+pub(crate) fn verify_json(url: &str, out: &str) -> (crate::cli::Run, VerifyReport) {
+    let v = idxadvise(&[
+        "verify",
+        "--database-url",
+        url,
+        "--baseline",
+        out,
+        "--format",
+        "json",
+        "-q",
+    ]);
+    assert!(v.code == 0 || v.code == 1, "verify ran:\n{}", v.stderr);
+    let report = serde_json::from_str(&v.stdout).expect("verify's JSON on stdout");
+    (v, report)
 }

@@ -7,10 +7,11 @@
 
 use std::process::{Child, Stdio};
 
-use idxadvise::verify::{Baseline, VerifyReport};
+use idxadvise::verify::Baseline;
 
 use crate::cli::idxadvise;
 use crate::support::{cluster, example_database, replay_workload, replay_workload_again};
+use crate::verify::verify_json;
 
 /// Sessions busy on the CPU in database `postgres`: more than the machine's cores, so every
 /// backend of the test database waits for the CPU.
@@ -84,18 +85,7 @@ fn r14_verify_corrects_a_baseline_taken_under_load_with_the_control() {
     // The "after" window: the same workload, no neighbours.
     replay_workload_again(&db);
 
-    let v = idxadvise(&[
-        "verify",
-        "--database-url",
-        &url,
-        "--baseline",
-        out_s,
-        "--format",
-        "json",
-        "-q",
-    ]);
-    assert!(v.code == 0 || v.code == 1, "verify ran:\n{}", v.stderr);
-    let report: VerifyReport = serde_json::from_str(&v.stdout).expect("verify.json on stdout");
+    let (_, report) = verify_json(&url, out_s);
     let text = idxadvise::verify::render::text(&report);
     eprintln!("{text}");
     let control = report.control.as_ref().unwrap_or_else(|| {
