@@ -111,7 +111,7 @@ async fn plan_all(
         let label = label_of[&r.queryid].clone();
         match a {
             Ok(e) => {
-                if e.plan.is_none() || !(e.cost > 0.0) {
+                if e.plan.is_none() || !e.cost.is_finite() || e.cost <= 0.0 {
                     failures.insert(label, format!("no plan: {e:?}"));
                 }
             }
