@@ -150,23 +150,34 @@ fn is_arithmetic(op: &BinaryOperator) -> bool {
 
 /// The type the unknown side of `known op ?` (or `? op known`, `known_left` false) must have.
 fn partner(known: &str, op: &BinaryOperator, known_left: bool) -> Option<String> {
-    let additive = matches!(op, BinaryOperator::Plus | BinaryOperator::Minus);
-    match family(known) {
-        Family::Int | Family::Num => Some(known.to_string()),
-        // `date ± n`: a bare number was the constant (an interval constant keeps its
-        // `interval` keyword, repaired to a cast); `? - date` is a date.
-        Family::Date if additive => Some(if known_left { "integer" } else { "date" }.into()),
-        Family::Timestamp if additive => Some(if known_left {
-            "interval".to_string()
-        } else {
-            known.to_string()
-        }),
-        Family::Interval if additive => Some("interval".into()),
-        Family::Interval => Some("double precision".into()),
-        Family::Text if *op == BinaryOperator::StringConcat => Some("text".into()),
-        _ if *op == BinaryOperator::StringConcat => Some("text".into()),
-        _ => None,
+    if *op == BinaryOperator::StringConcat {
+        return Some("text".into());
     }
+    let additive = matches!(op, BinaryOperator::Plus | BinaryOperator::Minus);
+    let minus = *op == BinaryOperator::Minus;
+    let t = match family(known) {
+        Family::Int | Family::Num => known,
+        // `date ± n`: a bare number was the constant (an interval constant keeps its
+        // `interval` keyword, repaired to a cast); `? - date` is a date, `? + date` a number.
+        Family::Date if additive => {
+            if !known_left && minus {
+                "date"
+            } else {
+                "integer"
+            }
+        }
+        Family::Timestamp if additive => {
+            if !known_left && minus {
+                known
+            } else {
+                "interval"
+            }
+        }
+        Family::Interval if additive => "interval",
+        Family::Interval => "double precision",
+        _ => return None,
+    };
+    Some(t.to_string())
 }
 
 /// The types of both sides of `? op ?` when the result should be `want`.
@@ -192,7 +203,19 @@ fn arithmetic_result(l: Option<&str>, op: &BinaryOperator, r: Option<&str>) -> O
     }
     let (l, r) = match (l, r) {
         (Some(l), Some(r)) => (l, r),
-        (Some(k), None) | (None, Some(k)) => return Some(k.to_string()),
+        // One side unknown: it takes the partner type the rules give it.
+        (Some(k), None) => {
+            return match partner(k, op, true) {
+                Some(p) => arithmetic_result(Some(k), op, Some(&p)),
+                None => Some(k.to_string()),
+            }
+        }
+        (None, Some(k)) => {
+            return match partner(k, op, false) {
+                Some(p) => arithmetic_result(Some(&p), op, Some(k)),
+                None => Some(k.to_string()),
+            }
+        }
         (None, None) => return None,
     };
     let t = match (family(l), family(r)) {
@@ -210,7 +233,7 @@ fn arithmetic_result(l: Option<&str>, op: &BinaryOperator, r: Option<&str>) -> O
                 "double precision"
             }
         }
-        (Family::Date, Family::Int) => "date",
+        (Family::Date, Family::Int) | (Family::Int, Family::Date) => "date",
         (Family::Date, Family::Date) => "integer",
         (Family::Date, Family::Interval) | (Family::Interval, Family::Date) => "timestamp",
         (Family::Timestamp, Family::Interval) => l,
@@ -803,6 +826,14 @@ mod inference_tests {
         assert_eq!(
             types("select 1 from orders where o_created >= now() - $1::interval * $2"),
             t(&[(1, "interval"), (2, "double precision")])
+        );
+        assert_eq!(
+            types("select 1 from lineitem where $1 - l_shipdate > $2 and $3 + l_shipdate > $4"),
+            t(&[(1, "date"), (2, "integer"), (3, "integer"), (4, "date")])
+        );
+        assert_eq!(
+            types("select l_orderkey || $1 from lineitem"),
+            t(&[(1, "text")])
         );
     }
 
