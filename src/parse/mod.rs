@@ -16,7 +16,9 @@
 //! 3. sqlparser with [`PostgreSqlDialect`]; an error is `truncated` when the text ends inside a
 //!    literal or parenthesis, or the parser hit the end of a long text, else `unparseable`;
 //! 4. the walk ([`walk`], [`expr`], [`scope`]): tables resolved through the catalog, facts per
-//!    table occurrence, parameter uses; unknown, temporary and system tables are reported.
+//!    table occurrence, parameter uses, parameter types from context ([`param_types`], used by
+//!    `whatif` when the server cannot type a text alone); unknown, temporary and system tables
+//!    are reported.
 
 mod expr;
 pub mod literals;
