@@ -772,15 +772,14 @@ fn build_report(
     let observation = snapshot.workload.observation.as_ref();
     let shape_of: BTreeMap<i64, &QueryShape> = shapes.iter().map(|s| (s.queryid, s)).collect();
     let left_out = left_out_evidence(rec);
+    let skip_of: BTreeMap<i64, &Skipped> = skipped.iter().map(|s| (s.queryid, s)).collect();
     let inputs: Vec<TriageInput<'_>> = snapshot
         .workload
         .statements
         .iter()
         .map(|st| {
-            // A statement that could not be planned is "skipped", not "fine".
-            let shape = shape_of.get(&st.queryid).copied().filter(|s| {
-                s.kind == crate::parse::StatementKind::Insert || baseline.contains_key(&s.queryid)
-            });
+            // A statement that could not be planned is "not planned: <reason>", never "fine".
+            let shape = shape_of.get(&st.queryid).copied();
             TriageInput {
                 queryid: st.queryid,
                 calls: st.calls,
@@ -803,6 +802,7 @@ fn build_report(
                     })
                     .unwrap_or(0.0),
                 left_out: left_out.get(&st.queryid).cloned(),
+                skip: skip_of.get(&st.queryid).copied(),
             }
         })
         .collect();

@@ -450,7 +450,7 @@ fn f_expression_arithmetic_parameter_is_not_a_column_value() {
     // created_at value; binding a timestamp to it made the what-if plan fail.
     let s = newest_shape(
         "SELECT \"tracker_issue\".\"id\", ",
-        &["\"tracker_issue\".\"created_at\" + $1::interval"],
+        &["\"updated_at\" > (\"tracker_issue\".\"created_at\" + $1::interval)"],
     );
     assert_eq!(s.params[0].param, 1);
     assert_eq!(s.params[0].column, None);

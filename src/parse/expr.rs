@@ -474,7 +474,14 @@ impl Walker<'_> {
     /// Walk an expression: columns read, parameter uses, subqueries.
     pub(crate) fn expr(&mut self, e: &Expr) {
         if self.enter() {
-            self.expr_inner(e);
+            if self.inferring {
+                self.expr_inner(e);
+            } else {
+                self.inferring = true;
+                self.infer_root(e, None);
+                self.expr_inner(e);
+                self.inferring = false;
+            }
         }
         self.depth -= 1;
     }

@@ -16,10 +16,13 @@
 //! 3. sqlparser with [`PostgreSqlDialect`]; an error is `truncated` when the text ends inside a
 //!    literal or parenthesis, or the parser hit the end of a long text, else `unparseable`;
 //! 4. the walk ([`walk`], [`expr`], [`scope`]): tables resolved through the catalog, facts per
-//!    table occurrence, parameter uses; unknown, temporary and system tables are reported.
+//!    table occurrence, parameter uses, parameter types from context ([`param_types`], used by
+//!    `whatif` when the server cannot type a text alone); unknown, temporary and system tables
+//!    are reported.
 
 mod expr;
 pub mod literals;
+mod param_types;
 mod read_equivalent;
 mod scope;
 pub mod shape;
@@ -203,6 +206,31 @@ pub fn parse_statement(stmt: &Statement, catalog: &Catalog) -> Result<QueryShape
     // Row locks (`select_for_update()`): planned without them (no UPDATE privilege needed).
     let plan_text = read_equivalent::without_row_locks(&plan_text).unwrap_or(plan_text);
     Ok(finish(stmt.queryid, kind, plan_text, param_count, w))
+}
+
+/// The parameter types a plan text's context states (see [`param_types`]'s heuristic): `$n` →
+/// a type name usable as a cast target (`numeric`, `date`, `interval`, `bpchar`). For the
+/// statements the server cannot prepare alone; empty when the text does not parse.
+///
+/// ```
+/// use idxadvise::model::Catalog;
+/// let types = idxadvise::parse::param_types("SELECT $1 + $2 > 0", &Catalog::default());
+/// assert_eq!(types.get(&1).map(String::as_str), Some("integer"));
+/// ```
+pub fn param_types(plan_text: &str, catalog: &Catalog) -> std::collections::BTreeMap<u32, String> {
+    let lx = text::lex(plan_text);
+    let input = text::parser_input(plan_text, &lx);
+    let Ok(statements) =
+        Parser::parse_sql(&PostgreSqlDialect {}, input.as_deref().unwrap_or(plan_text))
+    else {
+        return Default::default();
+    };
+    let [st] = statements.as_slice() else {
+        return Default::default();
+    };
+    let mut w = walk::Walker::new(catalog);
+    w.statement(st);
+    w.param_types
 }
 
 /// Parse every statement of a workload: shapes and skips, each in workload order.

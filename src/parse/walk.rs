@@ -41,6 +41,10 @@ pub(crate) struct Walker<'c> {
     pub too_deep: bool,
     pub limit: Option<Limit>,
     pub offset: bool,
+    /// Parameter types read from context ([`super::param_types`]).
+    pub param_types: std::collections::BTreeMap<u32, String>,
+    /// Inside an expression whose parameter types were inferred already.
+    pub inferring: bool,
 }
 
 impl<'c> Walker<'c> {
@@ -62,6 +66,8 @@ impl<'c> Walker<'c> {
             too_deep: false,
             limit: None,
             offset: false,
+            param_types: Default::default(),
+            inferring: false,
         }
     }
 
@@ -114,12 +120,15 @@ impl<'c> Walker<'c> {
 
     /// Walk a query; returns its output columns.
     pub(crate) fn query(&mut self, q: &Query, outer: bool) -> Vec<Output> {
+        // A subquery's expressions are roots of their own, in the subquery's scope.
+        let inferring = std::mem::replace(&mut self.inferring, false);
         let out = if self.enter() {
             self.query_inner(q, outer)
         } else {
             vec![]
         };
         self.depth -= 1;
+        self.inferring = inferring;
         out
     }
 
@@ -194,6 +203,7 @@ impl<'c> Walker<'c> {
 
     fn limit_value(&mut self, e: &Expr, op: ParamOp) -> Option<Limit> {
         if let Some(p) = super::expr::param_of(e) {
+            self.note_param_type(p, "bigint");
             self.param_use(p, None, op);
             return Some(Limit::Param(p));
         }

@@ -500,6 +500,7 @@ mod tests {
                 key_lookup: false,
                 table_rows: 300_000.0,
                 left_out: None,
+                skip: None,
             },
             TriageInput {
                 queryid: 2,
@@ -512,6 +513,7 @@ mod tests {
                 key_lookup: false,
                 table_rows: 0.0,
                 left_out: None,
+                skip: None,
             },
         ]);
         Report {

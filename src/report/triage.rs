@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::Skipped;
 use crate::parse::{QueryShape, StatementKind};
 use crate::whatif::PlanSummary;
 
@@ -30,6 +31,9 @@ pub enum Verdict {
     Fine,
     /// It could not be analysed (see the skipped statements).
     Skipped,
+    /// It was understood but could not be planned (the server refused to prepare or plan it):
+    /// nothing is known about its cost, so it is never "fine".
+    NotPlanned,
     /// An index would help it, but a limit (the budget, the per-table cap, the cap on new
     /// indexes) kept that index out.
     LeftOutByLimit,
@@ -46,6 +50,7 @@ impl Verdict {
             Verdict::WriteHeavy => "write",
             Verdict::Fine => "fine",
             Verdict::Skipped => "skipped",
+            Verdict::NotPlanned => "not planned",
             Verdict::LeftOutByLimit => "left out by a limit",
         }
     }
@@ -60,6 +65,7 @@ impl Verdict {
             Verdict::WriteHeavy => "keep indexes on this table lean",
             Verdict::Fine => "nothing to do",
             Verdict::Skipped => "see the skipped statements",
+            Verdict::NotPlanned => "see the skipped statements; costs unknown",
             Verdict::LeftOutByLimit => "raise the limit its evidence names",
         }
     }
@@ -89,6 +95,8 @@ pub struct TriageInput<'a> {
     /// When a limit kept out an index that would help it: the evidence, naming the limit and
     /// how to raise it.
     pub left_out: Option<String>,
+    /// Why it was left out of the analysis or could not be planned, when it was.
+    pub skip: Option<&'a Skipped>,
 }
 
 /// One statement's triage.
@@ -184,9 +192,14 @@ pub fn triage(inputs: &[TriageInput<'_>]) -> Triage {
 }
 
 fn classify(i: &TriageInput<'_>, median_calls: f64) -> (Verdict, String) {
+    let why = |s: &Skipped| format!("{}: {}", s.reason.label(), s.detail);
     let Some(shape) = i.shape else {
-        return (Verdict::Skipped, "not analysed".into());
+        let evidence = i.skip.map(why).unwrap_or_else(|| "not analysed".into());
+        return (Verdict::Skipped, evidence);
     };
+    if let Some(s) = i.skip {
+        return (Verdict::NotPlanned, format!("not planned: {}", why(s)));
+    }
     if shape.kind != StatementKind::Select {
         return (
             Verdict::WriteHeavy,
@@ -227,7 +240,10 @@ fn classify(i: &TriageInput<'_>, median_calls: f64) -> (Verdict, String) {
         return (Verdict::LeftOutByLimit, e.clone());
     }
     let Some(plan) = i.baseline else {
-        return (Verdict::Fine, "no plan".into());
+        return (
+            Verdict::NotPlanned,
+            "not planned: the what-if engine gave no plan".into(),
+        );
     };
     let uses_index = plan
         .node_types
@@ -348,6 +364,7 @@ mod tests {
                 key_lookup: true,
                 table_rows: 20_000.0,
                 left_out: None,
+                skip: None,
             },
             // An aggregate over every order.
             TriageInput {
@@ -361,6 +378,7 @@ mod tests {
                 key_lookup: false,
                 table_rows: 300_000.0,
                 left_out: None,
+                skip: None,
             },
             // Orders of a customer, newest first: an index fixes it.
             TriageInput {
@@ -374,6 +392,7 @@ mod tests {
                 key_lookup: false,
                 table_rows: 300_000.0,
                 left_out: None,
+                skip: None,
             },
             TriageInput {
                 queryid: 13,
@@ -386,6 +405,7 @@ mod tests {
                 key_lookup: true,
                 table_rows: 20_000.0,
                 left_out: None,
+                skip: None,
             },
             TriageInput {
                 queryid: 14,
@@ -398,6 +418,7 @@ mod tests {
                 key_lookup: false,
                 table_rows: 300_000.0,
                 left_out: None,
+                skip: None,
             },
         ];
         let t = triage(&inputs);
@@ -411,6 +432,57 @@ mod tests {
         let sum: f64 = t.shares.iter().map(|s| s.1).sum();
         assert!((sum - 1.0).abs() < 1e-9);
         assert_eq!(t.shares[0].0, Verdict::IndexHelps);
+    }
+
+    /// Issue 18: a statement the server could not prepare was labelled "fine / no plan". It is
+    /// "not planned" with its precise reason, and never "fine", with or without the reason.
+    #[test]
+    fn r18_a_statement_that_cannot_be_planned_is_never_fine() {
+        let sel = shape(StatementKind::Select, "t");
+        let refused = Skipped {
+            queryid: 1,
+            reason: crate::model::SkipReason::PrepareFailed,
+            detail: "operator is not unique: unknown - unknown".into(),
+        };
+        let input =
+            |skip: Option<&'static Skipped>, shape: Option<&'static QueryShape>| TriageInput {
+                queryid: 1,
+                calls: 10,
+                total_time_ms: 146.0,
+                rows: 10,
+                shape,
+                baseline: None,
+                before_after: None,
+                key_lookup: false,
+                table_rows: 100_000.0,
+                left_out: None,
+                skip,
+            };
+        let sel: &'static QueryShape = Box::leak(Box::new(sel));
+        let refused: &'static Skipped = Box::leak(Box::new(refused));
+        let t = triage(&[input(Some(refused), Some(sel))]);
+        assert_eq!(t.entries[0].verdict, Verdict::NotPlanned);
+        assert_eq!(
+            t.entries[0].evidence,
+            "not planned: cannot be prepared: operator is not unique: unknown - unknown"
+        );
+        assert_eq!(Verdict::NotPlanned.label(), "not planned");
+        let t = triage(&[input(None, Some(sel))]);
+        assert_eq!(t.entries[0].verdict, Verdict::NotPlanned);
+        assert!(t.entries[0].evidence.starts_with("not planned: "));
+        // A parse skip keeps "skipped", now with its reason.
+        let t = triage(&[input(Some(refused), None)]);
+        assert_eq!(t.entries[0].verdict, Verdict::Skipped);
+        assert!(t.entries[0].evidence.contains("unknown - unknown"));
+        for s in [None, Some(refused)] {
+            for sh in [None, Some(sel)] {
+                let e = &triage(&[input(s, sh)]).entries[0];
+                assert_ne!(e.verdict, Verdict::Fine);
+                assert!(!e.evidence.contains("fine"), "{}", e.evidence);
+            }
+        }
+        let json = serde_json::to_string(&Verdict::NotPlanned).expect("serialises");
+        assert_eq!(json, "\"not_planned\"");
     }
 
     #[test]
@@ -428,6 +500,7 @@ mod tests {
             key_lookup: false,
             table_rows: 100_000.0,
             left_out,
+            skip: None,
         };
         assert_eq!(
             triage(&[input(None)]).entries[0].verdict,
@@ -454,6 +527,7 @@ mod tests {
             key_lookup: true,
             table_rows: 20_000.0,
             left_out: None,
+            skip: None,
         }];
         assert_eq!(triage(&inputs).entries[0].verdict, Verdict::WellIndexed);
     }

@@ -74,6 +74,7 @@ fn wide_report() -> Report {
             key_lookup: false,
             table_rows: 200_000.0,
             left_out: None,
+            skip: None,
         })
         .collect();
     let statements: Vec<ReportStatement> = STATEMENTS

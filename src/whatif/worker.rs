@@ -162,8 +162,30 @@ fn cast_types(shape: &QueryShape, catalog: &Catalog) -> HashMap<u32, String> {
         .collect()
 }
 
-/// Rewrite every `$n` outside strings, quoted identifiers and comments as `($n::type)`.
-pub fn add_casts(text: &str, types: &HashMap<u32, String>) -> String {
+/// The texts to try, in order, when the server cannot type a statement's parameters alone:
+/// (1) only the parameters whose type the context states ([`crate::parse::param_types`]) cast,
+/// the others left to the server; (2) those, and every other parameter cast to its compared
+/// column's type (else text); (3) the latter alone (what worked before the inference).
+fn cast_attempts(shape: &QueryShape, catalog: &Catalog) -> Vec<String> {
+    let inferred: HashMap<u32, String> = crate::parse::param_types(&shape.plan_text, catalog)
+        .into_iter()
+        .collect();
+    let fallback = cast_types(shape, catalog);
+    let mut merged = fallback.clone();
+    merged.extend(inferred.iter().map(|(k, v)| (*k, v.clone())));
+    let mut out: Vec<String> = Vec::with_capacity(3);
+    for (types, all) in [(&inferred, false), (&merged, true), (&fallback, true)] {
+        let t = add_casts(&shape.plan_text, types, all);
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// Rewrite `$n` outside strings, quoted identifiers and comments as `($n::type)`: those with a
+/// type in `types`, and when `all`, every other one as `($n::text)`.
+pub fn add_casts(text: &str, types: &HashMap<u32, String>, all: bool) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len() + 16);
     let mut i = 0;
@@ -218,7 +240,11 @@ pub fn add_casts(text: &str, types: &HashMap<u32, String>) -> String {
                 let n: u32 = digits.parse().unwrap_or(0);
                 match types.get(&n) {
                     Some(t) => out.push_str(&format!("(${digits}::{t})")),
-                    None => out.push_str(&format!("(${digits}::text)")),
+                    None if all => out.push_str(&format!("(${digits}::text)")),
+                    None => {
+                        out.push('$');
+                        out.push_str(&digits);
+                    }
                 }
                 i = j;
             }
@@ -281,13 +307,15 @@ impl Worker {
             .await;
         if let Err(e) = &res {
             if may_retry_with_casts(e) {
-                let cast = add_casts(&shape.plan_text, &cast_types(shape, catalog));
-                let retry = client
-                    .prepare(&format!("EXPLAIN (FORMAT JSON) {cast}"))
-                    .await;
-                if retry.is_ok() {
-                    text = cast;
-                    res = retry;
+                for cast in cast_attempts(shape, catalog) {
+                    let retry = client
+                        .prepare(&format!("EXPLAIN (FORMAT JSON) {cast}"))
+                        .await;
+                    if retry.is_ok() {
+                        text = cast;
+                        res = retry;
+                        break;
+                    }
                 }
             }
         }
@@ -469,10 +497,13 @@ mod tests {
         let got = add_casts(
             "SELECT '$1', \"a$1\" FROM t WHERE x = $1 OR $2 IS NULL -- $1\n AND y = $10 /* $2 */",
             &types,
+            true,
         );
         assert_eq!(
             got,
             "SELECT '$1', \"a$1\" FROM t WHERE x = ($1::integer) OR ($2::timestamp with time zone) IS NULL -- $1\n AND y = ($10::text) /* $2 */"
         );
+        let only_known = add_casts("SELECT $1 + $10 FROM t", &types, false);
+        assert_eq!(only_known, "SELECT ($1::integer) + $10 FROM t");
     }
 }

@@ -38,6 +38,8 @@ struct CorpusStatement {
 
 /// One capture: the file `capture_corpus` wrote (kept as written) and the collected catalog.
 struct Capture {
+    /// The database the workload ran in.
+    url: String,
     corpus_json: String,
     corpus: CorpusFile,
     catalog: Catalog,
@@ -51,9 +53,14 @@ fn project() -> PathBuf {
 /// Migrate a fresh database, run the corpus workload with the `label` venv's Django, ANALYZE,
 /// and `idxadvise collect` the catalog.
 fn capture(label: &str) -> Capture {
+    capture_in(label, &format!("corpus_{label}"))
+}
+
+/// [`capture`] into the database `db_name`.
+fn capture_in(label: &str, db_name: &str) -> Capture {
     let (py, version) = python(label);
     let c = cluster();
-    let db = c.create_database(&format!("corpus_{label}"));
+    let db = c.create_database(db_name);
     let url = c.url(&db);
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("corpus.json");
@@ -93,6 +100,7 @@ fn capture(label: &str) -> Capture {
     );
     let catalog_json = serde_json::to_string_pretty(&catalog).expect("catalog serialises") + "\n";
     Capture {
+        url,
         corpus_json,
         corpus,
         catalog,
@@ -181,6 +189,115 @@ fn newest_django_corpus_still_parses() {
             fixture.display()
         );
     }
+}
+
+/// Issue 18: every statement of the real corpus that parses is also planned by the what-if
+/// engine from its pg_stat_statements text, among them Django's arithmetic and annotations
+/// over parameters (`F("size_bytes") * Value(2)`, `ExpressionWrapper`, `Value(5.0) +
+/// Value(1.5)`, `date - timedelta`, `Sum(F * F, filter=…)`, `Sum(Case(When(…, then=Value(1))))`),
+/// whose parameters the server cannot type alone.
+#[test]
+fn r18_every_parsed_corpus_statement_plans() {
+    use idxadvise::candidates::candidate::CandidateSet;
+    use idxadvise::parse::StatementKind;
+    use idxadvise::whatif::{Engine, Request, WhatIf};
+
+    let cap = capture_in("newest", "corpus_r18_plans");
+    // The shapes this test is about are in the corpus (so it cannot pass vacuously).
+    for needle in [
+        "\"size_bytes\" * $",
+        "< ($3 + $4)",
+        ">= ($1 + $2)",
+        "($1::date - $2::interval)",
+        "SUM(CASE WHEN",
+        ") FILTER (WHERE",
+    ] {
+        assert!(
+            cap.corpus
+                .statements
+                .iter()
+                .any(|s| s.query.contains(needle)),
+            "no corpus statement contains {needle:?}"
+        );
+    }
+    let mut shapes = Vec::new();
+    for s in &cap.corpus.statements {
+        if exclusion(&s.query).is_some() {
+            continue;
+        }
+        let stmt = Statement {
+            queryid: s.queryid,
+            query: s.query.clone(),
+            calls: s.calls,
+            total_time_ms: 0.0,
+            mean_time_ms: 0.0,
+            rows: 0,
+            shared_blks_hit: 0,
+            shared_blks_read: 0,
+        };
+        if let Ok(shape) = parse_statement(&stmt, &cap.catalog) {
+            // An INSERT's cost is writing; analyze does not plan it either.
+            if shape.kind != StatementKind::Insert {
+                shapes.push(shape);
+            }
+        }
+    }
+    let text_of: std::collections::BTreeMap<i64, String> = cap
+        .corpus
+        .statements
+        .iter()
+        .map(|s| (s.queryid, s.query.clone()))
+        .collect();
+    let rt = crate::whatif::fixtures::rt();
+    let failures: Vec<String> = rt.block_on(async {
+        let empty = CandidateSet {
+            candidates: vec![],
+            advice: vec![],
+        };
+        let mut engine = Engine::new(
+            crate::whatif::fixtures::options(&cap.url, 1),
+            &cap.catalog,
+            &shapes,
+            &empty,
+        )
+        .await
+        .expect("engine");
+        let requests: Vec<Request> = shapes
+            .iter()
+            .map(|s| Request {
+                queryid: s.queryid,
+                config: vec![],
+            })
+            .collect();
+        let answers = engine.evaluate(&requests).await.expect("evaluate");
+        engine.close().await.expect("close");
+        requests
+            .iter()
+            .zip(answers)
+            .filter_map(|(r, a)| match a {
+                Ok(e) if e.plan.is_some() => None,
+                Ok(_) => Some(format!("no plan: {}", text_of[&r.queryid])),
+                Err(s) => Some(format!(
+                    "{}: {}: {}",
+                    s.reason.label(),
+                    s.detail,
+                    text_of[&r.queryid]
+                )),
+            })
+            .collect()
+    });
+    eprintln!(
+        "{} corpus statements planned, {} not",
+        shapes.len() - failures.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} parsed corpus statements do not plan:\n{}",
+        failures.len(),
+        shapes.len(),
+        failures.join("\n")
+    );
 }
 
 /// Regenerate the fixtures from scratch (tests/django_corpus/capture.sh runs this).

@@ -18,6 +18,7 @@ mod logs;
 mod migration_retry;
 mod observe;
 mod patterns;
+mod plan_every_statement;
 mod providers;
 mod readonly_role;
 mod reliability_credentials;

@@ -27,8 +27,12 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    DateField,
+    DateTimeField,
     Exists,
+    ExpressionWrapper,
     F,
+    FloatField,
     IntegerField,
     Max,
     Min,
@@ -71,6 +75,7 @@ class Command(BaseCommand):
         self.reads()
         self.lookups()
         self.aggregates()
+        self.arithmetic()
         self.subqueries()
         self.admin_changelist()
         self.writes()
@@ -359,6 +364,44 @@ class Command(BaseCommand):
         list(Issue.objects.annotate(c=Coalesce("assignee_id", "reporter_id")).filter(c=self.users[1].id))
         list(Label.objects.annotate(n=Count("issues")).filter(n__gte=10).order_by("name"))
         list(Issue.objects.annotate(nc=Count("comments")).filter(nc=0)[:10])
+
+    def arithmetic(self):
+        """Arithmetic and annotations over parameters: pg_stat_statements leaves `$1 * $2`,
+        `sum(CASE … THEN $1 ELSE $2 END)`, `$1::date - $2::interval`, which the server cannot
+        type alone (every one must still plan)."""
+        # F() * Value(): a column times a parameter, compared with a parameter.
+        list(Attachment.objects.annotate(kb=F("size_bytes") * Value(2)).filter(kb__gt=1000)[:10])
+        # ExpressionWrapper, compared with arithmetic between two parameters.
+        list(
+            Attachment.objects.annotate(
+                mb=ExpressionWrapper(F("size_bytes") / Value(1048576.0), output_field=FloatField())
+            ).filter(mb__lt=Value(5.0) + Value(1.5))[:10]
+        )
+        # An annotation over parameters only, then with a column.
+        list(Issue.objects.annotate(score=Value(2) * Value(3) + F("priority")).filter(score__gte=5)[:10])
+        list(Issue.objects.filter(priority__gte=Value(1) + Value(1)).values("id")[:10])
+        # Date arithmetic with timedelta: a date parameter minus an interval, a column plus one.
+        list(
+            Issue.objects.filter(
+                due_date__lte=ExpressionWrapper(
+                    Value(date(2026, 4, 1)) - Value(timedelta(days=7)), output_field=DateField()
+                )
+            )[:10]
+        )
+        list(
+            Issue.objects.annotate(
+                deadline=ExpressionWrapper(F("created_at") + timedelta(days=14), output_field=DateTimeField())
+            ).filter(deadline__lt=EPOCH + timedelta(days=30))[:10]
+        )
+        # Sum(F * F) with a filter parameter; Sum of a column times a parameter.
+        Issue.objects.filter(status="open").aggregate(
+            w=Sum(F("priority") * F("priority"), filter=Q(is_public=True))
+        )
+        Attachment.objects.aggregate(total=Sum(F("size_bytes") * Value(2), filter=Q(size_bytes__gt=100)))
+        # Sum over a CASE of parameters (TPC-H Q12's shape).
+        Issue.objects.aggregate(
+            high=Sum(Case(When(priority__lte=2, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        )
 
     def subqueries(self):
         latest = Comment.objects.filter(issue=OuterRef("pk")).order_by("-created_at")
