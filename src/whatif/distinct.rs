@@ -44,14 +44,23 @@ pub fn proven_unique(table: &Table, columns: &[&str]) -> bool {
         })
 }
 
-/// The referenced table's rows when `column` alone is a foreign key: no more distinct values
-/// than that can exist. `pg_get_constraintdef` prints `FOREIGN KEY (col) REFERENCES t(id) …`,
-/// the table qualified only when it is not on the search path.
-pub fn foreign_key_cap(table: &Table, column: &str, catalog: &Catalog) -> Option<f64> {
+/// The foreign keys whose columns are all among `columns`, each with its referenced table's
+/// rows: those columns together hold no more distinct values than that.
+/// `pg_get_constraintdef` prints `FOREIGN KEY (a, b) REFERENCES t(x, y) …`, the table
+/// qualified only when it is not on the search path.
+pub fn foreign_keys_within(
+    table: &Table,
+    columns: &[&str],
+    catalog: &Catalog,
+) -> Vec<(Vec<String>, f64)> {
     table
         .constraints
         .iter()
-        .filter(|c| c.kind == "f" && c.columns.len() == 1 && c.columns[0] == column)
+        .filter(|c| {
+            c.kind == "f"
+                && !c.columns.is_empty()
+                && c.columns.iter().all(|k| columns.contains(&k.as_str()))
+        })
         .filter_map(|c| {
             let after = c.definition.split_once("REFERENCES ")?.1;
             let name = after.split('(').next()?.trim();
@@ -63,8 +72,16 @@ pub fn foreign_key_cap(table: &Table, column: &str, catalog: &Catalog) -> Option
                     .or_else(|| catalog.resolve(name)),
                 _ => None,
             }?;
-            (referenced.rows > 0.0).then_some(referenced.rows)
+            (referenced.rows > 0.0).then(|| (c.columns.clone(), referenced.rows))
         })
+        .collect()
+}
+
+/// The referenced table's rows when `column` alone is a foreign key.
+pub fn foreign_key_cap(table: &Table, column: &str, catalog: &Catalog) -> Option<f64> {
+    foreign_keys_within(table, &[column], catalog)
+        .into_iter()
+        .map(|(_, rows)| rows)
         .reduce(f64::min)
 }
 
@@ -295,5 +312,11 @@ mod tests {
             Some(500.0)
         );
         assert_eq!(split_qualified("s.\"a\"\"b.c\""), vec!["s", "a\"b.c"]);
+        // A two-column foreign key bounds the pair.
+        child.constraints[0].columns = vec!["customer_id".into(), "region".into()];
+        assert_eq!(foreign_key_cap(&child, "customer_id", &catalog), None);
+        let within = foreign_keys_within(&child, &["region", "customer_id", "x"], &catalog);
+        assert_eq!(within.len(), 1);
+        assert_eq!(within[0].1, 500.0);
     }
 }
