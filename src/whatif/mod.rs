@@ -6,6 +6,7 @@
 //! (statement, configuration) does not depend on how work is split across connections.
 
 pub mod cache;
+pub mod distinct;
 pub mod engine;
 pub mod error;
 pub mod fake;

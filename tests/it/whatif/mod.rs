@@ -7,3 +7,4 @@ pub mod fixtures;
 mod accuracy;
 mod engine;
 mod safety;
+mod sizes;
