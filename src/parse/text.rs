@@ -399,7 +399,14 @@ pub(crate) fn repair_for_planning(text: &str, lx: &Lexed) -> String {
                     if let Some(p) = toks.get(next) {
                         if let TokKind::Param(_) = p.kind {
                             let param = tok_text(text, p);
-                            edits.push((t.start, p.end, format!("{param}::{ty}")));
+                            // `$n` may be followed directly by `$` (`$2$$…`), which would
+                            // continue the type name (`interval$$…` is one word) and turn a
+                            // dollar quote into plain text: keep them apart.
+                            let sep = match text.as_bytes().get(p.end) {
+                                Some(&c) if c == b'$' || is_word_byte(c) => " ",
+                                _ => "",
+                            };
+                            edits.push((t.start, p.end, format!("{param}::{ty}{sep}")));
                             k = next + 1;
                             continue;
                         }
@@ -505,6 +512,24 @@ mod tests {
             repair("SELECT x AT TIME ZONE $1 FROM t"),
             "SELECT x AT TIME ZONE $1 FROM t"
         );
+    }
+
+    /// Fuzz finding `sql_text-crash-3b9ac8f8`: `interval $2` directly followed by `$$` was
+    /// repaired to `$2::interval$$…`, where `$$` continues the word, so the dollar-quoted
+    /// string after it became plain text with its own `$n`.
+    #[test]
+    fn fuzz_typed_literal_before_a_dollar_quote() {
+        let t = "SELECT now() - interval $2$$ AND x = $7 $$";
+        let fixed = repair(t);
+        assert_eq!(fixed, "SELECT now() - $2::interval $$ AND x = $7 $$");
+        assert_eq!(max_param(&lex(&fixed)), max_param(&lex(t)));
+        assert_eq!(max_param(&lex(t)), 2);
+        let crash = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fuzz/regressions/sql_text-crash-3b9ac8f8"
+        ))
+        .expect("the fuzz regression input");
+        crate::parse::fuzz_text(&String::from_utf8_lossy(&crash));
     }
 
     #[test]
