@@ -15,7 +15,8 @@
 
 #![allow(clippy::print_stdout)]
 
-use idxadvise::analyze::{OutputFormat, Source};
+use idxadvise::analyze::Source;
+use idxadvise::config::OutputFormat;
 use idxadvise::demo::{prepare, Example};
 use idxadvise::sandbox::Sandbox;
 use idxadvise::verify::compare::Change;

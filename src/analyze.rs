@@ -13,6 +13,8 @@ use std::time::Instant;
 
 use crate::candidates::CandidateSet;
 use crate::config::CollectConfig;
+/// What to print on stdout (one enum for every command, in `config`).
+pub use crate::config::OutputFormat;
 use crate::emit::{EmitConfig, EmittedFile, FileKind};
 use crate::error::{Error, Result, EXIT_OK, EXIT_RECOMMENDATIONS};
 use crate::model::{Skipped, Snapshot};
@@ -24,31 +26,6 @@ use crate::report::{
 };
 use crate::select::{Recommendation, SelectInput, SelectOptions};
 use crate::whatif::{Engine, EngineOptions, Evaluation, Request, WhatIf};
-
-/// What to print on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutputFormat {
-    /// The terminal table and a summary.
-    Text,
-    /// `report.json`.
-    Json,
-    /// `report.md`.
-    Markdown,
-}
-
-impl OutputFormat {
-    /// Parse `--format` (`text`, `json`, `markdown` or `md`).
-    pub fn parse(s: &str) -> Result<OutputFormat> {
-        match s {
-            "text" => Ok(OutputFormat::Text),
-            "json" => Ok(OutputFormat::Json),
-            "markdown" | "md" => Ok(OutputFormat::Markdown),
-            other => Err(Error::Usage(format!(
-                "unknown --format {other:?} (text, json or markdown)"
-            ))),
-        }
-    }
-}
 
 /// Where the workload comes from.
 #[derive(Debug, Clone)]

@@ -303,13 +303,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
     match cli.command {
         Command::Check(args) => {
             let config = crate::config::CheckConfig {
-                format: crate::config::OutputFormat::parse(&args.format)?,
+                format: crate::config::OutputFormat::parse_text_or_json(&args.format)?,
                 connection: args.conn.config()?,
             };
             let facts = runtime()?.block_on(crate::check::facts(&config.connection))?;
             let findings = crate::check::evaluate(&facts);
             let text = match config.format {
-                crate::config::OutputFormat::Text => {
+                crate::config::OutputFormat::Text | crate::config::OutputFormat::Markdown => {
                     crate::check::finding::render_text(&facts.target, &findings)
                 }
                 crate::config::OutputFormat::Json => {
@@ -410,7 +410,9 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             let outcome = runtime()?.block_on(crate::analyze::run(&config, out))?;
             Ok(outcome.exit_code)
         }
-        Command::Demo(args) => crate::demo::run(args.out, args.python, args.quiet, out),
+        Command::Demo(args) => {
+            crate::demo::run(args.out, args.python, args.quiet, &demo_config, out)
+        }
         Command::Verify(args) => {
             let config = verify_config(*args)?;
             let outcome = runtime()?.block_on(crate::verify::run(&config, out))?;
@@ -443,6 +445,24 @@ fn analyze_config(args: AnalyzeArgs) -> Result<crate::analyze::AnalyzeConfig> {
     c.strict = args.strict;
     c.logs = logs;
     Ok(c)
+}
+
+/// The demo's run, configured as `analyze` would be with the same flags.
+fn demo_config(d: crate::demo::DemoRun) -> Result<crate::analyze::AnalyzeConfig> {
+    let emit = EmitArgs {
+        out: Some(d.out_dir),
+        django_project: d.django_project,
+        python: d.python,
+        settings: None,
+        migrations_app: d.migrations_app,
+        write_into_project: false,
+    };
+    let tuning = TuningArgs {
+        format: "text".into(),
+        quiet: d.quiet,
+        ..Default::default()
+    };
+    base_config(d.source, d.connection, tuning, emit, None)
 }
 
 /// Build an analyze configuration: flags, then environment (clap), then `[tool.idxadvise]`
@@ -483,7 +503,7 @@ pub fn base_config(
     {
         select.min_benefit = MinBenefit::parse(m)?;
     }
-    let format = crate::analyze::OutputFormat::parse(&tuning.format)?;
+    let format = crate::config::OutputFormat::parse(&tuning.format)?;
     let mut engine = crate::whatif::EngineOptions {
         connect: conn.target.clone(),
         progress: !tuning.quiet,
@@ -591,7 +611,7 @@ pub struct VerifyArgs {
 }
 
 fn verify_config(args: VerifyArgs) -> Result<crate::verify::VerifyConfig> {
-    let format = crate::analyze::OutputFormat::parse(&args.format)?;
+    let format = crate::config::OutputFormat::parse(&args.format)?;
     let measurement = match args.snapshot {
         Some(p) => crate::verify::Measurement::Snapshot(p),
         None => crate::verify::Measurement::Live(crate::config::CollectConfig {
@@ -718,7 +738,7 @@ mod tests {
             c.measurement,
             crate::verify::Measurement::Snapshot(_)
         ));
-        assert_eq!(c.format, crate::analyze::OutputFormat::Json);
+        assert_eq!(c.format, crate::config::OutputFormat::Json);
         assert!(c.django.is_none());
         let err = parse(&["--baseline", "b", "--python", "py"])
             .unwrap()

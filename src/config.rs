@@ -376,7 +376,49 @@ pub struct CollectConfig {
     /// values are sampled during it. pg_qualstats is read whenever it is installed.
     pub observe_values: std::time::Duration,
     /// How long to watch the server(s) before the second reading of the counters.
-    pub window: crate::collect::window::WindowOptions,
+    pub window: WindowOptions,
+}
+
+/// The default observation window (see `collect::window`).
+pub const DEFAULT_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long to watch, and whether to show progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowOptions {
+    /// The window's length; zero: no window, the cumulative counters (the behaviour before
+    /// windows existed).
+    pub length: std::time::Duration,
+    /// No progress on stderr.
+    pub quiet: bool,
+    /// Sample `pg_stat_activity` during the window for the parameter values the application
+    /// sends (on with every window).
+    pub sample_values: bool,
+}
+
+impl WindowOptions {
+    /// No window: read the cumulative counters once.
+    pub fn none() -> WindowOptions {
+        WindowOptions {
+            length: std::time::Duration::ZERO,
+            quiet: true,
+            sample_values: true,
+        }
+    }
+
+    /// A window of `length`, sampling parameter values during it.
+    pub fn of(length: std::time::Duration, quiet: bool) -> WindowOptions {
+        WindowOptions {
+            length,
+            quiet,
+            sample_values: true,
+        }
+    }
+}
+
+impl Default for WindowOptions {
+    fn default() -> Self {
+        WindowOptions::of(DEFAULT_WINDOW, false)
+    }
 }
 
 /// `--observe-values SECONDS` as a duration: finite, 0 to 3600.
@@ -389,18 +431,33 @@ pub fn observe_duration(seconds: f64) -> Result<std::time::Duration, Error> {
     Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
-/// Output format of `check`.
+/// What a command prints on stdout (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
-    /// Human-readable text.
+    /// Human-readable text (the terminal table and a summary).
     Text,
-    /// JSON.
+    /// JSON (`report.json`).
     Json,
+    /// Markdown (`report.md`; not for `check`).
+    Markdown,
 }
 
 impl OutputFormat {
-    /// Parse `text` or `json`.
+    /// Parse `--format` of `analyze`, `explain` and `verify` (`text`, `json`, `markdown` or
+    /// `md`).
     pub fn parse(s: &str) -> Result<OutputFormat, Error> {
+        match s {
+            "text" => Ok(OutputFormat::Text),
+            "json" => Ok(OutputFormat::Json),
+            "markdown" | "md" => Ok(OutputFormat::Markdown),
+            other => Err(Error::Usage(format!(
+                "unknown --format {other:?} (text, json or markdown)"
+            ))),
+        }
+    }
+
+    /// Parse `check`'s `--format`: `text` or `json`.
+    pub fn parse_text_or_json(s: &str) -> Result<OutputFormat, Error> {
         match s {
             "text" => Ok(OutputFormat::Text),
             "json" => Ok(OutputFormat::Json),
@@ -482,7 +539,12 @@ mod tests {
         let f = WorkloadFilter::new(5, Some(50), Some(0.95)).expect("valid");
         assert_eq!(f.min_calls, 5);
         assert_eq!(OutputFormat::parse("json").expect("ok"), OutputFormat::Json);
+        assert_eq!(
+            OutputFormat::parse("md").expect("ok"),
+            OutputFormat::Markdown
+        );
         assert!(OutputFormat::parse("yaml").is_err());
+        assert!(OutputFormat::parse_text_or_json("markdown").is_err());
     }
 
     #[test]

@@ -140,12 +140,35 @@ fn free_out_dir(base: &Path) -> PathBuf {
         .unwrap_or_else(|| base.to_path_buf())
 }
 
+/// What the demo analyses and where it writes, for [`run`]'s `configure`: the equivalent of
+/// `analyze --out DIR [--django-project DIR --python PATH --migrations-app shop]`.
+#[derive(Debug, Clone)]
+pub struct DemoRun {
+    /// The throwaway cluster, observed live.
+    pub source: crate::analyze::Source,
+    /// The throwaway cluster's connection.
+    pub connection: crate::config::ConnectionConfig,
+    /// `--out`.
+    pub out_dir: PathBuf,
+    /// `--django-project`: the example project, when a Python with Django was found.
+    pub django_project: Option<PathBuf>,
+    /// `--python`.
+    pub python: Option<PathBuf>,
+    /// `--migrations-app`.
+    pub migrations_app: Option<String>,
+    /// `--quiet`.
+    pub quiet: bool,
+}
+
 /// `idxadvise demo`: start a throwaway cluster, load the example, run `analyze` on it with the
 /// example Django project, write the output folder, say what to look at, stop the cluster.
+/// `configure` turns the demo's choices into the run's configuration the way the command line
+/// does (the caller, `cli`, owns that translation: the demo does not depend on it).
 pub fn run(
     out_dir: Option<PathBuf>,
     python: Option<PathBuf>,
     quiet: bool,
+    configure: &dyn Fn(DemoRun) -> Result<crate::analyze::AnalyzeConfig, Error>,
     out: &mut dyn std::io::Write,
 ) -> Result<i32, Error> {
     let say = |m: &str| {
@@ -178,20 +201,15 @@ pub fn run(
         observe_values: std::time::Duration::ZERO,
         window: crate::collect::window::WindowOptions::of(DEMO_WINDOW, quiet),
     });
-    let emit = crate::cli::EmitArgs {
-        out: Some(out_dir.clone()),
+    let mut config = configure(DemoRun {
+        source,
+        connection: conn,
+        out_dir: out_dir.clone(),
         django_project: python.as_ref().map(|_| example.dir.clone()),
         python: python.clone(),
-        settings: None,
         migrations_app: python.as_ref().map(|_| "shop".to_string()),
-        write_into_project: false,
-    };
-    let tuning = crate::cli::TuningArgs {
-        format: "text".into(),
         quiet,
-        ..Default::default()
-    };
-    let mut config = crate::cli::base_config(source, conn, tuning, emit, None)?;
+    })?;
     say("analyze: the example's API workload and planted Django patterns are replayed during the observation window");
     let replayer = sandbox.replayer();
     let dir = example.dir.clone();

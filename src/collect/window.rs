@@ -50,47 +50,8 @@ use crate::model::{Basis, TableWrites};
 /// The least calls of the kept statements in the window for its deltas to be the workload.
 pub const MIN_WINDOW_CALLS: i64 = 100;
 
-/// The default window.
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
-
-/// How long to watch, and whether to show progress.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WindowOptions {
-    /// The window's length; zero: no window, the cumulative counters (the behaviour before
-    /// windows existed).
-    pub length: Duration,
-    /// No progress on stderr.
-    pub quiet: bool,
-    /// Sample `pg_stat_activity` during the window for the parameter values the application
-    /// sends (on with every window).
-    pub sample_values: bool,
-}
-
-impl WindowOptions {
-    /// No window: read the cumulative counters once.
-    pub fn none() -> WindowOptions {
-        WindowOptions {
-            length: Duration::ZERO,
-            quiet: true,
-            sample_values: true,
-        }
-    }
-
-    /// A window of `length`, sampling parameter values during it.
-    pub fn of(length: Duration, quiet: bool) -> WindowOptions {
-        WindowOptions {
-            length,
-            quiet,
-            sample_values: true,
-        }
-    }
-}
-
-impl Default for WindowOptions {
-    fn default() -> Self {
-        WindowOptions::of(DEFAULT_WINDOW, false)
-    }
-}
+// The window's options are configuration: they live in `config`, below `collect`.
+pub use crate::config::{WindowOptions, DEFAULT_WINDOW};
 
 /// Parse `--window`: `60s`, `2min`, `500ms`, a bare number of seconds, or `0` for none.
 pub fn parse_window(s: &str) -> Result<Duration, crate::error::Error> {

@@ -12,6 +12,7 @@ pub mod observed;
 pub mod server;
 pub mod skip;
 pub mod snapshot;
+pub mod units;
 pub mod workload;
 pub mod writes;
 
@@ -23,5 +24,6 @@ pub use observed::{ObservedStatement, ObservedValues, ValueSource};
 pub use server::ServerInfo;
 pub use skip::{SkipReason, Skipped};
 pub use snapshot::{Snapshot, SNAPSHOT_FORMAT_VERSION};
+pub use units::human_bytes;
 pub use workload::{Statement, Workload};
 pub use writes::{TableWrites, WindowWrites, WriteSource, WriteStats};

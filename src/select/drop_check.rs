@@ -56,6 +56,22 @@ pub trait HideIndexes: WhatIf {
     ) -> Result<HiddenCost, Error>;
 }
 
+/// The what-if engine hides existing indexes through HypoPG (`hypopg_hide_index`, 1.4+).
+impl HideIndexes for crate::whatif::Engine {
+    async fn cost_hidden(
+        &mut self,
+        queryid: i64,
+        config: &[usize],
+        hidden: &[(String, String)],
+    ) -> Result<HiddenCost, Error> {
+        use crate::whatif::HiddenEvaluation;
+        Ok(match self.evaluate_hidden(queryid, config, hidden).await? {
+            HiddenEvaluation::Verified(r) => HiddenCost::Cost(r.map(|e| e.cost)),
+            HiddenEvaluation::Unverified { reason } => HiddenCost::CannotHide(reason),
+        })
+    }
+}
+
 /// An index proposed for dropping that the check kept, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeptIndex {

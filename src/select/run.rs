@@ -99,7 +99,7 @@ pub fn database_size(snapshot: &Snapshot) -> i64 {
 
 /// How the budget was set, for the reports.
 fn budget_rule(budget: StorageBudget, snapshot: &Snapshot, database_bytes: i64) -> String {
-    use crate::report::document::human_bytes;
+    use crate::model::human_bytes;
     match budget {
         StorageBudget::Bytes(b) => format!("{} (--budget)", human_bytes(b)),
         StorageBudget::Share(f) => format!(

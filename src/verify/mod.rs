@@ -25,7 +25,7 @@ pub use baseline::{Baseline, BASELINE_FILE, BASELINE_FORMAT_VERSION};
 pub use compare::{compare, IndexVerdict, Suggestion, VerifyReport, VERIFY_FORMAT_VERSION};
 pub use measure::Measurement;
 
-use crate::analyze::OutputFormat;
+use crate::config::OutputFormat;
 use crate::emit::{EmitConfig, EmittedFile, FileKind};
 use crate::error::Result;
 

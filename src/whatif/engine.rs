@@ -524,22 +524,6 @@ async fn run_chunk(
     Ok(out)
 }
 
-impl crate::select::HideIndexes for Engine {
-    async fn cost_hidden(
-        &mut self,
-        queryid: i64,
-        config: &[usize],
-        hidden: &[(String, String)],
-    ) -> Result<crate::select::HiddenCost, crate::error::Error> {
-        Ok(match self.evaluate_hidden(queryid, config, hidden).await? {
-            HiddenEvaluation::Verified(r) => crate::select::HiddenCost::Cost(r.map(|e| e.cost)),
-            HiddenEvaluation::Unverified { reason } => {
-                crate::select::HiddenCost::CannotHide(reason)
-            }
-        })
-    }
-}
-
 impl WhatIf for Engine {
     async fn evaluate(
         &mut self,

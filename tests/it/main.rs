@@ -14,6 +14,7 @@ mod drops;
 mod fail_early;
 mod faults;
 mod harness;
+mod layers;
 mod logs;
 mod migration_retry;
 mod observe;
