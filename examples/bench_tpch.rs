@@ -241,6 +241,56 @@ impl WhatIf for HypoWhatIf {
     }
 }
 
+/// Per query at the largest budget: cost without indexes, with the chosen set, and with the
+/// best single candidate and best cached configuration the run saw (to find what a search
+/// missed).
+fn explain_gaps(rec: &idxadvise::select::Recommendation, engine: &HypoWhatIf, specs: &[IndexSpec]) {
+    let Some(last) = rec.frontier.last() else {
+        return;
+    };
+    println!("  per query at the largest budget: base → chosen | best single | best cached set");
+    for st in &rec.statements {
+        let q = st.queryid;
+        let mut best1: Option<(f64, usize)> = None;
+        let mut best_any: Option<(f64, &Vec<usize>)> = None;
+        for (r, e) in &engine.cache {
+            if r.queryid != q {
+                continue;
+            }
+            if r.config.len() == 1 && best1.is_none_or(|(c, _)| e.cost < c) {
+                best1 = Some((e.cost, r.config[0]));
+            }
+            if best_any.is_none_or(|(c, _)| e.cost < c) {
+                best_any = Some((e.cost, &r.config));
+            }
+        }
+        let label = |set: &[usize]| -> String {
+            set.iter()
+                .map(|&c| specs[c].label())
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
+        let used: Vec<usize> = st
+            .uses
+            .iter()
+            .copied()
+            .filter(|u| last.candidates.contains(u))
+            .collect();
+        println!(
+            "    Q{q}: {:.0} → {:.0} [{}] | {} | {}",
+            st.before_cost,
+            st.after_cost,
+            label(&used),
+            best1
+                .map(|(c, i)| format!("{c:.0} {}", specs[i].label()))
+                .unwrap_or_default(),
+            best_any
+                .map(|(c, set)| format!("{c:.0} {}", label(set)))
+                .unwrap_or_default()
+        );
+    }
+}
+
 /// Column tokens of the query outside its SELECT lists: predicates, joins, GROUP/ORDER BY.
 fn indexable_columns(
     text: &str,
@@ -527,6 +577,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 counters: WhatIfCounters::default(),
             };
             let rec = select(input, &opts, &mut engine).await?;
+            if std::env::var("TPCH_DETAIL").is_ok() {
+                explain_gaps(&rec, &engine, &specs);
+            }
             (rec, engine.counters())
         };
         let wall = t2.elapsed().as_secs_f64();

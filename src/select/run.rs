@@ -15,6 +15,7 @@ use super::limits::{left_out, LimitsUsed};
 use super::problem::{Limits, Problem};
 use super::prune::{credit, prune, Bar, MEASURABLE_SHARE};
 use super::recommendation::{Helped, Proposed, Recommendation, Rejected, StatementEffect};
+use super::repair::{repair, useful_pool};
 use super::threshold::floor;
 use crate::candidates::CandidateSet;
 use crate::config::{MinBenefit, MinImprovement, StorageBudget};
@@ -228,7 +229,22 @@ pub async fn select<W: WhatIf>(
     let mut pruned = Vec::new();
     for pt in points.iter_mut() {
         if opts.verify_frontier || pt.budget_bytes == budget {
-            let (kept, gone) = prune(&mut p, whatif, &pt.candidates, bar).await?;
+            let (mut kept, mut gone) = prune(&mut p, whatif, &pt.candidates, bar).await?;
+            // What pruning freed (and what verification taught the cache) may buy more: repair
+            // again from the pruned set, verify and prune that, keep it when it is better.
+            let lim = Limits {
+                budget: pt.budget_bytes,
+                ..limits
+            };
+            let again = repair(&p, &kept, &lim, &useful_pool(&p, &lim));
+            if p.objective(&again) > p.objective(&kept) {
+                p.verify(whatif, &again).await?;
+                let (k2, g2) = prune(&mut p, whatif, &again, bar).await?;
+                if p.objective(&k2) > p.objective(&kept) {
+                    kept = k2;
+                    gone.extend(g2);
+                }
+            }
             if pt.budget_bytes == budget {
                 pruned = gone;
             }
