@@ -241,6 +241,56 @@ impl WhatIf for HypoWhatIf {
     }
 }
 
+/// Per query at the largest budget: cost without indexes, with the chosen set, and with the
+/// best single candidate and best cached configuration the run saw (to find what a search
+/// missed).
+fn explain_gaps(rec: &idxadvise::select::Recommendation, engine: &HypoWhatIf, specs: &[IndexSpec]) {
+    let Some(last) = rec.frontier.last() else {
+        return;
+    };
+    println!("  per query at the largest budget: base → chosen | best single | best cached set");
+    for st in &rec.statements {
+        let q = st.queryid;
+        let mut best1: Option<(f64, usize)> = None;
+        let mut best_any: Option<(f64, &Vec<usize>)> = None;
+        for (r, e) in &engine.cache {
+            if r.queryid != q {
+                continue;
+            }
+            if r.config.len() == 1 && best1.is_none_or(|(c, _)| e.cost < c) {
+                best1 = Some((e.cost, r.config[0]));
+            }
+            if best_any.is_none_or(|(c, _)| e.cost < c) {
+                best_any = Some((e.cost, &r.config));
+            }
+        }
+        let label = |set: &[usize]| -> String {
+            set.iter()
+                .map(|&c| specs[c].label())
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
+        let used: Vec<usize> = st
+            .uses
+            .iter()
+            .copied()
+            .filter(|u| last.candidates.contains(u))
+            .collect();
+        println!(
+            "    Q{q}: {:.0} → {:.0} [{}] | {} | {}",
+            st.before_cost,
+            st.after_cost,
+            label(&used),
+            best1
+                .map(|(c, i)| format!("{c:.0} {}", specs[i].label()))
+                .unwrap_or_default(),
+            best_any
+                .map(|(c, set)| format!("{c:.0} {}", label(set)))
+                .unwrap_or_default()
+        );
+    }
+}
+
 /// Column tokens of the query outside its SELECT lists: predicates, joins, GROUP/ORDER BY.
 fn indexable_columns(
     text: &str,
@@ -449,116 +499,176 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n_sessions: usize = std::env::var("TPCH_SESSIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
-    let mut sessions = Vec::new();
-    for _ in 0..n_sessions.max(1) {
-        let (c, conn) = tokio_postgres::connect(&cluster.url(&db), NoTls).await?;
-        tokio::spawn(conn);
-        if let Ok(v) = std::env::var("TPCH_PARALLEL") {
-            c.batch_execute(&format!(
-                "SET max_parallel_workers_per_gather = {}",
-                v.parse::<u32>()?
-            ))
-            .await?;
-        }
-        sessions.push(Session {
-            client: c,
-            live: BTreeMap::new(),
-        });
-    }
-    let mut engine = HypoWhatIf {
-        sessions,
-        texts,
-        specs: specs.clone(),
-        cache: HashMap::new(),
-        counters: WhatIfCounters::default(),
-    };
+        .unwrap_or(2)
+        .max(1);
     // TPCH_ENGINE=idxadvise uses the project's HypoPG engine (crate::whatif::Engine) instead
     // of the minimal one above.
     let real = std::env::var("TPCH_ENGINE").is_ok_and(|v| v == "idxadvise");
+    // Both planner settings unless TPCH_PARALLEL names one; applied to every engine's sessions.
+    let settings: Vec<u32> = match std::env::var("TPCH_PARALLEL") {
+        Ok(v) => vec![v.parse::<u32>()?],
+        Err(_) => vec![0, 2],
+    };
     let input = SelectInput {
         shapes: &shapes,
         candidates: &cands,
         snapshot: &snapshot,
         sizes: &sizes,
     };
-    let t2 = Instant::now();
-    let (rec, c) = if real {
-        let eopts = idxadvise::whatif::EngineOptions {
-            connect: idxadvise::pg::ConnectOptions {
-                url: Some(cluster.url(&db)),
-                ..Default::default()
-            },
-            connections: n_sessions.max(1),
-            value_sets: 1,
-            generic: false,
-            progress: false,
-            lean_cache: true,
-        };
-        let mut real_engine =
-            idxadvise::whatif::Engine::new(eopts, &snapshot.catalog, &shapes, &cands).await?;
-        let rec = select(input, &opts, &mut real_engine).await?;
-        let c = real_engine.counters();
-        real_engine.close().await?;
-        (rec, c)
-    } else {
-        let rec = select(input, &opts, &mut engine).await?;
-        (rec, engine.counters())
-    };
-    let wall = t2.elapsed().as_secs_f64();
     println!(
-        "engine: {}",
+        "engine: {}; TPC-H SF1, PostgreSQL 15 + HypoPG, 19 queries, {} candidates (width ≤ 2)",
         if real {
             "idxadvise whatif::Engine"
         } else {
             "minimal HypoPG engine (this file)"
-        }
-    );
-    let base = rec.frontier.first().map(|p| p.baseline_cost).unwrap_or(0.0);
-    println!(
-        "TPC-H SF1, PostgreSQL 15 + HypoPG, 19 queries, {} candidates (width ≤ 2)",
+        },
         specs.len()
     );
-    println!("no-index cost: {base:.1} (reference 5,171,141.7)");
     println!(
         "(statement, single candidate) pairs: {singles}; baseline: {}",
         shapes.len()
     );
-    println!("one run for all 16 budgets: {} EXPLAIN calls, {} lookups, {wall:.1} s wall time, {n_sessions} session(s) (Extend: ~27,000 EXPLAINs, ~130 s; max single-budget run 3,930)", c.explains, c.lookups);
-    let per_query: Vec<String> = rec
-        .statements
-        .iter()
-        .map(|s| format!("Q{} {:.0}→{:.0}", s.queryid, s.before_cost, s.after_cost))
-        .collect();
-    println!("per query at 1500 MB: {}", per_query.join(", "));
-    if !rec.skipped.is_empty() {
-        println!("skipped: {:?}", rec.skipped);
+    let mut runs: Vec<(u32, idxadvise::select::Recommendation)> = Vec::new();
+    for &par in &settings {
+        let setting = (
+            "max_parallel_workers_per_gather".to_string(),
+            par.to_string(),
+        );
+        let t2 = Instant::now();
+        let (rec, c) = if real {
+            let eopts = idxadvise::whatif::EngineOptions {
+                connect: idxadvise::pg::ConnectOptions {
+                    url: Some(cluster.url(&db)),
+                    ..Default::default()
+                },
+                connections: n_sessions,
+                value_sets: 1,
+                generic: false,
+                progress: false,
+                lean_cache: true,
+            };
+            let mut real_engine =
+                idxadvise::whatif::Engine::new(eopts, &snapshot.catalog, &shapes, &cands).await?;
+            real_engine.set_session(&setting.0, &setting.1).await?;
+            let rec = select(input, &opts, &mut real_engine).await?;
+            let c = real_engine.counters();
+            real_engine.close().await?;
+            (rec, c)
+        } else {
+            let mut sessions = Vec::new();
+            for _ in 0..n_sessions {
+                let (c, conn) = tokio_postgres::connect(&cluster.url(&db), NoTls).await?;
+                tokio::spawn(conn);
+                c.execute(
+                    "SELECT set_config($1, $2, false)",
+                    &[&setting.0, &setting.1],
+                )
+                .await?;
+                sessions.push(Session {
+                    client: c,
+                    live: BTreeMap::new(),
+                });
+            }
+            let mut engine = HypoWhatIf {
+                sessions,
+                texts: texts.clone(),
+                specs: specs.clone(),
+                cache: HashMap::new(),
+                counters: WhatIfCounters::default(),
+            };
+            let rec = select(input, &opts, &mut engine).await?;
+            if std::env::var("TPCH_DETAIL").is_ok() {
+                explain_gaps(&rec, &engine, &specs);
+            }
+            (rec, engine.counters())
+        };
+        let wall = t2.elapsed().as_secs_f64();
+        let base = rec.frontier.first().map(|p| p.baseline_cost).unwrap_or(0.0);
+        println!();
+        println!("max_parallel_workers_per_gather = {par}: no-index cost {base:.1} (reference 5,171,141.7)");
+        println!("  one run for all 16 budgets: {} EXPLAIN calls, {} lookups, {wall:.1} s wall time, {n_sessions} session(s) (Extend: ~27,000 EXPLAINs, ~130 s; max single-budget run 3,930)", c.explains, c.lookups);
+        let per_query: Vec<String> = rec
+            .statements
+            .iter()
+            .map(|s| format!("Q{} {:.0}→{:.0}", s.queryid, s.before_cost, s.after_cost))
+            .collect();
+        println!("  per query at 1500 MB: {}", per_query.join(", "));
+        if !rec.skipped.is_empty() {
+            println!("  skipped: {:?}", rec.skipped);
+        }
+        if std::env::var("TPCH_DETAIL").is_ok() {
+            for p in &rec.frontier {
+                let names: Vec<String> = p.candidates.iter().map(|&c| specs[c].label()).collect();
+                println!(
+                    "  {} MB: {:.2}% {}",
+                    p.budget_bytes / mb,
+                    100.0 * p.relative_cost(),
+                    names.join(" ")
+                );
+            }
+        }
+        runs.push((par, rec));
     }
     println!();
-    println!("| budget MB | idxadvise % | best reference % | Extend % | Δ vs best (pp) | size MB (HypoPG) | indexes | Extend EXPLAIN calls |");
-    println!("|---|---|---|---|---|---|---|---|");
-    for (i, p) in rec.frontier.iter().enumerate() {
-        let rel = 100.0 * p.relative_cost();
+    let mut head = String::from("| budget MB | best reference % | Extend % | Extend EXPLAINs |");
+    let mut rule = String::from("|---|---|---|---|");
+    for (par, _) in &runs {
+        head.push_str(&format!(
+            " idxadvise % (par {par}) | Δ vs best pp (par {par}) | size MB | indexes |"
+        ));
+        rule.push_str("---|---|---|---|");
+    }
+    println!("{head}");
+    println!("{rule}");
+    for (i, b) in BUDGETS_MB.iter().enumerate() {
+        let mut line = format!(
+            "| {b} | {:.2} | {:.2} | {} |",
+            BEST[i], EXTEND[i], EXTEND_CALLS[i]
+        );
+        for (_, rec) in &runs {
+            match rec.frontier.iter().find(|p| p.budget_bytes == b * mb) {
+                Some(p) => {
+                    let rel = 100.0 * p.relative_cost();
+                    line.push_str(&format!(
+                        " {rel:.2} | {:+.2} | {:.1} | {} |",
+                        rel - BEST[i],
+                        p.size_bytes as f64 / mb as f64,
+                        p.candidates.len()
+                    ));
+                }
+                None => line.push_str(" – | – | – | – |"),
+            }
+        }
+        println!("{line}");
+    }
+    for (par, rec) in &runs {
+        let at_or_below = rec
+            .frontier
+            .iter()
+            .zip(BEST)
+            .filter(|(p, best)| 100.0 * p.relative_cost() <= best + 1e-9)
+            .count();
+        let two_below = rec
+            .frontier
+            .iter()
+            .zip(BEST)
+            .filter(|(p, best)| 100.0 * p.relative_cost() <= best - 2.0)
+            .count();
         println!(
-            "| {} | {rel:.2} | {:.2} | {:.2} | {:+.2} | {:.1} | {} | {} |",
-            p.budget_bytes / mb,
-            BEST[i],
-            EXTEND[i],
-            rel - BEST[i],
-            p.size_bytes as f64 / mb as f64,
-            p.candidates.len(),
-            EXTEND_CALLS[i]
+            "par {par}: at or below the best reference at {at_or_below} of 16 budgets, ≥ 2 points below at {two_below}"
         );
     }
     println!();
-    if let Some(last) = rec.frontier.last() {
-        println!("indexes at 1500 MB:");
-        for &ci in &last.candidates {
-            println!(
-                "  {} ({:.1} MB)",
-                specs[ci].label(),
-                sizes[ci] as f64 / mb as f64
-            );
+    for (par, rec) in &runs {
+        if let Some(last) = rec.frontier.last() {
+            println!("indexes at 1500 MB (par {par}):");
+            for &ci in &last.candidates {
+                println!(
+                    "  {} ({:.1} MB)",
+                    specs[ci].label(),
+                    sizes[ci] as f64 / mb as f64
+                );
+            }
         }
     }
     cluster.stop();

@@ -235,6 +235,8 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     stages.say("what-if: costing statements with hypothetical indexes (HypoPG)");
     let mut select_opts = config.select.clone();
     select_opts.can_hide = engine.can_hide();
+    // The frontier around the budget, from the same run (not for one statement's `explain`).
+    select_opts.ladder = !config.explain;
     let rec: Recommendation = crate::select::select(
         SelectInput {
             shapes: &shapes,
@@ -889,6 +891,7 @@ fn build_report(
             ..o.clone()
         }),
         write_rates: rec.write_rates.clone(),
+        frontier: crate::report::frontier::rows(rec, candidates),
     }
 }
 

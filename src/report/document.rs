@@ -63,6 +63,9 @@ pub struct Report {
     /// Where the write rates came from; `unknown` makes every index's write cost null.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write_rates: Option<WriteRates>,
+    /// What more or less storage would buy: the best set per budget, from the same run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frontier: Vec<super::frontier::FrontierRow>,
 }
 
 /// Workload summary.

@@ -6,6 +6,7 @@
 
 pub mod diff;
 pub mod document;
+pub mod frontier;
 pub mod label;
 pub mod patterns;
 pub mod render;

@@ -160,6 +160,10 @@ pub fn text_table(report: &Report) -> String {
             let _ = writeln!(s, "  {}", left_out_line(l));
         }
     }
+    let chart = super::frontier::chart(&report.frontier);
+    if !chart.is_empty() {
+        let _ = write!(s, "\n{chart}");
+    }
     let _ = writeln!(s, "\n{}", limits_line(report));
     s
 }
@@ -347,6 +351,7 @@ pub fn markdown(report: &Report) -> String {
         }
         let _ = writeln!(s);
     }
+    s.push_str(&super::frontier::markdown(&report.frontier));
     if !report.left_out.is_empty() {
         let _ = writeln!(s, "## Left out by a limit\n\nThese indexes would help, but a limit kept them out: raise it to get them.\n\n| index | size | limit | raise it with | statements (queryid: cost before → with it) |\n|---|---:|---|---|---|");
         for l in &report.left_out {
@@ -599,6 +604,7 @@ mod tests {
             left_out: vec![],
             observation: None,
             write_rates: None,
+            frontier: vec![],
         }
     }
 

@@ -167,6 +167,7 @@ fn wide_report() -> Report {
         left_out: vec![],
         observation: None,
         write_rates: None,
+        frontier: vec![],
     }
 }
 

@@ -2,7 +2,11 @@
 //!
 //! Pure on the [`Problem`]'s cache: no EXPLAIN calls (the caller may verify the chosen points
 //! afterwards). Invariant: the objective is monotone in the budget (a point's configuration is
-//! never worse than the previous, smaller budget's, which also fits).
+//! never worse than the previous, smaller budget's, which also fits): [`frontier`] builds it so
+//! and [`make_monotone`] restores it after the points were verified and pruned.
+//!
+//! `analyze` answers, besides the configured budget, the budgets of [`LADDER`] (a quarter of
+//! it to four times it) from the same run, so the report shows what more or less storage buys.
 //!
 //! What we do per budget, all on cached costs: (1) the greedy's order, taking each index that
 //! still fits; (2) a budget-aware greedy over the cache; (3) the previous budget's answer; the
@@ -33,6 +37,10 @@ pub struct FrontierPoint {
     pub baseline_cost: f64,
     /// Whether every cost behind this point is a planner answer (not a cache estimate).
     pub verified: bool,
+    /// Predicted share of the workload saved: the objective ÷ the workload's total in the
+    /// ranking unit (time net of write cost, or planner cost). Set by `select`.
+    #[serde(default)]
+    pub saved_share: f64,
 }
 
 impl FrontierPoint {
@@ -43,6 +51,40 @@ impl FrontierPoint {
         } else {
             1.0
         }
+    }
+}
+
+/// Multiples of the configured budget `analyze` also answers in the frontier.
+pub const LADDER: [f64; 4] = [0.25, 0.5, 2.0, 4.0];
+
+/// The budgets of [`LADDER`] around `budget` (bytes), ascending, without `budget` itself.
+pub fn ladder(budget: i64) -> Vec<i64> {
+    LADDER
+        .iter()
+        .map(|m| (budget as f64 * m).round() as i64)
+        .filter(|&b| b > 0 && b != budget)
+        .collect()
+}
+
+/// Make `points` (ascending budgets) monotone: a point whose objective is below the previous
+/// point's takes the previous configuration, which fits its larger budget too.
+pub fn make_monotone(p: &Problem, points: &mut [FrontierPoint]) {
+    for i in 1..points.len() {
+        if points[i - 1].objective > points[i].objective {
+            let prev = points[i - 1].candidates.clone();
+            points[i] = point(p, points[i].budget_bytes, &prev);
+        }
+    }
+}
+
+/// Set each point's [`FrontierPoint::saved_share`] from the workload's `total`.
+pub fn set_shares(points: &mut [FrontierPoint], total: f64) {
+    for pt in points {
+        pt.saved_share = if total > 0.0 {
+            pt.objective / total
+        } else {
+            0.0
+        };
     }
 }
 
@@ -143,5 +185,6 @@ pub fn point(p: &Problem, b: i64, set: &[usize]) -> FrontierPoint {
         workload_cost: with,
         baseline_cost: base,
         verified: p.is_exact(set),
+        saved_share: 0.0,
     }
 }

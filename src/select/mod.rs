@@ -19,12 +19,15 @@
 //! Problem::new ─► baseline + singles (EXPLAIN) ─► lazy greedy at the largest budget (EXPLAIN,
 //! only re-costed statements) ─► frontier per budget: greedy order / cached greedy / previous,
 //! then repair (no EXPLAIN) ─► verify the points (EXPLAIN, mostly cached) ─► prune: leave-one-out
-//! on the chosen set (EXPLAIN) ─► what the limits left out (no EXPLAIN) ─► Recommendation
+//! on each point, --min-benefit judged on the set (EXPLAIN) ─► make the frontier monotone ─►
+//! what the limits left out (no EXPLAIN) ─► Recommendation
 //! ```
 
 pub mod drop_check;
 pub mod drops;
 pub mod frontier;
+#[cfg(test)]
+mod frontier_props;
 pub mod greedy;
 pub mod limits;
 pub mod problem;
@@ -34,6 +37,7 @@ pub mod repair;
 pub mod run;
 #[cfg(test)]
 mod scenarios;
+pub mod threshold;
 
 pub use drop_check::{check_drops, HiddenCost, HideIndexes, KeptIndex};
 pub use frontier::FrontierPoint;

@@ -4,8 +4,14 @@
 //! Asks the [`WhatIf`] only for the chosen set and the set without each of its indexes (the
 //! leave-one-out configurations). Invariant: on return, every index of the set (1) is credited
 //! with at least one statement whose plan under the set uses it and got at least
-//! `min_improvement` cheaper, (2) has an own net benefit (its credited statements' read value
-//! less its write cost) above the `--min-benefit` amount, and (3) leaving it out makes the
+//! `min_improvement` cheaper, or is used by the plan of such a statement credited to another
+//! index (a join's other keys: on TPC-H, Q21's plan needs `lineitem(l_orderkey)`,
+//! `lineitem(l_suppkey)` and `orders(o_orderkey)` together, and crediting it to one of them
+//! alone pruned the others, 4 points of the workload at 575 MB), (2) has an own net benefit
+//! (its credited statements' read value less its write cost; for a supporting index, what
+//! leaving it out costs) above the `--min-benefit` amount judged on the set
+//! ([`super::threshold`]: above a tenth of it alone, and the indexes under it above it
+//! together), and (3) leaving it out makes the
 //! objective measurably worse — by more than the `--min-benefit` amount when one of its keys'
 //! prefixes pairs it with another index of the set — on planner answers.
 //!
@@ -100,6 +106,10 @@ pub struct Bar {
     /// value of the statements credited to it, less its write cost) must exceed it, and so must
     /// the leave-one-out of an index in a redundant pair ("both pay").
     pub min_net: f64,
+    /// The least own net benefit of any one index (objective units), a share of `min_net`
+    /// ([`super::threshold::floor`]): an index between it and `min_net` stays only while the
+    /// indexes under `min_net` together save more than `min_net`.
+    pub floor: f64,
     /// The least a leave-one-out must cost to be measurable (objective units, > 0).
     pub measurable: f64,
     /// The server has B-tree skip scan ([`covered_by`]).
@@ -140,6 +150,7 @@ pub async fn prune<W: WhatIf>(
         p.ensure(whatif, &wanted).await?;
         let credits = credit(p, &cur);
         let mut worst: Option<(f64, usize, String)> = None;
+        let mut owns: Vec<(usize, f64)> = Vec::with_capacity(cur.len());
         for &c in &cur {
             let loss = leave_one_out(p, &cur, c);
             let mine: Vec<usize> = (0..credits.len())
@@ -147,30 +158,51 @@ pub async fn prune<W: WhatIf>(
                 .collect();
             let t = p.cands[c].table;
             let without: Vec<usize> = cur.iter().copied().filter(|&x| x != c).collect();
-            let own: f64 = mine
-                .iter()
-                .map(|&s| p.read_value(s, p.estimate(s, &p.config_for(s, &cur))))
-                .sum::<f64>()
-                - (p.table_write(t, &cur) - p.table_write(t, &without));
+            // A statement credited to another index whose plan needs this one too (a join's
+            // second and third keys): this index supports it, and its own benefit is what
+            // leaving it out costs.
+            let supports = mine.is_empty()
+                && p.cands[c].stmts.iter().any(|&s| {
+                    credits[s].is_some() && {
+                        let cfg = p.config_for(s, &cur);
+                        let used = p.cache[s].get(&cfg).map(|x| &x.used);
+                        match used {
+                            Some(u) if !u.is_empty() => u.contains(&c),
+                            _ => p.estimate(s, &p.config_for(s, &without)) > p.estimate(s, &cfg),
+                        }
+                    }
+                });
+            let own: f64 = if supports {
+                loss
+            } else {
+                mine.iter()
+                    .map(|&s| p.read_value(s, p.estimate(s, &p.config_for(s, &cur))))
+                    .sum::<f64>()
+                    - (p.table_write(t, &cur) - p.table_write(t, &without))
+            };
             let paired = cur.iter().any(|&o| {
                 o != c
                     && (covered_by(&p.cands[c].spec, &p.cands[o].spec, bar.skip_scan)
                         || covered_by(&p.cands[o].spec, &p.cands[c].spec, bar.skip_scan))
             });
-            let why = if mine.is_empty() {
+            let why = if mine.is_empty() && !supports {
                 Some(format!(
                     "no statement's plan uses it to get at least {:.0}% cheaper",
                     100.0 * p.min_improvement
                 ))
             } else if loss <= bar.measurable {
                 Some("leaving it out does not make the workload measurably dearer".to_string())
-            } else if own <= bar.min_net {
-                Some("its net benefit is under --min-benefit".to_string())
+            } else if own <= bar.floor {
+                Some(format!(
+                    "its net benefit is under {:.0}% of --min-benefit",
+                    100.0 * super::threshold::THIN_SHARE
+                ))
             } else if paired && loss <= bar.min_net {
                 Some("another recommended index with the same leading keys serves its statements (leaving it out costs less than --min-benefit)".to_string())
             } else {
                 None
             };
+            owns.push((c, own));
             if let Some(why) = why {
                 if worst
                     .as_ref()
@@ -178,6 +210,15 @@ pub async fn prune<W: WhatIf>(
                 {
                     worst = Some((loss, c, why));
                 }
+            }
+        }
+        if worst.is_none() {
+            if let Some(c) = super::threshold::thin_to_remove(&owns, bar.min_net) {
+                worst = Some((
+                    0.0,
+                    c,
+                    "its net benefit is under --min-benefit and the indexes under it do not save --min-benefit together".to_string(),
+                ));
             }
         }
         match worst {

@@ -7,7 +7,9 @@
 //! that leaves too little room for a pair that is better together (FACTS §8: Extend loses to
 //! single-column Drop and to DTA at some budgets for this reason). What we do: local search
 //! with swaps (remove one chosen index and add one or two unchosen ones, add one, remove one),
-//! best improvement first, until no move improves; for a small pool of useful candidates
+//! best improvement first, until no move improves — plus completing, for one statement, a
+//! configuration the planner already answered (indexes that only help together, such as the
+//! keys of a three-way join, which no one- or two-index move reaches); for a small pool of useful candidates
 //! (at most [`EXACT_POOL`]) an exhaustive search over the pool instead, which is exact on the
 //! cached costs. Example: chosen {A} (60 MB, saves 60), budget 100 MB, unchosen B and C (50 MB
 //! each, save 45 each): the swap A → B + C saves 90.
@@ -120,6 +122,38 @@ pub(super) fn independent(p: &Problem, x: usize, y: usize) -> bool {
     true
 }
 
+/// Configurations cached for one statement that are cheaper for it than `cur`, less what `cur`
+/// has already: the missing indexes (2 to [`COMPLETE_MAX`] of them, one is an ordinary add),
+/// the [`COMPLETE_PER_STATEMENT`] cheapest per statement.
+fn completions(p: &Problem, cur: &[usize]) -> Vec<Vec<usize>> {
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for s in 0..p.stmts.len() {
+        let now = p.estimate(s, &p.config_for(s, cur));
+        let mut better: Vec<(f64, Vec<usize>)> = p.cache[s]
+            .iter()
+            .filter(|(_, c)| c.cost < now)
+            .map(|(k, c)| {
+                let missing: Vec<usize> = k.iter().copied().filter(|x| !cur.contains(x)).collect();
+                (c.cost, missing)
+            })
+            .filter(|(_, m)| m.len() >= 2 && m.len() <= COMPLETE_MAX)
+            .collect();
+        better.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for (_, m) in better.into_iter().take(COMPLETE_PER_STATEMENT) {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+/// Most indexes a completion move adds.
+const COMPLETE_MAX: usize = 4;
+
+/// Completion moves per statement at most.
+const COMPLETE_PER_STATEMENT: usize = 6;
+
 fn local_search(p: &Problem, mut cur: Vec<usize>, limits: &Limits, pool: &[usize]) -> Vec<usize> {
     let pairs: Vec<usize> = pool.iter().copied().take(PAIR_POOL).collect();
     for _ in 0..MAX_ROUNDS {
@@ -176,6 +210,10 @@ fn local_search(p: &Problem, mut cur: Vec<usize>, limits: &Limits, pool: &[usize
                 adds.push(vec![y, z]);
             }
         }
+        // Complete a configuration the planner already answered for one statement (indexes
+        // that help only together, e.g. a join's three keys: no one- or two-index move sees
+        // it).
+        adds.extend(completions(p, &cur));
         for inn in adds {
             let add_size: i64 = inn.iter().map(|&c| p.cands[c].size).sum();
             if add_size > limits.budget {

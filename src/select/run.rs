@@ -9,12 +9,14 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::drops::propose_drops;
-use super::frontier::{frontier, point, FrontierPoint};
+use super::frontier::{frontier, ladder, make_monotone, point, set_shares, FrontierPoint};
 use super::greedy::greedy;
 use super::limits::{left_out, LimitsUsed};
 use super::problem::{Limits, Problem};
 use super::prune::{credit, prune, Bar, MEASURABLE_SHARE};
 use super::recommendation::{Helped, Proposed, Recommendation, Rejected, StatementEffect};
+use super::repair::{repair, useful_pool};
+use super::threshold::floor;
 use crate::candidates::CandidateSet;
 use crate::config::{MinBenefit, MinImprovement, StorageBudget};
 use crate::cost::{ReadUnit, WriteCalibration, WriteModel, CALIBRATION};
@@ -62,6 +64,10 @@ pub struct SelectOptions {
     pub verify_frontier: bool,
     /// The engine can hide existing indexes (HypoPG 1.4+), so drops can be verified.
     pub can_hide: bool,
+    /// Also answer the budgets of [`super::frontier::LADDER`] around the configured one
+    /// (`analyze` sets it, so the report shows what more or less storage buys).
+    #[serde(default)]
+    pub ladder: bool,
 }
 
 impl Default for SelectOptions {
@@ -77,6 +83,7 @@ impl Default for SelectOptions {
             calibration: CALIBRATION,
             verify_frontier: true,
             can_hide: false,
+            ladder: false,
         }
     }
 }
@@ -175,22 +182,20 @@ pub async fn select<W: WhatIf>(
         })
         .sum();
     let min_net = opts.min_benefit.share() * total;
-    let max_budget = opts
-        .frontier_budgets
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(0)
-        .max(budget);
+    let mut budgets: Vec<i64> = opts.frontier_budgets.clone();
+    if opts.ladder {
+        budgets.extend(ladder(budget));
+    }
+    budgets.push(budget);
+    let max_budget = budgets.iter().copied().max().unwrap_or(0).max(budget);
+    // The search admits indexes over the floor; pruning judges `min_net` on the set.
     let limits = Limits {
         budget: max_budget,
         max_indexes: opts.max_indexes,
         max_per_table: opts.max_per_table,
-        min_net,
+        min_net: floor(min_net),
     };
     let steps = greedy(&mut p, whatif, &limits).await?;
-    let mut budgets: Vec<i64> = opts.frontier_budgets.clone();
-    budgets.push(budget);
     let mut points = frontier(&p, &steps, &limits, &budgets);
     // Alternatives found with the optimistic estimate (indexes on different tables of a join
     // helping independently), verified with the planner before they can replace a point.
@@ -217,25 +222,36 @@ pub async fn select<W: WhatIf>(
     // each verified point, before the frontier is made monotone again.
     let bar = Bar {
         min_net,
+        floor: floor(min_net),
         measurable: MEASURABLE_SHARE * total,
         skip_scan: snapshot.server.has_btree_skip_scan(),
     };
     let mut pruned = Vec::new();
     for pt in points.iter_mut() {
         if opts.verify_frontier || pt.budget_bytes == budget {
-            let (kept, gone) = prune(&mut p, whatif, &pt.candidates, bar).await?;
+            let (mut kept, mut gone) = prune(&mut p, whatif, &pt.candidates, bar).await?;
+            // What pruning freed (and what verification taught the cache) may buy more: repair
+            // again from the pruned set, verify and prune that, keep it when it is better.
+            let lim = Limits {
+                budget: pt.budget_bytes,
+                ..limits
+            };
+            let again = repair(&p, &kept, &lim, &useful_pool(&p, &lim));
+            if p.objective(&again) > p.objective(&kept) {
+                p.verify(whatif, &again).await?;
+                let (k2, g2) = prune(&mut p, whatif, &again, bar).await?;
+                if p.objective(&k2) > p.objective(&kept) {
+                    kept = k2;
+                    gone.extend(g2);
+                }
+            }
             if pt.budget_bytes == budget {
                 pruned = gone;
             }
             *pt = point(&p, pt.budget_bytes, &kept);
         }
     }
-    for i in 1..points.len() {
-        if points[i - 1].objective > points[i].objective {
-            let prev = points[i - 1].candidates.clone();
-            points[i] = point(&p, points[i].budget_bytes, &prev);
-        }
-    }
+    make_monotone(&p, &mut points);
     let chosen: FrontierPoint = points
         .iter()
         .find(|pt| pt.budget_bytes == budget)
@@ -254,7 +270,16 @@ pub async fn select<W: WhatIf>(
     }
     let mut rec = build(&p, input.candidates, &steps, &kept, min_net);
     let helped: Vec<bool> = credit(&p, &kept).iter().map(Option::is_some).collect();
-    rec.left_out = left_out(&p, &kept, &helped, &Limits { budget, ..limits });
+    rec.left_out = left_out(
+        &p,
+        &kept,
+        &helped,
+        &Limits {
+            budget,
+            min_net,
+            ..limits
+        },
+    );
     rec.limits = LimitsUsed {
         budget_bytes: budget,
         budget_rule: budget_rule(opts.budget, snapshot, database_bytes),
@@ -285,6 +310,14 @@ pub async fn select<W: WhatIf>(
         ));
     }
     rec.notes = notes;
+    // Shares of the whole workload (statements no candidate can help included).
+    let whole = match opts.unit {
+        ReadUnit::Cost => total,
+        ReadUnit::Time => {
+            (snapshot.workload.total_time_ms() / write.window_s.unwrap_or(1.0)).max(total)
+        }
+    };
+    set_shares(&mut points, whole);
     rec.frontier = points;
     rec.skipped = p.skipped.clone();
     rec.budget_bytes = budget;

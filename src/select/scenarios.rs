@@ -18,15 +18,15 @@ use crate::whatif::fake::per_statement;
 use crate::whatif::{FakeTable, FakeWhatIf, WhatIf};
 
 /// A small world: tables t0…, statements, candidates (single-column on `c<k>`).
-struct World {
-    shapes: Vec<QueryShape>,
-    cands: CandidateSet,
-    snap: Snapshot,
-    sizes: Vec<i64>,
-    fake: FakeTable,
+pub(super) struct World {
+    pub(super) shapes: Vec<QueryShape>,
+    pub(super) cands: CandidateSet,
+    pub(super) snap: Snapshot,
+    pub(super) sizes: Vec<i64>,
+    pub(super) fake: FakeTable,
 }
 
-fn access(table: &str, cols: &[&str]) -> TableAccess {
+pub(super) fn access(table: &str, cols: &[&str]) -> TableAccess {
     TableAccess {
         schema: "public".into(),
         table: table.into(),
@@ -35,7 +35,7 @@ fn access(table: &str, cols: &[&str]) -> TableAccess {
     }
 }
 
-fn shape(queryid: i64, kind: StatementKind, tables: Vec<TableAccess>) -> QueryShape {
+pub(super) fn shape(queryid: i64, kind: StatementKind, tables: Vec<TableAccess>) -> QueryShape {
     QueryShape {
         queryid,
         kind,
@@ -48,7 +48,7 @@ fn shape(queryid: i64, kind: StatementKind, tables: Vec<TableAccess>) -> QuerySh
     }
 }
 
-fn stmt(queryid: i64, calls: i64, mean_ms: f64) -> Statement {
+pub(super) fn stmt(queryid: i64, calls: i64, mean_ms: f64) -> Statement {
     Statement {
         queryid,
         query: String::new(),
@@ -61,7 +61,7 @@ fn stmt(queryid: i64, calls: i64, mean_ms: f64) -> Statement {
     }
 }
 
-fn table(name: &str, rows: f64) -> Table {
+pub(super) fn table(name: &str, rows: f64) -> Table {
     Table {
         oid: 1,
         schema: "public".into(),
@@ -77,7 +77,11 @@ fn table(name: &str, rows: f64) -> Table {
     }
 }
 
-fn snapshot(tables: Vec<Table>, statements: Vec<Statement>, writes: WriteStats) -> Snapshot {
+pub(super) fn snapshot(
+    tables: Vec<Table>,
+    statements: Vec<Statement>,
+    writes: WriteStats,
+) -> Snapshot {
     Snapshot {
         format_version: crate::model::SNAPSHOT_FORMAT_VERSION,
         created_by: "test".into(),
@@ -96,7 +100,7 @@ fn snapshot(tables: Vec<Table>, statements: Vec<Statement>, writes: WriteStats) 
     }
 }
 
-fn no_writes() -> WriteStats {
+pub(super) fn no_writes() -> WriteStats {
     WriteStats {
         source: WriteSource::Unavailable,
         since: None,
@@ -149,7 +153,7 @@ impl World {
 
     /// The whole selection on a fresh fake engine over this world's costs; the fake is returned
     /// for its counters.
-    async fn select(&self, opts: &SelectOptions) -> (Recommendation, FakeWhatIf) {
+    pub(super) async fn select(&self, opts: &SelectOptions) -> (Recommendation, FakeWhatIf) {
         let mut fake = FakeWhatIf::table(self.fake.clone());
         let rec = select(self.input(), opts, &mut fake).await.expect("select");
         (rec, fake)
@@ -164,7 +168,7 @@ fn chosen(rec: &Recommendation) -> Vec<usize> {
 }
 
 /// A candidate set of `specs`, without sources or advice.
-fn candidate_set(specs: Vec<IndexSpec>) -> CandidateSet {
+pub(super) fn candidate_set(specs: Vec<IndexSpec>) -> CandidateSet {
     CandidateSet {
         candidates: specs
             .into_iter()

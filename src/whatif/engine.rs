@@ -246,6 +246,20 @@ impl Engine {
         self.observed = observed;
     }
 
+    /// Set a planner setting in every session of the engine (`set_config(name, value, false)`),
+    /// e.g. a benchmark's `max_parallel_workers_per_gather`. Call before the first evaluation:
+    /// costs already cached were planned without it.
+    pub async fn set_session(&mut self, name: &str, value: &str) -> Result<(), WhatIfError> {
+        for w in &self.workers {
+            w.conn
+                .client
+                .execute("SELECT set_config($1, $2, false)", &[&name, &value])
+                .await
+                .map_err(|e| WhatIfError::session(format!("setting {name}"), e))?;
+        }
+        Ok(())
+    }
+
     /// HypoPG's version in the analysed database.
     pub fn hypopg_version(&self) -> &str {
         self.server.hypopg_version.as_deref().unwrap_or_default()

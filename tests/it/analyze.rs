@@ -163,6 +163,42 @@ fn analyze_writes_every_review_file() {
 }
 
 #[test]
+fn r18_the_frontier_around_the_budget_is_in_every_report_and_monotone() {
+    let r = run();
+    let rows = r.report["frontier"]
+        .as_array()
+        .expect("frontier in report.json");
+    assert_eq!(
+        rows.len(),
+        5,
+        "a quarter of the budget to four times it: {rows:?}"
+    );
+    let budget = r.report["limits"]["budget_bytes"].as_i64().expect("budget");
+    let chosen: Vec<&serde_json::Value> = rows.iter().filter(|x| x["chosen"] == true).collect();
+    assert_eq!(chosen.len(), 1);
+    assert_eq!(chosen[0]["budget_bytes"].as_i64(), Some(budget));
+    assert_eq!(
+        chosen[0]["indexes"].as_u64(),
+        Some(r.report["indexes"].as_array().expect("indexes").len() as u64),
+        "the budget's point is the recommendation"
+    );
+    for pair in rows.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!(b["budget_bytes"].as_i64() > a["budget_bytes"].as_i64());
+        assert!(
+            b["saved_share"].as_f64() >= a["saved_share"].as_f64(),
+            "more budget saves less: {a} then {b}"
+        );
+        assert!(b["size_bytes"].as_i64() <= b["budget_bytes"].as_i64());
+    }
+    let md = std::fs::read_to_string(r.out.join("report.md")).expect("report.md");
+    assert!(md.contains("## What more storage buys"), "{md}");
+    assert!(md.contains("(--budget)"));
+    assert!(r.stdout.contains("What more storage buys"), "{}", r.stdout);
+    assert!(r.stdout.contains("◀ --budget"));
+}
+
+#[test]
 fn the_order_history_plan_diff_shows_the_sort_replaced_by_the_proposed_index() {
     let r = run();
     let statements = r.report["statements"].as_array().expect("statements");

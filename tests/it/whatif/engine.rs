@@ -471,3 +471,37 @@ fn lean_cache_ranks_as_the_full_cache_and_still_gives_every_plan() {
             .all(|v| !v.plan.text.is_empty()));
     });
 }
+
+#[test]
+fn r18_a_session_setting_reaches_every_session() {
+    let db = example_database("whatif_session_setting");
+    let url = cluster().url(&db);
+    rt().block_on(async {
+        let catalog = load_catalog(&url).await;
+        let requests: Vec<Request> = shapes().into_iter().map(|s| req(s.queryid, &[])).collect();
+        let mut costs = vec![];
+        for setting in [None, Some("1.0")] {
+            let mut e = Engine::new(options(&url, 2), &catalog, &shapes(), &candidates())
+                .await
+                .expect("engine");
+            if let Some(v) = setting {
+                e.set_session("cpu_tuple_cost", v).await.expect("setting");
+            }
+            let out = e.evaluate(&requests).await.expect("evaluate");
+            let c: Vec<f64> = out
+                .iter()
+                .map(|r| r.as_ref().expect("plans").cost)
+                .collect();
+            costs.push(c);
+            assert!(
+                e.set_session("no_such_setting", "1").await.is_err(),
+                "an unknown setting is an error"
+            );
+            e.close().await.expect("close");
+        }
+        // cpu_tuple_cost 0.01 → 1.0: every plan (both sessions answered part) costs more.
+        for (i, (a, b)) in costs[0].iter().zip(&costs[1]).enumerate() {
+            assert!(b > a, "{}: {a} then {b}", requests[i].queryid);
+        }
+    });
+}
