@@ -32,6 +32,8 @@ pub enum Rule {
     PatternOps,
     /// A single column.
     SingleColumn,
+    /// A dimension table's filter column, or a fact table's join key, in a star join.
+    DimensionFilter,
 }
 
 /// Where a candidate came from.

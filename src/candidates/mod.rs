@@ -8,6 +8,7 @@
 //! example); [`existing`] decides whether an existing index already serves a candidate.
 
 pub mod candidate;
+mod dimension;
 mod existing;
 pub mod rules;
 
@@ -29,7 +30,10 @@ pub fn generate(shapes: &[QueryShape], catalog: &Catalog) -> CandidateSet {
     let mut merged: BTreeMap<IndexSpec, BTreeSet<Source>> = BTreeMap::new();
     let mut advice = Vec::new();
     for shape in shapes {
-        for (spec, rule) in rules::for_shape(shape, catalog, &mut advice) {
+        for (spec, rule) in rules::for_shape(shape, catalog, &mut advice)
+            .into_iter()
+            .chain(dimension::for_shape(shape, catalog))
+        {
             merged.entry(spec).or_default().insert(Source {
                 queryid: shape.queryid,
                 rule,
