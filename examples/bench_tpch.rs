@@ -5,7 +5,9 @@
 //! `cargo run --example bench_tpch [DIR]`: starts a throwaway cluster, loads the data (no
 //! primary keys), ANALYZE, computes candidates (single columns and two-column permutations of
 //! the columns each query uses in predicates, joins, GROUP BY and ORDER BY: width 2 as in the
-//! paper), their HypoPG sizes, and runs ONE selection for the whole frontier of 16 budgets,
+//! paper), their HypoPG sizes, and runs ONE selection for the whole frontier of 16 budgets per
+//! planner setting (`max_parallel_workers_per_gather` 0 and 2, or `TPCH_PARALLEL`, set in every
+//! session of either engine),
 //! costing with a minimal HypoPG-backed [`WhatIf`] defined here (`hypopg_create_index` +
 //! `EXPLAIN (FORMAT JSON)` on the literal queries). Prints relative cost per budget (Σ planner
 //! total cost with the indexes ÷ without), size (HypoPG's, for comparability), EXPLAIN calls and
