@@ -1,7 +1,7 @@
 //! Fail early: what `analyze` (and `collect -o`) can know is wrong before minutes of
 //! collection and simulation, checked first, each with the one-line fix.
 //!
-//! - the output folder: must be new or empty (checked in `analyze`) and writable: a probe file
+//! - the output folder: must be new or empty ([`empty_out_dir`]) and writable: a probe file
 //!   is created there (unnamed, so nothing is left) — a permission error is reported as one,
 //!   never as "free space";
 //! - the Django project: the folder must hold `manage.py`, and a `--python` given must exist;
@@ -27,6 +27,23 @@ pub fn write_hint(e: &std::io::Error) -> &'static str {
             "a folder on the way does not exist: create it, or choose another --out"
         }
         _ => "choose another --out, then run again",
+    }
+}
+
+/// The output folder must not exist, or be empty: nothing is ever overwritten.
+pub fn empty_out_dir(dir: &Path) -> Result<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(Error::Usage(format!(
+                    "the output folder {:?} is not empty; idxadvise never overwrites files\n(choose another --out, or remove the folder)",
+                    dir.display().to_string()
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::output(dir, e)),
     }
 }
 

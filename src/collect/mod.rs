@@ -12,6 +12,7 @@ pub mod observe;
 pub mod output;
 pub mod qualstats;
 pub mod server;
+pub mod source;
 pub mod sql;
 pub mod window;
 pub mod workload;

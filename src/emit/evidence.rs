@@ -36,9 +36,9 @@ pub fn thousands(n: i64) -> String {
     }
 }
 
-/// `6.4 MiB`: the reports' one size unit ([`crate::report::document::human_bytes`]).
+/// `6.4 MiB`: the reports' one size unit ([`crate::model::human_bytes`]).
 pub fn size(bytes: i64) -> String {
-    crate::report::document::human_bytes(bytes)
+    crate::model::human_bytes(bytes)
 }
 
 /// Evidence lines for one index (without comment markers). `rates`: where the write rates came

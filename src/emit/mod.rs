@@ -400,3 +400,31 @@ impl From<EmitError> for crate::error::Error {
         }
     }
 }
+
+/// A write failure after the analysis: say what was completed (`creates` new indexes, `drops`
+/// drops), and that nothing was left in `out_dir`.
+pub fn not_written(
+    e: EmitError,
+    creates: usize,
+    drops: usize,
+    out_dir: &std::path::Path,
+) -> crate::error::Error {
+    use crate::error::Error;
+    let done = format!(
+        "the analysis completed ({creates} indexes to create, {drops} to drop) but its files were not written: "
+    );
+    match Error::from(e) {
+        Error::Output { message, source } => Error::Output {
+            message: format!(
+                "{done}{message}\n(no file was left in {:?}; {})",
+                out_dir.display().to_string(),
+                source
+                    .as_ref()
+                    .map(crate::preflight::write_hint)
+                    .unwrap_or("choose another --out, then run again")
+            ),
+            source,
+        },
+        other => other,
+    }
+}

@@ -4,13 +4,16 @@
 //! Pure: must not do I/O (the caller writes the files). Invariant: deterministic output: the same
 //! inputs give byte-identical text (sorted, fixed precision, no timestamps).
 
+pub mod assemble;
 pub mod diff;
 pub mod document;
+pub mod evidence;
 pub mod frontier;
 pub mod label;
 pub mod patterns;
 pub mod render;
 pub mod risk;
+pub mod stdout;
 pub mod triage;
 pub mod values;
 #[cfg(test)]

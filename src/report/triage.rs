@@ -304,6 +304,23 @@ fn scanned_rows_hint(plan: &PlanSummary) -> f64 {
     }
 }
 
+/// Whether a single-table SELECT filters by equality on the table's primary key or a
+/// foreign-key column (the shape of an N+1 lookup): [`TriageInput::key_lookup`].
+pub fn key_lookup(shape: &QueryShape, catalog: &crate::model::Catalog) -> bool {
+    let [t] = shape.tables.as_slice() else {
+        return false;
+    };
+    let Some(table) = catalog.table(&t.schema, &t.table) else {
+        return false;
+    };
+    !t.equality.is_empty()
+        && t.equality.iter().all(|col| {
+            table.constraints.iter().any(|c| {
+                (c.kind == "p" || c.kind == "f") && c.columns.len() == 1 && c.columns[0] == *col
+            })
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod drop_check;
+pub mod drop_policy;
 pub mod drops;
 pub mod frontier;
 #[cfg(test)]
@@ -40,6 +41,7 @@ mod scenarios;
 pub mod threshold;
 
 pub use drop_check::{check_drops, HiddenCost, HideIndexes, KeptIndex};
+pub use drop_policy::withhold_doubtful_drops;
 pub use frontier::FrontierPoint;
 pub use limits::{LeftOut, Limit, LimitsUsed};
 pub use recommendation::{

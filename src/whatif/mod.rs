@@ -9,6 +9,7 @@ pub mod cache;
 pub mod distinct;
 pub mod engine;
 pub mod error;
+pub mod evidence;
 pub mod fake;
 pub mod hypo;
 pub mod observed_sets;

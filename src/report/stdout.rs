@@ -1,0 +1,98 @@
+//! What `analyze` and `explain` print on stdout once the files are written: the terminal
+//! table and the list of files, `report.json` or `report.md` — or, for `explain`, the advice
+//! and plan diff of its one statement.
+//!
+//! Stage `report`. Writes only to the writer it is given.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use super::Report;
+use crate::config::OutputFormat;
+use crate::emit::EmittedFile;
+use crate::whatif::Evaluation;
+
+/// What was written, for the text summary's last line.
+#[derive(Debug, Clone, Copy)]
+pub struct Written<'a> {
+    /// The output folder.
+    pub out_dir: &'a Path,
+    /// Plan diffs written under `plans/`.
+    pub plan_diffs: usize,
+    /// Django migrations planned.
+    pub migrations: usize,
+}
+
+/// The result of `analyze` in `format`.
+pub fn write_result(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    report: &Report,
+    written: Written<'_>,
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Text => {
+            out.write_all(super::render::text_table(report).as_bytes())?;
+            writeln!(
+                out,
+                "\nFiles in {}: indexes.sql, report.md, report.json, baseline.json{}{}",
+                written.out_dir.display(),
+                if written.plan_diffs == 0 {
+                    String::new()
+                } else {
+                    format!(", plans/ ({} plan diffs)", written.plan_diffs)
+                },
+                if written.migrations == 0 {
+                    String::new()
+                } else {
+                    format!(", {} Django migrations", written.migrations)
+                }
+            )
+        }
+        OutputFormat::Json => out.write_all(super::render::to_json(report).as_bytes()),
+        OutputFormat::Markdown => out.write_all(super::render::markdown(report).as_bytes()),
+    }
+}
+
+/// `explain`'s text output: the indexes, then the plan diff (or the plan when nothing helps).
+pub fn write_explain(
+    out: &mut dyn Write,
+    report: &Report,
+    files: &[EmittedFile],
+    baseline: &BTreeMap<i64, Evaluation>,
+) -> std::io::Result<()> {
+    if !report.workload.skipped.is_empty() {
+        for skip in &report.workload.skipped {
+            writeln!(out, "Skipped ({}): {}", skip.reason.label(), skip.detail)?;
+        }
+        return Ok(());
+    }
+    for f in &report.findings.findings {
+        writeln!(
+            out,
+            "Django: {}: {}\n  fix: {}\n  e.g. {}\n",
+            f.pattern.label(),
+            f.evidence,
+            f.fix,
+            f.example
+        )?;
+    }
+    if report.indexes.is_empty() {
+        writeln!(out, "No simulated index makes this statement cheaper.")?;
+        for a in &report.advice {
+            writeln!(out, "Advice: {}.{}: {}", a.table, a.column, a.message)?;
+        }
+        if let Some(p) = baseline.values().next().and_then(|e| e.plan.as_ref()) {
+            writeln!(out, "\nIts plan:\n{}", p.text)?;
+        }
+        return Ok(());
+    }
+    for ix in &report.indexes {
+        writeln!(out, "{};", ix.sql)?;
+    }
+    for f in files.iter().filter(|f| f.path.starts_with("plans")) {
+        writeln!(out, "\n{}", f.contents)?;
+    }
+    Ok(())
+}
