@@ -8,9 +8,15 @@
 //!    whatif     HypoPG session(s) → CostMatrix {baseline, cost, used, size}  I/O, behind a `WhatIf` trait
 //!    cost       read benefit − write penalty, sizes                          pure
 //!    select     CostMatrix + budget → Recommendation (create, drop, per-query before→after)
+//!    evidence   costs before/after of every statement, plans of the changed   I/O (whatif), before any output
 //!    emit       sql script | django migrations + Meta.indexes lines           pure
 //!    report     text | json | markdown, plan diffs (similar)                 pure
 //! ```
+//!
+//! [`analyze::run`] only sequences these stages: each decision lives in its stage's module
+//! (`preflight`, `collect::source`, `select::drop_policy`, `whatif::evidence`,
+//! `report::{assemble, evidence, stdout}`), and no top-level module imports one that imports it
+//! back (`tests/it/layers.rs`).
 //!
 //! Only `collect` (and `check`) and `whatif` hold a database client; every arrow is a plain
 //! serde type, so every stage after `collect` can be tested from JSON fixtures. idxadvise never
