@@ -111,7 +111,7 @@ impl<'a> ActivitySampler<'a> {
                 1,
                 m.extracted.truncated,
             ),
-            None => out.summary.unmatched_samples += 1,
+            None => out.hold_unmatched(query_id, text, cut),
         }
     }
 
@@ -211,5 +211,72 @@ mod tests {
         let st = o.get(5).expect("statement");
         assert_eq!(st.param_values(1), vec![("a".into(), 2), ("b".into(), 1)]);
         assert_eq!(st.truncated_samples, 1);
+    }
+
+    #[test]
+    fn a_statement_first_seen_during_the_window_is_matched_at_the_end() {
+        let stmt = |queryid, query: &str| Statement {
+            queryid,
+            query: query.into(),
+            calls: 1,
+            total_time_ms: 1.0,
+            mean_time_ms: 1.0,
+            rows: 1,
+            shared_blks_hit: 0,
+            shared_blks_read: 0,
+        };
+        // The first reading knows one statement; the queue page starts during the window.
+        let first = Workload {
+            statements: vec![stmt(5, "SELECT * FROM t WHERE s = $1 LIMIT $2")],
+            ..Default::default()
+        };
+        let ix = ShapeIndex::new(&first);
+        let settings = ActivitySettings {
+            track_activity_query_size: Some(1024),
+            query_id: false,
+            read_all_stats: true,
+        };
+        let mut s = ActivitySampler::new(&ix, settings, 150000, DEFAULT_INTERVAL);
+        let mut b = ObservationBuilder::default();
+        let queue = "SELECT * FROM q WHERE status = 'pending' ORDER BY created_at LIMIT 100";
+        for _ in 0..3 {
+            s.record(None, queue, &mut b);
+        }
+        s.record(None, "SELECT 1", &mut b);
+        let mut last = first.clone();
+        last.statements.push(stmt(
+            7,
+            "SELECT * FROM q WHERE status = $1 ORDER BY created_at LIMIT $2",
+        ));
+        let last_ix = ShapeIndex::new(&last);
+        b.resolve_pending(ValueSource::Activity, |qid, text, cut| {
+            last_ix
+                .match_text(text, qid, cut)
+                .map(|m| (m.queryid, m.extracted.values, m.extracted.truncated))
+        });
+        let o = b.finish();
+        assert_eq!(o.summary.activity_samples, 4);
+        assert_eq!(o.summary.unmatched_samples, 1);
+        let st = o.get(7).expect("the late statement's values");
+        assert_eq!(st.param_values(1), vec![("pending".into(), 3)]);
+    }
+
+    #[test]
+    fn held_texts_are_bounded() {
+        let ix = ShapeIndex::new(&Workload::default());
+        let settings = ActivitySettings {
+            track_activity_query_size: Some(1024),
+            query_id: false,
+            read_all_stats: true,
+        };
+        let mut s = ActivitySampler::new(&ix, settings, 150000, DEFAULT_INTERVAL);
+        let mut b = ObservationBuilder::default();
+        for i in 0..5000 {
+            s.record(None, &format!("SELECT {i} FROM t{i}"), &mut b);
+        }
+        assert_eq!(b.held_texts(), 1024);
+        let o = b.finish();
+        assert_eq!(o.summary.activity_samples, 5000);
+        assert_eq!(o.summary.unmatched_samples, 5000);
     }
 }

@@ -62,6 +62,13 @@ pub async fn finish(
     warnings: &mut Vec<String>,
 ) -> ObservedValues {
     let index = ShapeIndex::new(workload);
+    // A statement that first ran during the window was not in the first reading the sampler
+    // matched against: its held samples are matched against this (the last) reading now.
+    out.resolve_pending(ValueSource::Activity, |query_id, text, cut| {
+        index
+            .match_text(text, query_id, cut)
+            .map(|m| (m.queryid, m.extracted.values, m.extracted.truncated))
+    });
     super::qualstats::read(client, &index, &mut out).await;
     warnings.extend(out.summary.notes.iter().cloned());
     out.finish()

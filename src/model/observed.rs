@@ -228,6 +228,11 @@ impl ObservedValues {
 #[derive(Debug, Default)]
 pub struct ObservationBuilder {
     statements: BTreeMap<i64, Counting>,
+    /// Sampled texts that matched no statement known when they were seen (a statement that
+    /// first ran during the window), held to be matched against the window's last reading.
+    pending: std::collections::HashMap<(Option<i64>, String, bool), u64>,
+    /// Bytes of text in `pending`.
+    pending_bytes: usize,
     /// The summary, filled by the sources.
     pub summary: ObservationSummary,
 }
@@ -243,6 +248,11 @@ struct Counting {
 }
 
 const HOLD_TUPLES: usize = MAX_TUPLES * 4;
+/// At most this many distinct unmatched texts are held for the last reading, and at most this
+/// much text: beyond, a sample is counted unmatched at once (memory stays bounded however many
+/// connections run however many statements).
+const PENDING_TEXTS: usize = 1024;
+const PENDING_BYTES: usize = 4 << 20;
 
 impl ObservationBuilder {
     /// Count one execution of `queryid` seen with `values` (`None` where not visible);
@@ -282,6 +292,49 @@ impl ObservationBuilder {
         c.tuples.insert(key, weight);
     }
 
+    /// Hold a sampled text that matched no statement yet (`cut`: it may have been cut at
+    /// `track_activity_query_size`), to be matched by [`ObservationBuilder::resolve_pending`]
+    /// against a later reading. Counted unmatched at once when the bounds are reached.
+    pub fn hold_unmatched(&mut self, query_id: Option<i64>, text: &str, cut: bool) {
+        let key = (query_id, text.to_string(), cut);
+        if let Some(n) = self.pending.get_mut(&key) {
+            *n += 1;
+        } else if self.pending.len() < PENDING_TEXTS
+            && self.pending_bytes + text.len() <= PENDING_BYTES
+        {
+            self.pending_bytes += text.len();
+            self.pending.insert(key, 1);
+        } else {
+            self.summary.unmatched_samples += 1;
+        }
+    }
+
+    /// How many distinct unmatched texts are held.
+    pub fn held_texts(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Match the held texts with `matcher` (query_id, text, cut → the statement's queryid, its
+    /// extracted values and whether they were cut short); what still matches nothing is
+    /// counted unmatched.
+    pub fn resolve_pending(
+        &mut self,
+        source: ValueSource,
+        mut matcher: impl FnMut(Option<i64>, &str, bool) -> Option<(i64, Vec<Option<String>>, bool)>,
+    ) {
+        let mut held: Vec<_> = std::mem::take(&mut self.pending).into_iter().collect();
+        self.pending_bytes = 0;
+        held.sort();
+        for ((query_id, text, cut), n) in held {
+            match matcher(query_id, &text, cut) {
+                Some((queryid, values, truncated)) => {
+                    self.add_tuple(queryid, values, source, n, truncated)
+                }
+                None => self.summary.unmatched_samples += n,
+            }
+        }
+    }
+
     /// Count a value of one parameter or column (pg_qualstats).
     pub fn add_value(&mut self, queryid: i64, value: ObservedValue) {
         let c = self.statements.entry(queryid).or_default();
@@ -291,7 +344,8 @@ impl ObservationBuilder {
     }
 
     /// The sorted, bounded result.
-    pub fn finish(self) -> ObservedValues {
+    pub fn finish(mut self) -> ObservedValues {
+        self.resolve_pending(ValueSource::Activity, |_, _, _| None);
         let statements = self
             .statements
             .into_iter()
