@@ -15,7 +15,6 @@ use super::cache::{CacheKey, CostCache};
 use super::error::WhatIfError;
 use super::hypo::{hypopg_version, simulated};
 use super::progress::Progress;
-use super::size::estimate_index_size;
 use super::worker::{Outcome, Worker};
 use super::{Evaluation, Request, WhatIf, WhatIfCounters};
 use crate::candidates::CandidateSet;
@@ -278,13 +277,6 @@ impl Engine {
     /// HypoPG can hide existing indexes (1.4+), so a drop's read impact can be verified.
     pub fn can_hide(&self) -> bool {
         self.server.can_hide_index()
-    }
-
-    /// Our size estimate of candidate `id` in bytes (see [`estimate_index_size`]).
-    pub fn estimate_size(&self, id: usize) -> Option<i64> {
-        self.specs
-            .get(id)
-            .map(|s| estimate_index_size(s, &self.catalog))
     }
 
     /// The cache key of a request: the statement and its configuration's candidates on the

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod distinct;
 pub mod engine;
 pub mod error;
+#[cfg(test)]
 pub mod fake;
 pub mod hypo;
 pub mod observed_sets;
@@ -22,6 +23,7 @@ pub mod worker;
 
 pub use engine::{evaluation_of, Engine, EngineOptions, HiddenEvaluation};
 pub use error::WhatIfError;
+#[cfg(test)]
 pub use fake::{FakeTable, FakeWhatIf};
 pub use oracle::{Evaluation, PlanSummary, Request, WhatIf, WhatIfCounters};
 pub use size::estimate_index_size;
