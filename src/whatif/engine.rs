@@ -264,11 +264,6 @@ impl Engine {
         self.server.hypopg_version.as_deref().unwrap_or_default()
     }
 
-    /// `server_version_num` of the analysed server.
-    pub fn server_version_num(&self) -> u32 {
-        self.server.version_num
-    }
-
     /// What the analysed server can do (its version and HypoPG's).
     pub fn server(&self) -> &ServerInfo {
         &self.server
