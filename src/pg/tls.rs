@@ -11,7 +11,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 
-use super::connect::{home, PgError, SslMode};
+use super::error::PgError;
+use super::sslmode::{home, SslMode};
 
 /// Accepts any certificate: libpq's `require`/`prefer` do not verify.
 #[derive(Debug)]

@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
+pub use super::cache::Cached;
 use super::cache::{CacheKey, CostCache};
 use super::error::WhatIfError;
 use super::hypo::{hypopg_version, simulated};
@@ -120,16 +121,6 @@ pub fn evaluation_of(outcome: &Outcome) -> Evaluation {
         used,
         plan: best.map(|b| b.plan.clone()),
     }
-}
-
-/// What the cost cache holds for one (statement, configuration).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cached {
-    /// Every plan, for [`Engine::outcomes`] (the cache is not lean).
-    Full(Outcome),
-    /// Only what ranking and triage read: [`evaluation_of`] without the plan text (a lean cache,
-    /// see [`EngineOptions::lean_cache`]).
-    Lean(Evaluation),
 }
 
 impl Cached {
