@@ -5,9 +5,9 @@
 //! PostgreSQL ─collect─► Snapshot {server, catalog, workload, write_stats}   (idxadvise collect -o snap.json)
 //!    parse      Snapshot → QueryShape | Skipped{queryid, reason}             pure, the only user of sqlparser::ast
 //!    candidates QueryShape[] + catalog → Candidate{IndexSpec, sources}       pure
-//!    whatif     HypoPG session(s) → CostMatrix {baseline, cost, used, size}  I/O, behind a `WhatIf` trait
+//!    whatif     Request{queryid, config} → Evaluation {cost, used, plan}       I/O, behind a `WhatIf` trait
 //!    cost       read benefit − write penalty, sizes                          pure
-//!    select     CostMatrix + budget → Recommendation (create, drop, per-query before→after)
+//!    select     Problem {stmts, cands, cost cache} + budget → Recommendation (create, drop, per-query before→after)
 //!    evidence   costs before/after of every statement, plans of the changed   I/O (whatif), before any output
 //!    emit       sql script | django migrations + Meta.indexes lines           pure
 //!    report     text | json | markdown, plan diffs (similar)                 pure

@@ -144,10 +144,8 @@ pub async fn readable_tables(opts: &crate::pg::ConnectOptions) -> Result<()> {
     }
     let role: String = r.get("role");
     let example: Option<String> = r.get("unreadable_example");
-    let version = crate::collect::server::read(&conn.client)
-        .await?
-        .version_num;
-    let fix = if version >= 140000 {
+    let server = crate::collect::server::read(&conn.client).await?;
+    let fix = if server.has_read_all_data_role() {
         format!(
             "GRANT pg_read_all_data TO {};",
             crate::pg::quote::ident(&role)

@@ -97,8 +97,9 @@ fn merge_flipped(merged: &mut BTreeMap<IndexSpec, BTreeSet<Source>>) {
 
 /// Prefix relations between candidates: `(a, b)` when candidate `a`'s keys are a strict
 /// prefix of candidate `b`'s on the same table, with the same predicate and opclasses, so `b`
-/// can serve every lookup `a` serves (ids are positions in `set.candidates`). `select` can use
-/// this to prefer one wider index over two. Sorted.
+/// can serve every lookup `a` serves (ids are positions in `set.candidates`). Sorted. Not used
+/// by `select` yet (it compares measured costs instead), so only the tests build it.
+#[cfg(test)]
 pub fn prefix_pairs(set: &CandidateSet) -> Vec<(usize, usize)> {
     let c = &set.candidates;
     let mut out = Vec::new();

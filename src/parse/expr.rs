@@ -10,6 +10,7 @@ use sqlparser::ast::{
     FunctionArguments, InTarget, UnaryOperator, Value,
 };
 
+use super::param::{fn_name, is_upper_or_lower, param_of, single_arg};
 use super::scope::{ident_name, ColRef, Resolved};
 use super::shape::{LikeUse, ParamOp};
 use super::walk::Walker;
@@ -23,49 +24,6 @@ pub(crate) enum Wrap {
     Upper,
     /// Any other function of it (`(col AT TIME ZONE $1)::date`): no plain B-tree serves it.
     Derived,
-}
-
-/// `$n` inside casts, parentheses, `UPPER()`/`LOWER()`.
-pub(crate) fn param_of(e: &Expr) -> Option<u32> {
-    let mut cur = e;
-    for _ in 0..16 {
-        match cur {
-            Expr::Nested(x) => cur = x,
-            Expr::Cast { expr, .. } => cur = expr,
-            Expr::Value(v) => {
-                return match &v.value {
-                    Value::Placeholder(p) => p.strip_prefix('$').and_then(|n| n.parse().ok()),
-                    _ => None,
-                }
-            }
-            Expr::Function(f) if is_upper_or_lower(f) => cur = single_arg(f)?,
-            _ => return None,
-        }
-    }
-    None
-}
-
-fn fn_name(f: &Function) -> String {
-    f.name
-        .0
-        .last()
-        .and_then(|p| p.as_ident())
-        .map(ident_name)
-        .unwrap_or_default()
-}
-
-fn is_upper_or_lower(f: &Function) -> bool {
-    matches!(fn_name(f).as_str(), "upper" | "lower")
-}
-
-fn single_arg(f: &Function) -> Option<&Expr> {
-    match &f.args {
-        FunctionArguments::List(l) if l.args.len() == 1 => match l.args.first() {
-            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) => Some(e),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// Casts that keep a B-tree on the column usable: to text-like types (Django's `::text`).

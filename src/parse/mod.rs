@@ -22,6 +22,7 @@
 
 mod expr;
 pub mod literals;
+mod param;
 mod param_types;
 mod read_equivalent;
 mod scope;

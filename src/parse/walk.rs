@@ -202,7 +202,7 @@ impl<'c> Walker<'c> {
     }
 
     fn limit_value(&mut self, e: &Expr, op: ParamOp) -> Option<Limit> {
-        if let Some(p) = super::expr::param_of(e) {
+        if let Some(p) = super::param::param_of(e) {
             self.note_param_type(p, "bigint");
             self.param_use(p, None, op);
             return Some(Limit::Param(p));
@@ -667,7 +667,7 @@ impl<'c> Walker<'c> {
 
     /// A value written into a column: a bare `$n` is a [`ParamOp::Value`] of that column.
     fn value_into(&mut self, e: &Expr, target: Option<(usize, String)>) {
-        match (super::expr::param_of(e), target) {
+        match (super::param::param_of(e), target) {
             (Some(p), Some((occ, col))) => {
                 let c = ColRef { occ, column: col };
                 self.param_use(p, Some(&c), ParamOp::Value);

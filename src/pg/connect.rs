@@ -11,40 +11,9 @@ use std::time::Duration;
 use tokio_postgres::config::{Host, SslMode as PgSslMode};
 use tokio_postgres::{Client, Config, NoTls};
 
-/// libpq's `sslmode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SslMode {
-    /// No TLS.
-    Disable,
-    /// Plaintext only if the server refuses TLS (libpq's `allow` is treated the same).
-    Allow,
-    /// TLS if possible, without verification; a failed handshake falls back to plaintext.
-    Prefer,
-    /// TLS, no verification.
-    Require,
-    /// TLS, certificate chain verified, host name not checked.
-    VerifyCa,
-    /// TLS, chain and host name verified.
-    VerifyFull,
-}
-
-impl SslMode {
-    fn parse(s: &str) -> Result<SslMode, PgError> {
-        Ok(match s {
-            "disable" => SslMode::Disable,
-            "allow" => SslMode::Allow,
-            "prefer" => SslMode::Prefer,
-            "require" => SslMode::Require,
-            "verify-ca" => SslMode::VerifyCa,
-            "verify-full" => SslMode::VerifyFull,
-            other => {
-                return Err(PgError::Config(format!(
-                    "invalid sslmode {other:?} (expected disable, allow, prefer, require, verify-ca or verify-full)"
-                )))
-            }
-        })
-    }
-}
+pub use super::error::{db_message, PgError};
+pub(crate) use super::sslmode::home;
+pub use super::sslmode::SslMode;
 
 /// How to reach the server and how to set up the session.
 #[derive(Debug, Clone)]
@@ -85,69 +54,6 @@ pub struct Connection {
     pub untracked: bool,
     /// Whether the session is encrypted.
     pub tls: bool,
-}
-
-/// Connection failures, each with the fix in a hint.
-#[derive(Debug, thiserror::Error)]
-pub enum PgError {
-    /// The URL or conninfo could not be understood.
-    #[error("invalid connection string: {0}")]
-    Config(String),
-    /// The server could not be reached or refused us.
-    #[error("cannot connect to {target}: {reason}\n({hint})")]
-    Connect {
-        /// Redacted target.
-        target: String,
-        /// What went wrong, one line.
-        reason: String,
-        /// How to fix it.
-        hint: String,
-        /// The driver's error.
-        #[source]
-        source: Option<tokio_postgres::Error>,
-    },
-    /// TLS could not be set up as asked.
-    #[error("tls: {0}")]
-    Tls(String),
-    /// A query failed.
-    #[error("query failed: {context}: {message}")]
-    Query {
-        /// What we were doing.
-        context: String,
-        /// The server's message.
-        message: String,
-        /// The driver's error.
-        #[source]
-        source: tokio_postgres::Error,
-    },
-}
-
-impl PgError {
-    /// Wrap a query error with what we were doing.
-    pub fn query(context: impl Into<String>, e: tokio_postgres::Error) -> PgError {
-        PgError::Query {
-            context: context.into(),
-            message: db_message(&e),
-            source: e,
-        }
-    }
-}
-
-/// The server's message of an error, or the error's own text.
-pub fn db_message(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => db.message().to_string(),
-        None => {
-            let mut s = e.to_string();
-            let mut src = std::error::Error::source(e);
-            while let Some(inner) = src {
-                s.push_str(": ");
-                s.push_str(&inner.to_string());
-                src = inner.source();
-            }
-            s
-        }
-    }
 }
 
 /// The resolved parameters: a tokio-postgres config plus what it cannot express.
@@ -197,22 +103,12 @@ fn split_params(url: &str) -> (String, Vec<(String, String)>) {
     }
 }
 
+/// A URL query value, `%XX` decoded; an invalid escape is kept as written, invalid UTF-8
+/// replaced.
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() && s.is_char_boundary(i + 3) {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Remove the password from a URL or conninfo for messages and files.
@@ -308,10 +204,6 @@ fn conninfo_tokens(s: &str) -> Vec<String> {
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-pub(crate) fn home() -> Option<PathBuf> {
-    env("HOME").map(PathBuf::from)
 }
 
 /// Look up a password in a pgpass file (`host:port:database:user:password`, `*` wildcards,

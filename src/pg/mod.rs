@@ -4,7 +4,9 @@
 //! by every stage that writes SQL.
 
 pub mod connect;
+pub mod error;
 pub mod quote;
+mod sslmode;
 mod tls;
 
 pub use connect::{connect, ConnectOptions, Connection, PgError};

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls_pki_types::pem::PemObject;
 
-use super::connect::{home, PgError, SslMode};
+use super::error::PgError;
+use super::sslmode::{home, SslMode};
 
 /// Accepts any certificate: libpq's `require`/`prefer` do not verify.
 #[derive(Debug)]
@@ -117,7 +119,7 @@ fn root_store(root_cert: Option<&str>) -> Result<RootCertStore, PgError> {
             let pem = std::fs::read(&f).map_err(|e| {
                 PgError::Tls(format!("cannot read sslrootcert {}: {e}", f.display()))
             })?;
-            for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            for cert in CertificateDer::pem_slice_iter(&pem) {
                 let cert = cert.map_err(|e| {
                     PgError::Tls(format!("bad certificate in {}: {e}", f.display()))
                 })?;

@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use unicode_width::UnicodeWidthStr;
+
 use super::document::{human_bytes, Report};
 use super::label::statement_label;
 
@@ -11,13 +13,14 @@ pub fn to_json(report: &Report) -> String {
 }
 
 /// Rows as a terminal table: columns padded to their widest cell, two spaces apart, a dashed
-/// line under the first row (the header).
+/// line under the first row (the header). Widths are display columns (a CJK character takes
+/// two, a combining accent none), not characters, so names in any script line up.
 pub(crate) fn aligned(rows: &[Vec<String>]) -> String {
     let n = rows.first().map(Vec::len).unwrap_or(0);
     let mut widths = vec![0usize; n];
     for r in rows {
         for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
+            widths[i] = widths[i].max(c.width());
         }
     }
     let mut s = String::new();
@@ -25,7 +28,7 @@ pub(crate) fn aligned(rows: &[Vec<String>]) -> String {
         let line: Vec<String> = r
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .map(|(i, c)| format!("{c}{}", " ".repeat(widths[i].saturating_sub(c.width()))))
             .collect();
         let _ = writeln!(s, "{}", line.join("  ").trim_end());
         if k == 0 {
@@ -682,5 +685,27 @@ mod tests {
         let back: Report = serde_json::from_str(&text).expect("parses");
         assert_eq!(back, r);
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn aligned_pads_by_display_width_for_wide_and_combining_characters() {
+        // "商品" is two characters but four columns; "cafe\u{301}" is five characters but four
+        // columns (the accent combines); the column after each must start at the same place.
+        let rows = vec![
+            vec!["name".to_string(), "x".to_string()],
+            vec!["商品".to_string(), "1".to_string()],
+            vec!["cafe\u{301}".to_string(), "2".to_string()],
+            vec!["ab".to_string(), "3".to_string()],
+        ];
+        let out = aligned(&rows);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[1], "----  -");
+        for line in &lines[2..] {
+            let before_last = &line[..line.len() - 1];
+            assert_eq!(before_last.width(), 6, "{line:?}");
+        }
+        assert_eq!(lines[2], "商品  1");
+        assert_eq!(lines[3], "cafe\u{301}  2");
+        assert_eq!(lines[4], "ab    3");
     }
 }

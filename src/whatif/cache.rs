@@ -6,12 +6,24 @@
 
 use std::collections::HashMap;
 
-use super::engine::Cached;
+use super::oracle::Evaluation;
+use super::worker::Outcome;
 use super::WhatIfCounters;
 use crate::model::Skipped;
 
 /// Cache key: the statement and the candidate ids on its tables, sorted.
 pub type CacheKey = (i64, Vec<usize>);
+
+/// What the cost cache holds for one (statement, configuration). Defined here, below the engine
+/// that fills it, so the cache does not import the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cached {
+    /// Every plan, for `Engine::outcomes` (the cache is not lean).
+    Full(Outcome),
+    /// Only what ranking and triage read: `evaluation_of` without the plan text (a lean cache,
+    /// see `EngineOptions::lean_cache`).
+    Lean(Evaluation),
+}
 
 /// Cached EXPLAIN outcomes and the counters.
 #[derive(Debug, Default)]

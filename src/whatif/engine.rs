@@ -11,11 +11,11 @@ use std::sync::atomic::Ordering;
 use futures_util::future::join_all;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 
+pub use super::cache::Cached;
 use super::cache::{CacheKey, CostCache};
 use super::error::WhatIfError;
 use super::hypo::{hypopg_version, simulated};
 use super::progress::Progress;
-use super::size::estimate_index_size;
 use super::worker::{Outcome, Worker};
 use super::{Evaluation, Request, WhatIf, WhatIfCounters};
 use crate::candidates::CandidateSet;
@@ -121,16 +121,6 @@ pub fn evaluation_of(outcome: &Outcome) -> Evaluation {
         used,
         plan: best.map(|b| b.plan.clone()),
     }
-}
-
-/// What the cost cache holds for one (statement, configuration).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cached {
-    /// Every plan, for [`Engine::outcomes`] (the cache is not lean).
-    Full(Outcome),
-    /// Only what ranking and triage read: [`evaluation_of`] without the plan text (a lean cache,
-    /// see [`EngineOptions::lean_cache`]).
-    Lean(Evaluation),
 }
 
 impl Cached {
@@ -265,11 +255,6 @@ impl Engine {
         self.server.hypopg_version.as_deref().unwrap_or_default()
     }
 
-    /// `server_version_num` of the analysed server.
-    pub fn server_version_num(&self) -> u32 {
-        self.server.version_num
-    }
-
     /// What the analysed server can do (its version and HypoPG's).
     pub fn server(&self) -> &ServerInfo {
         &self.server
@@ -278,13 +263,6 @@ impl Engine {
     /// HypoPG can hide existing indexes (1.4+), so a drop's read impact can be verified.
     pub fn can_hide(&self) -> bool {
         self.server.can_hide_index()
-    }
-
-    /// Our size estimate of candidate `id` in bytes (see [`estimate_index_size`]).
-    pub fn estimate_size(&self, id: usize) -> Option<i64> {
-        self.specs
-            .get(id)
-            .map(|s| estimate_index_size(s, &self.catalog))
     }
 
     /// The cache key of a request: the statement and its configuration's candidates on the

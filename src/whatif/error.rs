@@ -34,8 +34,15 @@ pub enum WhatIfError {
         message: String,
     },
     /// A configuration has more indexes than one session may hold.
-    #[error("a configuration of {0} hypothetical indexes exceeds the per-session limit of {max}", max = crate::whatif::hypo::MAX_HYPOTHETICAL)]
-    TooManyIndexes(usize),
+    #[error(
+        "a configuration of {count} hypothetical indexes exceeds the per-session limit of {max}"
+    )]
+    TooManyIndexes {
+        /// Indexes in the configuration.
+        count: usize,
+        /// The per-session limit.
+        max: usize,
+    },
     /// A request names a statement or candidate the engine was not given.
     #[error("unknown {what} {id} in a what-if request")]
     UnknownRequest {

@@ -162,7 +162,10 @@ impl HypoSession {
         specs: &[IndexSpec],
     ) -> Result<(), WhatIfError> {
         if config.len() > MAX_HYPOTHETICAL {
-            return Err(WhatIfError::TooManyIndexes(config.len()));
+            return Err(WhatIfError::TooManyIndexes {
+                count: config.len(),
+                max: MAX_HYPOTHETICAL,
+            });
         }
         let keep = self
             .current

@@ -10,6 +10,7 @@ pub mod distinct;
 pub mod engine;
 pub mod error;
 pub mod evidence;
+#[cfg(test)]
 pub mod fake;
 pub mod hypo;
 pub mod observed_sets;
@@ -23,6 +24,7 @@ pub mod worker;
 
 pub use engine::{evaluation_of, Engine, EngineOptions, HiddenEvaluation};
 pub use error::WhatIfError;
+#[cfg(test)]
 pub use fake::{FakeTable, FakeWhatIf};
 pub use oracle::{Evaluation, PlanSummary, Request, WhatIf, WhatIfCounters};
 pub use size::estimate_index_size;

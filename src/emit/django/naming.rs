@@ -113,11 +113,6 @@ impl Namer {
         }
     }
 
-    /// Mark a name as taken.
-    pub fn reserve(&mut self, name: &str) {
-        self.taken.insert(name.to_string());
-    }
-
     /// A unique name for `spec` (then taken). The same spec asked twice gets two names, so
     /// ask once per index.
     pub fn name(&mut self, spec: &IndexSpec) -> String {
