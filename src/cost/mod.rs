@@ -6,6 +6,7 @@
 //! `net = read − write` is meaningful; planner cost units are reported beside them.
 
 pub mod read;
+pub mod value_risk;
 pub mod write;
 
 pub use read::{ReadGain, ReadUnit, StatementWeight};

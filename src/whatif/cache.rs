@@ -21,8 +21,9 @@ pub enum Cached {
     /// Every plan, for `Engine::outcomes` (the cache is not lean).
     Full(Outcome),
     /// Only what ranking and triage read: `evaluation_of` without the plan text (a lean cache,
-    /// see `EngineOptions::lean_cache`).
-    Lean(Evaluation),
+    /// see `EngineOptions::lean_cache`), and each value set's ranking cost (for the risk rule,
+    /// `crate::cost::value_risk`).
+    Lean(Evaluation, Vec<crate::cost::value_risk::SetCost>),
 }
 
 /// Cached EXPLAIN outcomes and the counters.

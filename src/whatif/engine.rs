@@ -19,6 +19,7 @@ use super::progress::Progress;
 use super::worker::{Outcome, Worker};
 use super::{Evaluation, Request, WhatIf, WhatIfCounters};
 use crate::candidates::CandidateSet;
+use crate::cost::value_risk::SetCost;
 use crate::model::{Catalog, IndexSpec, ObservedValues, ServerInfo, Skipped};
 use crate::parse::shape::QueryShape;
 use crate::pg::ConnectOptions;
@@ -123,11 +124,23 @@ pub fn evaluation_of(outcome: &Outcome) -> Evaluation {
     }
 }
 
+/// Each value set's weight and ranking cost, in the sets' order.
+pub fn set_costs(outcome: &Outcome) -> Vec<SetCost> {
+    outcome
+        .custom
+        .iter()
+        .map(|v| SetCost {
+            weight: v.weight,
+            cost: v.plan.ranking_cost(),
+        })
+        .collect()
+}
+
 impl Cached {
     /// Keep `outcome` as the options say.
     fn new(outcome: Outcome, lean: bool) -> Cached {
         if lean {
-            Cached::Lean(lean_evaluation(&outcome))
+            Cached::Lean(lean_evaluation(&outcome), set_costs(&outcome))
         } else {
             Cached::Full(outcome)
         }
@@ -137,7 +150,15 @@ impl Cached {
     fn evaluation(&self) -> Evaluation {
         match self {
             Cached::Full(o) => evaluation_of(o),
-            Cached::Lean(e) => e.clone(),
+            Cached::Lean(e, _) => e.clone(),
+        }
+    }
+
+    /// Each value set's ranking cost.
+    fn set_costs(&self) -> Vec<SetCost> {
+        match self {
+            Cached::Full(o) => set_costs(o),
+            Cached::Lean(_, s) => s.clone(),
         }
     }
 }
@@ -250,6 +271,13 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether parameter values were observed for `queryid` (any source): its value sets are
+    /// then the application's real mix, and the risk rule ([`crate::cost::value_risk`]) does
+    /// not apply.
+    pub fn is_observed(&self, queryid: i64) -> bool {
+        self.observed.get(queryid).is_some_and(|o| o.total() > 0)
+    }
+
     /// HypoPG's version in the analysed database.
     pub fn hypopg_version(&self) -> &str {
         self.server.hypopg_version.as_deref().unwrap_or_default()
@@ -300,14 +328,14 @@ impl Engine {
         requests: &[Request],
     ) -> Result<Vec<Result<Outcome, Skipped>>, WhatIfError> {
         let keys = self.keys(requests)?;
-        let missing = self.count_lookups(&keys, |c| !matches!(c, Ok(Cached::Lean(_))));
+        let missing = self.count_lookups(&keys, |c| !matches!(c, Ok(Cached::Lean(..))));
         let mut fresh: HashMap<CacheKey, Result<Outcome, Skipped>> = HashMap::new();
         if !missing.is_empty() {
             let lean = self.opts.lean_cache;
             for (key, r) in self.run(missing, false).await? {
                 let r = r.map(|c| match c {
                     Cached::Full(o) => o,
-                    Cached::Lean(_) => unreachable!("run(.., lean = false) keeps every plan"),
+                    Cached::Lean(..) => unreachable!("run(.., lean = false) keeps every plan"),
                 });
                 self.cache
                     .insert(key.clone(), r.clone().map(|o| Cached::new(o, lean)));
@@ -522,22 +550,46 @@ impl WhatIf for Engine {
         requests: &[Request],
     ) -> Result<Vec<Result<Evaluation, Skipped>>, crate::error::Error> {
         let keys = self.keys(requests)?;
-        let missing = self.count_lookups(&keys, |_| true);
+        let mut missing = self.count_lookups(&keys, |_| true);
+        // The risk rule compares a configuration with today's plans: the statements whose
+        // values were not observed need their baseline too (usually cached already).
+        for (q, c) in &keys {
+            let base = (*q, vec![]);
+            if !c.is_empty()
+                && !self.is_observed(*q)
+                && self.cache.get(&base).is_none()
+                && !missing.contains(&(vec![], *q))
+            {
+                missing.push((vec![], *q));
+            }
+        }
+        missing.sort();
         if !missing.is_empty() {
             let lean = self.opts.lean_cache;
             for (key, r) in self.run(missing, lean).await? {
                 self.cache.insert(key, r);
             }
         }
-        Ok(keys
-            .iter()
+        keys.iter()
             .map(|k| {
-                self.cache
-                    .get(k)
-                    .map(|r| r.as_ref().map(Cached::evaluation).map_err(Clone::clone))
-                    .ok_or_else(|| no_answer(k))
+                let cached = match self.cache.get(k).ok_or_else(|| no_answer(k))? {
+                    Ok(c) => c,
+                    Err(skip) => return Ok(Err(skip.clone())),
+                };
+                let mut e = cached.evaluation();
+                if !k.1.is_empty() && !self.is_observed(k.0) {
+                    if let Some(Ok(base)) = self.cache.get(&(k.0, vec![])) {
+                        e.cost = crate::cost::value_risk::ranking_cost(
+                            &base.set_costs(),
+                            &cached.set_costs(),
+                            false,
+                        );
+                    }
+                }
+                Ok(Ok(e))
             })
-            .collect::<Result<_, _>>()?)
+            .collect::<Result<_, WhatIfError>>()
+            .map_err(Into::into)
     }
 
     fn counters(&self) -> WhatIfCounters {
