@@ -5,6 +5,11 @@
 //! round's rows: each text is matched as it arrives and only counts are kept
 //! ([`ObservationBuilder`] bounds them). Invariant: one sample per active backend per round, so
 //! a statement's share of the samples is its share of the database's running time.
+//!
+//! Memory: one round's rows (the active backends only, each text at most
+//! `track_activity_query_size`), the memo of matched texts (at most [`MEMO`] entries and
+//! [`MEMO_BYTES`] of texts, cleared when either is reached) and the builder's bounded counts;
+//! idle connections cost nothing (the query reads only `state = 'active'`).
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -20,7 +25,9 @@ use crate::pg::PgError;
 /// Default time between two rounds.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(15);
 /// Texts whose match is remembered (a long statement is seen in many rounds).
-const MEMO: usize = 4096;
+pub const MEMO: usize = 4096;
+/// Bytes of texts whose match is remembered (a match holds at most its text's bytes of values).
+pub const MEMO_BYTES: usize = 16 << 20;
 
 /// What the server allows the sampler to see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +65,7 @@ pub struct ActivitySampler<'a> {
     version_num: u32,
     interval: Duration,
     memo: HashMap<u64, Option<Matched>>,
+    memo_bytes: usize,
 }
 
 impl<'a> ActivitySampler<'a> {
@@ -74,6 +82,7 @@ impl<'a> ActivitySampler<'a> {
             version_num,
             interval: interval.max(Duration::from_millis(1)),
             memo: HashMap::new(),
+            memo_bytes: 0,
         }
     }
 
@@ -96,9 +105,11 @@ impl<'a> ActivitySampler<'a> {
             Some(m) => m.clone(),
             None => {
                 let m = self.index.match_text(text, query_id, cut);
-                if self.memo.len() >= MEMO {
+                if self.memo.len() >= MEMO || self.memo_bytes + text.len() > MEMO_BYTES {
                     self.memo.clear();
+                    self.memo_bytes = 0;
                 }
+                self.memo_bytes += text.len();
                 self.memo.insert(key, m.clone());
                 m
             }

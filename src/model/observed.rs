@@ -3,8 +3,18 @@
 //!
 //! Stage: none (plain data, kept in the [`super::Snapshot`] so `collect -o` keeps it). Must not
 //! do I/O. Invariant: every collection is sorted (statements by queryid, tuples and values by
-//! weight descending then value) and bounded ([`MAX_TUPLES`], [`MAX_VALUES`]), so the same
-//! observations give byte-identical JSON and a busy server cannot grow it without limit.
+//! weight descending then value) and bounded ([`MAX_TUPLES`], [`MAX_VALUES`],
+//! [`MAX_VALUE_BYTES`]), so the same observations give byte-identical JSON and a busy server
+//! cannot grow it without limit.
+//!
+//! # Memory, whatever the server's traffic
+//! Held while observing: statements of the workload only (a text that matches none is counted,
+//! not kept); per statement at most [`MAX_TUPLES`] × 4 distinct value tuples and [`MAX_VALUES`]
+//! × 4 distinct per-parameter values (the lightest half is folded into `other_samples` when the
+//! bound is reached); each value at most [`MAX_VALUE_BYTES`] (a longer one is kept as not
+//! visible, like a value past a cut). So a server with thousands of connections sending a new
+//! value each call holds at most statements × (256 tuples × parameters + 128 values) ×
+//! 1 KiB, whatever the number of connections or samples.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +24,9 @@ use serde::{Deserialize, Serialize};
 pub const MAX_TUPLES: usize = 64;
 /// Distinct values kept per parameter.
 pub const MAX_VALUES: usize = 32;
+/// Longest value kept, in bytes; a longer one counts as not visible (an equality on a value
+/// that long is never what an index choice turns on).
+pub const MAX_VALUE_BYTES: usize = 1024;
 
 /// Where an observed value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -146,6 +159,9 @@ pub struct ObservationSummary {
     pub query_id: bool,
     /// Whether pg_qualstats was read.
     pub qualstats: bool,
+    /// Of `activity_samples`, those taken on the primary (`--primary-url`).
+    #[serde(default)]
+    pub primary_samples: u64,
     /// Why a source could not be used (one line each, with the fix).
     #[serde(default)]
     pub notes: Vec<String>,
@@ -172,6 +188,20 @@ impl ObservedValues {
     /// Whether nothing was observed.
     pub fn is_empty(&self) -> bool {
         self.statements.is_empty()
+    }
+
+    /// [`ObservedValues::merge`] for what was sampled on another server during the same
+    /// window (the primary): its sampling counts add up too (the seconds sampled are the
+    /// window's, not added).
+    pub fn merge_sampled(&mut self, other: ObservedValues) {
+        let o = &other.summary;
+        let s = &mut self.summary;
+        s.activity_rounds += o.activity_rounds;
+        s.activity_samples += o.activity_samples;
+        s.unmatched_samples += o.unmatched_samples;
+        s.activity_seconds = s.activity_seconds.max(o.activity_seconds);
+        s.primary_samples += o.activity_samples;
+        self.merge(other);
     }
 
     /// Add what another source observed (log entries read after collection): samples,
@@ -253,6 +283,17 @@ const HOLD_TUPLES: usize = MAX_TUPLES * 4;
 /// connections run however many statements).
 const PENDING_TEXTS: usize = 1024;
 const PENDING_BYTES: usize = 4 << 20;
+const HOLD_VALUES: usize = MAX_VALUES * 4;
+
+/// Fold the lightest half of `m` into the returned weight (bounded counting).
+fn fold_lightest<K: Ord>(m: &mut BTreeMap<K, u64>) -> u64 {
+    let mut ws: Vec<u64> = m.values().copied().collect();
+    ws.sort_unstable();
+    let cut = ws.get(ws.len() / 2).copied().unwrap_or(0);
+    let before: u64 = m.values().sum();
+    m.retain(|_, w| *w > cut);
+    before - m.values().sum::<u64>()
+}
 
 impl ObservationBuilder {
     /// Count one execution of `queryid` seen with `values` (`None` where not visible);
@@ -266,7 +307,14 @@ impl ObservationBuilder {
         truncated: bool,
     ) {
         let c = self.statements.entry(queryid).or_default();
-        if truncated {
+        let long = values
+            .iter()
+            .any(|v| v.as_ref().is_some_and(|v| v.len() > MAX_VALUE_BYTES));
+        let values: Vec<Option<String>> = values
+            .into_iter()
+            .map(|v| v.filter(|v| v.len() <= MAX_VALUE_BYTES))
+            .collect();
+        if truncated || long {
             c.truncated += weight;
         }
         if !values.is_empty() && values.iter().all(|v| v.is_none()) {
@@ -281,13 +329,7 @@ impl ObservationBuilder {
         }
         if c.tuples.len() >= HOLD_TUPLES {
             // Fold the lightest half into `other` so counting goes on in bounded memory.
-            let mut ws: Vec<u64> = c.tuples.values().copied().collect();
-            ws.sort_unstable();
-            let cut = ws[ws.len() / 2];
-            let before: u64 = c.tuples.values().sum();
-            c.tuples.retain(|_, w| *w > cut);
-            let after: u64 = c.tuples.values().sum();
-            c.other += before - after;
+            c.other += fold_lightest(&mut c.tuples);
         }
         c.tuples.insert(key, weight);
     }
@@ -338,9 +380,20 @@ impl ObservationBuilder {
     /// Count a value of one parameter or column (pg_qualstats).
     pub fn add_value(&mut self, queryid: i64, value: ObservedValue) {
         let c = self.statements.entry(queryid).or_default();
+        if value.value.len() > MAX_VALUE_BYTES {
+            c.truncated += value.weight;
+            return;
+        }
         *c.samples.entry(value.source).or_default() += value.weight;
         let key = (value.param, value.column, value.value, value.source);
-        *c.values.entry(key).or_default() += value.weight;
+        if let Some(w) = c.values.get_mut(&key) {
+            *w += value.weight;
+            return;
+        }
+        if c.values.len() >= HOLD_VALUES {
+            c.other += fold_lightest(&mut c.values);
+        }
+        c.values.insert(key, value.weight);
     }
 
     /// The sorted, bounded result.
@@ -386,12 +439,13 @@ impl ObservationBuilder {
                         .then_with(|| a.param.cmp(&b.param))
                         .then_with(|| a.value.cmp(&b.value))
                 });
+                let over: u64 = values.iter().skip(MAX_VALUES).map(|v| v.weight).sum();
                 values.truncate(MAX_VALUES);
                 ObservedStatement {
                     queryid,
                     samples: c.samples,
                     tuples,
-                    other_samples: c.other + other,
+                    other_samples: c.other + other + over,
                     truncated_samples: c.truncated,
                     hidden_samples: c.hidden,
                     values,
@@ -454,6 +508,53 @@ mod tests {
             1000
         );
         assert!(o.get(8).is_none());
+    }
+
+    /// Memory bounded by construction: values past [`MAX_VALUE_BYTES`] are not kept, and
+    /// per-parameter values (pg_qualstats) are folded like tuples.
+    #[test]
+    fn long_values_and_many_distinct_values_stay_bounded() {
+        let mut b = ObservationBuilder::default();
+        let long = "x".repeat(MAX_VALUE_BYTES + 1);
+        b.add_tuple(1, vec![s(&long), s("7")], ValueSource::Activity, 1, false);
+        b.add_tuple(1, vec![s(&long)], ValueSource::Activity, 1, false);
+        for i in 0..10_000 {
+            b.add_value(
+                2,
+                ObservedValue {
+                    param: None,
+                    column: Some("t.c".into()),
+                    value: format!("v{i}"),
+                    weight: 1,
+                    source: ValueSource::Qualstats,
+                },
+            );
+            assert!(b.statements[&2].values.len() <= HOLD_VALUES);
+        }
+        b.add_value(
+            2,
+            ObservedValue {
+                param: None,
+                column: Some("t.c".into()),
+                value: long.clone(),
+                weight: 1,
+                source: ValueSource::Qualstats,
+            },
+        );
+        let o = b.finish();
+        let one = o.get(1).expect("statement 1");
+        assert_eq!(one.tuples.len(), 1, "{one:?}");
+        assert_eq!(one.tuples[0].values, vec![None, s("7")]);
+        assert_eq!(one.hidden_samples, 1, "a lone long value is not visible");
+        assert_eq!(one.truncated_samples, 2);
+        let two = o.get(2).expect("statement 2");
+        assert!(!two.values.is_empty() && two.values.len() <= MAX_VALUES);
+        assert_eq!(
+            two.values.iter().map(|v| v.weight).sum::<u64>() + two.other_samples,
+            10_000
+        );
+        assert_eq!(two.truncated_samples, 1);
+        assert!(!serde_json::to_string(&o).expect("json").contains(&long));
     }
 
     #[test]
