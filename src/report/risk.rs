@@ -7,26 +7,30 @@
 //! Heuristic (problem / what we do / example):
 //! - Problem: a weighted mean hides the value that suffers: `(created_at)` for a queue page
 //!   is fine for the common status and walks the whole index for the rare one the page asks for.
-//! - What we do: compare each value set's plan cost after with before; at [`RISK_RATIO`] or more
-//!   the statement is flagged, with the worst value set. Without observed values the report
-//!   says the advice depends on values not observed and how to observe them.
+//! - What we do: compare each value set's ranking cost after with before; at
+//!   [`RISK_RATIO`] or more (and [`crate::cost::value_risk::MIN_RISK_COST`] more) the statement
+//!   is flagged, with the worst value set. Without observed values the ranking already counted
+//!   that value as a risk ([`crate::cost::value_risk`]); the report says the advice depends on
+//!   values not observed and how to observe them.
 //! - Example: `status = 'pending'` under `ORDER BY created_at LIMIT 100`: 1,980 → 5,600.
 
+use crate::cost::value_risk::MIN_RISK_COST;
 use crate::whatif::Outcome;
 
-/// After/before cost ratio of one value set from which a plan is "markedly worse".
-pub const RISK_RATIO: f64 = 1.5;
+/// After/before cost ratio of one value set from which a plan is "markedly worse" (the
+/// ranking's, [`crate::cost::value_risk::RISK_RATIO`]).
+pub const RISK_RATIO: f64 = crate::cost::value_risk::RISK_RATIO;
 
 /// How to observe values, for the report.
-pub const HOW_TO_OBSERVE: &str = "observe them: run with --observe-values 60 while the application runs (needs pg_monitor), or install pg_qualstats, or give --hot-values";
+pub const HOW_TO_OBSERVE: &str = "observe them: run analyze while the application runs (it samples the running statements during its --window, 60 s by default; needs pg_monitor), or install pg_qualstats, or give --log FILE, or --hot-values";
 
 /// The worst value set whose plan the recommendation makes at least [`RISK_RATIO`] times
 /// costlier: `(values, weight, before cost, after cost)`.
 pub fn worst_value(before: &Outcome, after: &Outcome) -> Option<(String, f64, f64, f64)> {
     let mut worst: Option<(f64, usize)> = None;
     for (i, (b, a)) in before.custom.iter().zip(&after.custom).enumerate() {
-        let (bc, ac) = (b.plan.total_cost, a.plan.total_cost);
-        if bc <= 0.0 || !ac.is_finite() {
+        let (bc, ac) = (b.plan.ranking_cost(), a.plan.ranking_cost());
+        if bc <= 0.0 || !ac.is_finite() || ac - bc < MIN_RISK_COST {
             continue;
         }
         let r = ac / bc;
@@ -49,8 +53,8 @@ pub fn worst_value(before: &Outcome, after: &Outcome) -> Option<(String, f64, f6
     Some((
         values,
         b.weight,
-        b.plan.total_cost,
-        after.custom[i].plan.total_cost,
+        b.plan.ranking_cost(),
+        after.custom[i].plan.ranking_cost(),
     ))
 }
 
