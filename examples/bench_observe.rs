@@ -2,7 +2,7 @@
 //!
 //! A throwaway cluster (src/sandbox.rs) with pgbench's tables; pgbench's select-only workload
 //! (the worst case for sampling: many tiny statements) runs `BENCH_SECONDS` (default 10) at a
-//! time, alternately alone and while `collect --observe-values` samples the running statements
+//! time, alternately alone and while `collect --window` samples the running statements
 //! every 15 ms; prints each run's throughput and the ratio with/without, and what the sampling
 //! saw. Not a test: the machine is shared, so figures are noisy; the ratio is what to track.
 
@@ -60,8 +60,7 @@ fn run(sb: &Sandbox, secs: u64) -> Result<(), Box<dyn std::error::Error>> {
     let config = idxadvise::config::CollectConfig {
         filter: idxadvise::config::WorkloadFilter::default(),
         connection: idxadvise::config::ConnectionConfig::new(Some(sb.url("bench")), None, "60s")?,
-        observe_values: Duration::from_secs(secs),
-        window: idxadvise::collect::window::WindowOptions::none(),
+        window: idxadvise::collect::window::WindowOptions::of(Duration::from_secs(secs), true),
     };
     let (mut off, mut on) = (vec![], vec![]);
     let mut seen = String::new();

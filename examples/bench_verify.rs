@@ -7,8 +7,8 @@
 //! statement, the predicted and the measured speedup, and per index the estimated and real size.
 //! `BENCH_HOT_VALUES` passes one `--hot-values` (e.g. `shop_order.status=pending`, what the
 //! example's pending-orders page always asks for). `BENCH_OBSERVE_SECONDS` (e.g. 8) instead
-//! replays the workload in the background while `collect` samples pg_stat_activity for that
-//! long (`--observe-values`), then analyzes with those observed values and counters read after
+//! replays the workload in the background while `collect` samples pg_stat_activity during an
+//! observation window that long (`--window`), then analyzes with those observed values and counters read after
 //! the traffic stopped: the values come from observation, not from the user.
 //! Not a test: timings vary from machine to machine; the direction and the order of magnitude
 //! are what to track.
@@ -60,8 +60,10 @@ fn run(
     let collect = |seconds: f64| idxadvise::config::CollectConfig {
         filter: idxadvise::config::WorkloadFilter::default(),
         connection: conn.clone(),
-        observe_values: std::time::Duration::from_secs_f64(seconds),
-        window: idxadvise::collect::window::WindowOptions::none(),
+        window: idxadvise::collect::window::WindowOptions::of(
+            std::time::Duration::from_secs_f64(seconds),
+            true,
+        ),
     };
     let mut source = Source::Live(collect(0.0));
     let emit = idxadvise::cli::EmitArgs {
@@ -131,7 +133,6 @@ fn run(
         measurement: Measurement::Live(idxadvise::config::CollectConfig {
             filter: idxadvise::config::WorkloadFilter::default(),
             connection: conn,
-            observe_values: std::time::Duration::ZERO,
             window: idxadvise::collect::window::WindowOptions::none(),
         }),
         out: None,

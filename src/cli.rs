@@ -125,6 +125,24 @@ impl WindowArgs {
     }
 }
 
+/// `--observe-values SECONDS`, deprecated: sampling runs during the observation window, so
+/// the flag sets the window's length (one note on stderr says so).
+fn deprecated_observe_values(
+    window: crate::collect::window::WindowOptions,
+    seconds: Option<f64>,
+) -> Result<crate::collect::window::WindowOptions> {
+    let Some(seconds) = seconds else {
+        return Ok(window);
+    };
+    let length = crate::config::observe_duration(seconds)?;
+    eprintln!(
+        "note: --observe-values is deprecated: the running statements are sampled during the observation window; this run watches for {} s (use --window {}s)",
+        length.as_secs_f64(),
+        length.as_secs_f64()
+    );
+    Ok(crate::collect::window::WindowOptions { length, ..window })
+}
+
 /// `analyze` arguments.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
@@ -144,10 +162,9 @@ pub struct AnalyzeArgs {
     /// Keep the most expensive statements up to this share of the total time (e.g. 0.95).
     #[arg(long, value_name = "SHARE")]
     pub top_share: Option<f64>,
-    /// Sample the running statements (pg_stat_activity) for this many seconds, to see the
-    /// parameter values the application really sends; pg_qualstats is read when installed.
-    #[arg(long = "observe-values", value_name = "SECONDS", default_value_t = 0.0)]
-    pub observe_values: f64,
+    /// Deprecated: the running statements are sampled during `--window`; this sets the window.
+    #[arg(long = "observe-values", value_name = "SECONDS", hide = true)]
+    pub observe_values: Option<f64>,
     /// Limits and options.
     #[command(flatten)]
     pub tuning: TuningArgs,
@@ -252,10 +269,9 @@ pub struct CollectArgs {
     /// Keep the most expensive statements up to this share of the total time (e.g. 0.95).
     #[arg(long, value_name = "SHARE")]
     pub top_share: Option<f64>,
-    /// Sample the running statements (pg_stat_activity) for this many seconds, to see the
-    /// parameter values the application really sends; pg_qualstats is read when installed.
-    #[arg(long = "observe-values", value_name = "SECONDS", default_value_t = 0.0)]
-    pub observe_values: f64,
+    /// Deprecated: the running statements are sampled during `--window`; this sets the window.
+    #[arg(long = "observe-values", value_name = "SECONDS", hide = true)]
+    pub observe_values: Option<f64>,
     /// Write the snapshot here (atomically; an existing file is never overwritten); `-` or
     /// nothing writes it to stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -332,8 +348,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
                     args.top_share,
                 )?,
                 connection: args.conn.config()?,
-                observe_values: crate::config::observe_duration(args.observe_values)?,
-                window: args.window.resolve(None, args.quiet)?,
+                window: deprecated_observe_values(
+                    args.window.resolve(None, args.quiet)?,
+                    args.observe_values,
+                )?,
             };
             if let Some(p) = args
                 .output
@@ -429,10 +447,11 @@ fn analyze_config(args: AnalyzeArgs) -> Result<crate::analyze::AnalyzeConfig> {
         None => crate::analyze::Source::Live(crate::config::CollectConfig {
             filter: crate::config::WorkloadFilter::new(args.min_calls, args.top, args.top_share)?,
             connection: conn.clone(),
-            observe_values: crate::config::observe_duration(args.observe_values)?,
-            window: args
-                .window
-                .resolve(args.emit.django_project.as_deref(), args.tuning.quiet)?,
+            window: deprecated_observe_values(
+                args.window
+                    .resolve(args.emit.django_project.as_deref(), args.tuning.quiet)?,
+                args.observe_values,
+            )?,
         }),
     };
     let mut c = base_config(
@@ -617,7 +636,6 @@ fn verify_config(args: VerifyArgs) -> Result<crate::verify::VerifyConfig> {
         None => crate::verify::Measurement::Live(crate::config::CollectConfig {
             filter: crate::config::WorkloadFilter::default(),
             connection: args.conn.config()?,
-            observe_values: std::time::Duration::ZERO,
             window: args
                 .window
                 .resolve(args.django_project.as_deref(), args.quiet)?,
@@ -773,6 +791,38 @@ mod tests {
         assert_eq!(e.exit_code(), 2);
         let cli = Cli::try_parse_from(["idxadvise", "collect", "--window", "5s", "-q"]);
         assert!(cli.is_ok(), "collect takes --window and --quiet");
+    }
+
+    /// `--observe-values` is a hidden, deprecated alias: it sets the window's length (sampling
+    /// runs during the window) and is left out of `--help`.
+    #[test]
+    fn observe_values_is_a_hidden_alias_of_the_window() {
+        use clap::CommandFactory;
+        let secs = std::time::Duration::from_secs;
+        let base = crate::collect::window::WindowOptions::of(secs(0), true);
+        let w = deprecated_observe_values(base, Some(8.0)).expect("valid");
+        assert_eq!(w.length, secs(8));
+        assert!(w.sample_values && w.quiet);
+        assert_eq!(deprecated_observe_values(base, None).expect("unset"), base);
+        let e = deprecated_observe_values(base, Some(-1.0)).expect_err("bad");
+        assert_eq!(e.exit_code(), 2);
+        let Ok(Cli {
+            command: Command::Collect(args),
+            ..
+        }) = Cli::try_parse_from(["idxadvise", "collect", "--observe-values", "4"])
+        else {
+            panic!("collect still accepts --observe-values");
+        };
+        assert_eq!(args.observe_values, Some(4.0));
+        let mut cmd = Cli::command();
+        for sub in ["collect", "analyze"] {
+            let help = cmd
+                .find_subcommand_mut(sub)
+                .expect("subcommand")
+                .render_long_help()
+                .to_string();
+            assert!(!help.contains("observe-values"), "{sub}: {help}");
+        }
     }
 
     #[test]

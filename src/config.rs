@@ -371,10 +371,6 @@ pub struct CollectConfig {
     pub connection: ConnectionConfig,
     /// Which statements to keep.
     pub filter: WorkloadFilter,
-    /// How long to sample `pg_stat_activity` for the parameter values the application sends
-    /// (`--observe-values`, used only without a window; zero: not at all). With a window,
-    /// values are sampled during it. pg_qualstats is read whenever it is installed.
-    pub observe_values: std::time::Duration,
     /// How long to watch the server(s) before the second reading of the counters.
     pub window: WindowOptions,
 }
@@ -421,7 +417,8 @@ impl Default for WindowOptions {
     }
 }
 
-/// `--observe-values SECONDS` as a duration: finite, 0 to 3600.
+/// `--observe-values SECONDS` (deprecated, it sets the window) as a duration: finite, 0 to
+/// 3600.
 pub fn observe_duration(seconds: f64) -> Result<std::time::Duration, Error> {
     if !seconds.is_finite() || !(0.0..=3600.0).contains(&seconds) {
         return Err(Error::Usage(format!(

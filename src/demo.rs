@@ -198,7 +198,6 @@ pub fn run(
     let source = crate::analyze::Source::Live(crate::config::CollectConfig {
         filter: crate::config::WorkloadFilter::new(1, None, None)?,
         connection: conn.clone(),
-        observe_values: std::time::Duration::ZERO,
         window: crate::collect::window::WindowOptions::of(DEMO_WINDOW, quiet),
     });
     let mut config = configure(DemoRun {

@@ -189,7 +189,9 @@ where
         None => None,
     };
     let deadline = std::time::Instant::now() + length;
-    let ((), observed, sampled) = tokio::join!(
+    // The primary's running statements too (indexes built there serve both servers).
+    let mut primary_values = crate::model::observed::ObservationBuilder::default();
+    let ((), observed, sampled, primary_sampled) = tokio::join!(
         async {
             if !length.is_zero() {
                 window::wait(clock, config.window.quiet, what).await
@@ -204,11 +206,31 @@ where
                 }
                 _ => Ok(()),
             }
+        },
+        async {
+            match (&prelim, &primary) {
+                (Some(wl), Some(p)) if config.window.sample_values => {
+                    observe::sample_until(
+                        &p.conn.client,
+                        p.server.version_num,
+                        wl,
+                        deadline,
+                        &mut primary_values,
+                    )
+                    .await
+                }
+                _ => Ok(()),
+            }
         }
     );
     if let Err(e) = sampled {
         warnings.push(format!(
             "pg_stat_activity could not be sampled for parameter values: {e}\n(grant pg_monitor to the role; values then come from pg_stat_statements' statistics only)"
+        ));
+    }
+    if let Err(e) = primary_sampled {
+        warnings.push(format!(
+            "the primary's pg_stat_activity could not be sampled for parameter values: {e}\n(grant pg_monitor to the role on the primary)"
         ));
     }
     let window_s = if length.is_zero() {
@@ -352,16 +374,17 @@ where
         )));
     }
     let values_observed = if first.is_some() && config.window.sample_values {
-        observe::finish(client, &wl, values, &mut warnings).await
+        let mut v = observe::finish(client, &wl, values, &mut warnings).await;
+        if primary.is_some() {
+            v.merge_sampled(observe::finish_sampled(
+                primary_values,
+                "primary",
+                &mut warnings,
+            ));
+        }
+        v
     } else {
-        observe::observe(
-            client,
-            server.version_num,
-            &wl,
-            config.observe_values,
-            &mut warnings,
-        )
-        .await?
+        observe::observe(client, &wl, &mut warnings).await
     };
     wl.observation = Some(Observation {
         window_s,

@@ -4,7 +4,7 @@
 //! Stage: collect (I/O at the edge). Must not change the server. Invariant: a source that
 //! cannot run (not installed, no privilege) leaves a note with the fix and the run goes on.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio_postgres::Client;
 
@@ -14,27 +14,18 @@ use crate::model::Workload;
 use crate::parse::literals::ShapeIndex;
 use crate::pg::PgError;
 
-/// Read pg_qualstats (when installed) and sample `pg_stat_activity` for `sample` (none when
-/// zero) on `client`'s server, for the statements of `workload`. Notes land in `warnings`.
+/// Read pg_qualstats (when installed) on `client`'s server, for the statements of `workload`,
+/// without a window (`--window 0`: nothing is sampled). Notes land in `warnings`.
 pub async fn observe(
     client: &Client,
-    version_num: u32,
     workload: &Workload,
-    sample: Duration,
     warnings: &mut Vec<String>,
-) -> Result<ObservedValues, PgError> {
+) -> ObservedValues {
     let index = ShapeIndex::new(workload);
     let mut out = ObservationBuilder::default();
     super::qualstats::read(client, &index, &mut out).await;
-    if !sample.is_zero() {
-        let settings = activity::settings(client, version_num).await?;
-        let mut sampler = ActivitySampler::new(&index, settings, version_num, DEFAULT_INTERVAL);
-        sampler
-            .run_until(client, Instant::now() + sample, &mut out)
-            .await?;
-    }
     warnings.extend(out.summary.notes.iter().cloned());
-    Ok(out.finish())
+    out.finish()
 }
 
 /// Sample `pg_stat_activity` on `client`'s server until `deadline` (the observation window),
@@ -72,6 +63,19 @@ pub async fn finish(
     super::qualstats::read(client, &index, &mut out).await;
     warnings.extend(out.summary.notes.iter().cloned());
     out.finish()
+}
+
+/// Finish what was sampled on another server during the window (the primary, with
+/// `--primary-url`): its notes land in `warnings`, each prefixed with `server`.
+pub fn finish_sampled(
+    out: ObservationBuilder,
+    server: &str,
+    warnings: &mut Vec<String>,
+) -> ObservedValues {
+    warnings.extend(out.summary.notes.iter().map(|n| format!("{server}: {n}")));
+    let mut v = out.finish();
+    v.summary.notes.clear();
+    v
 }
 
 /// The parameter values in server-log entries (`--log`), matched to the statements of

@@ -400,7 +400,6 @@ fn collect_library_api_returns_a_snapshot() {
         connection: idxadvise::config::ConnectionConfig::new(Some(c.url(&db)), None, "10s")
             .expect("config"),
         filter: idxadvise::config::WorkloadFilter::default(),
-        observe_values: std::time::Duration::ZERO,
         window: idxadvise::collect::window::WindowOptions::none(),
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");

@@ -140,7 +140,7 @@ fn activity_sampling_gives_the_pending_page_and_count_a_status_index() {
     let out = tmp.path().join("out");
     let snap = tmp.path().join("snap.json");
     let o = bin()
-        .args(["collect", "--observe-values", "4", "--database-url"])
+        .args(["collect", "--window", "4s", "--database-url"])
         .arg(c.url(&db))
         .arg("-o")
         .arg(&snap)
@@ -341,8 +341,6 @@ fn sampling_stays_bounded_with_a_thousand_connections() {
             connection: idxadvise::config::ConnectionConfig::new(Some(url.clone()), None, "10s")
                 .expect("config"),
             filter: idxadvise::config::WorkloadFilter::default(),
-            // Sampled during a 3 s observation window.
-            observe_values: std::time::Duration::ZERO,
             window: idxadvise::collect::window::WindowOptions::of(
                 std::time::Duration::from_secs(3),
                 true,

@@ -16,7 +16,6 @@ fn selects_for_the_example_shop_with_evidence_and_a_monotone_frontier() {
     let config = CollectConfig {
         connection: ConnectionConfig::new(Some(c.url(&db)), None, "10s").expect("config"),
         filter: WorkloadFilter::default(),
-        observe_values: std::time::Duration::ZERO,
         window: idxadvise::collect::window::WindowOptions::none(),
     };
     let snap = rt

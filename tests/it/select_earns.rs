@@ -137,7 +137,6 @@ fn check_case(n: usize, c: &Case) -> Result<(), TestCaseError> {
         connection: ConnectionConfig::new(Some(cluster().url(&db)), None, "10s").expect("config"),
         filter: WorkloadFilter::default(),
         window: idxadvise::collect::window::WindowOptions::none(),
-        observe_values: std::time::Duration::ZERO,
     };
     let snap: Snapshot = rt
         .block_on(idxadvise::collect::collect(&config))
