@@ -409,6 +409,13 @@ fn r13_primary_statements_are_merged_with_the_replicas_and_unknown_write_cost_is
         .find(|s| s["queryid"].as_i64() == Some(helped))
         .expect("the login statement");
     assert_eq!(st["runs_on"], "primary", "{st}");
+    // Its values were sampled from the primary's pg_stat_activity during the window (the
+    // replica never runs it): pgbench sends the codes as literals.
+    let values = st["values"].as_str().unwrap_or("");
+    assert!(
+        values.contains("code = '10") && values.contains("pg_stat_activity samples"),
+        "the primary-only lookup's values are observed on the primary: {st}"
+    );
     assert_eq!(report["write_rates"]["kind"], "window", "{text}");
     assert!(
         report["indexes"]
