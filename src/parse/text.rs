@@ -402,11 +402,22 @@ pub(crate) fn repair_for_planning(text: &str, lx: &Lexed) -> String {
                             // `$n` may be followed directly by `$` (`$2$$…`), which would
                             // continue the type name (`interval$$…` is one word) and turn a
                             // dollar quote into plain text: keep them apart.
-                            let sep = match text.as_bytes().get(p.end) {
-                                Some(&c) if c == b'$' || is_word_byte(c) => " ",
-                                _ => "",
+                            let joins = |c: Option<&u8>| {
+                                c.is_some_and(|&c| {
+                                    c == b'$' || c.is_ascii_digit() || is_word_byte(c)
+                                })
                             };
-                            edits.push((t.start, p.end, format!("{param}::{ty}{sep}")));
+                            let sep = if joins(text.as_bytes().get(p.end)) {
+                                " "
+                            } else {
+                                ""
+                            };
+                            // Likewise a `$` right before the type (`-$interval $2`) would
+                            // open a dollar quote with the `$n` that replaces it.
+                            let before =
+                                t.start.checked_sub(1).and_then(|i| text.as_bytes().get(i));
+                            let lead = if joins(before) { " " } else { "" };
+                            edits.push((t.start, p.end, format!("{lead}{param}::{ty}{sep}")));
                             k = next + 1;
                             continue;
                         }
@@ -527,6 +538,22 @@ mod tests {
         let crash = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fuzz/regressions/sql_text-crash-3b9ac8f8"
+        ))
+        .expect("the fuzz regression input");
+        crate::parse::fuzz_text(&String::from_utf8_lossy(&crash));
+    }
+
+    /// Fuzz finding `sql_text-crash-47d8bc0a`: a `$` right before the type word
+    /// (`-$interval $2`) made `$$2::interval…` a dollar quote that swallowed the rest.
+    #[test]
+    fn fuzz_dollar_before_a_typed_literal() {
+        let t = "SELECT 1 -$interval $2 AND x = $4";
+        let fixed = repair(t);
+        assert_eq!(fixed, "SELECT 1 -$ $2::interval AND x = $4");
+        assert_eq!(max_param(&lex(&fixed)), 4);
+        let crash = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fuzz/regressions/sql_text-crash-47d8bc0a"
         ))
         .expect("the fuzz regression input");
         crate::parse::fuzz_text(&String::from_utf8_lossy(&crash));
