@@ -442,7 +442,6 @@ fn example(sandbox: &Sandbox) -> Result<(Vec<Measured>, usize), Box<dyn std::err
     let source = Source::Live(idxadvise::config::CollectConfig {
         filter: idxadvise::config::WorkloadFilter::default(),
         connection: conn.clone(),
-        observe_values: std::time::Duration::ZERO,
         window: idxadvise::collect::window::WindowOptions::none(),
     });
     let emit = idxadvise::cli::EmitArgs {

@@ -31,7 +31,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use idxadvise::candidates::CandidateSet;
 use idxadvise::config::{
@@ -322,7 +322,6 @@ async fn main() -> Result<(), BoxError> {
             primary: None,
         },
         filter: WorkloadFilter::default(),
-        observe_values: Duration::ZERO,
         window: idxadvise::collect::window::WindowOptions::none(),
     })
     .await?;
