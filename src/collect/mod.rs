@@ -377,6 +377,7 @@ where
         let mut v = observe::finish(client, &wl, values, &mut warnings).await;
         if primary.is_some() {
             v.merge_sampled(observe::finish_sampled(
+                &wl,
                 primary_values,
                 "primary",
                 &mut warnings,

@@ -66,12 +66,20 @@ pub async fn finish(
 }
 
 /// Finish what was sampled on another server during the window (the primary, with
-/// `--primary-url`): its notes land in `warnings`, each prefixed with `server`.
+/// `--primary-url`): held texts are matched against the final `workload`, its notes land in
+/// `warnings`, each prefixed with `server`.
 pub fn finish_sampled(
-    out: ObservationBuilder,
+    workload: &Workload,
+    mut out: ObservationBuilder,
     server: &str,
     warnings: &mut Vec<String>,
 ) -> ObservedValues {
+    let index = ShapeIndex::new(workload);
+    out.resolve_pending(ValueSource::Activity, |query_id, text, cut| {
+        index
+            .match_text(text, query_id, cut)
+            .map(|m| (m.queryid, m.extracted.values, m.extracted.truncated))
+    });
     warnings.extend(out.summary.notes.iter().map(|n| format!("{server}: {n}")));
     let mut v = out.finish();
     v.summary.notes.clear();
