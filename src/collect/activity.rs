@@ -191,16 +191,7 @@ mod tests {
     #[test]
     fn record_counts_matches_and_misses() {
         let wl = Workload {
-            statements: vec![Statement {
-                queryid: 5,
-                query: "SELECT * FROM t WHERE s = $1 LIMIT $2".into(),
-                calls: 1,
-                total_time_ms: 1.0,
-                mean_time_ms: 1.0,
-                rows: 1,
-                shared_blks_hit: 0,
-                shared_blks_read: 0,
-            }],
+            statements: vec![Statement::once(5, "SELECT * FROM t WHERE s = $1 LIMIT $2")],
             ..Default::default()
         };
         let ix = ShapeIndex::new(&wl);
@@ -226,19 +217,9 @@ mod tests {
 
     #[test]
     fn a_statement_first_seen_during_the_window_is_matched_at_the_end() {
-        let stmt = |queryid, query: &str| Statement {
-            queryid,
-            query: query.into(),
-            calls: 1,
-            total_time_ms: 1.0,
-            mean_time_ms: 1.0,
-            rows: 1,
-            shared_blks_hit: 0,
-            shared_blks_read: 0,
-        };
         // The first reading knows one statement; the queue page starts during the window.
         let first = Workload {
-            statements: vec![stmt(5, "SELECT * FROM t WHERE s = $1 LIMIT $2")],
+            statements: vec![Statement::once(5, "SELECT * FROM t WHERE s = $1 LIMIT $2")],
             ..Default::default()
         };
         let ix = ShapeIndex::new(&first);
@@ -255,7 +236,7 @@ mod tests {
         }
         s.record(None, "SELECT 1", &mut b);
         let mut last = first.clone();
-        last.statements.push(stmt(
+        last.statements.push(Statement::once(
             7,
             "SELECT * FROM q WHERE status = $1 ORDER BY created_at LIMIT $2",
         ));

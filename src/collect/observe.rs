@@ -163,16 +163,7 @@ mod tests {
     #[test]
     fn log_entries_with_literals_or_parameters_feed_the_same_counts() {
         let wl = Workload {
-            statements: vec![Statement {
-                queryid: 9,
-                query: "SELECT * FROM t WHERE s = $1 LIMIT $2".into(),
-                calls: 1,
-                total_time_ms: 1.0,
-                mean_time_ms: 1.0,
-                rows: 1,
-                shared_blks_hit: 0,
-                shared_blks_read: 0,
-            }],
+            statements: vec![Statement::once(9, "SELECT * FROM t WHERE s = $1 LIMIT $2")],
             ..Default::default()
         };
         let ix = ShapeIndex::new(&wl);
@@ -211,16 +202,7 @@ mod tests {
     fn log_entries_become_observed_values_merged_with_the_samples() {
         use crate::model::log::{LogEntry, LogEntryKind, LogFormat, LogReading, LoggedParameter};
         let wl = Workload {
-            statements: vec![Statement {
-                queryid: 9,
-                query: "SELECT * FROM t WHERE s = $1 LIMIT $2".into(),
-                calls: 1,
-                total_time_ms: 1.0,
-                mean_time_ms: 1.0,
-                rows: 1,
-                shared_blks_hit: 0,
-                shared_blks_read: 0,
-            }],
+            statements: vec![Statement::once(9, "SELECT * FROM t WHERE s = $1 LIMIT $2")],
             ..Default::default()
         };
         let entry = |kind, text: &str, params: &[(u32, &str)]| LogEntry {

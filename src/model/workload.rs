@@ -23,6 +23,23 @@ pub struct Statement {
     pub shared_blks_read: i64,
 }
 
+#[cfg(test)]
+impl Statement {
+    /// A statement called once for 1 ms (unit tests of matching and observation).
+    pub fn once(queryid: i64, query: &str) -> Statement {
+        Statement {
+            queryid,
+            query: query.into(),
+            calls: 1,
+            total_time_ms: 1.0,
+            mean_time_ms: 1.0,
+            rows: 1,
+            shared_blks_hit: 0,
+            shared_blks_read: 0,
+        }
+    }
+}
+
 /// The statements of the workload, sorted by total time descending, then queryid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Workload {
