@@ -688,7 +688,8 @@ pub struct EmitArgs {
     #[arg(long, value_name = "MODULE")]
     pub settings: Option<String>,
     /// The app whose migrations hold RunSQL migrations for tables without an editable model
-    /// (django.contrib, third-party apps, auto-created many-to-many tables).
+    /// (django.contrib, third-party apps, auto-created many-to-many tables); default: the
+    /// project's only app with migrations, when there is one.
     #[arg(long, value_name = "APP_LABEL")]
     pub migrations_app: Option<String>,
     /// Write the migrations straight into the project's migration folders (same checks; the

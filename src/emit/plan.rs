@@ -236,6 +236,20 @@ pub fn plan_files(
     let homeless: Vec<&Item> = items.iter().filter(|i| i.host.is_none()).collect();
     if !homeless.is_empty() {
         match &opts.migrations_app {
+            // One app of the project's own has migrations: it is the only possible home.
+            None if own_apps.len() == 1 => {
+                let app = own_apps[0].clone();
+                let mut tables: Vec<&str> = homeless.iter().map(|i| i.what.as_str()).collect();
+                tables.sort_unstable();
+                tables.dedup();
+                plan.notes.push(format!(
+                    "the RunSQL migration(s) for {} go into app {app}, the project's only app with migrations (--migrations-app chooses another)",
+                    tables.join(", ")
+                ));
+                for i in items.iter_mut().filter(|i| i.host.is_none()) {
+                    i.host = Some(app.clone());
+                }
+            }
             None => {
                 // Each table once, with the first reason given for it.
                 let mut tables: BTreeMap<&str, &str> = BTreeMap::new();
@@ -494,8 +508,20 @@ fn drop_item(
                     .find(|f| f.index_names.len() > 1 && f.index_names.contains(&d.index))
                     .map(|f| (m, f))
             });
-            header.push(match (m2m, shared) {
-                (_, Some((m, f))) => format!(
+            // The own index of a field of a model this project cannot edit (a third-party
+            // app's ForeignKey): its app's migration state keeps the index.
+            let foreign = model.filter(|m| !project.is_editable(m)).and_then(|m| {
+                m.fields
+                    .iter()
+                    .find(|f| f.index_names.contains(&d.index))
+                    .map(|f| (m, f))
+            });
+            header.push(match (m2m, shared, foreign) {
+                (_, _, Some((m, f))) => format!(
+                    "SeparateDatabaseAndState with no state change: this is the own index of {}.{}.{} (db_index), a field of app {}, which this project cannot edit; that app's migration state still records the index, and a later migration of that app which alters the field may create it again. Nothing to change in models.py.",
+                    m.app_label, m.model_name, f.name, m.app_label
+                ),
+                (_, Some((m, f)), None) => format!(
                     "SeparateDatabaseAndState with no state change: {}.{}.{} declares this index with db_index=True together with {}; keep db_index as it is (db_index=False would drop both).",
                     m.app_label,
                     m.model_name,
@@ -507,11 +533,11 @@ fn drop_item(
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                (Some(t), None) => format!(
+                (Some(t), None, None) => format!(
                     "SeparateDatabaseAndState with no state change: {} is the auto-created many-to-many table of {}.{}, and Django's migration state keeps no index of it. Nothing to change in models.py.",
                     d.table, t.owner_app, t.owner_model
                 ),
-                (None, None) => "SeparateDatabaseAndState with no state change: the index is in no Meta.indexes and is no field's own index, so Django's migration state does not know it. Nothing to change in models.py.".into(),
+                (None, None, None) => "SeparateDatabaseAndState with no state change: the index is in no Meta.indexes and is no field's own index, so Django's migration state does not know it. Nothing to change in models.py.".into(),
             });
             None
         }
@@ -685,11 +711,42 @@ mod tests {
     }
 
     #[test]
-    fn refuses_without_migrations_app_and_plans_nothing() {
-        let err = plan_files(
+    fn the_only_own_app_holds_runsql_without_migrations_app() {
+        let without = plan_files(
             &rec(),
             &Catalog::default(),
             Some(&project()),
+            &EmitOptions {
+                migrations_app: None,
+                ..opts()
+            },
+        )
+        .unwrap();
+        let with = plan_files(&rec(), &Catalog::default(), Some(&project()), &opts()).unwrap();
+        assert_eq!(without.files, with.files);
+        assert!(
+            without
+                .notes
+                .iter()
+                .any(|n| n.contains("auth_user go into app shop, the project's only app")),
+            "{:?}",
+            without.notes
+        );
+    }
+
+    #[test]
+    fn refuses_without_migrations_app_and_plans_nothing() {
+        // A second app of the project's own with migrations: no single home.
+        let mut p = project();
+        let mut blog = p.apps.iter().find(|a| a.label == "shop").unwrap().clone();
+        blog.label = "blog".into();
+        blog.path = "/project/blog".into();
+        blog.migrations_dir = Some("/project/blog/migrations".into());
+        p.apps.push(blog);
+        let err = plan_files(
+            &rec(),
+            &Catalog::default(),
+            Some(&p),
             &EmitOptions {
                 migrations_app: None,
                 ..opts()
@@ -872,5 +929,76 @@ mod tests {
             "{md}"
         );
         insta::assert_snapshot!("drop_db_index", migs[1].contents);
+    }
+
+    /// A foreign key's own index on a model the project cannot edit (a third-party app in
+    /// site-packages): the header names the field, never "no field's own index".
+    #[test]
+    fn a_third_party_fields_index_is_named_in_the_drop() {
+        let mut p = project();
+        let order = p
+            .models
+            .iter_mut()
+            .find(|m| m.db_table == "shop_order")
+            .unwrap();
+        order.source_file = Some("/venv/lib/python3.11/site-packages/shop/models.py".into());
+        let index = "shop_order_customer_id_0a1b2c3d";
+        assert!(order
+            .fields
+            .iter()
+            .any(|f| f.name == "customer" && f.index_names == vec![index.to_string()]));
+        let mut table = crate::model::Table {
+            oid: 1,
+            schema: "public".into(),
+            name: "shop_order".into(),
+            rows: 0.0,
+            pages: 0,
+            all_visible_frac: 0.0,
+            size_bytes: 0,
+            fillfactor: 100,
+            columns: vec![],
+            indexes: vec![],
+            constraints: vec![],
+        };
+        table.indexes.push(crate::model::ExistingIndex {
+            name: index.into(),
+            definition: format!(
+                "CREATE INDEX {index} ON public.shop_order USING btree (customer_id)"
+            ),
+            method: "btree".into(),
+            keys: vec![],
+            include: vec![],
+            predicate: None,
+            unique: false,
+            primary: false,
+            constraint: None,
+            valid: true,
+            size_bytes: 8192,
+            scans: 0,
+        });
+        let catalog = Catalog {
+            tables: vec![table],
+            search_path: vec!["public".into()],
+        };
+        let r = Recommendation {
+            drop: vec![DropProposal {
+                schema: "public".into(),
+                table: "shop_order".into(),
+                index: index.into(),
+                reason: DropReason::Redundant,
+                covered_by: Some("shop_order_custome_da1929_idx".into()),
+                size_bytes: 8192,
+                verified: true,
+                write_saving_ms_per_s: 0.0,
+                note: None,
+            }],
+            ..Recommendation::default()
+        };
+        let plan = plan_files(&r, &catalog, Some(&p), &opts()).unwrap();
+        let mig = plan.migrations()[0].contents.replace("\n# ", " ");
+        assert!(
+            mig.contains("own index of shop.Order.customer") && !mig.contains("no field's own"),
+            "{mig}"
+        );
     }
 }

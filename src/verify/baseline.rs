@@ -277,6 +277,17 @@ impl Baseline {
     pub fn prediction(&self, queryid: i64) -> Option<&StatementPrediction> {
         self.predictions.iter().find(|p| p.queryid == queryid)
     }
+
+    /// A statement's mean time per call "before", ms: the mean the prediction was made from
+    /// (the observation window's when `analyze` watched one), else the cumulative counters'.
+    /// The cumulative mean mixes in everything since pg_stat_statements' last reset, so it is
+    /// only the fallback.
+    pub fn before_ms(&self, counters: &StatementCounters) -> f64 {
+        self.prediction(counters.queryid)
+            .map(|p| p.before_ms)
+            .filter(|m| *m > 0.0)
+            .unwrap_or(counters.mean_time_ms)
+    }
 }
 
 #[cfg(test)]

@@ -370,23 +370,24 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
             .collect();
         let after_ms = (calls > 0).then(|| total / calls as f64);
         let corrected = after_ms.map(|a| control.as_ref().map_or(a, |c| c.correct(a)));
-        let change = classify(b.mean_time_ms, corrected, calls);
+        let before_ms = baseline.before_ms(b);
+        let change = classify(before_ms, corrected, calls);
         if !predicted && uses_dropped.is_empty() && change != Change::Slower {
             continue;
         }
         let result = StatementResult {
             corrected_after_ms: corrected,
-            corrected_speedup: corrected.filter(|a| *a > 0.0).map(|a| b.mean_time_ms / a),
+            corrected_speedup: corrected.filter(|a| *a > 0.0).map(|a| before_ms / a),
             uses_dropped,
             queryid: b.queryid,
             query: b.query.clone(),
             predicted,
-            before_ms: b.mean_time_ms,
-            predicted_after_ms: pred.map(|p| p.after_ms).unwrap_or(b.mean_time_ms),
+            before_ms,
+            predicted_after_ms: pred.map(|p| p.after_ms).unwrap_or(before_ms),
             predicted_speedup: pred.map(|p| p.speedup()).unwrap_or(1.0),
             after_ms,
             after_calls: calls,
-            measured_speedup: after_ms.filter(|a| *a > 0.0).map(|a| b.mean_time_ms / a),
+            measured_speedup: after_ms.filter(|a| *a > 0.0).map(|a| before_ms / a),
             window,
             change,
             uses: pred.map(|p| p.uses.clone()).unwrap_or_default(),
@@ -446,7 +447,9 @@ fn measure_control(baseline: &Baseline, windows: &[(i64, f64, Window)]) -> Optio
         .iter()
         .zip(windows)
         .filter(|(b, (_, _, w))| {
-            matches!(w, Window::Delta | Window::Observed) && super::control::is_read(&b.query)
+            // Counters since a reset that came after the baseline are all "after" figures.
+            matches!(w, Window::Delta | Window::Observed | Window::SinceReset)
+                && super::control::is_read(&b.query)
         })
         .filter(|(b, _)| {
             baseline.prediction(b.queryid).is_some_and(|p| {
@@ -463,7 +466,7 @@ fn measure_control(baseline: &Baseline, windows: &[(i64, f64, Window)]) -> Optio
         .filter(|(_, (calls, _, _))| *calls > 0)
         .map(|(b, (calls, total, _))| Member {
             queryid: b.queryid,
-            before_ms: b.mean_time_ms,
+            before_ms: baseline.before_ms(b),
             after_ms: total / *calls as f64,
             calls: *calls,
         })
@@ -1004,6 +1007,43 @@ mod tests {
             text.contains("drop shop_order_old on public.shop_order: regression"),
             "{text}"
         );
+    }
+
+    /// `analyze` predicted from a window whose means (4 ms) differ from the cumulative
+    /// counters' (40 ms, years of history): "before" is the window's mean, so statements that
+    /// kept their speed are not called faster, and the control does not see a 10× drift.
+    #[test]
+    fn before_is_the_mean_the_prediction_was_made_from() {
+        use super::super::baseline::StatementPrediction;
+        let mut b = baseline();
+        let mut n = now();
+        for q in [201, 202] {
+            let mut st = n.workload.statements[0].clone();
+            st.queryid = q;
+            st.query = format!("SELECT {q}");
+            st.calls = 100;
+            st.total_time_ms = 4000.0;
+            st.mean_time_ms = 40.0;
+            b.statements.push(st.clone());
+            b.predictions.push(StatementPrediction {
+                queryid: q,
+                before_cost: 10.0,
+                after_cost: 10.0,
+                before_ms: 4.0,
+                after_ms: 4.0,
+                uses: vec![],
+            });
+            // 50 calls after, at the window's 4 ms.
+            st.calls = 150;
+            st.total_time_ms = 4000.0 + 50.0 * 4.0;
+            n.workload.statements.push(st);
+        }
+        b.statements.sort_by_key(|s| s.queryid);
+        let r = compare(&b, &n);
+        let c = r.control.as_ref().expect("a control");
+        assert!((c.speedup() - 1.0).abs() < 1e-9, "{}", c.speedup());
+        assert!(!c.moved);
+        assert!(!r.notes.iter().any(|n| n.contains("the load differed")));
     }
 
     #[test]

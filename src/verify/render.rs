@@ -183,7 +183,7 @@ pub fn control_line(report: &VerifyReport) -> String {
             if c.moved { ": the load differed" } else { "" }
         ),
         None => format!(
-            "Control: none (fewer than {} statements that no recommended index touches ran at least {} times since the baseline); speedups are not corrected for a change of load.",
+            "Control: none (fewer than {} statements that no recommended index touches ran at least {} times in the \"after\" measurement); speedups are not corrected for a change of load.",
             super::control::CONTROL_MIN_STATEMENTS,
             super::control::CONTROL_MIN_CALLS
         ),

@@ -29,6 +29,9 @@ pub enum MetaPlace {
     Own {
         /// The existing `Meta` assigns `indexes`.
         has_indexes: bool,
+        /// The bases of that `class Meta(…)` as written (`Timestamped.Meta`): the snippet
+        /// shows them, so that pasting its header does not drop what the model inherits.
+        bases: Vec<String>,
     },
     /// The source could not be read: merge into whatever `Meta` the model has.
     Unknown,
@@ -40,6 +43,7 @@ pub fn place(model: &DjangoModel) -> MetaPlace {
         None => MetaPlace::Unknown,
         Some(m) if m.own => MetaPlace::Own {
             has_indexes: m.own_indexes,
+            bases: m.own_bases.clone(),
         },
         Some(m) => match &m.parent_meta {
             Some(p) => MetaPlace::Inheriting(p.clone()),
@@ -52,6 +56,9 @@ pub fn place(model: &DjangoModel) -> MetaPlace {
 pub fn class_line(place: &MetaPlace) -> String {
     match place {
         MetaPlace::Inheriting(p) => format!("    class Meta({p}):"),
+        MetaPlace::Own { bases, .. } if !bases.is_empty() => {
+            format!("    class Meta({}):", bases.join(", "))
+        }
         _ => "    class Meta:".to_string(),
     }
 }
@@ -83,10 +90,15 @@ pub fn instruction(model: &DjangoModel) -> String {
         MetaPlace::Inheriting(p) => format!(
             "{label} has no class Meta of its own and inherits {p}: add `class Meta({p}):` as below, so its inherited options (ordering, …) stay."
         ),
-        MetaPlace::Own { has_indexes: true } => format!(
+        MetaPlace::Own {
+            has_indexes: true, ..
+        } => format!(
             "Append these entries to the indexes list of the existing class Meta of {label} (keep its other entries and options)."
         ),
-        MetaPlace::Own { has_indexes: false } => format!(
+        MetaPlace::Own {
+            has_indexes: false,
+            ..
+        } => format!(
             "Add this indexes list to the existing class Meta of {label} (keep its other options and bases)."
         ),
         MetaPlace::Unknown => format!(
@@ -145,11 +157,34 @@ mod tests {
             own_indexes: true,
             ..MetaSource::default()
         }));
-        assert_eq!(place(&own), MetaPlace::Own { has_indexes: true });
+        assert_eq!(
+            place(&own),
+            MetaPlace::Own {
+                has_indexes: true,
+                bases: vec![]
+            }
+        );
         assert!(instruction(&own).starts_with("Append"));
+        assert_eq!(class_line(&place(&own)), "    class Meta:");
         let none = model(Some(MetaSource::default()));
         assert_eq!(place(&none), MetaPlace::New);
         assert_eq!(class_line(&place(&none)), "    class Meta:");
         assert_eq!(place(&model(None)), MetaPlace::Unknown);
+    }
+
+    /// A model's own `class Meta(Timestamped.Meta):` keeps its bases in the snippet: pasted
+    /// as shown, the header must not drop the inherited ordering.
+    #[test]
+    fn own_meta_with_bases_keeps_them() {
+        let own = model(Some(MetaSource {
+            own: true,
+            own_bases: vec!["Timestamped.Meta".into()],
+            ..MetaSource::default()
+        }));
+        assert_eq!(
+            class_line(&place(&own)),
+            "    class Meta(Timestamped.Meta):"
+        );
+        assert!(instruction(&own).contains("keep its other options and bases"));
     }
 }
