@@ -189,7 +189,9 @@ impl WhatIf for HypoWhatIf {
         &mut self,
         requests: &[Request],
     ) -> Result<Vec<Result<Evaluation, Skipped>>, idxadvise::error::Error> {
-        let db = |e: tokio_postgres::Error| idxadvise::error::Error::Database(e.to_string());
+        let db = |e: tokio_postgres::Error| {
+            idxadvise::error::Error::caused(idxadvise::error::Kind::Database, e.to_string(), e)
+        };
         let mut out: Vec<Option<Result<Evaluation, Skipped>>> = vec![None; requests.len()];
         let mut misses: Vec<(usize, Request)> = Vec::new();
         for (i, r) in requests.iter().enumerate() {

@@ -46,9 +46,10 @@ pub async fn collect(config: &CollectConfig) -> Result<Snapshot, Error> {
 fn pgss_error(database: &str, e: PgError) -> Error {
     let loaded = matches!(&e, PgError::Query { message, .. } if message.contains("shared_preload_libraries"));
     if loaded {
-        Error::Prerequisite(format!(
+        let message = format!(
             "pg_stat_statements is not loaded on the server of database {database:?}\n(add it to shared_preload_libraries in postgresql.conf and restart: shared_preload_libraries = 'pg_stat_statements')"
-        ))
+        );
+        Error::caused(crate::error::Kind::Prerequisite, message, e)
     } else {
         e.into()
     }
