@@ -1,5 +1,5 @@
-//! TPC-H SF1 benchmark of index selection (FACTS §8), against the reference numbers of
-//! Kossmann et al.'s platform on this machine.
+//! TPC-H SF1 benchmark of index selection (docs/postgres-facts.md §8), against the reference
+//! numbers of Kossmann et al.'s platform on this machine.
 //!
 //! Prepare the data and queries first: `examples/tpch/prepare.sh` (default `target/tpch`). Then
 //! `cargo run --example bench_tpch [DIR]`: starts a throwaway cluster, loads the data (no

@@ -1,9 +1,9 @@
 //! `collect`: read the workload, catalog and write statistics of a server into a [`Snapshot`].
 //!
 //! Stage: collect (I/O at the edge). Must not change the server: every session is read-only and
-//! untracked by pg_stat_statements when the role may say so (FACTS §2), and the tool's own
-//! statements are left out of the workload when it may not. Invariant: a snapshot is either
-//! complete or not produced at all (see [`output::write_atomic`]).
+//! untracked by pg_stat_statements when the role may say so (docs/postgres-facts.md §2), and
+//! the tool's own statements are left out of the workload when it may not. Invariant: a
+//! snapshot is either complete or not produced at all (see [`output::write_atomic`]).
 
 pub mod activity;
 pub mod catalog;
