@@ -1,5 +1,5 @@
-//! TPC-H SF1 benchmark of index selection (FACTS §8), against the reference numbers of
-//! Kossmann et al.'s platform on this machine.
+//! TPC-H SF1 benchmark of index selection (docs/postgres-facts.md §8), against the reference
+//! numbers of Kossmann et al.'s platform on this machine.
 //!
 //! Prepare the data and queries first: `examples/tpch/prepare.sh` (default `target/tpch`). Then
 //! `cargo run --example bench_tpch [DIR]`: starts a throwaway cluster, loads the data (no
@@ -189,7 +189,9 @@ impl WhatIf for HypoWhatIf {
         &mut self,
         requests: &[Request],
     ) -> Result<Vec<Result<Evaluation, Skipped>>, idxadvise::error::Error> {
-        let db = |e: tokio_postgres::Error| idxadvise::error::Error::Database(e.to_string());
+        let db = |e: tokio_postgres::Error| {
+            idxadvise::error::Error::caused(idxadvise::error::Kind::Database, e.to_string(), e)
+        };
         let mut out: Vec<Option<Result<Evaluation, Skipped>>> = vec![None; requests.len()];
         let mut misses: Vec<(usize, Request)> = Vec::new();
         for (i, r) in requests.iter().enumerate() {

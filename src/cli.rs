@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::error::{Error, Result, EXIT_OK, EXIT_PREREQUISITE};
+use crate::error::{Error, Kind, Result, EXIT_OK, EXIT_PREREQUISITE};
 
 /// PostgreSQL index advisor for Django teams.
 #[derive(Debug, Parser)]
@@ -311,7 +311,13 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| {
+            Error::caused(
+                Kind::Internal,
+                format!("cannot start the async runtime: {e}"),
+                e,
+            )
+        })
 }
 
 /// Run a parsed command line, writing results to `out`. Returns the exit code.
@@ -406,7 +412,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<i32> {
             let text = match (&args.sql, &args.file) {
                 (Some(s), _) => s.clone(),
                 (None, Some(f)) => std::fs::read_to_string(f).map_err(|e| {
-                    Error::Usage(format!("cannot read {:?}: {e}", f.display().to_string()))
+                    let message = format!("cannot read {:?}: {e}", f.display().to_string());
+                    Error::caused(Kind::Usage, message, e)
                 })?,
                 (None, None) => return Err(Error::Usage("give a statement or --file".into())),
             };

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::pg::ConnectOptions;
 
 /// Parse a duration such as `10s`, `500ms`, `2min` or a bare number of seconds.
@@ -16,10 +16,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, Error> {
         Some(i) => s.split_at(i),
         None => (s, "s"),
     };
-    let n: f64 = num.parse().map_err(|_| {
-        Error::Usage(format!(
-            "invalid duration {s:?} (examples: 10s, 500ms, 2min)"
-        ))
+    let n: f64 = num.parse().map_err(|e| {
+        let message = format!("invalid duration {s:?} (examples: 10s, 500ms, 2min)");
+        Error::caused(Kind::Usage, message, e)
     })?;
     let secs = match unit.trim() {
         "ms" => n / 1000.0,
@@ -67,13 +66,11 @@ impl StorageBudget {
     /// Parse `500MB`, `1.5GB`, `64kB`, `123456` (bytes) or `10%`.
     pub fn parse(s: &str) -> Result<StorageBudget, Error> {
         let t = s.trim();
-        let bad = || {
-            Error::Usage(format!(
-                "invalid storage budget {s:?}\n(examples: 500MB, 2GB, 10%)"
-            ))
-        };
+        let message = || format!("invalid storage budget {s:?}\n(examples: 500MB, 2GB, 10%)");
+        let bad = || Error::Usage(message());
+        let not_a_number = |e| Error::caused(Kind::Usage, message(), e);
         if let Some(p) = t.strip_suffix('%') {
-            let v: f64 = p.trim().parse().map_err(|_| bad())?;
+            let v: f64 = p.trim().parse().map_err(not_a_number)?;
             if !(v.is_finite() && v > 0.0 && v <= 1000.0) {
                 return Err(Error::Usage(format!(
                     "storage budget {s:?} must be a share between 0% and 1000%"
@@ -85,7 +82,7 @@ impl StorageBudget {
             .find(|c: char| !c.is_ascii_digit() && c != '.')
             .unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
-        let v: f64 = num.parse().map_err(|_| bad())?;
+        let v: f64 = num.parse().map_err(not_a_number)?;
         let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
             "" | "b" => 1.0,
             "kb" | "k" | "kib" => 1024.0,
@@ -134,7 +131,10 @@ fn parse_share(s: &str, what: &str, examples: &str) -> Result<f64, Error> {
         Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
         None => t.parse::<f64>(),
     }
-    .map_err(|_| Error::Usage(format!("invalid {what} {s:?}\n(examples: {examples})")))
+    .map_err(|e| {
+        let message = format!("invalid {what} {s:?}\n(examples: {examples})");
+        Error::caused(Kind::Usage, message, e)
+    })
 }
 
 /// Check a share is in `[0, 1)`.
@@ -356,8 +356,10 @@ impl WorkloadFilter {
             }
         }
         Ok(WorkloadFilter {
-            min_calls: i64::try_from(min_calls)
-                .map_err(|_| Error::Usage(format!("--min-calls {min_calls} is too large")))?,
+            min_calls: i64::try_from(min_calls).map_err(|e| {
+                let message = format!("--min-calls {min_calls} is too large");
+                Error::caused(Kind::Usage, message, e)
+            })?,
             top,
             top_share,
         })

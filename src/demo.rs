@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::sandbox::Sandbox;
 
 /// The example shop, as files.
@@ -29,13 +29,16 @@ impl Example {
         let tmp = tempfile::Builder::new()
             .prefix("idxadvise-example-")
             .tempdir()
-            .map_err(|e| Error::Internal(format!("cannot create a temp dir: {e}")))?;
+            .map_err(|e| {
+                Error::caused(Kind::Internal, format!("cannot create a temp dir: {e}"), e)
+            })?;
         let dir = tmp.path().join("shop");
         crate::example::extract(&dir).map_err(|e| {
-            Error::Internal(format!(
+            let message = format!(
                 "cannot write the example project into {}: {e}",
                 dir.display()
-            ))
+            );
+            Error::caused(Kind::Internal, message, e)
         })?;
         Ok(Example { dir, _tmp: tmp })
     }
@@ -97,7 +100,13 @@ pub fn prepare(
                 .env("DATABASE_URL", &url)
                 .stdin(Stdio::null())
                 .output()
-                .map_err(|e| Error::Internal(format!("cannot run {}: {e}", py.display())))?;
+                .map_err(|e| {
+                    Error::caused(
+                        Kind::Internal,
+                        format!("cannot run {}: {e}", py.display()),
+                        e,
+                    )
+                })?;
             if !out.status.success() {
                 return Err(Error::Internal(format!(
                     "manage.py migrate failed: {}",
@@ -227,7 +236,13 @@ pub fn run(
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| {
+            Error::caused(
+                Kind::Internal,
+                format!("cannot start the async runtime: {e}"),
+                e,
+            )
+        })?;
     let result = rt.block_on(crate::analyze::run(&config, out));
     sandbox.stop();
     let outcome = result?;

@@ -1,10 +1,11 @@
 //! The `idxadvise` binary: parse arguments, run, map errors to documented exit codes.
 
 use std::io::Write;
+use std::process::ExitCode;
 
 use clap::Parser;
 
-fn main() {
+fn main() -> ExitCode {
     let cli = idxadvise::cli::Cli::parse();
     let json = cli.json_output();
     let stdout = std::io::stdout();
@@ -22,5 +23,6 @@ fn main() {
         }
     };
     let _ = out.flush();
-    std::process::exit(code);
+    // Every documented code is below 256; anything else would be a bug.
+    ExitCode::from(u8::try_from(code).unwrap_or(idxadvise::error::EXIT_INTERNAL as u8))
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 
 /// The `[tool.idxadvise]` table.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -53,19 +53,27 @@ pub fn load(project: &Path) -> Result<ProjectConfig, Error> {
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ProjectConfig::default()),
-        Err(e) => return Err(Error::Usage(format!("cannot read {}: {e}", path.display()))),
+        Err(e) => {
+            let message = format!("cannot read {}: {e}", path.display());
+            return Err(Error::caused(Kind::Usage, message, e));
+        }
     };
-    parse(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
+    parse(&text).map_err(|e| Error::caused(Kind::Usage, format!("{}: {e}", path.display()), e))
+}
+
+/// A `pyproject.toml` that is not valid TOML, or whose `[tool.idxadvise]` has an unknown key
+/// or a value of the wrong type. The message is the first line of TOML's own.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid [tool.idxadvise]: {}", .source.message().lines().next().unwrap_or(""))]
+pub struct InvalidPyProject {
+    /// The TOML parser's error.
+    #[source]
+    source: toml::de::Error,
 }
 
 /// Parse the text of a `pyproject.toml`.
-pub fn parse(text: &str) -> Result<ProjectConfig, String> {
-    let doc: PyProject = toml::from_str(text).map_err(|e| {
-        format!(
-            "invalid [tool.idxadvise]: {}",
-            e.message().lines().next().unwrap_or("")
-        )
-    })?;
+pub fn parse(text: &str) -> Result<ProjectConfig, InvalidPyProject> {
+    let doc: PyProject = toml::from_str(text).map_err(|source| InvalidPyProject { source })?;
     Ok(doc.tool.and_then(|t| t.idxadvise).unwrap_or_default())
 }
 
@@ -94,6 +102,6 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors() {
         let e = parse("[tool.idxadvise]\nbudgett = \"1GB\"\n").expect_err("typo");
-        assert!(e.contains("budgett"), "{e}");
+        assert!(e.to_string().contains("budgett"), "{e}");
     }
 }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 
 /// What to install, per system: the server (with pg_stat_statements) and HypoPG for the same
 /// major version. Package names: Debian's own for Debian 12, the PostgreSQL project's (PGDG)
@@ -79,10 +79,10 @@ pub const INITDB_ARGS: &[&str] = &[
 /// A free TCP port on 127.0.0.1 (the test harness uses it too).
 pub fn free_port() -> Result<u16, Error> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| Error::Internal(format!("cannot find a free port: {e}")))?;
+        .map_err(|e| Error::caused(Kind::Internal, format!("cannot find a free port: {e}"), e))?;
     l.local_addr()
         .map(|a| a.port())
-        .map_err(|e| Error::Internal(format!("cannot find a free port: {e}")))
+        .map_err(|e| Error::caused(Kind::Internal, format!("cannot find a free port: {e}"), e))
 }
 
 impl Sandbox {
@@ -109,7 +109,9 @@ impl Sandbox {
         let root = tempfile::Builder::new()
             .prefix("idxadvise-demo-")
             .tempdir()
-            .map_err(|e| Error::Internal(format!("cannot create a temp dir: {e}")))?;
+            .map_err(|e| {
+                Error::caused(Kind::Internal, format!("cannot create a temp dir: {e}"), e)
+            })?;
         if as_postgres {
             run(
                 Command::new("chown")
@@ -139,7 +141,13 @@ impl Sandbox {
             .append(true)
             .open(data.join("postgresql.conf"))
             .and_then(|mut f| std::io::Write::write_all(&mut f, conf.as_bytes()))
-            .map_err(|e| Error::Internal(format!("cannot configure the demo cluster: {e}")))?;
+            .map_err(|e| {
+                Error::caused(
+                    Kind::Internal,
+                    format!("cannot configure the demo cluster: {e}"),
+                    e,
+                )
+            })?;
         run(
             sb.cmd("pg_ctl")
                 .args(["-w", "-t", "60", "-D"])
@@ -274,7 +282,7 @@ fn run(cmd: &mut Command, what: &str) -> Result<String, Error> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| Error::Internal(format!("{what}: cannot run: {e}")))?;
+        .map_err(|e| Error::caused(Kind::Internal, format!("{what}: cannot run: {e}"), e))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let first = err

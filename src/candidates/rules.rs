@@ -118,8 +118,9 @@ fn order_key(o: &crate::parse::OrderKey) -> IndexKey {
     }
 }
 
-/// The collation is not C/POSIX: prefix LIKE needs a pattern operator class (FACTS §7). A
-/// column without an explicit collation uses the database default, which we treat as non-C.
+/// The collation is not C/POSIX: prefix LIKE needs a pattern operator class
+/// (docs/postgres-facts.md §7). A column without an explicit collation uses the database
+/// default, which we treat as non-C.
 fn needs_pattern_ops(c: &Column) -> bool {
     !matches!(c.collation.as_deref(), Some("C") | Some("POSIX"))
 }

@@ -1,9 +1,9 @@
 //! `collect`: read the workload, catalog and write statistics of a server into a [`Snapshot`].
 //!
 //! Stage: collect (I/O at the edge). Must not change the server: every session is read-only and
-//! untracked by pg_stat_statements when the role may say so (FACTS §2), and the tool's own
-//! statements are left out of the workload when it may not. Invariant: a snapshot is either
-//! complete or not produced at all (see [`output::write_atomic`]).
+//! untracked by pg_stat_statements when the role may say so (docs/postgres-facts.md §2), and
+//! the tool's own statements are left out of the workload when it may not. Invariant: a
+//! snapshot is either complete or not produced at all (see [`output::write_atomic`]).
 
 pub mod activity;
 pub mod catalog;
@@ -46,9 +46,10 @@ pub async fn collect(config: &CollectConfig) -> Result<Snapshot, Error> {
 fn pgss_error(database: &str, e: PgError) -> Error {
     let loaded = matches!(&e, PgError::Query { message, .. } if message.contains("shared_preload_libraries"));
     if loaded {
-        Error::Prerequisite(format!(
+        let message = format!(
             "pg_stat_statements is not loaded on the server of database {database:?}\n(add it to shared_preload_libraries in postgresql.conf and restart: shared_preload_libraries = 'pg_stat_statements')"
-        ))
+        );
+        Error::caused(crate::error::Kind::Prerequisite, message, e)
     } else {
         e.into()
     }

@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 use crate::model::Snapshot;
 
 /// Write `bytes` to `path` atomically (temp file in the same folder, fsync, link without
@@ -42,17 +42,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 /// The snapshot as pretty JSON with a trailing newline.
 pub fn to_json(snapshot: &Snapshot) -> Result<String, Error> {
-    let mut s = serde_json::to_string_pretty(snapshot)
-        .map_err(|e| Error::Internal(format!("cannot serialise the snapshot: {e}")))?;
+    let mut s = serde_json::to_string_pretty(snapshot).map_err(|e| {
+        Error::caused(
+            Kind::Internal,
+            format!("cannot serialise the snapshot: {e}"),
+            e,
+        )
+    })?;
     s.push('\n');
     Ok(s)
 }
 
 /// Read a snapshot written by `idxadvise collect` (`--snapshot FILE`).
 pub fn load_snapshot(path: &Path) -> Result<Snapshot, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Usage(format!("cannot read snapshot {}: {e}", path.display())))?;
-    Snapshot::from_json(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::caused(
+            Kind::Usage,
+            format!("cannot read snapshot {}: {e}", path.display()),
+            e,
+        )
+    })?;
+    Snapshot::from_json(&text)
+        .map_err(|e| Error::caused(Kind::Usage, format!("{}: {e}", path.display()), e))
 }
 
 #[cfg(test)]

@@ -59,10 +59,10 @@ pub fn parse_window(s: &str) -> Result<Duration, crate::error::Error> {
     if t.trim_end_matches(|c: char| c.is_ascii_alphabetic()).trim() == "0" {
         return Ok(Duration::ZERO);
     }
-    crate::config::parse_duration(t).map_err(|_| {
-        crate::error::Error::Usage(format!(
-            "invalid --window {s:?}\n(examples: 60s, 2min, 0 for the cumulative counters)"
-        ))
+    crate::config::parse_duration(t).map_err(|e| {
+        let message =
+            format!("invalid --window {s:?}\n(examples: 60s, 2min, 0 for the cumulative counters)");
+        crate::error::Error::caused(crate::error::Kind::Usage, message, e)
     })
 }
 

@@ -91,8 +91,9 @@ pub fn first_keyword(text: &str) -> String {
 ///
 /// Problem: pg_stat_statements holds more than the application's queries. What we do: leave out
 /// idxadvise's own statements (marker comment), hidden texts, utility statements (anything not
-/// SELECT/INSERT/UPDATE/DELETE/WITH/VALUES/TABLE/MERGE/DECLARE (a cursor's query)) and Django's foreign-key checks
-/// (FACTS §1: `SELECT 1 FROM ONLY "t" x WHERE … FOR KEY SHARE OF x`, recognised by text).
+/// SELECT/INSERT/UPDATE/DELETE/WITH/VALUES/TABLE/MERGE/DECLARE (a cursor's query)) and Django's
+/// foreign-key checks (`SELECT 1 FROM ONLY "t" x WHERE … FOR KEY SHARE OF x`, recognised by
+/// text: docs/postgres-facts.md §1).
 pub fn exclusion(text: &str) -> Option<String> {
     if text == HIDDEN_TEXT {
         return Some("text hidden: <insufficient privilege> (grant pg_monitor)".into());

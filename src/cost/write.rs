@@ -1,5 +1,5 @@
 //! Write cost of new indexes: what maintaining them costs the primary, in milliseconds of
-//! database time per second, comparable with the read gain (FACTS §5–§6).
+//! database time per second, comparable with the read gain (docs/postgres-facts.md §5–§6).
 //!
 //! Pure: works from the snapshot's write counters and the statements' shapes. Must not guess
 //! when counters are missing: [`WriteModel::available`] is false and callers say so.
@@ -53,14 +53,15 @@ pub struct WriteCalibration {
 /// | non-HOT update µs/row (0% HOT), run 1 / 2 | 15.5 / 7.7 | 27.0 / 24.7 | 46.0 / 22.3 | 62.5 / 29.0 | 58.5 / 43.1 | 69.4 / 67.0 | 107.1 / 63.4 |
 ///
 /// - insert: +4.95 / +6.05 µs per extra index entry (least squares per run; the 5th index, on
-///   a random 32-character text, costs most, as FACTS §6's WAL figures predict). FACTS §6
-///   (1.00/0.48/0.36/0.17 with 0/1/3/6 extra indexes) has the same shape.
+///   a random 32-character text, costs most, as the WAL figures of docs/postgres-facts.md §6
+///   predict). That page's batch-insert rates (1.00/0.48/0.36/0.17 with 0/1/3/6 extra
+///   indexes) have the same shape.
 /// - update: HOT costs 2.4–5.8 µs/row whatever the number of indexes; non-HOT costs 3–22×
-///   more (FACTS §6: 0.43–0.55× the speed on a bigger table): 9.5 / 6.2 µs per index entry
-///   written (mean of (non-HOT − HOT) ÷ entries; each non-HOT update writes into every index:
-///   here the primary key, the index on the set column and the extras). The per-entry figure
-///   includes the heap overhead of a non-HOT update (the two runs' intercepts were −15 and
-///   +4 µs: not distinguishable from zero), so `nonhot_extra_ms` is 0.
+///   more (docs/postgres-facts.md §6: 0.43–0.55× the speed on a bigger table): 9.5 / 6.2 µs
+///   per index entry written (mean of (non-HOT − HOT) ÷ entries; each non-HOT update writes
+///   into every index: here the primary key, the index on the set column and the extras). The
+///   per-entry figure includes the heap overhead of a non-HOT update (the two runs'
+///   intercepts were −15 and +4 µs: not distinguishable from zero), so `nonhot_extra_ms` is 0.
 /// - VACUUM after deleting 10% of the rows: 53 / 56 µs per index page (least squares over
 ///   1,086 to 6,300 index pages).
 ///

@@ -391,12 +391,17 @@ pub enum EmitError {
 
 impl From<EmitError> for crate::error::Error {
     fn from(e: EmitError) -> Self {
+        let message = e.to_string();
         match e {
-            EmitError::Io { .. } | EmitError::Exists(_) => crate::error::Error::Output {
-                message: e.to_string(),
+            EmitError::Io { source, .. } => crate::error::Error::Output {
+                message,
+                source: Some(source),
+            },
+            EmitError::Exists(_) => crate::error::Error::Output {
+                message,
                 source: None,
             },
-            other => crate::error::Error::Usage(other.to_string()),
+            other => crate::error::Error::caused(crate::error::Kind::Usage, message, other),
         }
     }
 }
@@ -416,12 +421,8 @@ pub fn not_written(
     match Error::from(e) {
         Error::Output { message, source } => Error::Output {
             message: format!(
-                "{done}{message}\n(no file was left in {:?}; {})",
+                "{done}{message}\n(no file was left in {:?}; choose another --out, then run again)",
                 out_dir.display().to_string(),
-                source
-                    .as_ref()
-                    .map(crate::preflight::write_hint)
-                    .unwrap_or("choose another --out, then run again")
             ),
             source,
         },

@@ -13,6 +13,7 @@ pub mod server;
 pub mod skip;
 pub mod snapshot;
 pub mod units;
+pub mod versioned;
 pub mod workload;
 pub mod writes;
 

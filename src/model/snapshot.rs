@@ -32,19 +32,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Parse a snapshot, refusing other format versions with a clear message.
-    pub fn from_json(text: &str) -> Result<Snapshot, String> {
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not a JSON snapshot: {e}"))?;
-        let fv = v.get("format_version").and_then(|f| f.as_u64());
-        match fv {
-            Some(n) if n == SNAPSHOT_FORMAT_VERSION as u64 => {}
-            Some(n) => {
-                return Err(format!(
-                    "snapshot format_version {n} is not supported (this build reads {SNAPSHOT_FORMAT_VERSION})"
-                ))
-            }
-            None => return Err("not an idxadvise snapshot: no format_version".into()),
-        }
-        serde_json::from_value(v).map_err(|e| format!("malformed snapshot: {e}"))
+    pub fn from_json(text: &str) -> Result<Snapshot, super::versioned::FormatError> {
+        super::versioned::from_json(text, "snapshot", SNAPSHOT_FORMAT_VERSION)
     }
 }

@@ -1,8 +1,9 @@
 //! Tests of `parse` over the hand-written Django corpus (`tests/fixtures/django_texts.txt`)
 //! and the example shop catalog (`tests/fixtures/shop_catalog.json`).
 //!
-//! Stage `parse`, tests only. Invariant: the corpus keeps FACTS §1's proportions (the same five
-//! kinds of text are skipped as utility or truncated) and every other text parses.
+//! Stage `parse`, tests only. Invariant: the corpus keeps the proportions of
+//! docs/postgres-facts.md §1 (the same five kinds of text are skipped as utility or truncated)
+//! and every other text parses.
 
 use serde::Serialize;
 
@@ -81,7 +82,7 @@ fn corpus_parses_like_facts_section_1() {
             result: r,
         });
     }
-    // The FACTS §1 failures are all skipped, with the right reason.
+    // The failures of docs/postgres-facts.md §1 are all skipped, with the right reason.
     for (label, want) in [
         ("savepoint param", SkipReason::Utility),
         ("release", SkipReason::Utility),

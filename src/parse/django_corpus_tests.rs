@@ -128,7 +128,7 @@ const LEFT_OUT_BY_COLLECT: &[(&str, &str, &str)] = &[
     (
         "SELECT $2 FROM ONLY \"public\".",
         "foreign-key check",
-        "PostgreSQL's RI trigger query, not Django's (FACTS §1)",
+        "PostgreSQL's RI trigger query, not Django's (docs/postgres-facts.md §1)",
     ),
 ];
 

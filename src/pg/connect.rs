@@ -3,7 +3,7 @@
 //!
 //! Stage: edge (I/O). Must not run anything but session setup. Invariant: every session is
 //! read-only, named `idxadvise`, bounded by `statement_timeout`/`lock_timeout`, and untracked by
-//! pg_stat_statements when the role may say so (FACTS §2).
+//! pg_stat_statements when the role may say so (docs/postgres-facts.md §2).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -454,8 +454,8 @@ fn millis(d: Duration) -> u128 {
     d.as_millis()
 }
 
-/// Connect and set up the session (FACTS §2). Returns warnings rather than failing when tracking
-/// cannot be turned off.
+/// Connect and set up the session (docs/postgres-facts.md §2). Returns warnings rather than
+/// failing when tracking cannot be turned off.
 pub async fn connect(opts: &ConnectOptions) -> Result<Connection, PgError> {
     let resolved = resolve(opts)?;
     let mut warnings = vec![];

@@ -25,6 +25,16 @@ pub enum PgError {
     /// TLS could not be set up as asked.
     #[error("tls: {0}")]
     Tls(String),
+    /// TLS could not be set up because something failed (a certificate file, the TLS
+    /// library): the same message as [`PgError::Tls`], the failure kept as the source.
+    #[error("tls: {message}")]
+    TlsFailed {
+        /// What failed, one line (it may repeat the source's text).
+        message: String,
+        /// The failure.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// A query failed.
     #[error("query failed: {context}: {message}")]
     Query {

@@ -105,6 +105,17 @@ impl ServerCertVerifier for ChainOnly {
     }
 }
 
+/// A TLS set-up failure saying `message`, `source` kept.
+fn tls_failed(
+    message: String,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+) -> PgError {
+    PgError::TlsFailed {
+        message,
+        source: source.into(),
+    }
+}
+
 fn root_store(root_cert: Option<&str>) -> Result<RootCertStore, PgError> {
     let mut store = RootCertStore::empty();
     let file = match root_cert {
@@ -117,14 +128,14 @@ fn root_store(root_cert: Option<&str>) -> Result<RootCertStore, PgError> {
     match file {
         Some(f) => {
             let pem = std::fs::read(&f).map_err(|e| {
-                PgError::Tls(format!("cannot read sslrootcert {}: {e}", f.display()))
+                tls_failed(format!("cannot read sslrootcert {}: {e}", f.display()), e)
             })?;
             for cert in CertificateDer::pem_slice_iter(&pem) {
                 let cert = cert.map_err(|e| {
-                    PgError::Tls(format!("bad certificate in {}: {e}", f.display()))
+                    tls_failed(format!("bad certificate in {}: {e}", f.display()), e)
                 })?;
                 store.add(cert).map_err(|e| {
-                    PgError::Tls(format!("bad certificate in {}: {e}", f.display()))
+                    tls_failed(format!("bad certificate in {}: {e}", f.display()), e)
                 })?;
             }
         }
@@ -147,7 +158,7 @@ pub(crate) fn tls_config(mode: SslMode, root_cert: Option<&str>) -> Result<Clien
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| PgError::Tls(e.to_string()))?;
+        .map_err(|e| tls_failed(e.to_string(), e))?;
     let config = match mode {
         SslMode::VerifyFull => builder
             .with_root_certificates(root_store(root_cert)?)
@@ -158,7 +169,7 @@ pub(crate) fn tls_config(mode: SslMode, root_cert: Option<&str>) -> Result<Clien
                 provider,
             )
             .build()
-            .map_err(|e| PgError::Tls(e.to_string()))?;
+            .map_err(|e| tls_failed(e.to_string(), e))?;
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(ChainOnly(verifier)))

@@ -11,8 +11,8 @@
 //! What we do per budget, all on cached costs: (1) the greedy's order, taking each index that
 //! still fits; (2) a budget-aware greedy over the cache; (3) the previous budget's answer; the
 //! best of these is then repaired ([`super::repair`]). Extend needs one run per budget because
-//! its solutions are not nested (FACTS §8); here the one run at the largest budget caches the
-//! costs every smaller budget needs.
+//! its solutions are not nested (docs/postgres-facts.md §8); here the one run at the largest
+//! budget caches the costs every smaller budget needs.
 
 use serde::{Deserialize, Serialize};
 

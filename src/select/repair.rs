@@ -3,16 +3,16 @@
 //! Pure on the [`Problem`]'s cache. Invariant: the result fits the limits and its objective
 //! (on the cache) is never below the starting configuration's.
 //!
-//! Problem: a greedy by benefit per byte can choose an early small index with a high ratio
-//! that leaves too little room for a pair that is better together (FACTS §8: Extend loses to
-//! single-column Drop and to DTA at some budgets for this reason). What we do: local search
-//! with swaps (remove one chosen index and add one or two unchosen ones, add one, remove one),
-//! best improvement first, until no move improves — plus completing, for one statement, a
-//! configuration the planner already answered (indexes that only help together, such as the
-//! keys of a three-way join, which no one- or two-index move reaches); for a small pool of useful candidates
-//! (at most [`EXACT_POOL`]) an exhaustive search over the pool instead, which is exact on the
-//! cached costs. Example: chosen {A} (60 MB, saves 60), budget 100 MB, unchosen B and C (50 MB
-//! each, save 45 each): the swap A → B + C saves 90.
+//! Problem: a greedy by benefit per byte can choose an early small index with a high ratio that
+//! leaves too little room for a pair that is better together (docs/postgres-facts.md §8: Extend
+//! loses to single-column Drop and to DTA at some budgets for this reason). What we do: local
+//! search with swaps (remove one chosen index and add one or two unchosen ones, add one, remove
+//! one), best improvement first, until no move improves — plus completing, for one statement, a
+//! configuration the planner already answered (indexes that only help together, such as the keys of
+//! a three-way join, which no one- or two-index move reaches); for a small pool of useful
+//! candidates (at most [`EXACT_POOL`]) an exhaustive search over the pool instead, which is exact
+//! on the cached costs. Example: chosen {A} (60 MB, saves 60), budget 100 MB, unchosen B and C (50
+//! MB each, save 45 each): the swap A → B + C saves 90.
 
 use super::problem::{Limits, Problem};
 

@@ -250,19 +250,8 @@ impl Baseline {
     }
 
     /// Parse `baseline.json`, refusing other format versions with a clear message.
-    pub fn from_json(text: &str) -> Result<Baseline, String> {
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not a JSON baseline: {e}"))?;
-        match v.get("format_version").and_then(|f| f.as_u64()) {
-            Some(n) if n == u64::from(BASELINE_FORMAT_VERSION) => {}
-            Some(n) => {
-                return Err(format!(
-                    "baseline format_version {n} is not supported (this build reads {BASELINE_FORMAT_VERSION})"
-                ))
-            }
-            None => return Err("not an idxadvise baseline: no format_version".into()),
-        }
-        serde_json::from_value(v).map_err(|e| format!("malformed baseline: {e}"))
+    pub fn from_json(text: &str) -> Result<Baseline, crate::model::versioned::FormatError> {
+        crate::model::versioned::from_json(text, "baseline", BASELINE_FORMAT_VERSION)
     }
 
     /// The counters of one statement.
@@ -363,9 +352,11 @@ mod tests {
         let other = text.replace("\"format_version\": 1", "\"format_version\": 9");
         assert!(Baseline::from_json(&other)
             .unwrap_err()
+            .to_string()
             .contains("format_version 9"));
         assert!(Baseline::from_json("{}")
             .unwrap_err()
+            .to_string()
             .contains("no format_version"));
         assert!(b.statement(101).is_some());
         assert!(b.statement(7).is_none());

@@ -11,7 +11,7 @@ use super::baseline::{Baseline, BASELINE_FILE};
 use super::compare::{Suggestion, VerifyReport};
 use crate::config::CollectConfig;
 use crate::emit::{EmitConfig, EmittedFile, FileKind};
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::model::{Catalog, Snapshot};
 use crate::select::{DropProposal, DropReason, Recommendation};
 
@@ -32,12 +32,14 @@ pub fn load_baseline(dir: &Path) -> Result<Baseline> {
         dir.to_path_buf()
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::Usage(format!(
+        let message = format!(
             "cannot read the baseline {:?}: {e}\n(give the output folder of `idxadvise analyze`, which holds {BASELINE_FILE})",
             path.display().to_string()
-        ))
+        );
+        Error::caused(Kind::Usage, message, e)
     })?;
-    Baseline::from_json(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
+    Baseline::from_json(&text)
+        .map_err(|e| Error::caused(Kind::Usage, format!("{}: {e}", path.display()), e))
 }
 
 /// Take the second snapshot. Warnings of `collect` go to `warn`.

@@ -79,18 +79,23 @@ fn session_lost(message: &str) -> bool {
 }
 
 impl From<WhatIfError> for crate::error::Error {
+    /// The same message (with a hint when the session was lost), the engine's error kept as
+    /// the source.
     fn from(e: WhatIfError) -> Self {
-        match e {
-            WhatIfError::Connect(p) => p.into(),
-            WhatIfError::NoHypoPg => crate::error::Error::Prerequisite(e.to_string()),
-            WhatIfError::Options(_) => crate::error::Error::Usage(e.to_string()),
-            WhatIfError::UnknownRequest { .. } => crate::error::Error::Internal(e.to_string()),
-            WhatIfError::Session { ref message, .. } if session_lost(message) => {
-                crate::error::Error::Database(format!(
-                    "{e}\n(the server ended the session or restarted during the what-if stage; nothing was written: run idxadvise again)"
-                ))
-            }
-            _ => crate::error::Error::Database(e.to_string()),
-        }
+        use crate::error::{Error, Kind};
+        let kind = match e {
+            WhatIfError::Connect(p) => return p.into(),
+            WhatIfError::NoHypoPg => Kind::Prerequisite,
+            WhatIfError::Options(_) => Kind::Usage,
+            WhatIfError::UnknownRequest { .. } => Kind::Internal,
+            _ => Kind::Database,
+        };
+        let message = match &e {
+            WhatIfError::Session { message, .. } if session_lost(message) => format!(
+                "{e}\n(the server ended the session or restarted during the what-if stage; nothing was written: run idxadvise again)"
+            ),
+            _ => e.to_string(),
+        };
+        Error::caused(kind, message, e)
     }
 }

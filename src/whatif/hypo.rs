@@ -15,7 +15,7 @@ use crate::model::{Catalog, IndexSpec, KeyExpr};
 use crate::pg::connect::db_message;
 
 /// Hypothetical indexes one session may hold at once. HypoPG 1.3 hands out fake OIDs from a
-/// range of about 2,800 (FACTS §4); we stay well below it.
+/// range of about 2,800 (docs/postgres-facts.md §4); we stay well below it.
 pub const MAX_HYPOTHETICAL: usize = 2000;
 
 /// Values at least this distinct (share of rows) count as unique for [`simulated`].
@@ -229,7 +229,7 @@ impl HypoSession {
     }
 
     /// HypoPG's own size estimate of a hypothetical index (for comparison only: it ignores
-    /// B-tree deduplication, FACTS §4).
+    /// B-tree deduplication, docs/postgres-facts.md §4).
     pub async fn hypopg_size(&self, client: &Client, oid: u32) -> Result<i64, WhatIfError> {
         let row = client
             .query_one("SELECT hypopg_relation_size($1)::bigint", &[&oid])

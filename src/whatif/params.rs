@@ -1,5 +1,5 @@
-//! Representative parameter values for `$n` statements (FACTS §3, main path), and the text-format
-//! parameter wrapper that lets any type accept them.
+//! Representative parameter values for `$n` statements (docs/postgres-facts.md §3, main path),
+//! and the text-format parameter wrapper that lets any type accept them.
 //!
 //! Stage `whatif` (pure but for the `ToSql` glue). Must not query the database: values come from
 //! the snapshot's `pg_stats`. Invariant: the value sets of a statement depend only on its shape,

@@ -4,7 +4,7 @@
 //! Stage `whatif` (I/O). Must not run anything but EXPLAIN, PREPARE/DEALLOCATE and `hypopg_*`
 //! (never ANALYZE). Invariant: a prepared `EXPLAIN` is re-planned on every execution, so it sees
 //! the current hypothetical indexes; a generic plan is always PREPAREd under a fresh name (a
-//! cached generic plan is not invalidated by HypoPG, FACTS §3).
+//! cached generic plan is not invalidated by HypoPG, docs/postgres-facts.md §3).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 
 pub use crate::model::log::{
     LogEntry, LogEntryKind, LogFile, LogFormat, LogReading, LoggedParameter,
@@ -57,16 +57,14 @@ impl LogOptions {
 }
 
 fn open(path: &Path) -> Result<std::fs::File, Error> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        Error::Usage(format!(
-            "cannot read log file {:?}: {e}",
-            path.display().to_string()
-        ))
+    let message = |e: &dyn std::fmt::Display| {
+        format!("cannot read log file {:?}: {e}", path.display().to_string())
     };
-    let f = std::fs::File::open(path).map_err(|e| unreadable(&e))?;
-    let meta = f.metadata().map_err(|e| unreadable(&e))?;
+    let unreadable = |e: std::io::Error| Error::caused(Kind::Usage, message(&e), e);
+    let f = std::fs::File::open(path).map_err(unreadable)?;
+    let meta = f.metadata().map_err(unreadable)?;
     if meta.is_dir() {
-        return Err(unreadable(&"it is a directory"));
+        return Err(Error::Usage(message(&"it is a directory")));
     }
     Ok(f)
 }
@@ -188,7 +186,13 @@ pub fn read_logs(options: &LogOptions) -> Result<LogReading, Error> {
         let mut reader = BufReader::with_capacity(1 << 16, file);
         let shown = path.display().to_string();
         let (summary, entries, warning) = read_one(i, &shown, &mut reader, given.as_ref())
-            .map_err(|e| Error::Usage(format!("cannot read log file {shown:?}: {e}")))?;
+            .map_err(|e| {
+                Error::caused(
+                    Kind::Usage,
+                    format!("cannot read log file {shown:?}: {e}"),
+                    e,
+                )
+            })?;
         reading.entries.extend(entries);
         reading.files.push(summary);
         reading.warnings.extend(warning);

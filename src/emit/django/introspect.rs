@@ -43,7 +43,7 @@ pub enum IntrospectError {
     },
     /// Temp file or JSON trouble.
     #[error("cannot read the introspection result: {0}")]
-    Output(String),
+    Output(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 /// What Django says about a project (the JSON `introspect.py` writes).
@@ -343,7 +343,7 @@ pub fn introspect(
     let python = python
         .map(Path::to_path_buf)
         .unwrap_or_else(|| default_python(&root));
-    let dir = tempfile::tempdir().map_err(|e| IntrospectError::Output(e.to_string()))?;
+    let dir = tempfile::tempdir().map_err(|e| IntrospectError::Output(e.into()))?;
     let out_path = dir.path().join("django.json");
     let mut cmd = Command::new(&python);
     cmd.current_dir(&root)
@@ -370,10 +370,9 @@ pub fn introspect(
             stderr: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
         });
     }
-    let text =
-        std::fs::read_to_string(&out_path).map_err(|e| IntrospectError::Output(e.to_string()))?;
+    let text = std::fs::read_to_string(&out_path).map_err(|e| IntrospectError::Output(e.into()))?;
     let mut project: DjangoProject =
-        serde_json::from_str(&text).map_err(|e| IntrospectError::Output(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| IntrospectError::Output(e.into()))?;
     project.root = root;
     Ok(project)
 }

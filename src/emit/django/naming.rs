@@ -150,8 +150,8 @@ mod tests {
         IndexSpec::on("public", table, keys)
     }
 
-    /// Vectors computed by Django 5.2 (FACTS §7); the Django e2e test recomputes them with
-    /// Django itself on 4.2 and the newest.
+    /// Vectors computed by Django 5.2 (docs/postgres-facts.md §7); the Django e2e test
+    /// recomputes them with Django itself on 4.2 and the newest.
     #[test]
     fn django_vectors() {
         let cases = [
