@@ -114,6 +114,17 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     // analysis (crate::emit::read_project_early).
     let early_django = crate::emit::read_project_early(&config.emit)?;
     crate::preflight::readable_tables(&config.engine.connect).await?;
+    for w in crate::preflight::analysed_database(
+        &config.engine.connect,
+        &config.hot_values,
+        &config.exclude_tables,
+    )
+    .await?
+    {
+        if !config.quiet {
+            eprintln!("warning: {w}");
+        }
+    }
 
     // collect
     let mut snapshot = crate::collect::source::gather(

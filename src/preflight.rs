@@ -6,7 +6,11 @@
 //!   never as "free space";
 //! - the Django project: the folder must hold `manage.py`, and a `--python` given must exist;
 //! - the role: EXPLAIN needs SELECT on every table the workload reads; a role that cannot read
-//!   every user table (no `pg_read_all_data`) stops with the fix, as `check` reports it.
+//!   every user table (no `pg_read_all_data`) stops with the fix, as `check` reports it;
+//! - the analysed database: HypoPG must be installed there (the what-if stage needs it, and
+//!   would otherwise stop only after the observation window); every `--hot-values` table and
+//!   column must exist; an `--exclude-table` that names no table is a warning (a typo excludes
+//!   nothing).
 //!
 //! Must not change the database or leave a file behind.
 
@@ -43,6 +47,10 @@ pub fn empty_out_dir(dir: &Path) -> Result<()> {
             Ok(())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) if dir.exists() && !dir.is_dir() => Err(Error::Usage(format!(
+            "--out {:?} is a file; --out names a folder, new or empty\n(choose another --out)",
+            dir.display().to_string()
+        ))),
         Err(e) => Err(Error::output(dir, e)),
     }
 }
@@ -163,6 +171,81 @@ pub async fn readable_tables(opts: &crate::pg::ConnectOptions) -> Result<()> {
     )))
 }
 
+/// What the analysed database must have before the window opens: HypoPG, and the tables and
+/// columns `--hot-values` names. Returns warnings: `--exclude-table` names that match no table.
+pub async fn analysed_database(
+    opts: &crate::pg::ConnectOptions,
+    hot_values: &[crate::config::HotValues],
+    exclude_tables: &[String],
+) -> Result<Vec<String>> {
+    let conn = crate::pg::connect(opts).await?;
+    if crate::whatif::hypo::hypopg_version(&conn.client)
+        .await?
+        .is_none()
+    {
+        return Err(crate::whatif::WhatIfError::NoHypoPg.into());
+    }
+    // `to_regclass` resolves an unqualified name through the search_path, as the catalog does.
+    let column_exists = |name: String, column: Option<String>| {
+        let client = &conn.client;
+        async move {
+            let row = client
+                .query_one(
+                    "SELECT c.oid IS NOT NULL AS has_table, \
+                            EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a \
+                                    WHERE a.attrelid = c.oid AND a.attname = $2 \
+                                      AND a.attnum > 0 AND NOT a.attisdropped) AS has_column \
+                     FROM (SELECT to_regclass($1)::oid AS oid) c",
+                    &[&name, &column.unwrap_or_default()],
+                )
+                .await
+                .map_err(|e| {
+                    crate::pg::PgError::query("looking up a table named on the command line", e)
+                })?;
+            Ok::<(bool, bool), Error>((row.get("has_table"), row.get("has_column")))
+        }
+    };
+    for h in hot_values {
+        let name = match &h.schema {
+            Some(sc) => format!(
+                "{}.{}",
+                crate::pg::quote::ident(sc),
+                crate::pg::quote::ident(&h.table)
+            ),
+            None => crate::pg::quote::ident(&h.table),
+        };
+        let label = match &h.schema {
+            Some(sc) => format!("{sc}.{}", h.table),
+            None => h.table.clone(),
+        };
+        let (table, column) = column_exists(name, Some(h.column.clone())).await?;
+        if !table {
+            return Err(Error::Usage(format!("--hot-values: no table {label}")));
+        }
+        if !column {
+            return Err(Error::Usage(format!(
+                "--hot-values: table {label} has no column {}",
+                h.column
+            )));
+        }
+    }
+    let mut warnings = vec![];
+    for e in exclude_tables {
+        let name = e
+            .split('.')
+            .map(crate::pg::quote::ident)
+            .collect::<Vec<_>>()
+            .join(".");
+        let (table, _) = column_exists(name, None).await?;
+        if !table {
+            warnings.push(format!(
+                "--exclude-table {e}: no such table in this database, nothing is excluded by it"
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +272,9 @@ mod tests {
             1,
             "no probe left"
         );
+        let e = empty_out_dir(&f).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_USAGE);
+        assert!(e.to_string().contains("is a file"), "{e}");
         let e = django_project(d.path(), None).unwrap_err();
         assert!(e.to_string().contains("has no manage.py"), "{e}");
         std::fs::write(d.path().join("manage.py"), "").unwrap();

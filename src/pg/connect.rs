@@ -260,6 +260,18 @@ fn resolve(opts: &ConnectOptions) -> Result<Resolved, PgError> {
         .or_else(|| env("DATABASE_URL"))
         .unwrap_or_default();
     let (rest, ours) = split_params(&raw);
+    // A URL of another scheme (http://, mysql://) is not a connection string at all.
+    if let Some((scheme, _)) = raw.trim_start().split_once("://") {
+        let is_scheme = !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        if is_scheme && !matches!(scheme, "postgres" | "postgresql") {
+            return Err(PgError::Config(format!(
+                "the database URL must start with postgres:// or postgresql://, not {scheme}://"
+            )));
+        }
+    }
     let mut config: Config = if rest.trim().is_empty() {
         Config::new()
     } else {
@@ -544,6 +556,25 @@ mod tests {
         let (rest, ours) = split_params("host=h sslmode=verify-ca dbname=x");
         assert_eq!(rest, "host=h dbname=x");
         assert_eq!(ours[0].1, "verify-ca");
+    }
+
+    #[test]
+    fn other_url_schemes_are_named() {
+        let opts = |url: &str| ConnectOptions {
+            url: Some(url.into()),
+            ..ConnectOptions::default()
+        };
+        let Err(e) = resolve(&opts("http://bob:s3cret@localhost:5432/x")) else {
+            panic!("an http:// URL must be refused");
+        };
+        let msg = e.to_string();
+        assert!(msg.contains("must start with postgres://"), "{msg}");
+        assert!(
+            msg.contains("not http://") && !msg.contains("s3cret"),
+            "{msg}"
+        );
+        assert!(resolve(&opts("postgresql://localhost/x")).is_ok());
+        assert!(resolve(&opts("host=localhost dbname=x")).is_ok());
     }
 
     #[test]

@@ -287,3 +287,54 @@ fn r14_help_says_where_analyze_writes_and_the_readme_documents_every_environment
         );
     }
 }
+
+/// What the analysed database lacks is known before the observation window opens: no HypoPG
+/// (exit 4), a `--hot-values` table or column that does not exist (exit 2); an
+/// `--exclude-table` that names no table is a warning. The window asked for is long (600 s):
+/// these runs return at once, with no collection line on stderr.
+#[test]
+fn r14_the_analysed_database_is_checked_before_the_window() {
+    let c = cluster();
+    let db = c.create_database("fail_early_no_hypopg");
+    c.psql(
+        &db,
+        "DROP EXTENSION IF EXISTS hypopg; CREATE TABLE t (id int PRIMARY KEY, status text);",
+    );
+    let url = c.url(&db);
+    let analyze = |extra: &[&str]| {
+        let mut args = vec!["analyze", "--database-url", &url, "--window", "600"];
+        args.extend_from_slice(extra);
+        idxadvise(&args)
+    };
+    let run = analyze(&[]);
+    run.assert_error(4, &["hypopg"]);
+    assert!(!run.stderr.contains("collect"), "{}", run.stderr);
+
+    c.psql(&db, "CREATE EXTENSION hypopg");
+    let run = analyze(&["--hot-values", "t.nosuch=1"]);
+    run.assert_error(2, &["--hot-values: table t has no column nosuch"]);
+    assert!(!run.stderr.contains("collect"), "{}", run.stderr);
+    let run = analyze(&["--hot-values", "nosuch.status=1"]);
+    run.assert_error(2, &["--hot-values: no table nosuch"]);
+
+    // The warning comes first; the run then goes on (here to the empty workload, exit 4 or
+    // 5), so a short window is enough.
+    let run = idxadvise(&[
+        "analyze",
+        "--database-url",
+        &url,
+        "--window",
+        "0",
+        "--exclude-table",
+        "nosuch",
+        "--exclude-table",
+        "t",
+    ]);
+    assert!(
+        run.stderr
+            .contains("warning: --exclude-table nosuch: no such table in this database"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("--exclude-table t:"), "{}", run.stderr);
+}
