@@ -5,7 +5,10 @@
 //! count) stays slow after every index: the sort key only exists after the join.
 //! What we do: a SELECT with ORDER BY and LIMIT over at least two tables whose baseline plan
 //! sorts above a join (depth-first, a `Sort` before any join node), costing at least
-//! [`MIN_MEAN_MS`] per call, that the recommended indexes do not cut by [`INDEX_FIXES`].
+//! [`MIN_MEAN_MS`] per call, that the recommended indexes do not cut by [`INDEX_FIXES`], and
+//! whose join can multiply rows: a join in which every table after the first is joined on a
+//! key the catalog proves unique (a ForeignKey followed to its target, many-to-one) cannot,
+//! and is left alone.
 //! Example: `SELECT "tracker_labels".…, COUNT("tracker_issue_labels"."issue_id") … GROUP BY …
 //! ORDER BY …` → a counter kept on the label, or pick the page's ids first.
 
@@ -20,7 +23,7 @@ pub const INDEX_FIXES: f64 = 0.5;
 
 const JOINS: [&str; 3] = ["Hash Join", "Nested Loop", "Merge Join"];
 
-pub(super) fn detect(i: &PatternInput<'_>, _cx: &Context<'_>) -> Hit {
+pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
     let shape = i.shape?;
     let plan = i.baseline?;
     if shape.kind != StatementKind::Select
@@ -44,6 +47,18 @@ pub(super) fn detect(i: &PatternInput<'_>, _cx: &Context<'_>) -> Hit {
         .iter()
         .position(|n| JOINS.contains(&n.as_str()))?;
     if sort > join {
+        return None;
+    }
+    // Many-to-one only (each later table joined on a proven unique key): no row is multiplied.
+    let many_to_one = shape.tables.iter().skip(1).all(|t| {
+        let cols: Vec<&str> = t.join_columns.iter().map(String::as_str).collect();
+        !cols.is_empty()
+            && cx
+                .catalog
+                .table(&t.schema, &t.table)
+                .is_some_and(|tab| crate::whatif::distinct::proven_unique(tab, &cols))
+    });
+    if many_to_one {
         return None;
     }
     let mut tables: Vec<&str> = shape.tables.iter().map(|t| t.table.as_str()).collect();
@@ -109,6 +124,29 @@ mod tests {
             4500.0,
             Some(&p),
             Some((40.0, 40.0)),
+            None,
+        );
+        assert_ne!(f.map(|f| f.0), Some(Pattern::FanOutSort));
+    }
+
+    /// A ForeignKey followed to its target (many-to-one: each issue has one project) cannot
+    /// multiply rows, even when the plan sorts above the join.
+    #[test]
+    fn a_many_to_one_join_is_not_fan_out() {
+        let w = World::new(tracker());
+        let p = plan(
+            &["Limit", "Sort", "Hash Join", "Seq Scan", "Hash", "Seq Scan"],
+            10.0,
+            40_000.0,
+        );
+        let q = "SELECT \"tracker_issue\".\"id\", \"tracker_project\".\"name\" FROM \"tracker_issue\" INNER JOIN \"tracker_project\" ON (\"tracker_issue\".\"project_id\" = \"tracker_project\".\"id\") WHERE \"tracker_issue\".\"title\" = $1 ORDER BY \"tracker_issue\".\"created_at\" DESC LIMIT $2";
+        let f = w.finding_with(
+            q,
+            500,
+            5000,
+            450_000.0,
+            Some(&p),
+            Some((40_000.0, 39_000.0)),
             None,
         );
         assert_ne!(f.map(|f| f.0), Some(Pattern::FanOutSort));
