@@ -51,6 +51,9 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
             .catalog
             .tables
             .iter()
+            // An auto-created many-to-many table (an id and two foreign keys) is reached by
+            // prefetch_related from either side, never by select_related: not named here.
+            .filter(|other| !is_m2m_table(other))
             .flat_map(|other| {
                 other
                     .constraints
@@ -87,6 +90,22 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
         if by_pk { "primary key" } else { "foreign key" },
         t.table
     ))
+}
+
+/// An auto-created many-to-many table: two single-column foreign keys and nothing but an `id`
+/// besides them.
+fn is_m2m_table(t: &crate::model::Table) -> bool {
+    let fks: Vec<&str> = t
+        .constraints
+        .iter()
+        .filter(|c| c.kind == "f" && c.columns.len() == 1)
+        .map(|c| c.columns[0].as_str())
+        .collect();
+    fks.len() == 2
+        && t.columns.len() <= 3
+        && t.columns
+            .iter()
+            .all(|c| c.name == "id" || fks.contains(&c.name.as_str()))
 }
 
 /// Whether a foreign-key definition (`FOREIGN KEY (a) REFERENCES x(id) …`) references `table`
@@ -128,6 +147,53 @@ mod tests {
             evidence.contains("shop_order.customer_id → select_related(\"customer\")"),
             "{evidence}"
         );
+    }
+
+    /// A product fetched by key is reached through order items, never through the
+    /// many-to-many table of its tags (select_related cannot follow that).
+    #[test]
+    fn many_to_many_tables_are_not_named_as_select_related_paths() {
+        let mut catalog = shop();
+        // shop_product_tags: id, product_id, tag_id; two foreign keys.
+        let mut tags = catalog
+            .tables
+            .iter()
+            .find(|t| t.name == "shop_orderitem")
+            .expect("order items")
+            .clone();
+        tags.name = "shop_product_tags".into();
+        tags.oid += 1000;
+        tags.columns
+            .retain(|c| c.name == "id" || c.name == "product_id");
+        let mut tag_id = tags.columns[0].clone();
+        tag_id.name = "tag_id".into();
+        tags.columns.push(tag_id);
+        let mut fk = tags
+            .constraints
+            .iter()
+            .find(|c| c.kind == "f" && c.columns == ["product_id"])
+            .expect("product foreign key")
+            .clone();
+        tags.constraints.retain(|c| c.kind == "p");
+        tags.constraints.push(fk.clone());
+        fk.columns = vec!["tag_id".into()];
+        fk.definition = "FOREIGN KEY (tag_id) REFERENCES shop_tag(id)".into();
+        tags.constraints.push(fk);
+        catalog.tables.push(tags);
+        let w = World::new(catalog);
+        let (_, evidence) = w
+            .finding(
+                "SELECT \"shop_product\".\"id\", \"shop_product\".\"name\" FROM \"shop_product\" WHERE \"shop_product\".\"id\" = $1 LIMIT $2",
+                5000,
+                5000,
+                150.0,
+            )
+            .expect("found");
+        assert!(
+            evidence.contains("select_related(\"product\")"),
+            "{evidence}"
+        );
+        assert!(!evidence.contains("shop_product_tags"), "{evidence}");
     }
 
     #[test]
