@@ -300,6 +300,10 @@ fn findings(inputs: &Inputs<'_>, views: &[View<'_>], triage: &super::Triage) -> 
                 let top = o.tuples.first()?.weight;
                 (n > 0).then(|| (top as f64 / n as f64, n))
             }),
+            like_values: snapshot
+                .observed
+                .get(st.queryid)
+                .and_then(super::patterns::like_values),
         })
         .collect();
     let verdict_of = |q: i64| {

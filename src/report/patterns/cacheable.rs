@@ -124,6 +124,7 @@ mod tests {
             before_after: None,
             writes_per_s: Some(0.05),
             top_values: top,
+            like_values: None,
         };
         let e = super::detect(&input(Some((0.97, 212))), &cx).expect("cacheable");
         assert!(

@@ -36,6 +36,17 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
     let helped = i
         .before_after
         .is_some_and(|(b, a)| b > 0.0 && (b - a) / b >= INDEX_FIXES);
+    // Observed patterns tell prefix from contains searches.
+    let observed = match i.like_values {
+        // Only prefix patterns were sent: a B-tree serves them, not this finding.
+        Some((0, _)) if !like.leading_wildcard => return None,
+        Some((contains, prefix)) => Some(format!(
+            ": {:.0}% of the {} observed patterns start with % (icontains/contains)",
+            100.0 * contains as f64 / (contains + prefix) as f64,
+            contains + prefix
+        )),
+        None => None,
+    };
     let rows_of = cx
         .catalog
         .table(&t.schema, &t.table)
@@ -51,11 +62,14 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
         t.table,
         like.column,
         if like.leading_wildcard {
-            ": the pattern starts with %"
+            ": the pattern starts with %".to_string()
+        } else if let Some(o) = observed {
+            o
         } else if helped {
-            ": the pattern is a parameter — a prefix ('abc%', istartswith) is served by the recommended index, a contains pattern ('%abc%', icontains) by none; observe the values to tell"
+            ": the pattern is a parameter, not observed — a prefix ('abc%', istartswith) can use a B-tree, a contains pattern ('%abc%', icontains) none; observe the values (--window) to tell".to_string()
         } else {
             ": the pattern is a parameter and no simulated B-tree helped (icontains/contains)"
+                .to_string()
         }
     ))
 }
@@ -103,7 +117,43 @@ mod tests {
             )
             .expect("found");
         assert_eq!(p, Pattern::ContainsSearch);
-        assert!(e.contains("observe the values to tell"), "{e}");
+        assert!(e.contains("observe the values (--window) to tell"), "{e}");
+    }
+
+    /// Observed values decide: contains patterns make the finding say so; prefix patterns
+    /// only are no contains search at all.
+    #[test]
+    fn observed_patterns_tell_contains_from_prefix() {
+        use crate::parse::parse_statement;
+        let catalog = tracker();
+        let mut st = crate::model::Statement::once(1, ICONTAINS);
+        st.calls = 200;
+        st.total_time_ms = 9000.0;
+        st.mean_time_ms = 45.0;
+        let shape = parse_statement(&st, &catalog).expect("parses");
+        let cx = super::super::Context {
+            catalog: &catalog,
+            median_calls: 10.0,
+            per_call_overhead_ms: 0.0,
+        };
+        let input = |likes| super::super::PatternInput {
+            statement: &st,
+            shape: Some(&shape),
+            baseline: None,
+            before_after: Some((12_000.0, 6_000.0)),
+            writes_per_s: None,
+            top_values: None,
+            like_values: likes,
+        };
+        let e = super::detect(&input(Some((90, 10))), &cx).expect("contains");
+        assert!(
+            e.contains("90% of the 100 observed patterns start with %"),
+            "{e}"
+        );
+        assert!(!e.contains("served by"), "{e}");
+        assert!(super::detect(&input(Some((0, 50))), &cx).is_none());
+        let e = super::detect(&input(None), &cx).expect("unobserved");
+        assert!(e.contains("observe the values"), "{e}");
     }
 
     #[test]

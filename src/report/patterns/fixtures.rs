@@ -86,6 +86,7 @@ impl World {
             before_after,
             writes_per_s,
             top_values: None,
+            like_values: None,
         };
         let cx = Context {
             catalog: &self.catalog,

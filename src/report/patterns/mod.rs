@@ -150,6 +150,33 @@ pub struct PatternInput<'a> {
     /// Observed parameter values: the share of samples that showed the most frequent value
     /// tuple, and the number of samples (pg_stat_activity, pg_qualstats, logs), when observed.
     pub top_values: Option<(f64, u64)>,
+    /// LIKE patterns observed among its parameter values, weighted by samples: (starting
+    /// with `%`, a contains search; ending with `%` only, a prefix search), when observed.
+    pub like_values: Option<(u64, u64)>,
+}
+
+/// The LIKE patterns among a statement's observed values: sample weights of tuples holding a
+/// pattern that starts with `%` (contains), and of those holding only patterns that end with
+/// `%` (prefix). `None` when no observed value looks like a pattern.
+pub fn like_values(o: &crate::model::ObservedStatement) -> Option<(u64, u64)> {
+    let (mut contains, mut prefix) = (0, 0);
+    for t in &o.tuples {
+        let values = t.values.iter().flatten().filter(|v| v.len() >= 2);
+        let (mut c, mut p) = (false, false);
+        for v in values {
+            if v.starts_with('%') {
+                c = true;
+            } else if v.ends_with('%') {
+                p = true;
+            }
+        }
+        if c {
+            contains += t.weight;
+        } else if p {
+            prefix += t.weight;
+        }
+    }
+    (contains + prefix > 0).then_some((contains, prefix))
 }
 
 /// The workload-wide facts a pattern compares a statement with.
@@ -456,6 +483,34 @@ pub(crate) mod util {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn like_values_weigh_contains_and_prefix_patterns() {
+        use crate::model::observed::ObservedTuple;
+        use crate::model::{ObservedStatement, ValueSource};
+        let tuple = |vals: &[Option<&str>], weight| ObservedTuple {
+            values: vals.iter().map(|v| v.map(String::from)).collect(),
+            weight,
+            source: ValueSource::Activity,
+        };
+        let o = ObservedStatement {
+            queryid: 1,
+            tuples: vec![
+                tuple(&[Some("%vpn%"), Some("20")], 6),
+                tuple(&[Some("abc%"), Some("20")], 3),
+                tuple(&[None, Some("20")], 5),
+                tuple(&[Some("100%")], 0),
+            ],
+            ..ObservedStatement::default()
+        };
+        assert_eq!(super::like_values(&o), Some((6, 3)));
+        let plain = ObservedStatement {
+            queryid: 2,
+            tuples: vec![tuple(&[Some("pending")], 4)],
+            ..ObservedStatement::default()
+        };
+        assert_eq!(super::like_values(&plain), None);
+    }
+
     use super::fixtures::{shop, statement};
     use super::*;
 
@@ -487,6 +542,7 @@ mod tests {
                 before_after: Some((8.0, 8.0)),
                 writes_per_s: None,
                 top_values: None,
+                like_values: None,
             },
             PatternInput {
                 statement: &report,
@@ -495,6 +551,7 @@ mod tests {
                 before_after: Some((20_000.0, 20_000.0)),
                 writes_per_s: None,
                 top_values: None,
+                like_values: None,
             },
         ];
         let verdict = |_q: i64| Some(("no index helps", "cache, denormalise or change the query"));
@@ -531,6 +588,7 @@ mod tests {
             before_after: Some((1000.0, 10.0)),
             writes_per_s: None,
             top_values: None,
+            like_values: None,
         };
         // 1000 ms × 1% + 100 calls × 0.2 ms = 30 ms after, of 1,020 ms before.
         assert!((weight_after(&input, 0.2) - 30.0).abs() < 1e-9);
