@@ -28,7 +28,7 @@ use idxadvise::config::{MinBenefit, MinImprovement, StorageBudget};
 use idxadvise::cost::ReadUnit;
 use idxadvise::demo::{prepare, Example};
 use idxadvise::model::{
-    IndexKey, IndexSpec, ServerInfo, Snapshot, Statement, Workload, WriteSource, WriteStats,
+    IndexKey, IndexSpec, Snapshot, Statement, Workload, WriteSource, WriteStats,
 };
 use idxadvise::parse::shape::{QueryShape, StatementKind, TableAccess};
 use idxadvise::sandbox::Sandbox;
@@ -264,7 +264,7 @@ async fn tpch(
     let snapshot = Snapshot {
         format_version: idxadvise::model::SNAPSHOT_FORMAT_VERSION,
         created_by: "bench_sizes".into(),
-        server: ServerInfo::default(),
+        server: idxadvise::collect::server::read(&client).await?,
         catalog: catalog.clone(),
         workload: Workload {
             statements,
@@ -305,7 +305,8 @@ async fn tpch(
         lean_cache: true,
     };
     let t1 = std::time::Instant::now();
-    let mut engine = Engine::new(eopts, &snapshot.catalog, &shapes, &cands).await?;
+    let mut engine =
+        Engine::new(eopts, &snapshot.server, &snapshot.catalog, &shapes, &cands).await?;
     let rec = select(
         SelectInput {
             shapes: &shapes,

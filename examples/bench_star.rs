@@ -368,6 +368,7 @@ async fn main() -> Result<(), BoxError> {
             lean_cache: true,
             ..Default::default()
         },
+        &snapshot.server,
         &snapshot.catalog,
         &shapes,
         &cands,

@@ -176,6 +176,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     // what-if + select
     let mut engine = Engine::new(
         config.engine.clone(),
+        &snapshot.server,
         &snapshot.catalog,
         &shapes,
         &candidates,

@@ -46,7 +46,7 @@ fn selects_for_the_example_shop_with_evidence_and_a_monotone_frontier() {
             progress: false,
             ..EngineOptions::default()
         };
-        let mut engine = Engine::new(eopts, &snap.catalog, &shapes, &cands)
+        let mut engine = Engine::new(eopts, &snap.server, &snap.catalog, &shapes, &cands)
             .await
             .expect("engine");
         let rec = select(

@@ -161,7 +161,7 @@ fn check_case(n: usize, c: &Case) -> Result<(), TestCaseError> {
             progress: false,
             ..EngineOptions::default()
         };
-        let mut engine = Engine::new(eopts, &snap.catalog, &shapes, &cands)
+        let mut engine = Engine::new(eopts, &snap.server, &snap.catalog, &shapes, &cands)
             .await
             .expect("engine");
         let rec = select(
