@@ -260,7 +260,7 @@ async fn tpch(
         .candidates
         .iter()
         .map(|c| estimate_index_size(&c.spec, &catalog))
-        .collect();
+        .collect::<Result<_, _>>()?;
     let snapshot = Snapshot {
         format_version: idxadvise::model::SNAPSHOT_FORMAT_VERSION,
         created_by: "bench_sizes".into(),
@@ -423,7 +423,7 @@ async fn tpch(
                 "`{}` (named in issue 18 or the docs, not chosen)",
                 spec.label()
             ),
-            estimated: estimate_index_size(spec, &catalog),
+            estimated: estimate_index_size(spec, &catalog)?,
             real: size,
         });
     }

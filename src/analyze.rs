@@ -171,7 +171,8 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         .candidates
         .iter()
         .map(|c| crate::whatif::size::estimate_index_size(&c.spec, &snapshot.catalog))
-        .collect();
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::Internal(e.to_string()))?;
 
     // what-if + select
     let mut engine = Engine::new(

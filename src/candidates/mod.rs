@@ -60,9 +60,12 @@ pub fn generate(shapes: &[QueryShape], catalog: &Catalog) -> CandidateSet {
 }
 
 /// A B-tree read backwards gives the exact reverse order: the spec with every key's direction
-/// and NULLS placement flipped is the same index.
+/// and NULLS placement flipped is the same index. An unordered method's spec is its own flip.
 fn flipped(spec: &IndexSpec) -> IndexSpec {
     let mut f = spec.clone();
+    if !spec.method.is_ordered() {
+        return f;
+    }
     for k in &mut f.keys {
         let nulls_first = !k.nulls_first.unwrap_or(k.desc);
         k.desc = !k.desc;

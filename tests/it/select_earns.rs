@@ -146,7 +146,7 @@ fn check_case(n: usize, c: &Case) -> Result<(), TestCaseError> {
     let sizes: Vec<i64> = cands
         .candidates
         .iter()
-        .map(|c| estimate_index_size(&c.spec, &snap.catalog))
+        .map(|c| estimate_index_size(&c.spec, &snap.catalog).expect("B-tree"))
         .collect();
     let opts = SelectOptions {
         unit: ReadUnit::Cost,

@@ -159,7 +159,7 @@ fn filter_columns(a: &TableAccess, t: &Table) -> Vec<String> {
 fn leads_index(t: &Table, col: &str) -> bool {
     t.indexes.iter().any(|i| {
         i.valid
-            && i.method == "btree"
+            && i.method.is_btree()
             && i.predicate.is_none()
             && i.keys
                 .first()

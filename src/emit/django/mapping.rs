@@ -96,6 +96,12 @@ pub fn map_index(project: &DjangoProject, spec: &IndexSpec, name: &str) -> Mappi
             "model {label} is unmanaged (managed = False): Django does not migrate its table"
         ));
     }
+    if !spec.method.is_btree() {
+        return run_sql(format!(
+            "a {} index: models.Index is a B-tree, so the SQL is run as it is",
+            spec.method
+        ));
+    }
     match index_expr(model, spec, name) {
         Ok((index, imports)) => Mapping::Index {
             app_label: model.app_label.clone(),

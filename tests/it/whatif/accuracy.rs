@@ -170,7 +170,7 @@ fn size_estimate_matches_real_indexes() {
                 &db,
                 &format!("DROP INDEX {}", idxadvise::pg::quote::ident(&name)),
             );
-            let ours = estimate_index_size(spec, &catalog);
+            let ours = estimate_index_size(spec, &catalog).expect("B-tree");
             hypo.set(&conn.client, &[i], &only)
                 .await
                 .expect("hypothetical");
