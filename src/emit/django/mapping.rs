@@ -353,6 +353,29 @@ mod tests {
             .unwrap_or_else(|e| e)
     }
 
+    /// `models.Index` is a B-tree: a spec of another method is run as its SQL.
+    #[test]
+    fn a_non_btree_spec_is_run_as_sql() {
+        let project: DjangoProject =
+            serde_json::from_str(include_str!("../../../tests/fixtures/django/shop.json"))
+                .expect("fixture");
+        let btree = IndexSpec::on("public", "shop_order", vec![IndexKey::col("status")]);
+        assert!(matches!(
+            map_index(&project, &btree, "n"),
+            Mapping::Index { .. }
+        ));
+        let hash = IndexSpec {
+            method: crate::model::IndexMethod::Hash,
+            ..btree
+        };
+        match map_index(&project, &hash, "n") {
+            Mapping::RunSql { reason, .. } => {
+                assert!(reason.starts_with("a hash index"), "{reason}")
+            }
+            Mapping::Index { .. } => panic!("a hash index must not become models.Index"),
+        }
+    }
+
     #[test]
     fn fields_use_field_names_and_lists() {
         let s = IndexSpec::on(
