@@ -172,7 +172,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         .iter()
         .map(|c| crate::whatif::size::estimate_index_size(&c.spec, &snapshot.catalog))
         .collect::<Result<_, _>>()
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .map_err(|e| Error::caused(crate::error::Kind::Internal, e.to_string(), e))?;
 
     // what-if + select
     let mut engine = Engine::new(
