@@ -28,7 +28,7 @@ use idxadvise::config::{MinBenefit, MinImprovement, StorageBudget};
 use idxadvise::cost::ReadUnit;
 use idxadvise::demo::{prepare, Example};
 use idxadvise::model::{
-    IndexKey, IndexSpec, ServerInfo, Snapshot, Statement, Workload, WriteSource, WriteStats,
+    IndexKey, IndexSpec, Snapshot, Statement, Workload, WriteSource, WriteStats,
 };
 use idxadvise::parse::shape::{QueryShape, StatementKind, TableAccess};
 use idxadvise::sandbox::Sandbox;
@@ -260,11 +260,11 @@ async fn tpch(
         .candidates
         .iter()
         .map(|c| estimate_index_size(&c.spec, &catalog))
-        .collect();
+        .collect::<Result<_, _>>()?;
     let snapshot = Snapshot {
         format_version: idxadvise::model::SNAPSHOT_FORMAT_VERSION,
         created_by: "bench_sizes".into(),
-        server: ServerInfo::default(),
+        server: idxadvise::collect::server::read(&client).await?,
         catalog: catalog.clone(),
         workload: Workload {
             statements,
@@ -305,7 +305,8 @@ async fn tpch(
         lean_cache: true,
     };
     let t1 = std::time::Instant::now();
-    let mut engine = Engine::new(eopts, &snapshot.catalog, &shapes, &cands).await?;
+    let mut engine =
+        Engine::new(eopts, &snapshot.server, &snapshot.catalog, &shapes, &cands).await?;
     let rec = select(
         SelectInput {
             shapes: &shapes,
@@ -422,7 +423,7 @@ async fn tpch(
                 "`{}` (named in issue 18 or the docs, not chosen)",
                 spec.label()
             ),
-            estimated: estimate_index_size(spec, &catalog),
+            estimated: estimate_index_size(spec, &catalog)?,
             real: size,
         });
     }

@@ -359,7 +359,7 @@ async fn main() -> Result<(), BoxError> {
         .candidates
         .iter()
         .map(|c| idxadvise::whatif::estimate_index_size(&c.spec, &snapshot.catalog))
-        .collect();
+        .collect::<Result<_, _>>()?;
     let t3 = Instant::now();
     let mut engine = Engine::new(
         EngineOptions {
@@ -368,6 +368,7 @@ async fn main() -> Result<(), BoxError> {
             lean_cache: true,
             ..Default::default()
         },
+        &snapshot.server,
         &snapshot.catalog,
         &shapes,
         &cands,

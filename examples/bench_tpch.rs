@@ -26,8 +26,8 @@ use idxadvise::candidates::{Candidate, CandidateSet};
 use idxadvise::config::{MinBenefit, MinImprovement, StorageBudget};
 use idxadvise::cost::ReadUnit;
 use idxadvise::model::{
-    Catalog, IndexKey, IndexSpec, ServerInfo, SkipReason, Skipped, Snapshot, Statement, Workload,
-    WriteSource, WriteStats,
+    Catalog, IndexKey, IndexSpec, SkipReason, Skipped, Snapshot, Statement, Workload, WriteSource,
+    WriteStats,
 };
 use idxadvise::parse::shape::{QueryShape, StatementKind, TableAccess};
 use idxadvise::select::{select, SelectInput, SelectOptions};
@@ -471,7 +471,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let snapshot = Snapshot {
         format_version: idxadvise::model::SNAPSHOT_FORMAT_VERSION,
         created_by: "bench_tpch".into(),
-        server: ServerInfo::default(),
+        server: idxadvise::collect::server::read(&client).await?,
         catalog: Catalog::default(),
         workload: Workload {
             statements,
@@ -551,8 +551,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 progress: false,
                 lean_cache: true,
             };
-            let mut real_engine =
-                idxadvise::whatif::Engine::new(eopts, &snapshot.catalog, &shapes, &cands).await?;
+            let mut real_engine = idxadvise::whatif::Engine::new(
+                eopts,
+                &snapshot.server,
+                &snapshot.catalog,
+                &shapes,
+                &cands,
+            )
+            .await?;
             real_engine.set_session(&setting.0, &setting.1).await?;
             let rec = select(input, &opts, &mut real_engine).await?;
             let c = real_engine.counters();

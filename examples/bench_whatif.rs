@@ -74,6 +74,7 @@ fn main() {
     let url = support::cluster().url(&db);
     let rt = fixtures::rt();
     let catalog = rt.block_on(fixtures::load_catalog(&url));
+    let server = rt.block_on(fixtures::load_server(&url));
     let shapes = variants(&fixtures::shapes());
     let cands = fixtures::candidates();
     let reqs = requests(&shapes, &cands);
@@ -88,7 +89,7 @@ fn main() {
             let mut opts = fixtures::options(&url, n);
             opts.generic = generic;
             rt.block_on(async {
-                let mut e = Engine::new(opts, &catalog, &shapes, &cands).await.expect("engine");
+                let mut e = Engine::new(opts, &server, &catalog, &shapes, &cands).await.expect("engine");
                 let t = Instant::now();
                 let out = e.evaluate(&reqs).await.expect("evaluate");
                 let wall = t.elapsed().as_secs_f64();

@@ -171,11 +171,13 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         .candidates
         .iter()
         .map(|c| crate::whatif::size::estimate_index_size(&c.spec, &snapshot.catalog))
-        .collect();
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::caused(crate::error::Kind::Internal, e.to_string(), e))?;
 
     // what-if + select
     let mut engine = Engine::new(
         config.engine.clone(),
+        &snapshot.server,
         &snapshot.catalog,
         &shapes,
         &candidates,

@@ -24,7 +24,8 @@ pub(crate) fn served_by<'t>(
     let equality_only = !rules.is_empty() && rules.iter().all(|r| *r == Rule::Equality);
     t.indexes.iter().find(|x| {
         x.valid
-            && x.method == "btree"
+            && x.method == spec.method
+            && x.method.is_btree()
             && x.keys.len() >= spec.keys.len()
             && same_predicate(spec, x)
             && includes(spec, x)
@@ -99,7 +100,7 @@ fn same_predicate(spec: &IndexSpec, x: &ExistingIndex) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{PredTerm, Predicate};
+    use crate::model::{IndexMethod, PredTerm, Predicate};
 
     fn key(expr: &str, desc: bool) -> ExistingKey {
         ExistingKey {
@@ -115,7 +116,7 @@ mod tests {
         ExistingIndex {
             name: name.into(),
             definition: String::new(),
-            method: "btree".into(),
+            method: IndexMethod::Btree,
             keys,
             include: vec![],
             predicate: predicate.map(str::to_string),
@@ -188,5 +189,17 @@ mod tests {
             }],
         });
         assert!(served_by(&partial, &eq, &t).is_some());
+    }
+
+    /// Only a B-tree serves a B-tree candidate: a hash index on the same column does not.
+    #[test]
+    fn a_hash_index_does_not_serve_a_btree_candidate() {
+        let hash = ExistingIndex {
+            method: IndexMethod::Hash,
+            ..index("h", vec![key("a", false)], None)
+        };
+        let t = table(vec![hash]);
+        let spec = IndexSpec::on("public", "t", vec![IndexKey::col("a")]);
+        assert!(served_by(&spec, &[Rule::Equality], &t).is_none());
     }
 }

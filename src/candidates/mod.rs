@@ -4,11 +4,11 @@
 //! which statements it came from and the rule that produced it; none is already served by an
 //! existing index; the same input gives the same output.
 //!
-//! The per-statement rules live in [`rules`] (each documented as problem / what we do /
-//! example); [`existing`] decides whether an existing index already serves a candidate.
+//! The rules live in [`rules`], one file each with its tests (each documented as problem /
+//! what we do / example), run by a small driver; [`existing`] decides whether an existing index
+//! already serves a candidate.
 
 pub mod candidate;
-mod dimension;
 mod existing;
 pub mod rules;
 
@@ -32,7 +32,7 @@ pub fn generate(shapes: &[QueryShape], catalog: &Catalog) -> CandidateSet {
     for shape in shapes {
         for (spec, rule) in rules::for_shape(shape, catalog, &mut advice)
             .into_iter()
-            .chain(dimension::for_shape(shape, catalog))
+            .chain(rules::dimension::for_shape(shape, catalog))
         {
             merged.entry(spec).or_default().insert(Source {
                 queryid: shape.queryid,
@@ -60,9 +60,12 @@ pub fn generate(shapes: &[QueryShape], catalog: &Catalog) -> CandidateSet {
 }
 
 /// A B-tree read backwards gives the exact reverse order: the spec with every key's direction
-/// and NULLS placement flipped is the same index.
+/// and NULLS placement flipped is the same index. An unordered method's spec is its own flip.
 fn flipped(spec: &IndexSpec) -> IndexSpec {
     let mut f = spec.clone();
+    if !spec.method.is_ordered() {
+        return f;
+    }
     for k in &mut f.keys {
         let nulls_first = !k.nulls_first.unwrap_or(k.desc);
         k.desc = !k.desc;

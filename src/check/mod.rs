@@ -53,7 +53,7 @@ pub async fn facts(config: &ConnectionConfig) -> Result<Facts, Error> {
         if let Ok(r) = client.query_one(sql::PGSS_COUNT, &[]).await {
             x.pgss_entries = Some((r.get("entries"), r.get("this_database"), r.get("hidden")));
         }
-        if let Some((reset, dealloc)) = server::pgss_info(client, server.version_num).await {
+        if let Some((reset, dealloc)) = server::pgss_info(client, &server).await {
             x.pgss_reset = reset;
             x.pgss_dealloc = Some(dealloc);
         }

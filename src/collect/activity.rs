@@ -19,6 +19,7 @@ use tokio_postgres::Client;
 
 use super::sql;
 use crate::model::observed::{ObservationBuilder, ValueSource};
+use crate::model::ServerInfo;
 use crate::parse::literals::{Matched, ShapeIndex};
 use crate::pg::PgError;
 
@@ -41,7 +42,7 @@ pub struct ActivitySettings {
 }
 
 /// Read what the sampler needs to know about the server.
-pub async fn settings(client: &Client, version_num: u32) -> Result<ActivitySettings, PgError> {
+pub async fn settings(client: &Client, server: &ServerInfo) -> Result<ActivitySettings, PgError> {
     let r = client
         .query_one(sql::ACTIVITY_SETTINGS, &[])
         .await
@@ -51,9 +52,7 @@ pub async fn settings(client: &Client, version_num: u32) -> Result<ActivitySetti
         track_activity_query_size: r
             .get::<_, Option<i32>>("track_activity_query_size")
             .map(|v| v.max(0) as u32),
-        query_id: crate::model::ServerInfo::from_versions(version_num, None)
-            .has_activity_query_id()
-            && compute.is_some_and(|c| c != "off"),
+        query_id: server.has_activity_query_id() && compute.is_some_and(|c| c != "off"),
         read_all_stats: r.get::<_, Option<bool>>("read_all_stats").unwrap_or(false),
     })
 }
@@ -62,7 +61,8 @@ pub async fn settings(client: &Client, version_num: u32) -> Result<ActivitySetti
 pub struct ActivitySampler<'a> {
     index: &'a ShapeIndex,
     settings: ActivitySettings,
-    version_num: u32,
+    /// `pg_stat_activity.query_id` exists ([`ServerInfo::has_activity_query_id`]).
+    has_query_id: bool,
     interval: Duration,
     memo: HashMap<u64, Option<Matched>>,
     memo_bytes: usize,
@@ -73,13 +73,13 @@ impl<'a> ActivitySampler<'a> {
     pub fn new(
         index: &'a ShapeIndex,
         settings: ActivitySettings,
-        version_num: u32,
+        server: &ServerInfo,
         interval: Duration,
     ) -> ActivitySampler<'a> {
         ActivitySampler {
             index,
             settings,
-            version_num,
+            has_query_id: server.has_activity_query_id(),
             interval: interval.max(Duration::from_millis(1)),
             memo: HashMap::new(),
             memo_bytes: 0,
@@ -132,9 +132,7 @@ impl<'a> ActivitySampler<'a> {
         client: &Client,
         out: &mut ObservationBuilder,
     ) -> Result<(), PgError> {
-        let q = if crate::model::ServerInfo::from_versions(self.version_num, None)
-            .has_activity_query_id()
-        {
+        let q = if self.has_query_id {
             sql::ACTIVITY
         } else {
             sql::ACTIVITY_PRE14
@@ -188,6 +186,13 @@ mod tests {
     use super::*;
     use crate::model::{Statement, Workload};
 
+    fn pg15() -> ServerInfo {
+        ServerInfo {
+            version_num: 150000,
+            ..ServerInfo::default()
+        }
+    }
+
     #[test]
     fn record_counts_matches_and_misses() {
         let wl = Workload {
@@ -200,7 +205,7 @@ mod tests {
             query_id: false,
             read_all_stats: true,
         };
-        let mut s = ActivitySampler::new(&ix, settings, 150000, DEFAULT_INTERVAL);
+        let mut s = ActivitySampler::new(&ix, settings, &pg15(), DEFAULT_INTERVAL);
         let mut b = ObservationBuilder::default();
         s.record(None, "SELECT * FROM t WHERE s = 'a' LIMIT 5", &mut b);
         s.record(None, "SELECT * FROM t WHERE s = 'a' LIMIT 5", &mut b);
@@ -228,7 +233,7 @@ mod tests {
             query_id: false,
             read_all_stats: true,
         };
-        let mut s = ActivitySampler::new(&ix, settings, 150000, DEFAULT_INTERVAL);
+        let mut s = ActivitySampler::new(&ix, settings, &pg15(), DEFAULT_INTERVAL);
         let mut b = ObservationBuilder::default();
         let queue = "SELECT * FROM q WHERE status = 'pending' ORDER BY created_at LIMIT 100";
         for _ in 0..3 {
@@ -261,7 +266,7 @@ mod tests {
             query_id: false,
             read_all_stats: true,
         };
-        let mut s = ActivitySampler::new(&ix, settings, 150000, DEFAULT_INTERVAL);
+        let mut s = ActivitySampler::new(&ix, settings, &pg15(), DEFAULT_INTERVAL);
         let mut b = ObservationBuilder::default();
         for i in 0..5000 {
             s.record(None, &format!("SELECT {i} FROM t{i}"), &mut b);

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use tokio_postgres::Client;
 
 use crate::model::catalog::{Constraint, ExistingKey};
-use crate::model::{Catalog, Column, ColumnStats, ExistingIndex, Table};
+use crate::model::{Catalog, Column, ColumnStats, ExistingIndex, IndexMethod, Table};
 use crate::pg::PgError;
 
 use super::sql;
@@ -162,7 +162,7 @@ fn index_from_row(r: &tokio_postgres::Row) -> ExistingIndex {
     ExistingIndex {
         name: r.get("name"),
         definition: r.get("definition"),
-        method: r.get("method"),
+        method: IndexMethod::from(r.get::<_, String>("method")),
         keys,
         include: columns.iter().skip(nkey).flatten().cloned().collect(),
         predicate: r.get("predicate"),

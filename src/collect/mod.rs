@@ -83,10 +83,10 @@ async fn read_counters(
     primary: Option<&Primary>,
     warnings: &mut Vec<String>,
 ) -> Result<Reading, Error> {
-    let target = workload::read(client, server.version_num)
+    let target = workload::read(client, server)
         .await
         .map_err(|e| pgss_error(&server.database, e))?;
-    let pgss_reset = server::pgss_window(client, server.version_num)
+    let pgss_reset = server::pgss_window(client, server)
         .await
         .and_then(|(since, _, _)| since);
     let mut reading = Reading {
@@ -100,7 +100,7 @@ async fn read_counters(
     } else if let Some(p) = primary {
         reading.writes = Some(writes::read(&p.conn.client, WriteSource::Primary).await?);
         if p.server.pgss_version.is_some() {
-            match workload::read(&p.conn.client, p.server.version_num).await {
+            match workload::read(&p.conn.client, &p.server).await {
                 Ok(rows) => reading.primary = Some(rows),
                 Err(e) => {
                     warnings.push(format!("cannot read the primary's pg_stat_statements: {e}"))
@@ -202,8 +202,7 @@ where
         async {
             match &prelim {
                 Some(wl) if config.window.sample_values => {
-                    observe::sample_until(client, server.version_num, wl, deadline, &mut values)
-                        .await
+                    observe::sample_until(client, &server, wl, deadline, &mut values).await
                 }
                 _ => Ok(()),
             }
@@ -213,7 +212,7 @@ where
                 (Some(wl), Some(p)) if config.window.sample_values => {
                     observe::sample_until(
                         &p.conn.client,
-                        p.server.version_num,
+                        &p.server,
                         wl,
                         deadline,
                         &mut primary_values,
@@ -255,7 +254,7 @@ where
             "{hidden} statements of other roles read <insufficient privilege> and were left out\n(as a superuser: GRANT pg_monitor TO <role>;)"
         ));
     }
-    if let Some((since, _, seconds)) = server::pgss_window(client, server.version_num).await {
+    if let Some((since, _, seconds)) = server::pgss_window(client, &server).await {
         wl.stats_since = since;
         wl.window_seconds = seconds.filter(|s| s.is_finite() && *s > 0.0);
     }

@@ -33,14 +33,14 @@ pub async fn observe(
 /// window), into `out`. A server that cannot be sampled leaves a note in `out` and nothing else.
 pub async fn sample_until(
     client: &Client,
-    version_num: u32,
+    server: &crate::model::ServerInfo,
     workload: &Workload,
     deadline: Instant,
     out: &mut ObservationBuilder,
 ) -> Result<(), PgError> {
     let index = ShapeIndex::new(workload);
-    let settings = activity::settings(client, version_num).await?;
-    let mut sampler = ActivitySampler::new(&index, settings, version_num, DEFAULT_INTERVAL);
+    let settings = activity::settings(client, server).await?;
+    let mut sampler = ActivitySampler::new(&index, settings, server, DEFAULT_INTERVAL);
     sampler.run_until(client, deadline, out).await
 }
 

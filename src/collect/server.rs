@@ -28,8 +28,8 @@ pub async fn read(client: &Client) -> Result<ServerInfo, PgError> {
 
 /// `pg_stat_statements_info.stats_reset` and `dealloc` (PG14+; `None` before, or when the
 /// extension's SQL objects are older than 1.9).
-pub async fn pgss_info(client: &Client, version_num: u32) -> Option<(Option<String>, i64)> {
-    pgss_window(client, version_num)
+pub async fn pgss_info(client: &Client, server: &ServerInfo) -> Option<(Option<String>, i64)> {
+    pgss_window(client, server)
         .await
         .map(|(since, dealloc, _)| (since, dealloc))
 }
@@ -37,9 +37,9 @@ pub async fn pgss_info(client: &Client, version_num: u32) -> Option<(Option<Stri
 /// Like [`pgss_info`], with the seconds pg_stat_statements' counters cover.
 pub async fn pgss_window(
     client: &Client,
-    version_num: u32,
+    server: &ServerInfo,
 ) -> Option<(Option<String>, i64, Option<f64>)> {
-    if !crate::model::ServerInfo::from_versions(version_num, None).has_pgss_info() {
+    if !server.has_pgss_info() {
         return None;
     }
     let r = client.query_opt(sql::PGSS_INFO, &[]).await.ok()??;

@@ -90,9 +90,9 @@ pub const ALL: &[(&str, &str)] = &[
     ("check_activity.sql", CHECK_ACTIVITY),
 ];
 
-/// The workload statement for a server version (`server_version_num`).
-pub fn workload_for(version_num: u32) -> &'static str {
-    if crate::model::ServerInfo::from_versions(version_num, None).has_pgss_exec_time() {
+/// The workload statement for what the server's pg_stat_statements has.
+pub fn workload_for(server: &crate::model::ServerInfo) -> &'static str {
+    if server.has_pgss_exec_time() {
         WORKLOAD
     } else {
         WORKLOAD_PRE13
@@ -102,6 +102,14 @@ pub fn workload_for(version_num: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ServerInfo;
+
+    fn version(version_num: u32) -> ServerInfo {
+        ServerInfo {
+            version_num,
+            ..ServerInfo::default()
+        }
+    }
 
     #[test]
     fn every_statement_has_the_marker_and_a_version_header() {
@@ -136,8 +144,8 @@ mod tests {
 
     #[test]
     fn workload_column_names_follow_the_version() {
-        assert!(workload_for(150018).contains("total_exec_time"));
-        assert!(workload_for(130000).contains("total_exec_time"));
-        assert!(workload_for(120010).contains("s.total_time AS"));
+        assert!(workload_for(&version(150018)).contains("total_exec_time"));
+        assert!(workload_for(&version(130000)).contains("total_exec_time"));
+        assert!(workload_for(&version(120010)).contains("s.total_time AS"));
     }
 }

@@ -12,7 +12,7 @@ use tokio_postgres::Client;
 use crate::config::WorkloadFilter;
 use crate::error::Error;
 use crate::model::workload::Excluded;
-use crate::model::{Statement, Workload};
+use crate::model::{ServerInfo, Statement, Workload};
 use crate::pg::PgError;
 
 use super::sql;
@@ -40,9 +40,9 @@ pub struct RawStatement {
 }
 
 /// Read the current database's pg_stat_statements rows.
-pub async fn read(client: &Client, version_num: u32) -> Result<Vec<RawStatement>, PgError> {
+pub async fn read(client: &Client, server: &ServerInfo) -> Result<Vec<RawStatement>, PgError> {
     let rows = client
-        .query(sql::workload_for(version_num), &[])
+        .query(sql::workload_for(server), &[])
         .await
         .map_err(|e| PgError::query("reading pg_stat_statements", e))?;
     Ok(rows

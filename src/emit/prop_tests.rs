@@ -61,6 +61,7 @@ fn spec() -> impl Strategy<Value = IndexSpec> {
                 ],
             }),
             unique: false,
+            method: crate::model::IndexMethod::Btree,
         })
 }
 

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::method::IndexMethod;
+
 /// All user tables of the analysed database.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Catalog {
@@ -140,8 +142,8 @@ pub struct ExistingIndex {
     pub name: String,
     /// `pg_get_indexdef`.
     pub definition: String,
-    /// Access method (`btree`, `gin`, …).
-    pub method: String,
+    /// Access method, as the catalog says (`btree`, `gin`, `hash`, an extension's, …).
+    pub method: IndexMethod,
     /// Key columns in order; an expression key is its text, with `is_expression`.
     pub keys: Vec<ExistingKey>,
     /// `INCLUDE` columns.
@@ -169,7 +171,7 @@ impl ExistingIndex {
         ExistingIndex {
             name: name.into(),
             definition: String::new(),
-            method: "btree".into(),
+            method: IndexMethod::Btree,
             keys: vec![ExistingKey {
                 expr: column.into(),
                 is_expression: false,

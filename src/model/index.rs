@@ -5,9 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::method::IndexMethod;
 use crate::pg::quote::{ident, literal};
 
-/// A B-tree index to simulate, recommend or emit.
+/// An index to simulate, recommend or emit (a B-tree unless [`IndexSpec::method`] says
+/// otherwise; candidates are B-trees today).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct IndexSpec {
     /// Schema of the table.
@@ -25,6 +27,10 @@ pub struct IndexSpec {
     /// `UNIQUE`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unique: bool,
+    /// Access method (`USING …`). Absent from JSON for a B-tree, so specs serialise as before
+    /// the method was part of the model.
+    #[serde(default, skip_serializing_if = "IndexMethod::is_btree")]
+    pub method: IndexMethod,
 }
 
 /// One key of an index.
@@ -186,7 +192,7 @@ impl Predicate {
 }
 
 impl IndexSpec {
-    /// A plain index on columns of a table.
+    /// A plain B-tree on columns of a table.
     pub fn on(schema: &str, table: &str, keys: Vec<IndexKey>) -> IndexSpec {
         IndexSpec {
             schema: schema.to_string(),
@@ -195,6 +201,7 @@ impl IndexSpec {
             include: vec![],
             predicate: None,
             unique: false,
+            method: IndexMethod::Btree,
         }
     }
 
@@ -222,7 +229,7 @@ impl IndexSpec {
         cols
     }
 
-    /// The part after the index name: `ON … USING btree (…) [INCLUDE (…)] [WHERE …]`.
+    /// The part after the index name: `ON … USING <method> (…) [INCLUDE (…)] [WHERE …]`.
     pub fn definition_tail(&self) -> String {
         let keys = self
             .keys
@@ -230,7 +237,11 @@ impl IndexSpec {
             .map(|k| k.sql())
             .collect::<Vec<_>>()
             .join(", ");
-        let mut s = format!("ON {} USING btree ({keys})", self.qualified_table());
+        let mut s = format!(
+            "ON {} USING {} ({keys})",
+            self.qualified_table(),
+            self.method.sql()
+        );
         if !self.include.is_empty() {
             let inc = self
                 .include
@@ -342,6 +353,31 @@ mod tests {
         assert_eq!(
             spec.columns(),
             vec!["created_at", "customer_id", "deleted_at", "total"]
+        );
+    }
+
+    /// The method is rendered after `USING`, and serialised only when it is not a B-tree (so
+    /// B-tree specs serialise as they did before the method was in the model).
+    #[test]
+    fn the_method_follows_using_and_is_serialised_when_not_btree() {
+        let btree = IndexSpec::on("public", "t", vec![IndexKey::col("x")]);
+        let json = serde_json::to_string(&btree).expect("serialises");
+        assert!(!json.contains("method"), "{json}");
+        let back: IndexSpec = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back.method, IndexMethod::Btree);
+        let hash = IndexSpec {
+            method: IndexMethod::Hash,
+            ..btree
+        };
+        assert_eq!(
+            hash.create_sql("t_x_hash", true),
+            "CREATE INDEX CONCURRENTLY \"t_x_hash\" ON \"public\".\"t\" USING hash (\"x\")"
+        );
+        let json = serde_json::to_string(&hash).expect("serialises");
+        assert!(json.contains(r#""method":"hash""#), "{json}");
+        assert_eq!(
+            serde_json::from_str::<IndexSpec>(&json).expect("parses"),
+            hash
         );
     }
 

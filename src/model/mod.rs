@@ -1,5 +1,5 @@
 //! The shared vocabulary of every stage: server facts, the catalog, the workload, write
-//! statistics and index specifications.
+//! statistics, index specifications and their access methods.
 //!
 //! Stage: none (plain data). Must not do I/O or touch `sqlparser::ast`. Invariant: every type
 //! here is serde-serialisable so any stage after `collect` can be driven from JSON fixtures.
@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod index;
 pub mod log;
+pub mod method;
 pub mod observation;
 pub mod observed;
 pub mod server;
@@ -20,6 +21,7 @@ pub mod writes;
 pub use catalog::{Catalog, Column, ColumnStats, ExistingIndex, Table};
 pub use index::{IndexKey, IndexSpec, KeyExpr, PredTerm, Predicate};
 pub use log::{LogEntry, LogReading};
+pub use method::IndexMethod;
 pub use observation::{Basis, Observation, PrimaryStatements, RunsOn, ServerShare, WriteRates};
 pub use observed::{ObservedStatement, ObservedValues, ValueSource};
 pub use server::ServerInfo;

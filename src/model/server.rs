@@ -24,16 +24,6 @@ pub struct ServerInfo {
 }
 
 impl ServerInfo {
-    /// Facts for a server known only by its `server_version_num` and HypoPG's version (the
-    /// what-if engine reads just these two).
-    pub fn from_versions(version_num: u32, hypopg_version: Option<String>) -> ServerInfo {
-        ServerInfo {
-            version_num,
-            hypopg_version,
-            ..ServerInfo::default()
-        }
-    }
-
     /// Major version (15 for 150018).
     pub fn major(&self) -> u32 {
         self.version_num / 10000

@@ -43,7 +43,7 @@ fn duplicate(a: &ExistingIndex, b: &ExistingIndex) -> bool {
 /// `a` is redundant with `b`: same method (B-tree), `a`'s keys a strict prefix of `b`'s, `a`'s
 /// INCLUDE columns all in `b`, and `b` serves every row `a` does (same predicate, or `b` none).
 fn redundant(a: &ExistingIndex, b: &ExistingIndex) -> bool {
-    if a.method != "btree" || b.method != "btree" || a.keys.len() >= b.keys.len() {
+    if !a.method.is_btree() || !b.method.is_btree() || a.keys.len() >= b.keys.len() {
         return false;
     }
     if !same_keys(a, b, a.keys.len()) {
@@ -132,6 +132,7 @@ pub fn propose_drops(catalog: &Catalog, write: &WriteModel, can_hide: bool) -> V
 mod tests {
     use super::*;
     use crate::model::catalog::{ExistingKey, Table};
+    use crate::model::IndexMethod;
 
     fn key(c: &str) -> ExistingKey {
         ExistingKey {
@@ -147,7 +148,7 @@ mod tests {
         ExistingIndex {
             name: name.into(),
             definition: String::new(),
-            method: "btree".into(),
+            method: IndexMethod::Btree,
             keys: cols.iter().map(|c| key(c)).collect(),
             include: vec![],
             predicate: None,
@@ -229,6 +230,36 @@ mod tests {
             .note
             .as_deref()
             .is_some_and(|n| n.contains("not verified")));
+    }
+
+    /// A hash or GIN index on the same columns as a B-tree is neither its duplicate nor makes
+    /// it redundant: only the same method gives the same access path.
+    #[test]
+    fn other_methods_are_not_duplicates_or_supersets_of_a_btree() {
+        let mut hash = idx("b_customer_hash", &["customer_id"], 7);
+        hash.method = IndexMethod::Hash;
+        let mut gin = idx("c_customer_created_gin", &["customer_id", "created_at"], 9);
+        gin.method = IndexMethod::Gin;
+        let cat = catalog(vec![idx("a_customer", &["customer_id"], 5), hash, gin]);
+        assert!(propose_drops(&cat, &WriteModel::unavailable("test"), false).is_empty());
+        // Two hash indexes on one column are duplicates.
+        let mut hash2 = idx("d_customer_hash", &["customer_id"], 3);
+        hash2.method = IndexMethod::Hash;
+        let mut hash = idx("b_customer_hash", &["customer_id"], 7);
+        hash.method = IndexMethod::Hash;
+        let cat = catalog(vec![idx("a_customer", &["customer_id"], 5), hash, hash2]);
+        assert_eq!(
+            found(&propose_drops(
+                &cat,
+                &WriteModel::unavailable("test"),
+                false
+            )),
+            vec![(
+                "d_customer_hash".into(),
+                DropReason::Duplicate,
+                Some("b_customer_hash".into())
+            )]
+        );
     }
 
     #[test]

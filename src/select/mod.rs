@@ -8,7 +8,8 @@
 //!
 //! ```text
 //! let sizes: Vec<i64> = candidates.candidates.iter()
-//!     .map(|c| whatif::size::estimate_index_size(&c.spec, &snapshot.catalog)).collect();
+//!     .map(|c| whatif::size::estimate_index_size(&c.spec, &snapshot.catalog))
+//!     .collect::<Result<_, _>>()?;
 //! let opts = SelectOptions { budget, max_indexes, max_per_table, min_improvement,
 //!     min_benefit, can_hide: snapshot.server.can_hide_index(), ..SelectOptions::default() };
 //! let rec = select::select(SelectInput { shapes: &shapes, candidates: &candidates,

@@ -235,13 +235,15 @@ pub async fn prune<W: WhatIf>(
     Ok((cur, removed))
 }
 
-/// Whether `narrow` is redundant beside `wide`: same table, same predicate, and `narrow`'s
+/// Whether `narrow` is redundant beside `wide`: both B-trees, same table, same predicate, and `narrow`'s
 /// keys lead `wide`'s (same expressions and operator classes; a single key may differ in
 /// direction, a B-tree scans both ways). With `skip_scan` (PostgreSQL 18+) a single-column
 /// index is also covered by an index that has its column among its later keys. `INCLUDE`
 /// columns are ignored: `(a)` is redundant beside `(a) INCLUDE (b)`.
 pub fn covered_by(narrow: &IndexSpec, wide: &IndexSpec, skip_scan: bool) -> bool {
-    if narrow.schema != wide.schema
+    if !narrow.method.is_btree()
+        || !wide.method.is_btree()
+        || narrow.schema != wide.schema
         || narrow.table != wide.table
         || narrow.predicate != wide.predicate
         || narrow.keys.is_empty()
@@ -295,6 +297,7 @@ mod tests {
             include: include.iter().map(|c| c.to_string()).collect(),
             predicate: None,
             unique: false,
+            method: crate::model::IndexMethod::Btree,
         }
     }
 

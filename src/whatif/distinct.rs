@@ -1,5 +1,7 @@
 //! How many distinct values an index key holds, from what the catalog proves and what ANALYZE
-//! measured (the input of the B-tree size model's deduplication, `whatif::size`).
+//! measured (the input of the B-tree size model's deduplication, `whatif::size`). The count
+//! depends on the key's columns only, not on the index's method: a later method's size model
+//! can use it as it is.
 //!
 //! Stage `whatif` (pure). Must not query the database. Invariant: the answer is between 1 and
 //! the number of rows; a proof from a constraint wins over any statistic.

@@ -179,9 +179,12 @@ fn lean_evaluation(outcome: &Outcome) -> Evaluation {
 
 impl Engine {
     /// Open `opts.connections` sessions on the analysed database (each with a clean HypoPG
-    /// state) for these statements and candidates.
+    /// state) for these statements and candidates. `server` is what `collect` read about the
+    /// analysed server (the snapshot's [`ServerInfo`]); the engine reads only HypoPG's version,
+    /// from the database its sessions simulate in.
     pub async fn new(
         opts: EngineOptions,
+        server: &ServerInfo,
         catalog: &Catalog,
         shapes: &[QueryShape],
         candidates: &CandidateSet,
@@ -198,12 +201,10 @@ impl Engine {
         let version = hypopg_version(&first.client)
             .await?
             .ok_or(WhatIfError::NoHypoPg)?;
-        let row = first
-            .client
-            .query_one("SELECT current_setting('server_version_num')::int4", &[])
-            .await
-            .map_err(|e| WhatIfError::session("reading server_version_num", e))?;
-        let server = ServerInfo::from_versions(row.get::<_, i32>(0).max(0) as u32, Some(version));
+        let server = ServerInfo {
+            hypopg_version: Some(version),
+            ..server.clone()
+        };
         drop(first);
         let workers =
             join_all((0..opts.connections).map(|i| Worker::open(&opts.connect, i, &server)))

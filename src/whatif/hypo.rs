@@ -45,7 +45,8 @@ const DISTINCT_SHARE: f64 = 0.99;
 /// after building an expression index, without which the real index is not used either.
 pub fn simulated(spec: &IndexSpec, catalog: &Catalog) -> IndexSpec {
     let mut sim = spec.clone();
-    if spec.predicate.is_some() {
+    // UNIQUE and INCLUDE are B-tree's.
+    if spec.predicate.is_some() || !spec.method.is_btree() {
         return sim;
     }
     let Some((first, rest)) = spec.keys.split_first() else {

@@ -1,10 +1,13 @@
-//! Our own B-tree size estimate from the catalog (`hypopg_relation_size` ignores
-//! deduplication and overestimates by 12–67%, up to 9× on low-cardinality keys).
+//! Our own index size estimate from the catalog, one model per access method
+//! ([`estimate_index_size`] dispatches on [`IndexSpec::method`]). Only B-tree has a model: the
+//! only method candidates use; any other is refused with [`NoSizeModel`], never guessed
+//! (HypoPG's `hypopg_relation_size` ignores B-tree deduplication and overestimates by 12–67%,
+//! up to 9× on low-cardinality keys, so it is not the fallback either).
 //!
 //! Stage `whatif` (pure). Must not query the database. Invariant: the estimate depends only on
 //! the spec and the catalog's statistics, and is at least one metapage plus one leaf page.
 //!
-//! Model (PostgreSQL 13+ B-tree built by `CREATE INDEX`, 8 kB pages):
+//! B-tree model ([`btree_size`]; PostgreSQL 13+ B-tree built by `CREATE INDEX`, 8 kB pages):
 //! - rows = `reltuples` × the partial predicate's selectivity (`pg_stats`, terms independent);
 //! - an index tuple is `MAXALIGN(8-byte header [+ null bitmap] + aligned key and INCLUDE
 //!   columns)` plus a 4-byte line pointer; widths from `pg_stats.avg_width` (short varlenas are
@@ -21,7 +24,7 @@
 //!   counts, widths) it errs on the large side (docs/index-sizes.md).
 
 use super::distinct;
-use crate::model::{Catalog, Column, IndexSpec, KeyExpr, PredTerm, Table};
+use crate::model::{Catalog, Column, IndexMethod, IndexSpec, KeyExpr, PredTerm, Table};
 
 const BLCKSZ: f64 = 8192.0;
 /// Page header (24) and B-tree special space (16).
@@ -135,14 +138,30 @@ fn predicate_selectivity(spec: &IndexSpec, table: &Table) -> f64 {
         .clamp(0.0, 1.0)
 }
 
-/// Estimated on-disk size in bytes of `spec` once built with `CREATE INDEX`: the figure
-/// budgets are checked against. Unknown tables give the two-page minimum.
-pub fn estimate_index_size(spec: &IndexSpec, catalog: &Catalog) -> i64 {
+/// An index method idxadvise has no size model for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no size model for {method} indexes (idxadvise sizes B-tree indexes only)")]
+pub struct NoSizeModel {
+    /// The method.
+    pub method: IndexMethod,
+}
+
+/// Estimated on-disk size in bytes of `spec` once built with `CREATE INDEX`, by its method's
+/// model: the figure budgets are checked against. Unknown tables give the two-page minimum.
+pub fn estimate_index_size(spec: &IndexSpec, catalog: &Catalog) -> Result<i64, NoSizeModel> {
+    let model = match spec.method {
+        IndexMethod::Btree => btree_size,
+        _ => {
+            return Err(NoSizeModel {
+                method: spec.method.clone(),
+            })
+        }
+    };
     let min = 2.0 * BLCKSZ;
     let Some(table) = catalog.table(&spec.schema, &spec.table) else {
-        return min as i64;
+        return Ok(min as i64);
     };
-    btree_size(spec, table, catalog).max(min) as i64
+    Ok(model(spec, table, catalog).max(min) as i64)
 }
 
 /// Fraction of the index's rows where `column` is null: `pg_stats.null_frac`, unless the
@@ -223,8 +242,8 @@ fn key_distinct(spec: &IndexSpec, table: &Table, catalog: &Catalog, rows: f64) -
 }
 
 /// Estimated bytes of the B-tree `spec` on `table` once built with `CREATE INDEX` (PostgreSQL
-/// 13+, 8 kB pages): leaves, internal levels and the metapage. The B-tree branch of any
-/// per-method size dispatch.
+/// 13+, 8 kB pages): leaves, internal levels and the metapage. The B-tree branch of
+/// [`estimate_index_size`].
 pub fn btree_size(spec: &IndexSpec, table: &Table, catalog: &Catalog) -> f64 {
     let rows = (table.rows.max(0.0) * predicate_selectivity(spec, table)).round();
     // A tuple holding a null carries a null bitmap: its data starts at 16 bytes, not 8.
@@ -301,6 +320,11 @@ pub fn btree_size(spec: &IndexSpec, table: &Table, catalog: &Catalog) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`estimate_index_size`] of a B-tree.
+    fn size_of(spec: &IndexSpec, catalog: &Catalog) -> i64 {
+        estimate_index_size(spec, catalog).expect("a B-tree has a size model")
+    }
     use crate::model::{ColumnStats, IndexKey, Predicate};
 
     fn col(name: &str, ty: &str, width: i32, n_distinct: f64) -> Column {
@@ -354,7 +378,7 @@ mod tests {
     #[test]
     fn unique_bigint_matches_the_textbook_size() {
         // 1M rows × (16-byte tuple + 4-byte line pointer) / ~7,300 bytes a leaf ≈ 2,740 leaves.
-        let s = estimate_index_size(
+        let s = size_of(
             &IndexSpec::on("public", "t", vec![IndexKey::col("id")]),
             &catalog(),
         );
@@ -365,11 +389,11 @@ mod tests {
     #[test]
     fn deduplication_shrinks_low_cardinality_keys_but_not_numeric() {
         let c = catalog();
-        let status = estimate_index_size(
+        let status = size_of(
             &IndexSpec::on("public", "t", vec![IndexKey::col("status")]),
             &c,
         );
-        let price = estimate_index_size(
+        let price = size_of(
             &IndexSpec::on("public", "t", vec![IndexKey::col("price")]),
             &c,
         );
@@ -384,7 +408,7 @@ mod tests {
             }),
             ..IndexSpec::on("public", "t", vec![IndexKey::col("id")])
         };
-        let p = estimate_index_size(&partial, &c);
+        let p = size_of(&partial, &c);
         assert!(p < 300_000, "1% of 1M rows: {p}");
         // Booleans: pg_stats prints their most common values as `t`/`f` (not `true`).
         let mut c = c;
@@ -408,11 +432,30 @@ mod tests {
             }),
             ..IndexSpec::on("public", "t", vec![IndexKey::col("id")])
         };
-        let all = estimate_index_size(&IndexSpec::on("public", "t", vec![IndexKey::col("id")]), &c);
-        let a = estimate_index_size(&active, &c) as f64 / all as f64;
+        let all = size_of(&IndexSpec::on("public", "t", vec![IndexKey::col("id")]), &c);
+        let a = size_of(&active, &c) as f64 / all as f64;
         assert!((0.75..0.85).contains(&a), "80% of the rows are active: {a}");
         let unknown = IndexSpec::on("public", "nope", vec![IndexKey::col("id")]);
-        assert_eq!(estimate_index_size(&unknown, &c), 16384);
+        assert_eq!(size_of(&unknown, &c), 16384);
+    }
+
+    /// A method without a size model is refused, on a known table or not, never sized as a
+    /// B-tree.
+    #[test]
+    fn other_methods_have_no_size_model() {
+        let c = catalog();
+        for (table, method) in [("t", IndexMethod::Hash), ("nope", IndexMethod::Brin)] {
+            let spec = IndexSpec {
+                method: method.clone(),
+                ..IndexSpec::on("public", table, vec![IndexKey::col("id")])
+            };
+            let e = estimate_index_size(&spec, &c).expect_err("no model");
+            assert_eq!(e.method, method);
+            assert_eq!(
+                e.to_string(),
+                format!("no size model for {method} indexes (idxadvise sizes B-tree indexes only)")
+            );
+        }
     }
 
     fn tpch_lineitem(constraints: Vec<crate::model::catalog::Constraint>) -> Catalog {
@@ -451,7 +494,7 @@ mod tests {
     }
 
     fn mb_of(spec: &IndexSpec, c: &Catalog) -> f64 {
-        estimate_index_size(spec, c) as f64 / 1024.0 / 1024.0
+        size_of(spec, c) as f64 / 1024.0 / 1024.0
     }
 
     #[test]
@@ -471,8 +514,8 @@ mod tests {
     #[test]
     fn a_unique_constraint_removes_the_deduplication_credit() {
         let spec = IndexSpec::on("public", "lineitem", vec![IndexKey::col("l_partkey")]);
-        let guessed = estimate_index_size(&spec, &tpch_lineitem(vec![]));
-        let proven = estimate_index_size(
+        let guessed = size_of(&spec, &tpch_lineitem(vec![]));
+        let proven = size_of(
             &spec,
             &tpch_lineitem(vec![crate::model::catalog::Constraint {
                 name: "lineitem_l_partkey_key".into(),
@@ -490,12 +533,12 @@ mod tests {
     fn nulls_take_a_bitmap_and_deduplicate_together() {
         let mut c = catalog();
         let id = IndexSpec::on("public", "t", vec![IndexKey::col("id")]);
-        let full = estimate_index_size(&id, &c);
+        let full = size_of(&id, &c);
         // 90% nulls: the null rows collapse into posting lists of 6 bytes a row.
         if let Some(s) = c.tables[0].columns[0].stats.as_mut() {
             s.null_frac = 0.9;
         }
-        let sparse = estimate_index_size(&id, &c);
+        let sparse = size_of(&id, &c);
         let share = sparse as f64 / full as f64;
         assert!((0.35..0.5).contains(&share), "{share}");
         // IS NOT NULL leaves the nulls out.
@@ -507,7 +550,7 @@ mod tests {
             }),
             ..id
         };
-        let p = estimate_index_size(&partial, &c) as f64 / full as f64;
+        let p = size_of(&partial, &c) as f64 / full as f64;
         assert!((0.09..0.12).contains(&p), "{p}");
     }
 

@@ -165,7 +165,7 @@ fn collect_example_workload_and_catalog() {
     assert_eq!(fk.keys[0].expr, "customer_id");
     assert!(!fk.keys[0].is_expression && !fk.keys[0].desc && fk.keys[0].opclass.is_none());
     assert!(fk.valid && !fk.unique && !fk.primary && fk.size_bytes > 0);
-    assert_eq!(fk.method, "btree");
+    assert_eq!(fk.method.name(), "btree");
     let pk = order.indexes.iter().find(|i| i.primary).expect("pk");
     assert_eq!(pk.constraint.as_deref(), Some("shop_order_pkey"));
     let fkc = order

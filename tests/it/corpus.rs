@@ -256,6 +256,7 @@ fn r18_every_parsed_corpus_statement_plans() {
         };
         let mut engine = Engine::new(
             crate::whatif::fixtures::options(&cap.url, 1),
+            &crate::whatif::fixtures::load_server(&cap.url).await,
             &cap.catalog,
             &shapes,
             &empty,

@@ -136,3 +136,87 @@ fn hiding_keeps_the_index_a_rare_report_needs_and_drops_a_copy() {
         assert!(report["kept"].is_null(), "{}", report["kept"]);
     }
 }
+
+/// Existing indexes keep their real access method from the catalog to the drop decision: a
+/// hash index and a GIN index (btree_gin) on the same columns as a B-tree are neither its
+/// duplicates nor make it redundant, while a true B-tree copy still is a duplicate.
+#[test]
+fn hash_and_gin_indexes_are_not_taken_for_btrees() {
+    let c = cluster();
+    let db = example_database("drops_methods");
+    replay_workload(&db);
+    c.psql(
+        &db,
+        "CREATE EXTENSION IF NOT EXISTS btree_gin; \
+         CREATE INDEX shop_order_status_btree ON shop_order (status); \
+         CREATE INDEX shop_order_status_btree_copy ON shop_order (status); \
+         CREATE INDEX shop_order_status_hash ON shop_order USING hash (status); \
+         CREATE INDEX shop_order_status_created_gin ON shop_order USING gin (status, created_at)",
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snap_path = tmp.path().join("snap.json");
+    let o = bin()
+        .args(["collect", "--database-url"])
+        .arg(c.url(&db))
+        .arg("-o")
+        .arg(&snap_path)
+        .output()
+        .expect("collect");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let snap: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&snap_path).expect("snapshot"))
+            .expect("json");
+    let method_of = |name: &str| {
+        snap["catalog"]["tables"]
+            .as_array()
+            .expect("tables")
+            .iter()
+            .flat_map(|t| t["indexes"].as_array().expect("indexes"))
+            .find(|i| i["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in the snapshot"))["method"]
+            .clone()
+    };
+    assert_eq!(method_of("shop_order_status_btree"), "btree");
+    assert_eq!(method_of("shop_order_status_hash"), "hash");
+    assert_eq!(method_of("shop_order_status_created_gin"), "gin");
+
+    let out = tmp.path().join("out");
+    let o = bin()
+        .args(["analyze", "--quiet", "--snapshot"])
+        .arg(&snap_path)
+        .arg("--database-url")
+        .arg(c.url(&db))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("analyze");
+    let code = o.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "analyze failed ({code}): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("report.json")).expect("report.json"),
+    )
+    .expect("report is JSON");
+    let drops = report["drops"].as_array().expect("drops");
+    let btrees = ["shop_order_status_btree", "shop_order_status_btree_copy"];
+    let copy = drops
+        .iter()
+        .find(|d| d["reason"] == "duplicate" && btrees.iter().any(|b| d["index"] == *b))
+        .unwrap_or_else(|| panic!("the B-tree copy is a duplicate: {drops:#?}"));
+    assert!(
+        btrees.iter().any(|b| copy["covered_by"] == *b),
+        "covered by the other B-tree: {copy}"
+    );
+    for other in ["shop_order_status_hash", "shop_order_status_created_gin"] {
+        assert!(
+            drops
+                .iter()
+                .all(|d| d["covered_by"] != other
+                    && !(d["index"] == other && d["reason"] != "unused")),
+            "{other} is not a B-tree: {drops:#?}"
+        );
+    }
+}

@@ -14,7 +14,7 @@ use idxadvise::parse::parse_statement;
 use idxadvise::whatif::{Engine, Request, WhatIf};
 
 use crate::support::{cluster, repo_root};
-use crate::whatif::fixtures::{load_catalog, options, rt};
+use crate::whatif::fixtures::{load_catalog, load_server, options, rt};
 
 const TPCH_QUERIES: [u32; 19] = [
     1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 21, 22,
@@ -96,9 +96,15 @@ async fn plan_all(
         candidates: vec![],
         advice: vec![],
     };
-    let mut engine = Engine::new(options(url, 1), &catalog, &shapes, &empty)
-        .await
-        .expect("engine");
+    let mut engine = Engine::new(
+        options(url, 1),
+        &load_server(url).await,
+        &catalog,
+        &shapes,
+        &empty,
+    )
+    .await
+    .expect("engine");
     let requests: Vec<Request> = shapes
         .iter()
         .map(|s| Request {

@@ -30,7 +30,7 @@ fn selects_for_the_example_shop_with_evidence_and_a_monotone_frontier() {
     let sizes: Vec<i64> = cands
         .candidates
         .iter()
-        .map(|c| estimate_index_size(&c.spec, &snap.catalog))
+        .map(|c| estimate_index_size(&c.spec, &snap.catalog).expect("B-tree"))
         .collect();
     let mb = 1024 * 1024;
     let opts = SelectOptions {
@@ -46,7 +46,7 @@ fn selects_for_the_example_shop_with_evidence_and_a_monotone_frontier() {
             progress: false,
             ..EngineOptions::default()
         };
-        let mut engine = Engine::new(eopts, &snap.catalog, &shapes, &cands)
+        let mut engine = Engine::new(eopts, &snap.server, &snap.catalog, &shapes, &cands)
             .await
             .expect("engine");
         let rec = select(

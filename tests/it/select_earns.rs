@@ -146,7 +146,7 @@ fn check_case(n: usize, c: &Case) -> Result<(), TestCaseError> {
     let sizes: Vec<i64> = cands
         .candidates
         .iter()
-        .map(|c| estimate_index_size(&c.spec, &snap.catalog))
+        .map(|c| estimate_index_size(&c.spec, &snap.catalog).expect("B-tree"))
         .collect();
     let opts = SelectOptions {
         unit: ReadUnit::Cost,
@@ -161,7 +161,7 @@ fn check_case(n: usize, c: &Case) -> Result<(), TestCaseError> {
             progress: false,
             ..EngineOptions::default()
         };
-        let mut engine = Engine::new(eopts, &snap.catalog, &shapes, &cands)
+        let mut engine = Engine::new(eopts, &snap.server, &snap.catalog, &shapes, &cands)
             .await
             .expect("engine");
         let rec = select(

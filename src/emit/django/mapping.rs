@@ -96,6 +96,12 @@ pub fn map_index(project: &DjangoProject, spec: &IndexSpec, name: &str) -> Mappi
             "model {label} is unmanaged (managed = False): Django does not migrate its table"
         ));
     }
+    if !spec.method.is_btree() {
+        return run_sql(format!(
+            "a {} index: models.Index is a B-tree, so the SQL is run as it is",
+            spec.method
+        ));
+    }
     match index_expr(model, spec, name) {
         Ok((index, imports)) => Mapping::Index {
             app_label: model.app_label.clone(),
@@ -345,6 +351,29 @@ mod tests {
         index_expr(&order(), spec, "n")
             .map(|(p, _)| p.flat())
             .unwrap_or_else(|e| e)
+    }
+
+    /// `models.Index` is a B-tree: a spec of another method is run as its SQL.
+    #[test]
+    fn a_non_btree_spec_is_run_as_sql() {
+        let project: DjangoProject =
+            serde_json::from_str(include_str!("../../../tests/fixtures/django/shop.json"))
+                .expect("fixture");
+        let btree = IndexSpec::on("public", "shop_order", vec![IndexKey::col("status")]);
+        assert!(matches!(
+            map_index(&project, &btree, "n"),
+            Mapping::Index { .. }
+        ));
+        let hash = IndexSpec {
+            method: crate::model::IndexMethod::Hash,
+            ..btree
+        };
+        match map_index(&project, &hash, "n") {
+            Mapping::RunSql { reason, .. } => {
+                assert!(reason.starts_with("a hash index"), "{reason}")
+            }
+            Mapping::Index { .. } => panic!("a hash index must not become models.Index"),
+        }
     }
 
     #[test]

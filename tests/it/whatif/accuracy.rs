@@ -42,9 +42,15 @@ fn hypothetical_plans_match_real_indexes() {
                 &db,
                 &format!("ANALYZE {}", cands.candidates[c].spec.qualified_table()),
             );
-            let mut real = Engine::new(options(&url, 1), &catalog, &shapes(), &cands)
-                .await
-                .expect("engine");
+            let mut real = Engine::new(
+                options(&url, 1),
+                &load_server(&url).await,
+                &catalog,
+                &shapes(),
+                &cands,
+            )
+            .await
+            .expect("engine");
             let r = real
                 .outcomes(&[Request {
                     queryid: q,
@@ -62,9 +68,15 @@ fn hypothetical_plans_match_real_indexes() {
             // the ANALYZE above left: ANALYZE samples at random, and a fresh sample moved a row
             // estimate by 9% (15,739 against 14,439 on PostgreSQL 17), which is not what this
             // test measures.
-            let mut hypo = Engine::new(options(&url, 1), &catalog, &shapes(), &cands)
-                .await
-                .expect("engine");
+            let mut hypo = Engine::new(
+                options(&url, 1),
+                &load_server(&url).await,
+                &catalog,
+                &shapes(),
+                &cands,
+            )
+            .await
+            .expect("engine");
             let h = hypo
                 .outcomes(&[Request {
                     queryid: q,
@@ -158,7 +170,7 @@ fn size_estimate_matches_real_indexes() {
                 &db,
                 &format!("DROP INDEX {}", idxadvise::pg::quote::ident(&name)),
             );
-            let ours = estimate_index_size(spec, &catalog);
+            let ours = estimate_index_size(spec, &catalog).expect("B-tree");
             hypo.set(&conn.client, &[i], &only)
                 .await
                 .expect("hypothetical");

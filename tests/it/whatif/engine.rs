@@ -69,9 +69,15 @@ fn every_candidate_kind_is_used_and_cheaper() {
     let url = cluster().url(&db);
     rt().block_on(async {
         let catalog = load_catalog(&url).await;
-        let mut e = Engine::new(options(&url, 1), &catalog, &shapes(), &candidates())
-            .await
-            .expect("engine");
+        let mut e = Engine::new(
+            options(&url, 1),
+            &load_server(&url).await,
+            &catalog,
+            &shapes(),
+            &candidates(),
+        )
+        .await
+        .expect("engine");
         let cases = [
             (
                 ORDER_HISTORY,
@@ -216,9 +222,15 @@ fn stale_generic_plan_trap_is_avoided() {
     let url = cluster().url(&db);
     rt().block_on(async {
         let catalog = load_catalog(&url).await;
-        let mut e = Engine::new(options(&url, 1), &catalog, &shapes(), &candidates())
-            .await
-            .expect("engine");
+        let mut e = Engine::new(
+            options(&url, 1),
+            &load_server(&url).await,
+            &catalog,
+            &shapes(),
+            &candidates(),
+        )
+        .await
+        .expect("engine");
         // with, without, with again: a reused generic plan would keep (or error on) the dropped index.
         let seq = [
             vec![C_CUSTOMER_CREATED_DESC],
@@ -272,9 +284,15 @@ fn one_or_two_sessions_give_identical_results() {
             .collect();
         let mut results = vec![];
         for n in [1, 2] {
-            let mut e = Engine::new(options(&url, n), &catalog, &shapes(), &candidates())
-                .await
-                .expect("engine");
+            let mut e = Engine::new(
+                options(&url, n),
+                &load_server(&url).await,
+                &catalog,
+                &shapes(),
+                &candidates(),
+            )
+            .await
+            .expect("engine");
             let out = e.outcomes(&requests).await.expect("outcomes");
             results.push(out);
         }
@@ -328,9 +346,15 @@ fn unplannable_statements_are_skipped_and_the_run_goes_on() {
             &["no_such_table"],
             vec![],
         ));
-        let mut e = Engine::new(options(&url, 1), &catalog, &more, &candidates())
-            .await
-            .expect("engine");
+        let mut e = Engine::new(
+            options(&url, 1),
+            &load_server(&url).await,
+            &catalog,
+            &more,
+            &candidates(),
+        )
+        .await
+        .expect("engine");
         let out = e
             .evaluate(&[
                 req(100, &[]),
@@ -374,7 +398,7 @@ fn a_statement_that_times_out_is_skipped_and_hidden_indexes_need_hypopg_1_4() {
         let mut opts = options(&url, 1);
         opts.connect.statement_timeout = std::time::Duration::from_millis(500);
         opts.value_sets = 1;
-        let mut e = Engine::new(opts, &catalog, &more, &candidates())
+        let mut e = Engine::new(opts, &load_server(&url).await, &catalog, &more, &candidates())
             .await
             .expect("engine");
         let out = e
@@ -425,14 +449,26 @@ fn lean_cache_ranks_as_the_full_cache_and_still_gives_every_plan() {
             .iter()
             .flat_map(|c| shapes().into_iter().map(move |s| req(s.queryid, c)))
             .collect();
-        let mut full = Engine::new(options(&url, 2), &catalog, &shapes(), &candidates())
-            .await
-            .expect("engine");
+        let mut full = Engine::new(
+            options(&url, 2),
+            &load_server(&url).await,
+            &catalog,
+            &shapes(),
+            &candidates(),
+        )
+        .await
+        .expect("engine");
         let mut lean_opts = options(&url, 2);
         lean_opts.lean_cache = true;
-        let mut lean = Engine::new(lean_opts, &catalog, &shapes(), &candidates())
-            .await
-            .expect("engine");
+        let mut lean = Engine::new(
+            lean_opts,
+            &load_server(&url).await,
+            &catalog,
+            &shapes(),
+            &candidates(),
+        )
+        .await
+        .expect("engine");
         let f = full.evaluate(&requests).await.expect("full");
         let l = lean.evaluate(&requests).await.expect("lean");
         for (f, l) in f.iter().zip(&l) {
@@ -481,9 +517,15 @@ fn r18_a_session_setting_reaches_every_session() {
         let requests: Vec<Request> = shapes().into_iter().map(|s| req(s.queryid, &[])).collect();
         let mut costs = vec![];
         for setting in [None, Some("1.0")] {
-            let mut e = Engine::new(options(&url, 2), &catalog, &shapes(), &candidates())
-                .await
-                .expect("engine");
+            let mut e = Engine::new(
+                options(&url, 2),
+                &load_server(&url).await,
+                &catalog,
+                &shapes(),
+                &candidates(),
+            )
+            .await
+            .expect("engine");
             if let Some(v) = setting {
                 e.set_session("cpu_tuple_cost", v).await.expect("setting");
             }

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use idxadvise::candidates::candidate::{Candidate, CandidateSet};
 use idxadvise::model::{
-    Catalog, Column, ColumnStats, IndexKey, IndexSpec, KeyExpr, PredTerm, Predicate, Table,
+    Catalog, Column, ColumnStats, IndexKey, IndexSpec, KeyExpr, PredTerm, Predicate, ServerInfo,
+    Table,
 };
 use idxadvise::parse::shape::{Limit, ParamOp, ParamUse, QueryShape, StatementKind, TableAccess};
 use idxadvise::pg::ConnectOptions;
@@ -36,6 +37,19 @@ pub fn options(url: &str, connections: usize) -> EngineOptions {
         progress: false,
         lean_cache: false,
     }
+}
+
+/// What `collect` reads about the server of a database (its version, HypoPG's, …).
+pub async fn load_server(url: &str) -> ServerInfo {
+    let conn = idxadvise::pg::connect(&ConnectOptions {
+        url: Some(url.to_string()),
+        ..ConnectOptions::default()
+    })
+    .await
+    .expect("connect for the server facts");
+    idxadvise::collect::server::read(&conn.client)
+        .await
+        .expect("server facts")
 }
 
 /// Read the user tables, columns and `pg_stats` of a database into a [`Catalog`].

@@ -32,9 +32,15 @@ fn an_engine_run_leaves_nothing_in_pg_stat_statements() {
     let before = cluster().psql(&db, count);
     rt().block_on(async {
         let catalog = load_catalog(&url).await;
-        let mut e = Engine::new(options(&url, 2), &catalog, &shapes(), &candidates())
-            .await
-            .expect("engine");
+        let mut e = Engine::new(
+            options(&url, 2),
+            &load_server(&url).await,
+            &catalog,
+            &shapes(),
+            &candidates(),
+        )
+        .await
+        .expect("engine");
         let out = e.evaluate(&all_requests()).await.expect("evaluate");
         assert!(out.iter().all(|r| r.is_ok()));
         assert!(e.counters().explains >= 32);
@@ -62,16 +68,28 @@ fn works_on_a_hot_standby() {
     let primary_url = c.url(&db);
     let (on_standby, on_primary) = rt().block_on(async {
         let catalog = load_catalog(&url).await;
-        let mut e = Engine::new(options(&url, 2), &catalog, &shapes(), &candidates())
-            .await
-            .expect("engine on the standby");
+        let mut e = Engine::new(
+            options(&url, 2),
+            &load_server(&url).await,
+            &catalog,
+            &shapes(),
+            &candidates(),
+        )
+        .await
+        .expect("engine on the standby");
         let s = e
             .evaluate(&all_requests())
             .await
             .expect("evaluate on the standby");
-        let mut p = Engine::new(options(&primary_url, 1), &catalog, &shapes(), &candidates())
-            .await
-            .expect("engine on the primary");
+        let mut p = Engine::new(
+            options(&primary_url, 1),
+            &load_server(&primary_url).await,
+            &catalog,
+            &shapes(),
+            &candidates(),
+        )
+        .await
+        .expect("engine on the primary");
         let pr = p
             .evaluate(&all_requests())
             .await
@@ -190,9 +208,15 @@ fn hostile_names_are_quoted_through_hypopg() {
             catalog.table(schema, table).is_some(),
             "catalog reads the hostile table"
         );
-        let mut e = Engine::new(options(&url, 1), &catalog, &[shape], &cands)
-            .await
-            .expect("engine");
+        let mut e = Engine::new(
+            options(&url, 1),
+            &load_server(&url).await,
+            &catalog,
+            &[shape],
+            &cands,
+        )
+        .await
+        .expect("engine");
         let out = e
             .outcomes(&[Request {
                 queryid: 9,

@@ -31,7 +31,7 @@ use std::collections::BTreeSet;
 use crate::model::{Catalog, IndexKey, IndexSpec, Table};
 use crate::parse::{QueryShape, TableAccess};
 
-use super::candidate::Rule;
+use super::Rule;
 
 /// A table is a dimension of a statement when another table of it has this many times its rows.
 pub const FACT_RATIO: f64 = 10.0;
@@ -85,7 +85,7 @@ pub(crate) fn for_shape(shape: &QueryShape, catalog: &Catalog) -> Vec<(IndexSpec
                 &t.schema,
                 &t.name,
                 cols.iter()
-                    .take(super::rules::MAX_KEYS)
+                    .take(super::MAX_KEYS)
                     .map(|c| IndexKey::col(c))
                     .collect(),
             );
@@ -159,7 +159,7 @@ fn filter_columns(a: &TableAccess, t: &Table) -> Vec<String> {
 fn leads_index(t: &Table, col: &str) -> bool {
     t.indexes.iter().any(|i| {
         i.valid
-            && i.method == "btree"
+            && i.method.is_btree()
             && i.predicate.is_none()
             && i.keys
                 .first()
@@ -369,7 +369,7 @@ mod tests {
             shared_blks_read: 0,
         };
         let shape = crate::parse::parse_statement(&stmt, &catalog).expect("parses");
-        let set = super::super::generate(&[shape], &catalog);
+        let set = crate::candidates::generate(&[shape], &catalog);
         let c = set
             .candidates
             .iter()
