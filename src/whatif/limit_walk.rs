@@ -3,7 +3,8 @@
 //!
 //! Stage `whatif` (pure: reads a plan and the tables' row counts). Must not touch the database.
 //! Invariant: the walk cost is never below the planner's own cost, and differs from it only
-//! for a `Limit` over an index scan that filters out all but under [`RARE_SHARE`] of its table.
+//! for a `Limit` over an index scan with no index condition (the whole index, in order) that
+//! filters out all but under [`RARE_SHARE`] of its table.
 //!
 //! Heuristic (problem / what we do / example):
 //! - Problem: for `col = $1 … ORDER BY other LIMIT k` an index on `other` serves the order and
@@ -44,7 +45,9 @@ impl PlanNode {
             let Some(scan) = n.plans.first().and_then(PlanNode::early_stopped_scan) else {
                 continue;
             };
-            if !scan.node_type.starts_with("Index") {
+            // The whole index in order: with an index condition the walk spans only its range,
+            // whose size the plan does not give.
+            if !scan.node_type.starts_with("Index") || scan.index_cond.is_some() {
                 continue;
             }
             let Some(table) = scan.relation.as_deref().and_then(table_rows) else {
@@ -133,6 +136,11 @@ mod tests {
         assert_eq!(seq.walk_risk_cost(&rows), 5.0);
         // Unknown table size: no guess.
         assert_eq!(page_over("other").walk_risk_cost(&rows), 440.0);
+        // A customer's orders over `(customer_id, created_at DESC)`, filtering `deleted_at IS
+        // NULL`: the walk spans the customer's range only, not the table.
+        let mut ranged = page_over("queue_item");
+        ranged.plans[0].index_cond = Some("(customer_id = 2)".into());
+        assert_eq!(ranged.walk_risk_cost(&rows), 440.0);
     }
 
     fn page_over(table: &str) -> PlanNode {
