@@ -27,7 +27,7 @@ pub struct PlanPair {
     pub values: String,
     /// The worst value set, when the recommendation makes its plan markedly worse
     /// ([`super::risk::worst_value`]).
-    pub worst: Option<(String, f64, f64, f64)>,
+    pub worst: Option<super::risk::WorstValue>,
 }
 
 /// The pair to show from one statement's outcomes before and after, if any value set was

@@ -14,7 +14,7 @@
 //!   values not observed and how to observe them.
 //! - Example: `status = 'pending'` under `ORDER BY created_at LIMIT 100`: 1,980 → 5,600.
 
-use crate::cost::value_risk::MIN_RISK_COST;
+use crate::cost::value_risk::{pair_risk, SetCost};
 use crate::whatif::Outcome;
 
 /// After/before cost ratio of one value set from which a plan is "markedly worse" (the
@@ -24,21 +24,35 @@ pub const RISK_RATIO: f64 = crate::cost::value_risk::RISK_RATIO;
 /// How to observe values, for the report.
 pub const HOW_TO_OBSERVE: &str = "observe them: run analyze while the application runs (it samples the running statements during its --window, 60 s by default; needs pg_monitor), or install pg_qualstats, or give --log FILE, or --hot-values";
 
-/// The worst value set whose plan the recommendation makes at least [`RISK_RATIO`] times
-/// costlier: `(values, weight, before cost, after cost)`.
-pub fn worst_value(before: &Outcome, after: &Outcome) -> Option<(String, f64, f64, f64)> {
-    let mut worst: Option<(f64, usize)> = None;
+/// The value set a recommendation puts at risk ([`worst_value`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorstValue {
+    /// The values, `$1 = 'pending', …`.
+    pub values: String,
+    /// The set's weight.
+    pub weight: f64,
+    /// Today's cost for it.
+    pub before: f64,
+    /// Its cost with the recommendation: the ranking cost, or the walk past every other row
+    /// when `walk`.
+    pub after: f64,
+    /// The risk is a rare value's walk through the index ([`crate::whatif::limit_walk`]).
+    pub walk: bool,
+}
+
+/// The value set whose plan the recommendation makes markedly worse
+/// ([`crate::cost::value_risk::pair_risk`]), the worst one.
+pub fn worst_value(before: &Outcome, after: &Outcome) -> Option<WorstValue> {
+    let mut worst: Option<(f64, usize, bool)> = None;
     for (i, (b, a)) in before.custom.iter().zip(&after.custom).enumerate() {
-        let (bc, ac) = (b.plan.ranking_cost(), a.plan.ranking_cost());
-        if bc <= 0.0 || !ac.is_finite() || ac - bc < MIN_RISK_COST {
+        let Some((r, walk)) = pair_risk(&set_cost(b), &set_cost(a)) else {
             continue;
-        }
-        let r = ac / bc;
-        if r >= RISK_RATIO && worst.is_none_or(|(w, _)| r > w) {
-            worst = Some((r, i));
+        };
+        if worst.is_none_or(|(w, _, _)| r > w) {
+            worst = Some((r, i, walk));
         }
     }
-    let (_, i) = worst?;
+    let (_, i, walk) = worst?;
     let b = &before.custom[i];
     let values = b
         .values
@@ -50,19 +64,41 @@ pub fn worst_value(before: &Outcome, after: &Outcome) -> Option<(String, f64, f6
         })
         .collect::<Vec<_>>()
         .join(", ");
-    Some((
+    let (bs, as_) = (set_cost(b), set_cost(&after.custom[i]));
+    let before_cost = if walk { bs.walk.max(bs.cost) } else { bs.cost };
+    Some(WorstValue {
         values,
-        b.weight,
-        b.plan.ranking_cost(),
-        after.custom[i].plan.ranking_cost(),
-    ))
+        weight: b.weight,
+        before: before_cost,
+        after: if walk { as_.walk } else { as_.cost },
+        walk,
+    })
+}
+
+fn set_cost(v: &crate::whatif::worker::ValuePlan) -> SetCost {
+    SetCost {
+        weight: v.weight,
+        cost: v.plan.ranking_cost(),
+        walk: v.plan.walk_risk_cost(),
+    }
 }
 
 /// The report's line for a statement at risk; `observed` when its values were observed.
-pub fn risk_line(worst: &(String, f64, f64, f64), observed: bool) -> String {
-    let (values, weight, b, a) = worst;
+pub fn risk_line(worst: &WorstValue, observed: bool) -> String {
+    let WorstValue {
+        values,
+        weight,
+        before: b,
+        after: a,
+        walk,
+    } = worst;
+    let how = if *walk {
+        " if its rows come last in the index order (the LIMIT walks the index past every other row)"
+    } else {
+        ""
+    };
     let what = format!(
-        "for {values} (weight {:.1}%) the plan would cost {:.1}x today's ({b:.1} -> {a:.1})",
+        "for {values} (weight {:.1}%) the plan would cost {:.1}x today's ({b:.1} -> {a:.1}){how}",
         100.0 * weight,
         a / b
     );

@@ -352,6 +352,7 @@ mod tests {
             indexes: indexes.iter().map(|s| s.to_string()).collect(),
             text: String::new(),
             ranking_cost: None,
+            walk_risk_cost: None,
         }
     }
 

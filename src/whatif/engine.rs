@@ -132,6 +132,7 @@ pub fn set_costs(outcome: &Outcome) -> Vec<SetCost> {
         .map(|v| SetCost {
             weight: v.weight,
             cost: v.plan.ranking_cost(),
+            walk: v.plan.walk_risk_cost(),
         })
         .collect()
 }
@@ -613,6 +614,7 @@ mod tests {
             indexes: vec!["<hypo:0>".into()],
             text: text.into(),
             ranking_cost: None,
+            walk_risk_cost: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod evidence;
 #[cfg(test)]
 pub mod fake;
 pub mod hypo;
+pub mod limit_walk;
 pub mod observed_sets;
 pub mod oracle;
 pub mod params;

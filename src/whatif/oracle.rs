@@ -48,12 +48,23 @@ pub struct PlanSummary {
     /// filtered scan early ([`crate::whatif::plan::PlanNode::ranking_cost`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ranking_cost: Option<f64>,
+    /// The cost when a LIMIT over a rare value's filtered index scan walks the index past
+    /// every other row ([`crate::whatif::plan::PlanNode::walk_risk_cost`]), when it differs
+    /// from `total_cost`: what the risk rule compares with today's plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub walk_risk_cost: Option<f64>,
 }
 
 impl PlanSummary {
     /// The cost selection ranks by: `ranking_cost` when set, else the planner's total cost.
     pub fn ranking_cost(&self) -> f64 {
         self.ranking_cost.unwrap_or(self.total_cost)
+    }
+
+    /// The cost the risk rule compares: `walk_risk_cost` when set, else the planner's total
+    /// cost.
+    pub fn walk_risk_cost(&self) -> f64 {
+        self.walk_risk_cost.unwrap_or(self.total_cost)
     }
 }
 

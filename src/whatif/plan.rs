@@ -253,6 +253,7 @@ impl PlanNode {
     /// [`PlanNode::ranking_cost`]); `text` renders the EXPLAIN text (left empty otherwise).
     pub fn summary(&self, table_rows: &dyn Fn(&str) -> Option<f64>, text: bool) -> PlanSummary {
         let ranking = self.ranking_cost(table_rows);
+        let walk = self.walk_risk_cost(table_rows);
         PlanSummary {
             total_cost: self.total_cost,
             startup_cost: self.startup_cost,
@@ -261,6 +262,7 @@ impl PlanNode {
             indexes: self.index_names(),
             text: if text { self.to_text() } else { String::new() },
             ranking_cost: (ranking != self.total_cost).then_some(ranking),
+            walk_risk_cost: (walk != self.total_cost).then_some(walk),
         }
     }
 
@@ -301,7 +303,7 @@ impl PlanNode {
 
     /// The filtered scan a LIMIT above this node would stop early, looking through nodes that
     /// pass rows on as they come.
-    fn early_stopped_scan(&self) -> Option<&PlanNode> {
+    pub(crate) fn early_stopped_scan(&self) -> Option<&PlanNode> {
         match self.node_type.as_str() {
             "Index Scan" | "Index Only Scan" | "Seq Scan" if self.filter.is_some() => Some(self),
             "Result" | "Gather" | "Gather Merge" | "Subquery Scan" if self.plans.len() == 1 => {

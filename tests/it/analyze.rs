@@ -321,7 +321,8 @@ fn the_order_history_gets_an_index_led_by_the_customer() {
 
 /// `--hot-values shop_order.status=pending`: pg_stat_statements keeps no values, so the
 /// pending-orders page (`WHERE status = $1 ORDER BY created_at LIMIT`) is costed with the
-/// table's status mix (mostly delivered orders) and gets `(created_at)`. Told that the page asks
+/// table's status mix (mostly delivered orders); `(created_at)` is not credited with it, since
+/// for the rare statuses it may walk the whole index (the risk rule). Told that the page asks
 /// for 'pending', the engine binds that value and an index on the status wins (measured with
 /// `bench_verify`: 18 ms → 0.23 ms). A malformed value is a one-line usage error.
 #[test]
@@ -362,7 +363,7 @@ fn hot_values_give_the_pending_page_an_index_on_the_status() {
         String::from_utf8_lossy(&o.stderr)
     );
     let without = pending_index(&plain);
-    assert!(!without.contains("\"status\""), "{without}");
+    assert!(!without.ends_with("(\"created_at\")"), "{without}");
     let hot = tmp.path().join("hot");
     let o = analyze(&["--hot-values", "shop_order.status=pending"], &hot);
     assert_eq!(

@@ -125,5 +125,6 @@ pub fn plan(nodes: &[&str], rows: f64, cost: f64) -> PlanSummary {
         indexes: vec![],
         text: String::new(),
         ranking_cost: None,
+        walk_risk_cost: None,
     }
 }

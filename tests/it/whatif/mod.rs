@@ -8,3 +8,4 @@ mod accuracy;
 mod engine;
 mod safety;
 mod sizes;
+mod value_risk;
