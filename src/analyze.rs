@@ -256,8 +256,11 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     engine.close().await.ok();
 
     // emit
+    let migrations_label = target
+        .as_ref()
+        .map_or("migrations", |t| t.migrations_label());
     if target.is_some() {
-        stages.say("emit: planning the Django migrations");
+        stages.say(&format!("emit: planning the {migrations_label}"));
     }
     let plan = crate::emit::plan_files(
         &named,
@@ -347,6 +350,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
             out_dir: &out_dir,
             plan_diffs: diffs.len(),
             migrations: plan.migrations().len(),
+            migrations_label,
         },
     )?;
     let exit_code = if named.rec.create.is_empty() && named.rec.drop.is_empty() {

@@ -53,6 +53,11 @@ pub trait Target: std::fmt::Debug {
         version: &str,
     ) -> Result<TargetFiles, EmitError>;
 
+    /// What its migrations are called in progress lines and the summary ("Django migrations").
+    fn migrations_label(&self) -> &'static str {
+        "migrations"
+    }
+
     /// The folder of the application project, where `--write-into-project` puts its migrations
     /// (`None`: the target has no project).
     fn project_root(&self) -> Option<&Path> {

@@ -2,7 +2,7 @@
 //! `Meta.indexes` lines for a named recommendation, with Python's quoting ([`pystr`]) and
 //! black's formatting ([`pyfmt`]).
 //!
-//! Pure except [`introspect`] and [`check_meta`], which ask the project's own Django.
+//! Pure except [`mod@introspect`] and [`check_meta`], which ask the project's own Django.
 //! Invariant: the same `models.Index(...)` text goes into the migration and into the
 //! `Meta.indexes` line, so the next `makemigrations` finds no change.
 

@@ -2,7 +2,7 @@
 //! what `--django-project`, `--python`, `--settings` and `--migrations-app` configure, the
 //! checks made before any analysis, and the plan with its `Meta.indexes` snippets checked.
 //!
-//! I/O: reading the project ([`super::introspect`]) and checking the snippets
+//! I/O: reading the project ([`mod@super::introspect`]) and checking the snippets
 //! ([`super::check_meta`]) run the project's own Django; planning is pure
 //! ([`super::plan::plan`]). Invariant: a refusal plans no file at all.
 
@@ -135,6 +135,10 @@ impl Target for DjangoTarget {
         let mut plan = self.plan_unchecked(named, catalog, version)?;
         self.check_snippets(&mut plan);
         Ok(plan.into_target_files())
+    }
+
+    fn migrations_label(&self) -> &'static str {
+        "Django migrations"
     }
 
     fn project_root(&self) -> Option<&Path> {
