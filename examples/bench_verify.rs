@@ -136,7 +136,7 @@ fn run(
             window: idxadvise::collect::window::WindowOptions::none(),
         }),
         out: None,
-        django: None,
+        project: None,
         format: OutputFormat::Json,
         quiet: true,
     };

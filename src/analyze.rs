@@ -4,11 +4,10 @@
 //!
 //! A sequencer only: [`run`] calls each stage in turn and hands one stage's typed output to the
 //! next; every decision lives in its stage (preflight, collect, parse, candidates, whatif,
-//! select, emit, report). Invariants: nothing is written unless the whole run succeeded (files
-//! are planned in memory, then written all at once, atomically); the same snapshot and database
-//! give byte-identical files.
+//! select, naming, emit, report). Invariants: nothing is written unless the whole run succeeded
+//! (files are planned in memory, then written all at once, atomically); the same snapshot and
+//! database give byte-identical files.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -36,8 +35,9 @@ pub struct AnalyzeConfig {
     pub engine: EngineOptions,
     /// Selection limits.
     pub select: SelectOptions,
-    /// Where and what to write: `--out` (must not exist or be empty), the Django project,
-    /// `--migrations-app`, `--write-into-project`.
+    /// Where and what to write: `--out` (must not exist or be empty), the project whose
+    /// migrations to write (Django: `--django-project`, `--migrations-app`),
+    /// `--write-into-project`.
     pub emit: EmitConfig,
     /// Tables (`table` or `schema.table`) to leave out of the analysis.
     pub exclude_tables: Vec<String>,
@@ -100,19 +100,22 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         quiet: config.quiet,
         start: Instant::now(),
     };
-    let writes = config.emit.out_dir.is_some() || config.emit.write_into_project;
+    let writes = config.emit.writes();
     let out_dir = config.emit.out_dir.clone().unwrap_or_default();
     // Fail early: everything knowable before collection (crate::preflight).
+    if writes {
+        config.emit.validate()?;
+    }
     if config.emit.out_dir.is_some() {
         crate::preflight::empty_out_dir(&out_dir)?;
         crate::preflight::writable_folder(&out_dir)?;
     }
-    if let Some(p) = &config.emit.django_project {
-        crate::preflight::django_project(p, config.emit.python.as_deref())?;
+    if let Some(p) = &config.emit.project {
+        p.preflight()?;
     }
-    // The Django project is read before any work: a refusal known now never waits for the
-    // analysis (crate::emit::read_project_early).
-    let early_django = crate::emit::read_project_early(&config.emit)?;
+    // The project is read before any work: a refusal known now never waits for the analysis
+    // (crate::emit::read_project_early).
+    let target = crate::emit::read_project_early(&config.emit)?;
     crate::preflight::readable_tables(&config.engine.connect).await?;
     for w in crate::preflight::analysed_database(
         &config.engine.connect,
@@ -215,13 +218,22 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         rec.drop.len()
     ));
 
+    // naming: one name per new index, chosen before any output and used by every output
+    // target, the report and verify's baseline.
+    let reserved = target
+        .as_ref()
+        .map(|t| t.reserved_names())
+        .unwrap_or_default();
+    let named = crate::naming::name(rec, &snapshot.catalog, reserved);
+    let names = named.by_candidate();
+
     // evidence: baseline and final plans of every analysed statement (from the cache where
     // possible), and the plans of the statements the new indexes change.
     let baseline =
         crate::whatif::evidence::evaluate_all(&mut engine, &shapes, &[], &mut skipped).await?;
     let after =
         crate::whatif::evidence::evaluate_all(&mut engine, &shapes, &chosen, &mut skipped).await?;
-    skipped.extend(rec.skipped.iter().cloned());
+    skipped.extend(named.rec.skipped.iter().cloned());
     skipped.sort_by_key(|s| s.queryid);
     skipped.dedup_by(|a, b| a.queryid == b.queryid);
     if config.strict && !skipped.is_empty() {
@@ -244,32 +256,18 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     engine.close().await.ok();
 
     // emit
-    if config.emit.django_project.is_some() {
-        stages.say("emit: planning the Django migrations");
+    let migrations_label = target
+        .as_ref()
+        .map_or("migrations", |t| t.migrations_label());
+    if target.is_some() {
+        stages.say(&format!("emit: planning the {migrations_label}"));
     }
-    let (plan, project) = if writes {
-        crate::emit::prepare_with(
-            &rec,
-            &snapshot.catalog,
-            &config.emit,
-            env!("CARGO_PKG_VERSION"),
-            early_django,
-        )?
-    } else {
-        let plan = crate::emit::plan_files(
-            &rec,
-            &snapshot.catalog,
-            None,
-            &crate::emit::EmitOptions::default(),
-        )?;
-        (plan, None)
-    };
-    let names: BTreeMap<usize, String> = rec
-        .create
-        .iter()
-        .zip(&plan.names)
-        .map(|(p, n)| (p.candidate, n.clone()))
-        .collect();
+    let plan = crate::emit::plan_files(
+        &named,
+        &snapshot.catalog,
+        target.as_deref(),
+        env!("CARGO_PKG_VERSION"),
+    )?;
 
     // report
     let costed = Costed {
@@ -286,8 +284,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         costed,
         skipped: &skipped,
         candidates: &candidates,
-        rec: &rec,
-        names: &names,
+        named: &named,
         plan: &plan,
         pairs: &pairs,
         diffs: &diffs,
@@ -309,7 +306,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         // What `idxadvise verify` compares against later.
         files.push(EmittedFile {
             path: PathBuf::from(crate::verify::BASELINE_FILE),
-            contents: crate::verify::baseline::build(&snapshot, &rec, &names, &baseline, &after)
+            contents: crate::verify::baseline::build(&snapshot, &named, &baseline, &after)
                 .to_json(),
             kind: FileKind::Report,
         });
@@ -317,8 +314,14 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
 
     // write
     if writes {
-        let written = crate::emit::write_plan(&files, project.as_ref(), &config.emit)
-            .map_err(|e| crate::emit::not_written(e, rec.create.len(), rec.drop.len(), &out_dir))?;
+        let written = crate::emit::write_plan(
+            &files,
+            target.as_ref().and_then(|t| t.project_root()),
+            &config.emit,
+        )
+        .map_err(|e| {
+            crate::emit::not_written(e, named.rec.create.len(), named.rec.drop.len(), &out_dir)
+        })?;
         stages.say(&format!(
             "wrote {} files to {}",
             written.len(),
@@ -330,7 +333,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     if config.explain && config.format == OutputFormat::Text {
         crate::report::stdout::write_explain(out, &report, &files, &baseline)?;
         return Ok(Outcome {
-            exit_code: if rec.create.is_empty() {
+            exit_code: if named.rec.create.is_empty() {
                 EXIT_OK
             } else {
                 EXIT_RECOMMENDATIONS
@@ -347,9 +350,10 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
             out_dir: &out_dir,
             plan_diffs: diffs.len(),
             migrations: plan.migrations().len(),
+            migrations_label,
         },
     )?;
-    let exit_code = if rec.create.is_empty() && rec.drop.is_empty() {
+    let exit_code = if named.rec.create.is_empty() && named.rec.drop.is_empty() {
         EXIT_OK
     } else {
         EXIT_RECOMMENDATIONS

@@ -549,15 +549,9 @@ pub fn base_config(
     if emit.out.is_none() && !emit.write_into_project {
         emit.out = default_out;
     }
-    let emit_cfg = crate::emit::EmitConfig {
-        out_dir: emit.out,
-        django_project: emit.django_project,
-        // manage.py runs in the project's folder: a relative --python must not change meaning.
-        python: emit.python.map(|p| std::path::absolute(&p).unwrap_or(p)),
-        settings: emit.settings,
-        migrations_app: emit.migrations_app,
-        write_into_project: emit.write_into_project,
-    };
+    // manage.py runs in the project's folder: a relative --python must not change meaning.
+    emit.python = emit.python.map(|p| std::path::absolute(&p).unwrap_or(p));
+    let emit_cfg = emit.emit_config()?;
     let mut exclude = tuning.exclude_tables;
     exclude.extend(project_cfg.exclude_tables);
     let hot_values = tuning
@@ -655,19 +649,19 @@ fn verify_config(args: VerifyArgs) -> Result<crate::verify::VerifyConfig> {
             "--python, --settings and --migrations-app need --django-project".into(),
         ));
     }
-    let django = args.django_project.map(|p| crate::emit::EmitConfig {
-        out_dir: None,
-        django_project: Some(p),
-        python: args.python,
-        settings: args.settings,
-        migrations_app: args.migrations_app,
-        write_into_project: false,
+    let project = args.django_project.map(|p| {
+        crate::emit::ProjectConfig::Django(crate::emit::django::DjangoConfig {
+            project: p,
+            python: args.python,
+            settings: args.settings,
+            migrations_app: args.migrations_app,
+        })
     });
     Ok(crate::verify::VerifyConfig {
         baseline: args.baseline,
         measurement,
         out: args.out,
-        django,
+        project,
         format,
         quiet: args.quiet,
     })
@@ -717,16 +711,35 @@ impl EmitArgs {
             }
             return Ok(None);
         }
-        let cfg = crate::emit::EmitConfig {
-            out_dir: self.out,
-            django_project: self.django_project,
-            python: self.python,
-            settings: self.settings,
-            migrations_app: self.migrations_app,
-            write_into_project: self.write_into_project,
-        };
+        let cfg = self.emit_config()?;
         cfg.validate().map_err(Error::from)?;
         Ok(Some(cfg))
+    }
+
+    /// The flags as the emit stage takes them: the Django flags become the project target.
+    /// When something is to be written, `--python`, `--settings` and `--migrations-app`
+    /// without `--django-project` are refused (otherwise they are not used).
+    fn emit_config(self) -> Result<crate::emit::EmitConfig> {
+        let writes = self.out.is_some() || self.write_into_project;
+        let stray =
+            self.python.is_some() || self.settings.is_some() || self.migrations_app.is_some();
+        if writes && self.django_project.is_none() && stray {
+            return Err(Error::Usage(
+                "--python, --settings and --migrations-app need --django-project".into(),
+            ));
+        }
+        Ok(crate::emit::EmitConfig {
+            out_dir: self.out,
+            project: self.django_project.map(|p| {
+                crate::emit::ProjectConfig::Django(crate::emit::django::DjangoConfig {
+                    project: p,
+                    python: self.python,
+                    settings: self.settings,
+                    migrations_app: self.migrations_app,
+                })
+            }),
+            write_into_project: self.write_into_project,
+        })
     }
 }
 
@@ -765,7 +778,7 @@ mod tests {
             crate::verify::Measurement::Snapshot(_)
         ));
         assert_eq!(c.format, crate::config::OutputFormat::Json);
-        assert!(c.django.is_none());
+        assert!(c.project.is_none());
         let err = parse(&["--baseline", "b", "--python", "py"])
             .unwrap()
             .unwrap_err();
@@ -852,7 +865,10 @@ mod tests {
         ])
         .unwrap()
         .unwrap();
-        assert_eq!(cfg.migrations_app.as_deref(), Some("shop"));
+        let Some(crate::emit::ProjectConfig::Django(django)) = cfg.project else {
+            panic!("no Django project: {cfg:?}");
+        };
+        assert_eq!(django.migrations_app.as_deref(), Some("shop"));
         assert!(parse(&["--write-into-project"]).is_err());
         assert!(parse(&["--django-project", "p"]).is_err());
         assert!(parse(&["--out", "o", "--settings", "x"]).is_err());

@@ -1,11 +1,22 @@
-//! Stage `emit`: what the team applies: `indexes.sql` (plain SQL), Django migrations
-//! (`AddIndexConcurrently`, `RunSQL` for tables without an editable model) and the
-//! `Meta.indexes` lines.
+//! Stage `emit`: what the team applies, from the named recommendation ([`crate::naming`]):
+//! `indexes.sql` (plain SQL, always) and, when a project is given, its migrations (Django:
+//! `AddIndexConcurrently`, `RunSQL` for tables without an editable model, and the
+//! `Meta.indexes` lines).
 //!
-//! Pure ([`plan_files`]) except [`django::introspect`] (asks the project's Django) and
-//! [`write_files`] (the only writer; never overwrites, all or nothing). Invariant: each index has
-//! one name, used in the script, the migration and the `Meta.indexes` line; same input →
-//! byte-identical files.
+//! Pure ([`plan_files`]) except reading the project and checking its snippets (the Django
+//! target asks the project's own Django) and [`write_plan`] (the only writer; never
+//! overwrites, all or nothing). Invariant: each index has the one name `naming` gave it, used
+//! in the script, the migration and the `Meta.indexes` line; same input → byte-identical files.
+//!
+//! Output targets sit behind one seam, [`Target`]: a target turns the named recommendation
+//! into its files and says which of its files creates each index ([`TargetFiles`]); the report
+//! takes those paths from there, never from the files' text. [`sql::SqlTarget`] writes the
+//! script on every run; at most one project target, chosen by [`ProjectConfig`], writes the
+//! application's migrations ([`django::DjangoTarget`]). Adding another framework (Alembic,
+//! Rails) means one new folder beside `django/` with its target, and one variant of
+//! [`ProjectConfig`] (with its arm in [`ProjectConfig::open`] and
+//! [`ProjectConfig::preflight`]); the pipeline, the naming step and the report stay as they
+//! are.
 
 pub mod django;
 pub mod evidence;
@@ -14,43 +25,28 @@ pub mod plan;
 #[cfg(test)]
 mod prop_tests;
 pub mod sql;
+pub mod target;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use output::write_files;
-pub use plan::plan_files;
-
-/// Options for [`plan_files`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmitOptions {
-    /// The version written in headers (`env!("CARGO_PKG_VERSION")`).
-    pub version: String,
-    /// `--migrations-app`: the user app that holds `RunSQL` migrations for tables without an
-    /// editable model (contrib and third-party apps, auto-created M2M tables).
-    pub migrations_app: Option<String>,
-}
-
-impl Default for EmitOptions {
-    fn default() -> Self {
-        EmitOptions {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            migrations_app: None,
-        }
-    }
-}
+pub use plan::{plan_files, Plan};
+pub use target::{Target, TargetFiles};
 
 /// What a file is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileKind {
     /// `indexes.sql`.
     SqlScript,
-    /// A migration of an app (its path mirrors the project: `shop/migrations/0002_….py`).
+    /// A migration of the project (its path mirrors the project: `shop/migrations/0002_….py`);
+    /// `--write-into-project` writes it into the project itself.
     Migration {
-        /// App label.
-        app_label: String,
+        /// The migration history it extends (Django: the app label).
+        chain: String,
     },
-    /// `meta_indexes.md`.
-    MetaIndexes,
+    /// What to change in the application's models to match the migrations
+    /// (`meta_indexes.md`).
+    ModelChanges,
     /// `report.md`, `report.json`, `plans/<queryid>.diff` (added by the pipeline).
     Report,
 }
@@ -67,250 +63,104 @@ pub struct EmittedFile {
     pub kind: FileKind,
 }
 
-/// The `Meta.indexes` entries to add to one model.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetaIndexes {
-    /// App label.
-    pub app_label: String,
-    /// Model class name.
-    pub model_name: String,
-    /// `shop/models.py:36`, relative to the project, when known.
-    pub source: Option<String>,
-    /// Imports the entries need besides `from django.db import models`.
-    pub imports: Vec<String>,
-    /// Each entry, as in the migration: `models.Index(` … `),` indented by 12 spaces (inside
-    /// `class Meta:` → `indexes = [`).
-    pub entries: Vec<String>,
-    /// The `class Meta` line to write (`    class Meta(TimestampedModel.Meta):` where the model
-    /// inherits its parent's Meta), see [`django::meta`].
-    pub class_line: String,
-    /// The lines that open the `indexes` list (`*Parent.Meta.indexes,` kept).
-    pub list_open: Vec<String>,
-    /// Where the entries go, in one sentence.
-    pub instruction: String,
-}
-
-/// Everything planned for one recommendation.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Plan {
-    /// `names[i]` is the name of `rec.create[i]`.
-    pub names: Vec<String>,
-    /// Files, in a fixed order: `indexes.sql`, migrations (by app, then number),
-    /// `meta_indexes.md`.
-    pub files: Vec<EmittedFile>,
-    /// Meta.indexes per model, for the report.
-    pub meta_indexes: Vec<MetaIndexes>,
-    /// Caveats for the report (RunSQL reasons, SQL-only output, …).
-    pub notes: Vec<String>,
-    /// Changes to models.py that the drops' migrations assume.
-    pub model_edits: Vec<ModelEdit>,
-}
-
-/// A change to a model's source that a drop's migration assumes (its state already has it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelEdit {
-    /// Remove the `Meta.indexes` entry with this name.
-    RemoveMetaIndex {
-        /// App label.
-        app_label: String,
-        /// Model class name.
-        model_name: String,
-        /// Index name.
-        name: String,
-    },
-    /// Set `db_index=False` on this field.
-    NoDbIndex {
-        /// App label.
-        app_label: String,
-        /// Model class name.
-        model_name: String,
-        /// Field name.
-        field: String,
-    },
-}
-
-impl Plan {
-    /// The migration files only (for `--write-into-project`).
-    pub fn migrations(&self) -> Vec<EmittedFile> {
-        self.files
-            .iter()
-            .filter(|f| matches!(f.kind, FileKind::Migration { .. }))
-            .cloned()
-            .collect()
-    }
-
-    /// Everything but migrations.
-    pub fn others(&self) -> Vec<EmittedFile> {
-        self.files
-            .iter()
-            .filter(|f| !matches!(f.kind, FileKind::Migration { .. }))
-            .cloned()
-            .collect()
-    }
-}
-
-/// Where the files go and which Django project to read (validated from the CLI flags).
+/// Where the files go and which project to write migrations for (validated from the CLI
+/// flags).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EmitConfig {
     /// `--out DIR`: every file, migrations mirroring the project's layout
     /// (`shop/migrations/0002_….py`), `indexes.sql`, `meta_indexes.md`.
     pub out_dir: Option<PathBuf>,
-    /// `--django-project DIR` (the folder with manage.py).
-    pub django_project: Option<PathBuf>,
-    /// `--python` (default: the project's `.venv`/`venv`, else `python3`).
-    pub python: Option<PathBuf>,
-    /// `--settings` (a settings module, passed to manage.py).
-    pub settings: Option<String>,
-    /// `--migrations-app` (see [`EmitOptions::migrations_app`]).
-    pub migrations_app: Option<String>,
+    /// The project whose migrations to write (none: the SQL script only).
+    pub project: Option<ProjectConfig>,
     /// `--write-into-project`: migrations go into the project's migration folders (after the
     /// same checks); the other files into `--out` when given.
     pub write_into_project: bool,
 }
 
+/// The project target, one variant per framework.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectConfig {
+    /// `--django-project` and its flags.
+    Django(django::DjangoConfig),
+}
+
+impl ProjectConfig {
+    /// Checks of the flags that need no project code to run (the folder is a project).
+    pub fn preflight(&self) -> crate::error::Result<()> {
+        match self {
+            ProjectConfig::Django(d) => {
+                crate::preflight::django_project(&d.project, d.python.as_deref())
+            }
+        }
+    }
+
+    /// Read the project (with its own framework), checking nothing else yet.
+    pub fn open(&self) -> Result<Box<dyn Target>, EmitError> {
+        match self {
+            ProjectConfig::Django(d) => Ok(Box::new(django::DjangoTarget::open(d)?)),
+        }
+    }
+}
+
 impl EmitConfig {
+    /// Whether anything is written (`--out` or `--write-into-project`).
+    pub fn writes(&self) -> bool {
+        self.out_dir.is_some() || self.write_into_project
+    }
+
     /// Check the combination of flags.
     pub fn validate(&self) -> Result<(), EmitError> {
-        if self.write_into_project && self.django_project.is_none() {
+        if self.write_into_project && self.project.is_none() {
             return Err(EmitError::Usage(
                 "--write-into-project needs --django-project".into(),
             ));
         }
-        if self.out_dir.is_none() && !self.write_into_project {
+        if !self.writes() {
             return Err(EmitError::Usage(
                 "nowhere to write: give --out DIR (or --write-into-project)".into(),
-            ));
-        }
-        if self.django_project.is_none()
-            && (self.python.is_some() || self.settings.is_some() || self.migrations_app.is_some())
-        {
-            return Err(EmitError::Usage(
-                "--python, --settings and --migrations-app need --django-project".into(),
             ));
         }
         Ok(())
     }
 }
 
-/// The whole emit stage for the pipeline: introspect the Django project (when given), plan
-/// every file, check that none exists, then write them. Returns the plan (names,
-/// Meta.indexes, notes for the report) and the paths written.
-pub fn emit(
-    rec: &crate::select::Recommendation,
-    catalog: &crate::model::Catalog,
-    cfg: &EmitConfig,
-    version: &str,
-) -> Result<(Plan, Vec<PathBuf>), EmitError> {
-    let (plan, project) = prepare(rec, catalog, cfg, version)?;
-    let written = write_plan(&plan.files, project.as_ref(), cfg)?;
-    Ok((plan, written))
-}
-
-/// Introspect the Django project (when given) and plan every file, writing nothing.
-pub fn prepare(
-    rec: &crate::select::Recommendation,
-    catalog: &crate::model::Catalog,
-    cfg: &EmitConfig,
-    version: &str,
-) -> Result<(Plan, Option<django::DjangoProject>), EmitError> {
+/// The project target of `cfg`, read now (none without a project); nothing else is checked.
+pub fn open_target(cfg: &EmitConfig) -> Result<Option<Box<dyn Target>>, EmitError> {
     cfg.validate()?;
-    let project = match &cfg.django_project {
-        Some(dir) => Some(django::introspect(
-            dir,
-            cfg.python.as_deref(),
-            cfg.settings.as_deref(),
-        )?),
-        None => None,
-    };
-    prepare_with(rec, catalog, cfg, version, project)
+    cfg.project.as_ref().map(ProjectConfig::open).transpose()
 }
 
-/// Read the Django project before any analysis, when files will be written: everything that
-/// would make [`plan_files`] refuse whatever the recommendation (settings that do not load, a
-/// `--migrations-app` that is not one of the project's apps, unmerged migrations, on which
-/// `migrate` fails too) stops the run before minutes of work. Pass the result to
-/// [`prepare_with`].
-pub fn read_project_early(cfg: &EmitConfig) -> Result<Option<django::DjangoProject>, EmitError> {
-    let Some(dir) = &cfg.django_project else {
-        return Ok(None);
-    };
-    if cfg.out_dir.is_none() && !cfg.write_into_project {
+/// Read the project before any analysis, when files will be written: everything that would
+/// make [`plan_files`] refuse whatever the recommendation ([`Target::check_early`]: settings
+/// that do not load, a `--migrations-app` that is not one of the project's apps, unmerged
+/// migrations, on which `migrate` fails too) stops the run before minutes of work. Its
+/// reserved names go to [`crate::naming::name`], the target itself to [`plan_files`].
+pub fn read_project_early(cfg: &EmitConfig) -> Result<Option<Box<dyn Target>>, EmitError> {
+    if cfg.project.is_none() || !cfg.writes() {
         return Ok(None);
     }
-    cfg.validate()?;
-    let project = django::introspect(dir, cfg.python.as_deref(), cfg.settings.as_deref())?;
-    let own: Vec<&django::introspect::DjangoApp> = project
-        .apps
-        .iter()
-        .filter(|a| project.is_own_app(&a.label))
-        .collect();
-    if let Some(app) = &cfg.migrations_app {
-        if !own.iter().any(|a| &a.label == app) {
-            let labels: Vec<&str> = own.iter().map(|a| a.label.as_str()).collect();
-            return Err(EmitError::UnknownApp(app.clone(), labels.join(", ")));
-        }
+    let target = open_target(cfg)?;
+    if let Some(t) = &target {
+        t.check_early()?;
     }
-    for app in &own {
-        django::graph::single_leaf(app)?;
-    }
-    Ok(Some(project))
-}
-
-/// [`prepare`] with the project already read ([`read_project_early`]).
-pub fn prepare_with(
-    rec: &crate::select::Recommendation,
-    catalog: &crate::model::Catalog,
-    cfg: &EmitConfig,
-    version: &str,
-    project: Option<django::DjangoProject>,
-) -> Result<(Plan, Option<django::DjangoProject>), EmitError> {
-    cfg.validate()?;
-    let opts = EmitOptions {
-        version: version.to_string(),
-        migrations_app: cfg.migrations_app.clone(),
-    };
-    let mut plan = plan_files(rec, catalog, project.as_ref(), &opts)?;
-    if let Some(p) = &project {
-        check_snippets(&mut plan, p, cfg);
-    }
-    Ok((plan, project))
-}
-
-/// Check the `Meta.indexes` snippets and the drops' model changes in a copy of the project
-/// ([`django::check_meta`]) and say the verdict in `meta_indexes.md` and the notes.
-fn check_snippets(plan: &mut Plan, project: &django::DjangoProject, cfg: &EmitConfig) {
-    if plan.meta_indexes.is_empty() && plan.model_edits.is_empty() {
-        return;
-    }
-    let python = cfg
-        .python
-        .clone()
-        .unwrap_or_else(|| django::introspect::default_python(&project.root));
-    let check = django::check_meta::check(project, &python, cfg.settings.as_deref(), plan);
-    let verdict = django::check_meta::verdict(&check, &project.django_version);
-    for f in plan.files.iter_mut() {
-        if f.kind == FileKind::MetaIndexes {
-            f.contents.push_str(&format!("\n{verdict}\n"));
-        }
-    }
-    plan.notes.push(format!("Meta.indexes: {verdict}"));
+    Ok(target)
 }
 
 /// Write planned files (migrations and everything else, e.g. reports added by the pipeline):
-/// with `--write-into-project` migrations go into the project and the rest into `--out`;
-/// otherwise everything into `--out`. Every destination is checked before anything is written,
-/// so a refusal writes nothing.
+/// with `--write-into-project` migrations go into the project (`project_root`, from
+/// [`Target::project_root`]) and the rest into `--out`; otherwise everything into `--out`.
+/// Every destination is checked before anything is written, so a refusal writes nothing.
 pub fn write_plan(
     files: &[EmittedFile],
-    project: Option<&django::DjangoProject>,
+    project_root: Option<&Path>,
     cfg: &EmitConfig,
 ) -> Result<Vec<PathBuf>, EmitError> {
     let is_migration = |f: &&EmittedFile| matches!(f.kind, FileKind::Migration { .. });
     let mut batches: Vec<(PathBuf, Vec<EmittedFile>)> = vec![];
-    match (project, cfg.write_into_project) {
-        (Some(p), true) => {
+    match (project_root, cfg.write_into_project) {
+        (Some(root), true) => {
             batches.push((
-                p.root.clone(),
+                root.to_path_buf(),
                 files.iter().filter(is_migration).cloned().collect(),
             ));
             if let Some(out) = &cfg.out_dir {

@@ -1,659 +1,98 @@
-//! Stage `emit`: from a recommendation to the list of files (SQL script, migrations,
-//! Meta.indexes), without writing anything.
+//! Stage `emit`: from the named recommendation to the list of files of every target (the SQL
+//! script first, then the project's migrations), without writing anything.
 //!
-//! Pure. Invariants: names are chosen once ([`super::django::naming`]) and used everywhere;
-//! migrations of one app form a chain starting at the app's single leaf on disk; a refusal
-//! (several leaves, no app for RunSQL) plans no file at all.
+//! Pure (a project target may run its project's own checks, see [`super::Target::plan`]).
+//! Invariants: the files are in a fixed order; which file creates which index is the targets'
+//! word ([`super::TargetFiles::index_files`]), never found by searching the files' text; a
+//! refusal plans no file at all.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use super::django::graph::{next_number, single_leaf};
-use super::django::introspect::DjangoProject;
-use super::django::mapping::{map_index, Mapping};
-use super::django::meta::{self as meta_place, MetaPlace};
-use super::django::migration::{AlterField, MigrationFile, Operation};
-use super::django::naming::{module_fragment, Namer};
-use super::django::pyfmt::{Arg, Py};
-use super::{evidence, sql, EmitError, EmitOptions, EmittedFile, FileKind, MetaIndexes, Plan};
+use super::sql::SqlTarget;
+use super::target::{Target, TargetFiles};
+use super::{EmitError, EmittedFile, FileKind};
 use crate::model::Catalog;
-use crate::pg::quote::ident;
-use crate::select::Recommendation;
+use crate::naming::Named;
 
-/// One migration to be numbered and placed.
-struct Item {
-    host: Option<String>,
-    owner: Option<String>,
-    fragment: String,
-    header: Vec<String>,
-    operation: Operation,
-    /// `ANALYZE` after the operation (expression indexes).
-    analyze: Option<String>,
-    /// For the "needs --migrations-app" message: the table…
-    what: String,
-    /// …and why it has no home.
-    why: String,
-    /// A drop (not a new index), for the same message.
-    drop: bool,
+/// Everything planned for one named recommendation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// Files, in a fixed order: `indexes.sql`, then the project target's (Django: migrations
+    /// by app, then number, then `meta_indexes.md`).
+    pub files: Vec<EmittedFile>,
+    /// Index name → the project migration that creates it (empty without a project target).
+    pub migration_of: BTreeMap<String, PathBuf>,
+    /// Index name → what to add to the model so the framework keeps the index (Django: the
+    /// `Meta.indexes` entry).
+    pub declaration_of: BTreeMap<String, String>,
+    /// Caveats for the report (RunSQL reasons, SQL-only output, …).
+    pub notes: Vec<String>,
 }
 
-/// Plan every file for `rec`. Without a Django project: the SQL script only (and a note).
-pub fn plan_files(
-    rec: &Recommendation,
-    catalog: &Catalog,
-    django: Option<&DjangoProject>,
-    opts: &EmitOptions,
-) -> Result<Plan, EmitError> {
-    let mut namer = Namer::new(
-        catalog
-            .tables
+impl Plan {
+    /// The migration files only (for `--write-into-project`).
+    pub fn migrations(&self) -> Vec<EmittedFile> {
+        self.files
             .iter()
-            .flat_map(|t| {
-                std::iter::once(t.name.as_str())
-                    .chain(t.indexes.iter().map(|i| i.name.as_str()))
-                    .chain(t.constraints.iter().map(|c| c.name.as_str()))
-            })
-            .chain(
-                django
-                    .iter()
-                    .flat_map(|d| d.models.iter())
-                    .flat_map(|m| m.indexes.iter().map(|i| i.name.as_str())),
-            ),
-    );
-    let names: Vec<String> = rec.create.iter().map(|p| namer.name(&p.spec)).collect();
+            .filter(|f| matches!(f.kind, FileKind::Migration { .. }))
+            .cloned()
+            .collect()
+    }
+
+    /// Everything but migrations.
+    pub fn others(&self) -> Vec<EmittedFile> {
+        self.files
+            .iter()
+            .filter(|f| !matches!(f.kind, FileKind::Migration { .. }))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Plan every file for `named`: the SQL script, and the project target's files when there is
+/// one ([`combine`]).
+pub fn plan_files(
+    named: &Named,
+    catalog: &Catalog,
+    project: Option<&dyn Target>,
+    version: &str,
+) -> Result<Plan, EmitError> {
+    let script = SqlTarget.plan(named, catalog, version)?;
+    let project = project
+        .map(|t| t.plan(named, catalog, version))
+        .transpose()?;
+    Ok(combine(script, project))
+}
+
+/// The script's files and the project target's (none: a note says the output is SQL only), as
+/// one plan.
+pub fn combine(script: TargetFiles, project: Option<TargetFiles>) -> Plan {
     let mut plan = Plan {
-        names: names.clone(),
+        files: script.files,
+        notes: script.notes,
         ..Plan::default()
     };
-    plan.files.push(EmittedFile {
-        path: PathBuf::from("indexes.sql"),
-        contents: sql::render(rec, &names, &opts.version),
-        kind: FileKind::SqlScript,
-    });
-    let Some(project) = django else {
-        plan.notes.push(
+    match project {
+        Some(p) => {
+            plan.files.extend(p.files);
+            plan.migration_of = p.index_files;
+            plan.declaration_of = p.declarations;
+            plan.notes.extend(p.notes);
+        }
+        None => plan.notes.push(
             "SQL only: no Django project was given (--django-project), so no migrations were written"
                 .into(),
-        );
-        return Ok(plan);
-    };
-
-    let timeouts = project.timeout_settings();
-    let mut items: Vec<Item> = vec![];
-    let mut meta: BTreeMap<(String, String), MetaIndexes> = BTreeMap::new();
-    for (p, name) in rec.create.iter().zip(&names) {
-        let mut header = vec![format!("Index {name} on {}", p.spec.label()), String::new()];
-        header.extend(evidence::lines(p, rec.write_rates.as_ref()));
-        header.push(String::new());
-        let mapping = map_index(project, &p.spec, name);
-        match mapping {
-            Mapping::Index {
-                app_label,
-                model_name,
-                index,
-                imports,
-                split,
-            } => {
-                let entry = index.render(12, "", ",").join("\n");
-                let model = project
-                    .models
-                    .iter()
-                    .find(|m| m.app_label == app_label && m.model_name == model_name);
-                let source = model.and_then(|m| {
-                    let f = m.source_file.as_ref()?;
-                    let rel = f.strip_prefix(&project.root).unwrap_or(f);
-                    Some(match m.source_line {
-                        Some(l) => format!("{}:{l}", rel.display()),
-                        None => rel.display().to_string(),
-                    })
-                });
-                header.push(format!(
-                    "Add this to the Meta.indexes of {app_label}.{model_name}{}, or the next makemigrations will generate a RemoveIndex:",
-                    source
-                        .as_ref()
-                        .map(|s| format!(" ({s})"))
-                        .unwrap_or_default()
-                ));
-                for i in &imports {
-                    header.push(format!("    {i}"));
-                }
-                let place = model.map(meta_place::place);
-                match (&place, model) {
-                    (Some(p @ MetaPlace::Inheriting(_)), Some(m)) => {
-                        header.push(meta_place::class_line(p));
-                        header.extend(meta_place::list_open(m));
-                        header.extend(index.render(12, "", ","));
-                        header.push("        ]".into());
-                        header.push(meta_place::instruction(m));
-                    }
-                    _ => header.extend(index.render(4, "", ",")),
-                }
-                let m = meta
-                    .entry((app_label.clone(), model_name.clone()))
-                    .or_insert_with(|| MetaIndexes {
-                        app_label: app_label.clone(),
-                        model_name: model_name.clone(),
-                        source: source.clone(),
-                        imports: vec![],
-                        entries: vec![],
-                        class_line: place
-                            .as_ref()
-                            .map_or("    class Meta:".to_string(), meta_place::class_line),
-                        list_open: model.map_or(
-                            vec!["        indexes = [".to_string()],
-                            meta_place::list_open,
-                        ),
-                        instruction: model.map(meta_place::instruction).unwrap_or_default(),
-                    });
-                m.entries.push(entry);
-                for i in &imports {
-                    if !m.imports.contains(i) {
-                        m.imports.push(i.clone());
-                    }
-                }
-                m.imports.sort();
-                header.push(String::new());
-                if split {
-                    header.push("SeparateDatabaseAndState, not AddIndexConcurrently: django.contrib.postgres is not in INSTALLED_APPS, and without it Django renders an OpClass inside an expression index as invalid SQL. The database gets CREATE INDEX CONCURRENTLY from SQL; Django's state gets the same AddIndex.".into());
-                    header.push(String::new());
-                }
-                analyze_note(&mut header, &p.spec);
-                recovery(&mut header, &p.spec.schema, name, &timeouts);
-                let drop_sql = format!(
-                    "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
-                    ident(&p.spec.schema),
-                    ident(name)
-                );
-                items.push(Item {
-                    host: Some(app_label.clone()),
-                    owner: Some(app_label),
-                    fragment: format!("{}_{}", module_fragment(&model_name), module_fragment(name)),
-                    header,
-                    operation: Operation::AddIndex {
-                        model_name: model_name.to_lowercase(),
-                        index,
-                        imports,
-                        sql: split.then(|| (p.spec.create_sql(name, true), drop_sql)),
-                    },
-                    analyze: p.spec.analyze_sql(),
-                    what: p.spec.table.clone(),
-                    why: String::new(),
-                    drop: false,
-                });
-            }
-            Mapping::RunSql {
-                host_app,
-                owner_app,
-                reason,
-            } => {
-                header.push(format!("RunSQL, not AddIndexConcurrently: {reason}."));
-                header.push("Django's migration state does not know this index (no state_operations): nothing to add to Meta.indexes.".into());
-                header.push(String::new());
-                analyze_note(&mut header, &p.spec);
-                recovery(&mut header, &p.spec.schema, name, &timeouts);
-                plan.notes.push(format!("{name}: RunSQL because {reason}"));
-                items.push(Item {
-                    host: host_app,
-                    owner: owner_app,
-                    fragment: module_fragment(name),
-                    header,
-                    operation: Operation::RunSql {
-                        sql: std::iter::once(p.spec.create_sql(name, true))
-                            .chain(p.spec.analyze_sql())
-                            .collect(),
-                        reverse_sql: vec![format!(
-                            "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
-                            ident(&p.spec.schema),
-                            ident(name)
-                        )],
-                    },
-                    analyze: None,
-                    what: p.spec.table.clone(),
-                    why: reason,
-                    drop: false,
-                });
-            }
-        }
+        ),
     }
-    for d in &rec.drop {
-        drop_item(
-            project,
-            catalog,
-            d,
-            &mut items,
-            &mut plan.notes,
-            &mut plan.model_edits,
-        );
-    }
-
-    // Hosts: the chosen app for RunSQL without a home.
-    let own_apps: Vec<String> = project
-        .apps
-        .iter()
-        .filter(|a| a.migrations_dir.is_some() && a.path.starts_with(&project.root))
-        .map(|a| a.label.clone())
-        .collect();
-    let homeless: Vec<&Item> = items.iter().filter(|i| i.host.is_none()).collect();
-    if !homeless.is_empty() {
-        match &opts.migrations_app {
-            // One app of the project's own has migrations: it is the only possible home.
-            None if own_apps.len() == 1 => {
-                let app = own_apps[0].clone();
-                let mut tables: Vec<&str> = homeless.iter().map(|i| i.what.as_str()).collect();
-                tables.sort_unstable();
-                tables.dedup();
-                plan.notes.push(format!(
-                    "the RunSQL migration(s) for {} go into app {app}, the project's only app with migrations (--migrations-app chooses another)",
-                    tables.join(", ")
-                ));
-                for i in items.iter_mut().filter(|i| i.host.is_none()) {
-                    i.host = Some(app.clone());
-                }
-            }
-            None => {
-                // Each table once, with the first reason given for it.
-                let mut tables: BTreeMap<&str, &str> = BTreeMap::new();
-                for i in &homeless {
-                    tables.entry(&i.what).or_insert(&i.why);
-                }
-                return Err(EmitError::MigrationsAppNeeded {
-                    creates: homeless.iter().filter(|i| !i.drop).count(),
-                    drops: homeless.iter().filter(|i| i.drop).count(),
-                    tables: tables
-                        .into_iter()
-                        .map(|(t, why)| format!("{t} ({why})"))
-                        .collect(),
-                    apps: own_apps,
-                });
-            }
-            Some(app) if !own_apps.contains(app) => {
-                return Err(EmitError::UnknownApp(app.clone(), own_apps.join(", ")))
-            }
-            Some(app) => {
-                for i in items.iter_mut().filter(|i| i.host.is_none()) {
-                    i.host = Some(app.clone());
-                }
-            }
-        }
-    }
-
-    // Leaves of every app involved, refusing several leaves before planning any file.
-    let involved: BTreeSet<&str> = items
-        .iter()
-        .flat_map(|i| i.host.iter().chain(i.owner.iter()))
-        .map(String::as_str)
-        .collect();
-    let mut leaves: BTreeMap<String, Option<String>> = BTreeMap::new();
-    for label in involved {
-        let Some(app) = project.app(label) else {
-            continue;
-        };
-        let is_host = items.iter().any(|i| i.host.as_deref() == Some(label));
-        match single_leaf(app) {
-            Ok(leaf) => {
-                leaves.insert(label.to_string(), leaf);
-            }
-            Err(super::django::graph::LeafError::NoMigrations(_)) if !is_host => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-
-    let mut by_host: BTreeMap<String, Vec<Item>> = BTreeMap::new();
-    for i in items {
-        let host = i.host.clone().unwrap_or_default();
-        by_host.entry(host).or_default().push(i);
-    }
-    for (host, items) in by_host {
-        let Some(app) = project.app(&host) else {
-            return Err(EmitError::UnknownApp(host, own_apps.join(", ")));
-        };
-        let dir = app
-            .migrations_dir
-            .as_ref()
-            .ok_or_else(|| super::django::graph::LeafError::NoMigrations(host.clone()))?;
-        let rel = relative(dir, &project.root).ok_or_else(|| EmitError::NotInProject {
-            app: host.clone(),
-            dir: dir.display().to_string(),
-        })?;
-        let mut prev = leaves.get(&host).cloned().flatten();
-        let first = next_number(prev.as_deref());
-        for (number, item) in (first..).zip(items) {
-            let mut deps: Vec<(String, String)> = vec![];
-            if let Some(p) = &prev {
-                deps.push((host.clone(), p.clone()));
-            }
-            if let Some(owner) = &item.owner {
-                if owner != &host {
-                    if let Some(Some(l)) = leaves.get(owner) {
-                        deps.push((owner.clone(), l.clone()));
-                    }
-                }
-            }
-            deps.sort();
-            let name = format!("{number:04}_{}", item.fragment);
-            let file = MigrationFile {
-                app_label: host.clone(),
-                name: name.clone(),
-                dependencies: deps,
-                header: item.header,
-                operation: item.operation,
-                analyze: item.analyze,
-            };
-            plan.files.push(EmittedFile {
-                path: rel.join(format!("{name}.py")),
-                contents: file.render(&opts.version),
-                kind: FileKind::Migration {
-                    app_label: host.clone(),
-                },
-            });
-            prev = Some(name);
-        }
-    }
-
-    plan.meta_indexes = meta.into_values().collect();
-    if !plan.meta_indexes.is_empty() || !plan.model_edits.is_empty() {
-        plan.files.push(EmittedFile {
-            path: PathBuf::from("meta_indexes.md"),
-            contents: render_meta(&plan.meta_indexes, &plan.model_edits),
-            kind: FileKind::MetaIndexes,
-        });
-    }
-    Ok(plan)
-}
-
-fn relative(dir: &Path, root: &Path) -> Option<PathBuf> {
-    dir.strip_prefix(root).ok().map(Path::to_path_buf)
-}
-
-fn recovery(header: &mut Vec<String>, schema: &str, name: &str, timeouts: &[(String, String)]) {
-    header.push("If this migration fails, the concurrent build leaves an INVALID index and the retry fails with \"already exists\". Recover with:".into());
-    header.push(format!(
-        "    DROP INDEX CONCURRENTLY IF EXISTS {}.{};",
-        ident(schema),
-        ident(name)
-    ));
-    header.push("then run `python manage.py migrate` again.".into());
-    for (alias, setting) in timeouts {
-        header.push(String::new());
-        header.push(format!(
-            "WARNING: DATABASES[{alias:?}][\"OPTIONS\"] sets {setting}: a short lock_timeout or statement_timeout cancels the build and leaves an INVALID index; run migrate with the timeouts off for this migration."
-        ));
-    }
-}
-
-fn drop_item(
-    project: &DjangoProject,
-    catalog: &Catalog,
-    d: &crate::select::DropProposal,
-    items: &mut Vec<Item>,
-    notes: &mut Vec<String>,
-    edits: &mut Vec<super::ModelEdit>,
-) {
-    let existing = catalog
-        .table(&d.schema, &d.table)
-        .and_then(|t| t.indexes.iter().find(|i| i.name == d.index));
-    let Some(existing) = existing else {
-        notes.push(format!(
-            "drop {}: not in the catalog, left to indexes.sql",
-            d.index
-        ));
-        return;
-    };
-    if let Some(c) = &existing.constraint {
-        notes.push(format!(
-            "drop {}: it backs constraint {c}; drop the constraint in Django instead",
-            d.index
-        ));
-        return;
-    }
-    let header = vec![
-        format!("Drop index {} on {}", d.index, d.table),
-        String::new(),
-        evidence::drop_line(d),
-    ];
-    let in_meta = project.models.iter().find(|m| {
-        m.db_table == d.table
-            && project.is_editable(m)
-            && m.indexes.iter().any(|i| i.name == d.index)
-    });
-    if let Some(m) = in_meta {
-        let mut header = header;
-        header.push(String::new());
-        header.push(format!(
-            "Also remove the entry named {:?} from the Meta.indexes of {}.{}.",
-            d.index, m.app_label, m.model_name
-        ));
-        items.push(Item {
-            host: Some(m.app_label.clone()),
-            owner: Some(m.app_label.clone()),
-            fragment: format!(
-                "remove_{}_{}",
-                module_fragment(&m.model_name),
-                module_fragment(&d.index)
-            ),
-            header,
-            operation: Operation::RemoveIndex {
-                model_name: m.model_name.to_lowercase(),
-                name: d.index.clone(),
-            },
-            analyze: None,
-            what: d.table.clone(),
-            why: String::new(),
-            drop: true,
-        });
-        edits.push(super::ModelEdit::RemoveMetaIndex {
-            app_label: m.app_label.clone(),
-            model_name: m.model_name.clone(),
-            name: d.index.clone(),
-        });
-        return;
-    }
-    let model = project
-        .models
-        .iter()
-        .find(|m| m.db_table == d.table && !m.proxy);
-    let m2m = project.m2m_tables.iter().find(|t| t.db_table == d.table);
-    let editable = model.filter(|m| project.is_editable(m));
-    // The app that owns the table holds the drop, when it is one of the project's apps.
-    let owner = model
-        .map(|m| m.app_label.clone())
-        .or_else(|| m2m.map(|t| t.app_label.clone()));
-    let host = owner.clone().filter(|o| project.is_own_app(o));
-    let reverse = existing
-        .definition
-        .replacen("INDEX ", "INDEX CONCURRENTLY ", 1);
-    let mut header = header;
-    header.push(String::new());
-    // A field's own index (db_index=True, a ForeignKey's index): the state forgets it through
-    // the field, with db_index=False.
-    let field = editable.and_then(|m| {
-        m.fields
-            .iter()
-            .find(|f| f.index_names.len() == 1 && f.index_names[0] == d.index)
-            .and_then(|f| f.without_index.as_ref().map(|code| (m, f, code)))
-    });
-    let state = match field {
-        Some((m, f, code)) => {
-            header.push(format!(
-                "SeparateDatabaseAndState: the database drops the index concurrently; Django's state records {}.{}.{} with db_index=False. Also set db_index=False on that field in your models.py, or the next makemigrations will want the index back.",
-                m.app_label, m.model_name, f.name
-            ));
-            edits.push(super::ModelEdit::NoDbIndex {
-                app_label: m.app_label.clone(),
-                model_name: m.model_name.clone(),
-                field: f.name.clone(),
-            });
-            if f.is_relation {
-                header.push("Do not let makemigrations make this change: its AlterField drops and re-adds the foreign key constraint, a full validation scan with writes locked out.".into());
-            }
-            Some(AlterField {
-                model_name: m.model_name.to_lowercase(),
-                name: f.name.clone(),
-                field: Py::Call {
-                    func: code.func.clone(),
-                    args: code
-                        .kwargs
-                        .iter()
-                        .map(|(k, v)| Arg::kw(k, Py::atom(v.clone())))
-                        .collect(),
-                    explode: false,
-                },
-                imports: code.imports.iter().cloned().collect(),
-            })
-        }
-        None => {
-            let shared = editable.and_then(|m| {
-                m.fields
-                    .iter()
-                    .find(|f| f.index_names.len() > 1 && f.index_names.contains(&d.index))
-                    .map(|f| (m, f))
-            });
-            // The own index of a field of a model this project cannot edit (a third-party
-            // app's ForeignKey): its app's migration state keeps the index.
-            let foreign = model.filter(|m| !project.is_editable(m)).and_then(|m| {
-                m.fields
-                    .iter()
-                    .find(|f| f.index_names.contains(&d.index))
-                    .map(|f| (m, f))
-            });
-            header.push(match (m2m, shared, foreign) {
-                (_, _, Some((m, f))) => format!(
-                    "SeparateDatabaseAndState with no state change: this is the own index of {}.{}.{} (db_index), a field of app {}, which this project cannot edit; that app's migration state still records the index, and a later migration of that app which alters the field may create it again. Nothing to change in models.py.",
-                    m.app_label, m.model_name, f.name, m.app_label
-                ),
-                (_, Some((m, f)), None) => format!(
-                    "SeparateDatabaseAndState with no state change: {}.{}.{} declares this index with db_index=True together with {}; keep db_index as it is (db_index=False would drop both).",
-                    m.app_label,
-                    m.model_name,
-                    f.name,
-                    f.index_names
-                        .iter()
-                        .filter(|n| **n != d.index)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                (Some(t), None, None) => format!(
-                    "SeparateDatabaseAndState with no state change: {} is the auto-created many-to-many table of {}.{}, and Django's migration state keeps no index of it. Nothing to change in models.py.",
-                    d.table, t.owner_app, t.owner_model
-                ),
-                (None, None, None) => "SeparateDatabaseAndState with no state change: the index is in no Meta.indexes and is no field's own index, so Django's migration state does not know it. Nothing to change in models.py.".into(),
-            });
-            None
-        }
-    };
-    notes.push(format!(
-        "drop {}: DROP INDEX CONCURRENTLY{}",
-        d.index,
-        if state.is_some() {
-            " with the field's db_index=False in Django's state"
-        } else {
-            ""
-        }
-    ));
-    let why = match &owner {
-        Some(o) => format!("app {o} is not part of this project"),
-        None => format!("no Django model has db_table {:?}", d.table),
-    };
-    items.push(Item {
-        host,
-        owner,
-        fragment: format!("drop_{}", module_fragment(&d.index)),
-        header,
-        operation: Operation::DropIndex {
-            sql: format!(
-                "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
-                ident(&d.schema),
-                ident(&d.index)
-            ),
-            reverse_sql: reverse,
-            state,
-        },
-        analyze: None,
-        what: d.table.clone(),
-        why,
-        drop: true,
-    });
-}
-
-/// Why the migration runs ANALYZE after an expression index.
-fn analyze_note(header: &mut Vec<String>, spec: &crate::model::IndexSpec) {
-    if spec.analyze_sql().is_some() {
-        header.push(
-            "Then ANALYZE: the planner has no statistics for an indexed expression until ANALYZE gathers them, and does not use the index without them.".into(),
-        );
-        header.push(String::new());
-    }
-}
-
-fn render_meta(meta: &[MetaIndexes], edits: &[super::ModelEdit]) -> String {
-    let mut s = String::from(
-        "# Meta.indexes to add\n\n\
-         Each index created by an `AddIndexConcurrently` migration must also be in its model's\n\
-         `Meta.indexes`, character for character, or the next `makemigrations` generates a\n\
-         `RemoveIndex`. Merge these entries into the model's `class Meta` (keep its other\n\
-         options), then check with `python manage.py makemigrations --check --dry-run`.\n",
-    );
-    for m in meta {
-        s.push_str(&format!(
-            "\n## {}.{}{}\n\n```python\n",
-            m.app_label,
-            m.model_name,
-            m.source
-                .as_ref()
-                .map(|p| format!(" ({p})"))
-                .unwrap_or_default()
-        ));
-        for i in &m.imports {
-            s.push_str(i);
-            s.push('\n');
-        }
-        if !m.imports.is_empty() {
-            s.push('\n');
-        }
-        s.push_str(&m.class_line);
-        s.push('\n');
-        for l in &m.list_open {
-            s.push_str(l);
-            s.push('\n');
-        }
-        for e in &m.entries {
-            s.push_str(e);
-            s.push('\n');
-        }
-        s.push_str("        ]\n```\n");
-        if !m.instruction.is_empty() {
-            s.push_str(&format!("\n{}\n", m.instruction));
-        }
-    }
-    if !edits.is_empty() {
-        s.push_str("\n## Model changes the drops assume\n\nEach drop's migration already records this in Django's state; make the same change in the model so `makemigrations` finds nothing to do (do not let it generate the change).\n\n");
-        for e in edits {
-            match e {
-                super::ModelEdit::RemoveMetaIndex {
-                    app_label,
-                    model_name,
-                    name,
-                } => s.push_str(&format!(
-                    "- {app_label}.{model_name}: remove the entry named `{name}` from `Meta.indexes`.\n"
-                )),
-                super::ModelEdit::NoDbIndex {
-                    app_label,
-                    model_name,
-                    field,
-                } => s.push_str(&format!(
-                    "- {app_label}.{model_name}.{field}: add `db_index=False` to the field.\n"
-                )),
-            }
-        }
-    }
-    s
+    plan
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::select::{DropProposal, DropReason};
+    use crate::emit::django::{DjangoPlan, DjangoProject};
+    use crate::select::{DropProposal, DropReason, Recommendation};
 
     fn project() -> DjangoProject {
         serde_json::from_str(include_str!("../../tests/fixtures/django/shop.json"))
@@ -667,16 +106,62 @@ mod tests {
         .expect("fixture")
     }
 
-    fn opts() -> EmitOptions {
-        EmitOptions {
-            version: "0.0.0-test".into(),
-            migrations_app: Some("shop".into()),
-        }
+    /// What the stage plans, with the Django part seen from inside (its snippets unchecked:
+    /// the fixture project has no files to run).
+    struct Planned {
+        named: Named,
+        plan: Plan,
+        django: DjangoPlan,
+    }
+
+    /// Name `rec` (avoiding the project's `Meta.indexes`), then plan the script and the Django
+    /// files, with `--migrations-app shop` unless `migrations_app` says otherwise.
+    fn plan_with(
+        rec: &Recommendation,
+        catalog: &Catalog,
+        project: Option<&DjangoProject>,
+        migrations_app: Option<&str>,
+    ) -> Result<Planned, EmitError> {
+        let target = project.map(|p| crate::emit::django::DjangoTarget {
+            project: p.clone(),
+            config: crate::emit::django::DjangoConfig {
+                migrations_app: migrations_app.map(str::to_string),
+                ..Default::default()
+            },
+        });
+        let reserved = target
+            .as_ref()
+            .map(|t| t.reserved_names())
+            .unwrap_or_default();
+        let named = crate::naming::name(rec.clone(), catalog, reserved);
+        let script = SqlTarget.plan(&named, catalog, "0.0.0-test")?;
+        let django = target
+            .as_ref()
+            .map(|t| t.plan_unchecked(&named, catalog, "0.0.0-test"))
+            .transpose()?;
+        let plan = combine(script, django.clone().map(DjangoPlan::into_target_files));
+        Ok(Planned {
+            named,
+            plan,
+            django: django.unwrap_or_default(),
+        })
+    }
+
+    fn plan(
+        rec: &Recommendation,
+        catalog: &Catalog,
+        project: Option<&DjangoProject>,
+    ) -> Result<Planned, EmitError> {
+        plan_with(rec, catalog, project, Some("shop"))
     }
 
     #[test]
     fn plans_the_example_shop() {
-        let plan = plan_files(&rec(), &Catalog::default(), Some(&project()), &opts()).unwrap();
+        let Planned {
+            named,
+            plan,
+            django,
+        } = plan(&rec(), &Catalog::default(), Some(&project())).unwrap();
         let paths: Vec<String> = plan
             .files
             .iter()
@@ -701,28 +186,50 @@ mod tests {
             insta::assert_snapshot!(name.unwrap_or_default(), f.contents);
         }
         // The Meta.indexes entry is the migration's models.Index(...) character for character.
-        let order = &plan.meta_indexes[1];
+        let order = &django.meta_indexes[1];
         assert_eq!(order.model_name, "Order");
         let in_migration = order.entries[0].replacen("models.Index(", "index=models.Index(", 1);
         assert!(
             plan.files[1].contents.contains(&in_migration),
             "{in_migration}"
         );
+        // Each index's migration and Meta.indexes entry come from the target, and are the
+        // file and the entry that name it (RunSQL indexes have a migration and no entry).
+        assert_eq!(plan.migration_of.len(), named.names.len());
+        for name in &named.names {
+            let quoted = format!("\"{name}\"");
+            let file = plan
+                .files
+                .iter()
+                .find(|f| f.path == plan.migration_of[name])
+                .expect("the migration is planned");
+            assert!(matches!(file.kind, FileKind::Migration { .. }));
+            assert!(file.contents.contains(&quoted), "{name}");
+            match plan.declaration_of.get(name) {
+                Some(entry) => {
+                    assert!(entry.contains(&quoted), "{entry}");
+                    assert!(django
+                        .meta_indexes
+                        .iter()
+                        .any(|m| m.entries.contains(entry)));
+                }
+                None => assert!(file.contents.contains("migrations.RunSQL("), "{name}"),
+            }
+        }
+        assert_eq!(
+            plan.migration_of["shop_order_custome_da1929_idx"],
+            PathBuf::from("shop/migrations/0002_order_shop_order_custome_da1929_idx.py")
+        );
     }
 
     #[test]
     fn the_only_own_app_holds_runsql_without_migrations_app() {
-        let without = plan_files(
-            &rec(),
-            &Catalog::default(),
-            Some(&project()),
-            &EmitOptions {
-                migrations_app: None,
-                ..opts()
-            },
-        )
-        .unwrap();
-        let with = plan_files(&rec(), &Catalog::default(), Some(&project()), &opts()).unwrap();
+        let without = plan_with(&rec(), &Catalog::default(), Some(&project()), None)
+            .unwrap()
+            .plan;
+        let with = plan(&rec(), &Catalog::default(), Some(&project()))
+            .unwrap()
+            .plan;
         assert_eq!(without.files, with.files);
         assert!(
             without
@@ -743,16 +250,9 @@ mod tests {
         blog.path = "/project/blog".into();
         blog.migrations_dir = Some("/project/blog/migrations".into());
         p.apps.push(blog);
-        let err = plan_files(
-            &rec(),
-            &Catalog::default(),
-            Some(&p),
-            &EmitOptions {
-                migrations_app: None,
-                ..opts()
-            },
-        )
-        .unwrap_err();
+        let Err(err) = plan_with(&rec(), &Catalog::default(), Some(&p), None) else {
+            panic!("planned without --migrations-app");
+        };
         let msg = err.to_string();
         assert!(msg.contains("--migrations-app"), "{msg}");
         assert!(
@@ -777,8 +277,9 @@ mod tests {
             write_saving_ms_per_s: 0.0,
             note: None,
         });
-        let plan = plan_files(&r, &Catalog::default(), None, &opts()).unwrap();
+        let Planned { plan, .. } = plan(&r, &Catalog::default(), None).unwrap();
         assert_eq!(plan.files.len(), 1);
+        assert!(plan.migration_of.is_empty() && plan.declaration_of.is_empty());
         assert!(plan.notes[0].starts_with("SQL only"));
         let sql = &plan.files[0].contents;
         assert_eq!(
@@ -811,9 +312,90 @@ mod tests {
                 include: vec![],
                 opclasses: vec![],
             });
-        let plan = plan_files(&rec(), &Catalog::default(), Some(&p), &opts()).unwrap();
-        assert_ne!(plan.names[0], "shop_order_custome_da1929_idx");
-        assert!(plan.names[0].starts_with("shop_order_custome_") && plan.names[0].len() <= 30);
+        let names = plan(&rec(), &Catalog::default(), Some(&p))
+            .unwrap()
+            .named
+            .names;
+        assert_ne!(names[0], "shop_order_custome_da1929_idx");
+        assert!(names[0].starts_with("shop_order_custome_") && names[0].len() <= 30);
+    }
+
+    /// Every index name in `indexes.sql` and in a `RunSQL` migration is a quoted identifier,
+    /// whatever it holds: a name that tries to end the statement stays inside its quotes.
+    #[test]
+    fn hostile_index_names_are_quoted_in_the_script_and_run_sql() {
+        use crate::emit::django::pystr::python_str_black;
+        use crate::emit::sql::drop_index;
+        use crate::pg::quote::ident;
+        let mut r = rec();
+        r.create.retain(|c| c.spec.table == "auth_user");
+        assert_eq!(r.create.len(), 1);
+        let name = "ix\"; DROP TABLE auth_user; --";
+        let named = Named {
+            rec: r,
+            names: vec![name.to_string()],
+        };
+        let spec = &named.rec.create[0].spec;
+        let quoted = ident(name);
+        assert_eq!(quoted, "\"ix\"\"; DROP TABLE auth_user; --\"");
+
+        let script = SqlTarget.plan(&named, &Catalog::default(), "t").unwrap();
+        let sql = &script.files[0].contents;
+        assert!(
+            sql.contains(&format!("\nCREATE INDEX CONCURRENTLY {quoted} ON ")),
+            "{sql}"
+        );
+        assert!(
+            sql.contains(&format!(
+                "-- recovery: DROP INDEX CONCURRENTLY IF EXISTS \"public\".{quoted};"
+            )),
+            "{sql}"
+        );
+        for line in sql
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with("--"))
+        {
+            assert!(line.starts_with("CREATE INDEX CONCURRENTLY "), "{line}");
+        }
+        assert_eq!(script.index_files[name], PathBuf::from("indexes.sql"));
+
+        let target = crate::emit::django::DjangoTarget {
+            project: project(),
+            config: crate::emit::django::DjangoConfig {
+                migrations_app: Some("shop".into()),
+                ..Default::default()
+            },
+        };
+        let django = target
+            .plan_unchecked(&named, &Catalog::default(), "t")
+            .unwrap();
+        let mig = &django.migrations()[0];
+        assert!(
+            mig.contents.contains("migrations.RunSQL("),
+            "{}",
+            mig.contents
+        );
+        assert!(
+            mig.contents
+                .contains(&python_str_black(&spec.create_sql(name, true))),
+            "{}",
+            mig.contents
+        );
+        assert!(
+            mig.contents
+                .contains(&python_str_black(&drop_index(&spec.schema, name))),
+            "{}",
+            mig.contents
+        );
+        assert!(
+            mig.contents.contains(&format!(
+                "#     DROP INDEX CONCURRENTLY IF EXISTS \"public\".{quoted};"
+            )),
+            "{}",
+            mig.contents
+        );
+        assert_eq!(django.migrations[name], mig.path);
+        assert!(django.meta_entries.is_empty());
     }
 
     /// An `OpClass` expression index in a project without `django.contrib.postgres`: SQL for
@@ -824,12 +406,12 @@ mod tests {
         let mut r = rec();
         r.create.retain(|c| c.spec.table == "shop_customer");
         r.create[0].spec.keys[0].opclass = Some("text_pattern_ops".into());
-        let with = plan_files(&r, &Catalog::default(), Some(&p), &opts()).unwrap();
+        let with = plan(&r, &Catalog::default(), Some(&p)).unwrap().django;
         assert!(with.migrations()[0]
             .contents
             .contains("AddIndexConcurrently("));
         p.apps.retain(|a| a.name != "django.contrib.postgres");
-        let without = plan_files(&r, &Catalog::default(), Some(&p), &opts()).unwrap();
+        let without = plan(&r, &Catalog::default(), Some(&p)).unwrap().django;
         let mig = &without.migrations()[0];
         assert!(!mig.contents.contains("AddIndexConcurrently("));
         assert_eq!(with.meta_indexes, without.meta_indexes);
@@ -911,7 +493,7 @@ mod tests {
             ],
             ..Recommendation::default()
         };
-        let plan = plan_files(&r, &catalog, Some(&p), &opts()).unwrap();
+        let Planned { plan, .. } = plan(&r, &catalog, Some(&p)).unwrap();
         let migs = plan.migrations();
         assert_eq!(migs.len(), 2);
         assert!(migs[0]
@@ -994,7 +576,7 @@ mod tests {
             }],
             ..Recommendation::default()
         };
-        let plan = plan_files(&r, &catalog, Some(&p), &opts()).unwrap();
+        let Planned { plan, .. } = plan(&r, &catalog, Some(&p)).unwrap();
         let mig = plan.migrations()[0].contents.replace("\n# ", " ");
         assert!(
             mig.contains("own index of shop.Order.customer") && !mig.contains("no field's own"),

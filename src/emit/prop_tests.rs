@@ -9,9 +9,10 @@ use proptest::prelude::*;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
-use crate::emit::django::naming::{base_name, module_fragment, Namer};
+use crate::emit::django::migration::module_fragment;
+use crate::emit::django::pystr::{python_str, python_str_black};
 use crate::model::{IndexKey, IndexSpec, KeyExpr, PredTerm, Predicate};
-use crate::pg::quote::{python_str, python_str_black};
+use crate::naming::scheme::{base_name, Namer};
 
 /// Any identifier PostgreSQL accepts (no NUL), biased towards the hostile characters.
 fn ident() -> impl Strategy<Value = String> {
@@ -165,8 +166,8 @@ proptest! {
             }],
             ..Default::default()
         };
-        let names = vec![Namer::new(std::iter::empty()).name(&s)];
-        let script = crate::emit::sql::render(&rec, &names, "0.0.0");
+        let named = crate::naming::name(rec, &crate::model::Catalog::default(), []);
+        let script = crate::emit::sql::render(&named, "0.0.0");
         // The whole script through the SQL tokenizer (which knows comments and quoted
         // identifiers spanning lines): exactly the one CREATE INDEX (and the ANALYZE after an
         // expression index), nothing else escaped.

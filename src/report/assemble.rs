@@ -15,8 +15,9 @@ use super::{
     REPORT_FORMAT_VERSION,
 };
 use crate::candidates::CandidateSet;
-use crate::emit::{FileKind, Plan};
+use crate::emit::Plan;
 use crate::model::{Skipped, Snapshot, Statement};
+use crate::naming::Named;
 use crate::parse::QueryShape;
 use crate::select::Recommendation;
 use crate::whatif::{PlanSummary, WhatIfCounters};
@@ -30,11 +31,10 @@ pub struct Inputs<'a> {
     pub skipped: &'a [Skipped],
     /// The candidates (for their advice).
     pub candidates: &'a CandidateSet,
-    /// The recommendation.
-    pub rec: &'a Recommendation,
-    /// Candidate → chosen index name.
-    pub names: &'a BTreeMap<usize, String>,
-    /// The files planned for the recommendation (migrations, Meta.indexes, notes).
+    /// The recommendation, its new indexes named.
+    pub named: &'a Named,
+    /// The files planned for it: which migration creates each index, its `Meta.indexes`
+    /// entry, the notes.
     pub plan: &'a Plan,
     /// The plans shown per statement, for the risks.
     pub pairs: &'a BTreeMap<i64, PlanPair>,
@@ -97,7 +97,7 @@ fn build(inputs: &Inputs<'_>, views: &[View<'_>]) -> Report {
         baseline,
         ..
     } = inputs.costed;
-    let rec = inputs.rec;
+    let rec = &inputs.named.rec;
     let plan = inputs.plan;
     let skipped = inputs.skipped;
     let total_ms = snapshot.workload.total_time_ms();
@@ -141,11 +141,10 @@ fn build(inputs: &Inputs<'_>, views: &[View<'_>]) -> Report {
         .collect();
     let triage = triage(&triage_inputs);
     let mut mentioned: BTreeSet<i64> = triage.entries.iter().take(20).map(|e| e.queryid).collect();
-    let indexes: Vec<ReportIndex> = rec
-        .create
-        .iter()
-        .map(|p| {
-            let name = inputs.names.get(&p.candidate).cloned().unwrap_or_default();
+    let indexes: Vec<ReportIndex> = inputs
+        .named
+        .creates()
+        .map(|(p, name)| {
             let saving_ms: f64 = p
                 .helps
                 .iter()
@@ -154,24 +153,10 @@ fn build(inputs: &Inputs<'_>, views: &[View<'_>]) -> Report {
             for h in &p.helps {
                 mentioned.insert(h.queryid);
             }
-            let meta = plan.meta_indexes.iter().find_map(|m| {
-                m.entries
-                    .iter()
-                    .find(|e| e.contains(&format!("\"{name}\"")))
-                    .cloned()
-            });
-            let migration = plan
-                .files
-                .iter()
-                .find(|f| {
-                    matches!(f.kind, FileKind::Migration { .. })
-                        && f.contents.contains(&format!("\"{name}\""))
-                })
-                .map(|f| f.path.display().to_string());
             ReportIndex {
-                name: name.clone(),
+                name: name.to_string(),
                 table: format!("{}.{}", p.spec.schema, p.spec.table),
-                sql: p.spec.create_sql(&name, true),
+                sql: p.spec.create_sql(name, true),
                 helps: p.helps.clone(),
                 saving_ms,
                 saving_share: if total_ms > 0.0 {
@@ -181,8 +166,8 @@ fn build(inputs: &Inputs<'_>, views: &[View<'_>]) -> Report {
                 },
                 size_bytes: p.size_bytes,
                 write_cost_ms_per_s: write_known.then_some(p.write_cost_ms_per_s),
-                migration,
-                meta_index: meta,
+                migration: plan.migration_of.get(name).map(|f| f.display().to_string()),
+                meta_index: plan.declaration_of.get(name).cloned(),
                 rules: p.rules.clone(),
             }
         })

@@ -20,8 +20,10 @@ pub struct Written<'a> {
     pub out_dir: &'a Path,
     /// Plan diffs written under `plans/`.
     pub plan_diffs: usize,
-    /// Django migrations planned.
+    /// Migrations planned by the project target.
     pub migrations: usize,
+    /// What the project target calls them ("Django migrations").
+    pub migrations_label: &'a str,
 }
 
 /// The result of `analyze` in `format`.
@@ -46,7 +48,7 @@ pub fn write_result(
                 if written.migrations == 0 {
                     String::new()
                 } else {
-                    format!(", {} Django migrations", written.migrations)
+                    format!(", {} {}", written.migrations, written.migrations_label)
                 }
             )
         }

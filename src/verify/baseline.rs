@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Snapshot, TableWrites, WriteSource};
-use crate::select::Recommendation;
+use crate::naming::Named;
 use crate::whatif::Evaluation;
 
 /// Version of the `baseline.json` schema. Bump on incompatible changes.
@@ -132,13 +132,11 @@ pub struct WriteBaseline {
     pub tables: Vec<TableWrites>,
 }
 
-/// Build the baseline from what `analyze` knows: the snapshot, the recommendation, the names
-/// of the indexes (by candidate id) and the evaluations without and with the recommended
-/// indexes (by queryid).
+/// Build the baseline from what `analyze` knows: the snapshot, the recommendation with its
+/// indexes named, and the evaluations without and with the recommended indexes (by queryid).
 pub fn build(
     snapshot: &Snapshot,
-    rec: &Recommendation,
-    names: &BTreeMap<usize, String>,
+    named: &Named,
     before: &BTreeMap<i64, Evaluation>,
     after: &BTreeMap<i64, Evaluation>,
 ) -> Baseline {
@@ -149,6 +147,7 @@ pub fn build(
         _ => snapshot.workload.statements.to_vec(),
     };
     statements.sort_by_key(|s| s.queryid);
+    let names = named.by_candidate();
     let predictions: Vec<StatementPrediction> = before
         .iter()
         .filter_map(|(q, b)| {
@@ -171,11 +170,10 @@ pub fn build(
             })
         })
         .collect();
-    let indexes: Vec<IndexPrediction> = rec
-        .create
-        .iter()
-        .map(|p| {
-            let name = names.get(&p.candidate).cloned().unwrap_or_default();
+    let indexes: Vec<IndexPrediction> = named
+        .creates()
+        .map(|(p, name)| {
+            let name = name.to_string();
             let mut helps: Vec<i64> = p.helps.iter().map(|h| h.queryid).collect();
             helps.sort_unstable();
             helps.dedup();
@@ -202,7 +200,8 @@ pub fn build(
         })
         .cloned()
         .collect();
-    let drops: Vec<DropPrediction> = rec
+    let drops: Vec<DropPrediction> = named
+        .rec
         .drop
         .iter()
         .map(|d| DropPrediction {
@@ -286,7 +285,7 @@ mod tests {
     #[test]
     fn built_from_the_analysis() {
         use crate::model::{IndexKey, IndexSpec};
-        use crate::select::{Helped, Proposed};
+        use crate::select::{Helped, Proposed, Recommendation};
         let snapshot = super::super::fixtures::now();
         let spec = IndexSpec::on("public", "shop_order", vec![IndexKey::col("customer_id")]);
         let rec = Recommendation {
@@ -312,7 +311,10 @@ mod tests {
             }],
             ..Recommendation::default()
         };
-        let names: BTreeMap<usize, String> = [(7, "ix".to_string())].into();
+        let named = Named {
+            rec,
+            names: vec!["ix".to_string()],
+        };
         let eval = |cost: f64, used: Vec<usize>| Evaluation {
             cost,
             generic_cost: None,
@@ -323,7 +325,7 @@ mod tests {
             [(101, eval(100.0, vec![])), (102, eval(5.0, vec![]))].into();
         let after: BTreeMap<i64, Evaluation> =
             [(101, eval(10.0, vec![7])), (102, eval(5.0, vec![]))].into();
-        let b = build(&snapshot, &rec, &names, &before, &after);
+        let b = build(&snapshot, &named, &before, &after);
         assert_eq!(b.statements.len(), 2);
         assert_eq!(b.statement(101).unwrap().calls, 150);
         let p = b.prediction(101).unwrap();

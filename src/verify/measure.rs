@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::baseline::{Baseline, BASELINE_FILE};
 use super::compare::{Suggestion, VerifyReport};
 use crate::config::CollectConfig;
-use crate::emit::{EmitConfig, EmittedFile, FileKind};
+use crate::emit::{EmitConfig, EmittedFile, FileKind, ProjectConfig};
 use crate::error::{Error, Kind, Result};
 use crate::model::{Catalog, Snapshot};
 use crate::select::{DropProposal, DropReason, Recommendation};
@@ -74,13 +74,13 @@ pub fn free_stem(dir: &Path) -> String {
         .unwrap_or_else(|| "verify-x".into())
 }
 
-/// Drop migrations for the indexes to drop, planned by `emit` with the Django project
-/// (`RemoveIndexConcurrently` when the index is in a model's `Meta.indexes`, else `RunSQL`),
+/// Drop migrations for the indexes to drop, planned by `emit` with the project (Django:
+/// `RemoveIndexConcurrently` when the index is in a model's `Meta.indexes`, else `RunSQL`),
 /// placed under `<stem>-migrations/`. Without drops: nothing.
 pub fn drop_migrations(
     report: &VerifyReport,
     catalog: &Catalog,
-    django: &EmitConfig,
+    project: &ProjectConfig,
     out_dir: &Path,
     stem: &str,
 ) -> Result<(Vec<EmittedFile>, Vec<String>)> {
@@ -94,10 +94,18 @@ pub fn drop_migrations(
     };
     let cfg = EmitConfig {
         out_dir: Some(out_dir.to_path_buf()),
+        project: Some(project.clone()),
         write_into_project: false,
-        ..django.clone()
     };
-    let (plan, _) = crate::emit::prepare(&rec, catalog, &cfg, env!("CARGO_PKG_VERSION"))?;
+    let target = crate::emit::open_target(&cfg)?;
+    // Nothing to create: no name to choose.
+    let named = crate::naming::name(rec, catalog, []);
+    let plan = crate::emit::plan_files(
+        &named,
+        catalog,
+        target.as_deref(),
+        env!("CARGO_PKG_VERSION"),
+    )?;
     let files = plan
         .files
         .into_iter()

@@ -26,7 +26,7 @@ pub use compare::{compare, IndexVerdict, Suggestion, VerifyReport, VERIFY_FORMAT
 pub use measure::Measurement;
 
 use crate::config::OutputFormat;
-use crate::emit::{EmitConfig, EmittedFile, FileKind};
+use crate::emit::{EmittedFile, FileKind, ProjectConfig};
 use crate::error::Result;
 
 /// Validated configuration of one `verify` run.
@@ -38,9 +38,9 @@ pub struct VerifyConfig {
     pub measurement: Measurement,
     /// Where to write `verify.md`/`verify.json` (default: the baseline's folder).
     pub out: Option<PathBuf>,
-    /// The Django project (and its Python, settings, migrations app) for drop migrations;
-    /// `out_dir` is ignored.
-    pub django: Option<EmitConfig>,
+    /// The project for drop migrations (Django: the project, its Python, settings, migrations
+    /// app).
+    pub project: Option<ProjectConfig>,
     /// stdout format.
     pub format: OutputFormat,
     /// No progress on stderr.
@@ -102,10 +102,10 @@ pub async fn run(config: &VerifyConfig, out: &mut dyn Write) -> Result<Outcome> 
             kind: FileKind::SqlScript,
         });
     }
-    if let Some(django) = &config.django {
+    if let Some(project) = &config.project {
         say("planning drop migrations with the Django project");
         let (migrations, notes) =
-            measure::drop_migrations(&report, &now.catalog, django, &out_dir, &stem)?;
+            measure::drop_migrations(&report, &now.catalog, project, &out_dir, &stem)?;
         report.notes.extend(notes);
         for m in &migrations {
             report

@@ -8,9 +8,10 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use idxadvise::emit::django::graph;
-use idxadvise::emit::django::naming;
-use idxadvise::emit::{self, EmitError, EmitOptions};
+use idxadvise::emit::django::{DjangoConfig, DjangoPlan, DjangoProject, DjangoTarget};
+use idxadvise::emit::{self, EmitError, Target};
 use idxadvise::model::{Catalog, ExistingIndex, IndexKey, IndexSpec, Table};
+use idxadvise::naming::{self, Named};
 use idxadvise::select::Recommendation;
 
 use crate::support::{cluster, repo_root};
@@ -158,7 +159,7 @@ pub(crate) fn catalog(db: &str) -> Catalog {
 
 /// Paste Meta.indexes entries into models.py: into an existing `class Meta:` or a new one at
 /// the end of the class body.
-fn paste_meta(models_py: &Path, meta: &[emit::MetaIndexes]) {
+fn paste_meta(models_py: &Path, meta: &[emit::django::MetaIndexes]) {
     let mut lines: Vec<String> = std::fs::read_to_string(models_py)
         .unwrap()
         .lines()
@@ -225,6 +226,61 @@ pub(crate) fn index_row(db: &str, name: &str) -> String {
         .to_string()
 }
 
+/// What the emit stage plans for `rec` in `project`, as `analyze` gets there: `rec` named
+/// (the project's `Meta.indexes` names avoided), then the script and the Django files planned
+/// (the `Meta.indexes` snippets not checked).
+pub(crate) struct Planned {
+    /// The recommendation with its names.
+    pub named: Named,
+    /// Every file (`indexes.sql` first), which migration creates which index, the notes.
+    pub plan: emit::Plan,
+    /// The Django part, with its `Meta.indexes` entries and model changes.
+    pub django: DjangoPlan,
+}
+
+pub(crate) fn plan_django(
+    rec: &Recommendation,
+    catalog: &Catalog,
+    project: &DjangoProject,
+    migrations_app: Option<&str>,
+) -> Result<Planned, EmitError> {
+    let target = DjangoTarget {
+        project: project.clone(),
+        config: DjangoConfig {
+            project: project.root.clone(),
+            migrations_app: migrations_app.map(str::to_string),
+            ..Default::default()
+        },
+    };
+    let named = naming::name(rec.clone(), catalog, target.reserved_names());
+    let script = emit::sql::SqlTarget.plan(&named, catalog, "test")?;
+    let django = target.plan_unchecked(&named, catalog, "test")?;
+    let plan = emit::plan::combine(script, Some(django.clone().into_target_files()));
+    Ok(Planned {
+        named,
+        plan,
+        django,
+    })
+}
+
+/// The emit stage on its own, as `analyze` runs it: read the project, name `rec`, plan every
+/// file (the snippets checked), write them.
+fn emit_all(
+    rec: &Recommendation,
+    cfg: &emit::EmitConfig,
+) -> Result<(emit::Plan, Vec<PathBuf>), EmitError> {
+    let target = emit::open_target(cfg)?;
+    let reserved = target
+        .as_ref()
+        .map(|t| t.reserved_names())
+        .unwrap_or_default();
+    let named = naming::name(rec.clone(), &Catalog::default(), reserved);
+    let plan = emit::plan_files(&named, &Catalog::default(), target.as_deref(), "test")?;
+    let root = target.as_ref().and_then(|t| t.project_root());
+    let written = emit::write_plan(&plan.files, root, cfg)?;
+    Ok((plan, written))
+}
+
 fn e2e(label: &str) {
     let (py, version) = python(label);
     let c = cluster();
@@ -245,14 +301,13 @@ fn e2e(label: &str) {
     let cat = catalog(&db);
     // shop is the project's only app with migrations: the auth_user RunSQL goes there
     // without --migrations-app, as with it.
-    let no_app = emit::plan_files(&rec, &cat, Some(&django), &EmitOptions::default())
-        .expect("plan without --migrations-app");
-    let opts = EmitOptions {
-        migrations_app: Some("shop".into()),
-        ..EmitOptions::default()
-    };
-    let plan = emit::plan_files(&rec, &cat, Some(&django), &opts).expect("plan");
-    assert_eq!(no_app.files, plan.files);
+    let no_app = plan_django(&rec, &cat, &django, None).expect("plan without --migrations-app");
+    let Planned {
+        named,
+        plan,
+        django: django_plan,
+    } = plan_django(&rec, &cat, &django, Some("shop")).expect("plan");
+    assert_eq!(no_app.plan.files, plan.files);
     let migrations = plan.migrations();
     assert_eq!(migrations.len(), 7);
     let placed = emit::write_files(root, &migrations).expect("write into the project");
@@ -282,7 +337,7 @@ fn e2e(label: &str) {
 
     // Every index exists, is valid, and is what was recommended.
     let mut defs = vec![];
-    for (p, name) in rec.create.iter().zip(&plan.names) {
+    for (p, name) in rec.create.iter().zip(&named.names) {
         let row = index_row(&db, name);
         let (valid, def) = row
             .split_once('|')
@@ -320,7 +375,7 @@ fn e2e(label: &str) {
     );
 
     // Meta.indexes pasted into models.py: makemigrations sees no change.
-    paste_meta(&root.join("shop/models.py"), &plan.meta_indexes);
+    paste_meta(&root.join("shop/models.py"), &django_plan.meta_indexes);
     let (ok, out) = manage(&py, root, &url, &["makemigrations", "--check", "--dry-run"]);
     assert!(
         ok,
@@ -433,7 +488,7 @@ fn naming_matches_django_itself() {
         assert_eq!(names.len(), cases.len(), "{out}");
         for ((spec, ..), django) in cases.iter().zip(names) {
             assert_eq!(
-                naming::base_name(spec, 0),
+                naming::scheme::base_name(spec, 0),
                 django,
                 "{label}: {}",
                 spec.label()
@@ -460,11 +515,9 @@ fn two_leaves_refuse_and_write_nothing() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    let opts = EmitOptions {
-        migrations_app: Some("shop".into()),
-        ..EmitOptions::default()
+    let Err(err) = plan_django(&rec(), &Catalog::default(), &django, Some("shop")) else {
+        panic!("planned with two leaves");
     };
-    let err = emit::plan_files(&rec(), &Catalog::default(), Some(&django), &opts).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("makemigrations --merge shop"), "{msg}");
     assert!(msg.contains("0002_left, 0002_right"), "{msg}");
@@ -475,7 +528,7 @@ fn two_leaves_refuse_and_write_nothing() {
     assert_eq!(before.len(), after.len());
 }
 
-/// `emit::emit` with `--out`: the project's layout mirrored, nothing overwritten on a second
+/// The emit stage with `--out`: the project's layout mirrored, nothing overwritten on a second
 /// run; without a project, the SQL script only.
 #[test]
 fn emit_writes_out_dir_and_sql_only() {
@@ -484,12 +537,15 @@ fn emit_writes_out_dir_and_sql_only() {
     let out = tempfile::tempdir().unwrap();
     let cfg = emit::EmitConfig {
         out_dir: Some(out.path().to_path_buf()),
-        django_project: Some(project.path().to_path_buf()),
-        python: Some(py.clone()),
-        migrations_app: Some("shop".into()),
+        project: Some(emit::ProjectConfig::Django(DjangoConfig {
+            project: project.path().to_path_buf(),
+            python: Some(py.clone()),
+            migrations_app: Some("shop".into()),
+            ..Default::default()
+        })),
         ..Default::default()
     };
-    let (plan, written) = emit::emit(&rec(), &Catalog::default(), &cfg, "test").expect("emit");
+    let (plan, written) = emit_all(&rec(), &cfg).expect("emit");
     assert_eq!(written.len(), plan.files.len());
     assert!(out
         .path()
@@ -504,34 +560,34 @@ fn emit_writes_out_dir_and_sql_only() {
         .path()
         .join("shop/migrations/0002_order_shop_order_custome_da1929_idx.py")
         .exists());
-    let again = emit::emit(&rec(), &Catalog::default(), &cfg, "test");
+    let again = emit_all(&rec(), &cfg);
     assert!(matches!(again, Err(EmitError::Exists(_))), "{again:?}");
 
     let sql_out = tempfile::tempdir().unwrap();
-    let (plan, written) = emit::emit(
+    let (plan, written) = emit_all(
         &rec(),
-        &Catalog::default(),
         &emit::EmitConfig {
             out_dir: Some(sql_out.path().to_path_buf()),
             ..Default::default()
         },
-        "test",
     )
     .expect("sql only");
     assert_eq!(written, vec![sql_out.path().join("indexes.sql")]);
     assert!(plan.notes[0].contains("no Django project"));
     // A folder without manage.py is a clear error.
-    let err = emit::emit(
+    let Err(err) = emit_all(
         &rec(),
-        &Catalog::default(),
         &emit::EmitConfig {
             out_dir: Some(sql_out.path().join("x")),
-            django_project: Some(sql_out.path().to_path_buf()),
+            project: Some(emit::ProjectConfig::Django(DjangoConfig {
+                project: sql_out.path().to_path_buf(),
+                ..Default::default()
+            })),
             ..Default::default()
         },
-        "test",
-    )
-    .unwrap_err();
+    ) else {
+        panic!("a folder without manage.py was taken for a project");
+    };
     assert!(err.to_string().contains("no manage.py"), "{err}");
 }
 
@@ -550,16 +606,8 @@ fn hostile_names_stay_inside_their_strings() {
     let mut rec = rec();
     rec.create.truncate(1);
     rec.create[0].spec = spec.clone();
-    let plan = emit::plan_files(
-        &rec,
-        &Catalog::default(),
-        Some(&django),
-        &EmitOptions {
-            migrations_app: Some("shop".into()),
-            ..EmitOptions::default()
-        },
-    )
-    .expect("plan");
+    let Planned { named, plan, .. } =
+        plan_django(&rec, &Catalog::default(), &django, Some("shop")).expect("plan");
     let mig = &plan.migrations()[0];
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("m.py");
@@ -576,7 +624,7 @@ fn hostile_names_stay_inside_their_strings() {
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        spec.create_sql(&plan.names[0], true)
+        spec.create_sql(&named.names[0], true)
     );
     let black = Command::new(&py)
         .args(["-m", "black", "--check", "-q"])

@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use idxadvise::emit::{self, EmitError, EmitOptions, FileKind};
+use idxadvise::emit::{self, EmitError, FileKind, Target};
 use idxadvise::model::{Catalog, ExistingIndex, Table};
 use idxadvise::select::{DropProposal, DropReason, Recommendation};
 
-use crate::django::{index_row, manage, must, python};
+use crate::django::{index_row, manage, must, plan_django, python, Planned};
 use crate::support::{cluster, repo_root};
 
 /// Copy the matrix project with `CONTRIB_POSTGRES` set.
@@ -197,11 +197,11 @@ fn run(label: &str, contrib: bool) {
         drop("blog_comment", &fk_index),
         drop("people_profile_follows", &m2m_index),
     ];
-    let opts = EmitOptions {
-        migrations_app: Some("blog".into()),
-        ..EmitOptions::default()
-    };
-    let plan = emit::plan_files(&rec, &cat, Some(&django), &opts).expect("plan");
+    let Planned {
+        named,
+        plan,
+        django: django_plan,
+    } = plan_django(&rec, &cat, &django, Some("blog")).expect("plan");
     let migrations = plan.migrations();
     // Every create and every drop has its own file; M2M and drops stay in the app that owns
     // the table (people), the contrib table's goes to --migrations-app (blog).
@@ -209,7 +209,7 @@ fn run(label: &str, contrib: bool) {
     let in_app = |app: &str| {
         migrations
             .iter()
-            .filter(|f| matches!(&f.kind, FileKind::Migration { app_label } if app_label == app))
+            .filter(|f| matches!(&f.kind, FileKind::Migration { chain } if chain == app))
             .count()
     };
     assert_eq!(
@@ -218,9 +218,9 @@ fn run(label: &str, contrib: bool) {
         "people: 2 expressions, 1 M2M create, 1 M2M drop"
     );
     for f in &migrations {
-        if let FileKind::Migration { app_label } = &f.kind {
+        if let FileKind::Migration { chain } = &f.kind {
             assert!(
-                !(app_label == "blog" && f.contents.contains("people_profile")),
+                !(chain == "blog" && f.contents.contains("people_profile")),
                 "a people table's migration went into blog: {}",
                 f.path.display()
             );
@@ -269,11 +269,11 @@ fn run(label: &str, contrib: bool) {
     let names: Vec<(String, String)> = migrations
         .iter()
         .map(|f| {
-            let FileKind::Migration { app_label } = &f.kind else {
+            let FileKind::Migration { chain } = &f.kind else {
                 unreachable!()
             };
             (
-                app_label.clone(),
+                chain.clone(),
                 f.path.file_stem().unwrap().to_string_lossy().to_string(),
             )
         })
@@ -286,7 +286,7 @@ fn run(label: &str, contrib: bool) {
     // migrate: every index valid, with indexes.sql's definition; every drop gone.
     must(&py, root, &url, &["migrate", "-v", "0"]);
     let mut defs = vec![];
-    for (p, name) in rec.create.iter().zip(&plan.names) {
+    for (p, name) in rec.create.iter().zip(&named.names) {
         let row = index_row(&db, name);
         let (valid, def) = row.split_once('|').unwrap_or_else(|| {
             panic!("{tag}: index {name} ({}) missing after migrate", p.rules[0])
@@ -317,7 +317,7 @@ fn run(label: &str, contrib: bool) {
     // Without the snippets, Django wants changes; with them (and the drops' model edits), none.
     let (ok, _) = manage(&py, root, &url, &["makemigrations", "--check", "--dry-run"]);
     assert!(!ok, "{tag}: makemigrations --check clean before pasting");
-    paste(&py, root, &plan, &django);
+    paste(&py, root, &django_plan, &django);
     let (ok, out) = manage(&py, root, &url, &["makemigrations", "--check", "--dry-run"]);
     assert!(
         ok,
@@ -358,7 +358,12 @@ fn run(label: &str, contrib: bool) {
 /// Paste `meta_indexes.md`'s snippets as the user would (the class line and list opening it
 /// gives), and make the model changes the drops assume (remove the dropped `Meta.indexes`
 /// entry, `db_index=False` on the dropped FK index's field), through `paste_meta.py`.
-fn paste(py: &Path, root: &Path, plan: &emit::Plan, django: &emit::django::DjangoProject) {
+fn paste(
+    py: &Path,
+    root: &Path,
+    plan: &emit::django::DjangoPlan,
+    django: &emit::django::DjangoProject,
+) {
     use emit::django::check_meta;
     assert_eq!(plan.model_edits.len(), 2, "{:?}", plan.model_edits);
     let spec = check_meta::paste_spec(django, root, plan).expect("paste spec");
@@ -417,13 +422,8 @@ fn m2m_only_needs_no_migrations_app() {
     let all = rec.create.clone();
     rec.create.retain(|p| p.rules[0].starts_with("m2m"));
     assert_eq!(rec.create.len(), 2);
-    let plan = emit::plan_files(
-        &rec,
-        &Catalog::default(),
-        Some(&django),
-        &EmitOptions::default(),
-    )
-    .expect("M2M tables have an owning app");
+    let Planned { plan, .. } = plan_django(&rec, &Catalog::default(), &django, None)
+        .expect("M2M tables have an owning app");
     let paths: Vec<String> = plan
         .migrations()
         .iter()
@@ -439,13 +439,9 @@ fn m2m_only_needs_no_migrations_app() {
         .collect();
     rec.create.push(rec.create[0].clone());
     rec.create[1].spec.keys[0].desc = false;
-    let err = emit::plan_files(
-        &rec,
-        &Catalog::default(),
-        Some(&django),
-        &EmitOptions::default(),
-    )
-    .unwrap_err();
+    let Err(err) = plan_django(&rec, &Catalog::default(), &django, None) else {
+        panic!("a contrib table planned without --migrations-app");
+    };
     assert!(matches!(err, EmitError::MigrationsAppNeeded { .. }));
     let msg = err.to_string();
     assert!(
@@ -466,19 +462,22 @@ fn meta_snippet_is_checked_on_an_inherited_meta() {
     let mut rec = recommendation();
     rec.create
         .retain(|p| p.spec.table == "blog_article" && p.rules[0] != "expression_opclass");
-    let out = tempfile::tempdir().unwrap();
-    let cfg = emit::EmitConfig {
-        out_dir: Some(out.path().to_path_buf()),
-        django_project: Some(dir.path().to_path_buf()),
+    let target = emit::django::DjangoTarget::open(&emit::django::DjangoConfig {
+        project: dir.path().to_path_buf(),
         python: Some(py.clone()),
         ..Default::default()
-    };
-    let (plan, django) = emit::prepare(&rec, &Catalog::default(), &cfg, "test").expect("prepare");
-    let django = django.unwrap();
+    })
+    .expect("introspect");
+    let named = idxadvise::naming::name(rec, &Catalog::default(), target.reserved_names());
+    let mut plan = target
+        .plan_unchecked(&named, &Catalog::default(), "test")
+        .expect("plan");
+    target.check_snippets(&mut plan);
+    let django = &target.project;
     let md = plan
         .files
         .iter()
-        .find(|f| f.kind == FileKind::MetaIndexes)
+        .find(|f| f.kind == FileKind::ModelChanges)
         .unwrap();
     assert!(
         md.contents
@@ -489,7 +488,7 @@ fn meta_snippet_is_checked_on_an_inherited_meta() {
     );
     let mut lost = plan.clone();
     lost.meta_indexes[0].class_line = "    class Meta:".into();
-    match emit::django::check_meta::check(&django, &py, None, &lost) {
+    match emit::django::check_meta::check(django, &py, None, &lost) {
         emit::django::check_meta::MetaCheck::Changes(c) => {
             assert!(c.contains("Meta options on article"), "{c}")
         }

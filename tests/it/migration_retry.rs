@@ -2,9 +2,9 @@
 //! CONCURRENTLY outside a transaction, and the recovery recipe in the file's header really
 //! recovers from a failed concurrent build (INVALID index left behind, retry "already exists").
 
-use idxadvise::emit::{self, EmitOptions};
+use idxadvise::emit;
 
-use crate::django::{catalog, copy_project, manage, must, python, rec};
+use crate::django::{catalog, copy_project, manage, must, plan_django, python, rec, Planned};
 use crate::support::cluster;
 
 /// `indisvalid` of the index named `name`, or "" when there is none.
@@ -40,14 +40,11 @@ fn migration_retry_after_failed_concurrent_build_recovers_with_header_recipe() {
     rec.create.truncate(1);
     rec.drop.clear();
     let django = emit::django::introspect(root, Some(&py), None).expect("introspect");
-    let opts = EmitOptions {
-        migrations_app: Some("shop".into()),
-        ..EmitOptions::default()
-    };
-    let plan = emit::plan_files(&rec, &catalog(&db), Some(&django), &opts).expect("plan");
+    let Planned { named, plan, .. } =
+        plan_django(&rec, &catalog(&db), &django, Some("shop")).expect("plan");
     let migrations = plan.migrations();
     assert_eq!(migrations.len(), 1, "one index, one file");
-    let name = plan.names[0].clone();
+    let name = named.names[0].clone();
     let text = migrations[0].contents.clone();
     let migration = migrations[0]
         .path

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::introspect::DjangoProject;
-use crate::emit::{FileKind, ModelEdit, Plan};
+use super::plan::DjangoPlan;
+use super::ModelEdit;
+use crate::emit::FileKind;
 
 /// The paste script, run with the project's Python in the copy.
 pub const PASTE_SCRIPT: &str = include_str!("paste_meta.py");
@@ -55,7 +57,7 @@ pub fn check(
     project: &DjangoProject,
     python: &Path,
     settings: Option<&str>,
-    plan: &Plan,
+    plan: &DjangoPlan,
 ) -> MetaCheck {
     match run(project, python, settings, plan) {
         Ok(c) => c,
@@ -100,7 +102,7 @@ fn run(
     project: &DjangoProject,
     python: &Path,
     settings: Option<&str>,
-    plan: &Plan,
+    plan: &DjangoPlan,
 ) -> Result<MetaCheck, String> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let copy = tmp.path().join("project");
@@ -146,7 +148,7 @@ fn run(
 pub fn paste_spec(
     project: &DjangoProject,
     target: &Path,
-    plan: &Plan,
+    plan: &DjangoPlan,
 ) -> Result<serde_json::Value, String> {
     let missing = |app: &str, model: &str| {
         format!("the source of {app}.{model} is not inside the project folder")

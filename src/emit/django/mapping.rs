@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::introspect::{DjangoField, DjangoModel, DjangoProject};
 use super::pyfmt::{str_list, Arg, Py};
+use super::pystr::python_str_black;
 use crate::model::{IndexKey, IndexSpec, KeyExpr, PredTerm};
-use crate::pg::quote::python_str_black;
 
 /// Where and how an index goes.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,14 +2,14 @@
 //!
 //! Pure. Invariants: one index per file; `atomic = False` (concurrent builds cannot run in a
 //! transaction); imports in Django's order (sorted by module); black-stable layout (see
-//! [`super::pyfmt`]); every string through [`crate::pg::quote::python_str_black`] and every comment
+//! [`super::pyfmt`]); every string through [`super::pystr::python_str_black`] and every comment
 //! line through [`crate::emit::evidence::comment_safe`].
 
 use std::collections::BTreeSet;
 
 use super::pyfmt::{Arg, Py};
+use super::pystr::python_str_black;
 use crate::emit::evidence::comment_safe;
-use crate::pg::quote::python_str_black;
 
 /// Prose wrapped at spaces to `width` columns (a word longer than that stays whole).
 fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -318,9 +318,27 @@ impl MigrationFile {
     }
 }
 
+/// `name` as a piece of a Python module (file) name: ASCII lowercase letters, digits and `_`.
+pub fn module_fragment(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn module_fragments_are_plain_ascii() {
+        assert_eq!(module_fragment("Ab-c\"d"), "ab_c_d");
+    }
 
     #[test]
     fn wraps_prose_only() {

@@ -2,7 +2,7 @@
 //!
 //! Pure. Invariant: the output is black-stable: a node is either on one line that fits in 88
 //! columns (no trailing comma), or exploded one element per line with a trailing comma (black's
-//! "magic trailing comma" keeps it exploded). Strings come from [`crate::pg::quote::python_str_black`]
+//! "magic trailing comma" keeps it exploded). Strings come from [`super::pystr::python_str_black`]
 //! by the caller; this module never quotes anything itself.
 
 /// Black's default line length.
@@ -160,7 +160,7 @@ pub fn str_list(items: &[String]) -> Py {
     Py::List {
         items: items
             .iter()
-            .map(|s| Py::atom(crate::pg::quote::python_str_black(s)))
+            .map(|s| Py::atom(super::pystr::python_str_black(s)))
             .collect(),
         explode: false,
     }

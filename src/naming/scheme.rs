@@ -1,4 +1,4 @@
-//! Stage `emit`: index names, Django's way.
+//! Stage `naming`: the name scheme, Django's own (every output target uses the same name).
 //!
 //! Pure. Invariant: a name is at most 30 characters (Django's `models.E034`), does not start
 //! with `_` or a digit (`E033`), and is unique against every name given as taken (the catalog's
@@ -128,19 +128,6 @@ impl Namer {
     }
 }
 
-/// `name` as a piece of a Python module (file) name: ASCII lowercase letters, digits and `_`.
-pub fn module_fragment(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +217,5 @@ mod tests {
         assert_ne!(first, second);
         assert!(second.len() <= MAX_NAME_LEN);
         assert_ne!(namer.name(&s), second);
-        assert_eq!(module_fragment("Ab-c\"d"), "ab_c_d");
     }
 }

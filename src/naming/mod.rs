@@ -1,0 +1,109 @@
+//! Stage `naming`: one name for each index to create, chosen right after `select` and before
+//! any output, so the report, every output target (`emit`) and `verify`'s baseline all use the
+//! same one.
+//!
+//! Pure, and target-neutral: it never looks at an output target's files. Invariant: a name is
+//! chosen once per index ([`scheme`]: Django's own name where Django gives one), and is unique
+//! against the catalog's relations, indexes and constraints and every name the output target
+//! reserves (Django: each `Meta.indexes` entry of the project).
+
+pub mod scheme;
+
+use std::collections::BTreeMap;
+
+use crate::model::Catalog;
+use crate::select::{Proposed, Recommendation};
+
+/// A recommendation whose indexes to create have their names.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Named {
+    /// What `select` chose.
+    pub rec: Recommendation,
+    /// `names[i]` is the name of `rec.create[i]`.
+    pub names: Vec<String>,
+}
+
+impl Named {
+    /// Each index to create with its name, in the recommendation's order.
+    pub fn creates(&self) -> impl Iterator<Item = (&Proposed, &str)> {
+        self.rec
+            .create
+            .iter()
+            .zip(self.names.iter().map(String::as_str))
+    }
+
+    /// Candidate → name (what the plan diffs and the report look names up by).
+    pub fn by_candidate(&self) -> BTreeMap<usize, String> {
+        self.creates()
+            .map(|(p, n)| (p.candidate, n.to_string()))
+            .collect()
+    }
+}
+
+/// Name every index `rec` creates, avoiding the catalog's names and `reserved` (names an output
+/// target already uses, e.g. the Django project's `Meta.indexes` entries).
+pub fn name<'a>(
+    rec: Recommendation,
+    catalog: &Catalog,
+    reserved: impl IntoIterator<Item = &'a str>,
+) -> Named {
+    let reserved: Vec<&str> = reserved.into_iter().collect();
+    let mut namer = scheme::Namer::new(
+        catalog
+            .tables
+            .iter()
+            .flat_map(|t| {
+                std::iter::once(t.name.as_str())
+                    .chain(t.indexes.iter().map(|i| i.name.as_str()))
+                    .chain(t.constraints.iter().map(|c| c.name.as_str()))
+            })
+            .chain(reserved),
+    );
+    let names = rec.create.iter().map(|p| namer.name(&p.spec)).collect();
+    Named { rec, names }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{IndexKey, IndexSpec};
+
+    fn proposed(candidate: usize, table: &str, column: &str) -> Proposed {
+        Proposed {
+            spec: IndexSpec::on("public", table, vec![IndexKey::col(column)]),
+            candidate,
+            size_bytes: 8192,
+            write_cost_ms_per_s: 0.0,
+            read_gain_ms: 0.0,
+            helps: vec![],
+            rules: vec![],
+            read_gain_cost: 0.0,
+            net_benefit_ms_per_s: 0.0,
+            lost_hot_updates_per_s: 0.0,
+            displaces: vec![],
+        }
+    }
+
+    #[test]
+    fn names_avoid_reserved_names_and_each_other() {
+        let rec = Recommendation {
+            create: vec![
+                proposed(4, "shop_order", "status"),
+                proposed(9, "shop_order", "status"),
+            ],
+            ..Recommendation::default()
+        };
+        let plain = scheme::base_name(&rec.create[0].spec, 0);
+        assert_eq!(plain, "shop_order_status_63c2c0_idx");
+        let free = name(rec.clone(), &Catalog::default(), []);
+        assert_eq!(free.names[0], plain);
+        assert_ne!(free.names[1], plain);
+        let taken = name(rec, &Catalog::default(), [plain.as_str()]);
+        assert!(!taken.names.contains(&plain), "{:?}", taken.names);
+        assert_eq!(taken.names.len(), 2);
+        assert_ne!(taken.names[0], taken.names[1]);
+        let by = taken.by_candidate();
+        assert_eq!(by[&4], taken.names[0]);
+        assert_eq!(by[&9], taken.names[1]);
+    }
+}
