@@ -17,7 +17,12 @@
 //! is planned from its rendering. Example: the text above is planned as
 //! `SELECT substr(w_warehouse_name, $1, $2) … GROUP BY substr(w_warehouse_name, $1, $2)`.
 //! Covered: the statement's SELECT, its CTEs, set operations and subqueries in FROM (not
-//! subqueries inside expressions).
+//! subqueries inside expressions). Only a statement with such an expression is cloned and
+//! rendered (both recurse: a 2,000-term OR chain would overflow the stack), and only one under
+//! [`MAX_OPERATORS`] operators.
+
+/// Statements with more operators than this keep their text (see the header).
+pub(crate) const MAX_OPERATORS: usize = 500;
 
 use sqlparser::ast::{
     Expr, GroupByExpr, OrderByKind, Query, Select, SelectItem, SetExpr, Statement, TableFactor,
@@ -31,11 +36,74 @@ pub(crate) fn with_grouping_params(st: &Statement) -> Option<String> {
     let Statement::Query(q) = st else {
         return None;
     };
+    // Clone and render (both recursive) only a statement that has something to rewrite.
+    if !worth_trying(q) {
+        return None;
+    }
     let mut q = q.clone();
     if query(&mut q) {
         Some(Statement::Query(q).to_string())
     } else {
         None
+    }
+}
+
+/// Whether `q` (or a query inside it) groups or orders by an expression holding a constant
+/// (not a position, a bare column or a bare constant), without cloning or rendering anything.
+fn worth_trying(q: &Query) -> bool {
+    let complex = |e: &Expr| {
+        !matches!(
+            e,
+            Expr::Value(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_)
+        )
+    };
+    if q.with
+        .as_ref()
+        .is_some_and(|w| w.cte_tables.iter().any(|c| worth_trying(&c.query)))
+    {
+        return true;
+    }
+    if let Some(ob) = &q.order_by {
+        if let OrderByKind::Expressions(items) = &ob.kind {
+            if items.iter().any(|o| complex(&o.expr)) {
+                return true;
+            }
+        }
+    }
+    set_worth_trying(&q.body, &complex)
+}
+
+fn set_worth_trying(e: &SetExpr, complex: &dyn Fn(&Expr) -> bool) -> bool {
+    match e {
+        SetExpr::Select(s) => {
+            let grouped = matches!(&s.group_by, GroupByExpr::Expressions(exprs, _) if exprs.iter().any(complex));
+            grouped
+                || s.from.iter().any(|t| {
+                    factor_worth_trying(&t.relation)
+                        || t.joins.iter().any(|j| factor_worth_trying(&j.relation))
+                })
+        }
+        SetExpr::Query(q) => worth_trying(q),
+        SetExpr::SetOperation { left, right, .. } => {
+            set_worth_trying(left, complex) || set_worth_trying(right, complex)
+        }
+        _ => false,
+    }
+}
+
+fn factor_worth_trying(f: &TableFactor) -> bool {
+    match f {
+        TableFactor::Derived { subquery, .. } => worth_trying(subquery),
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => {
+            factor_worth_trying(&table_with_joins.relation)
+                || table_with_joins
+                    .joins
+                    .iter()
+                    .any(|j| factor_worth_trying(&j.relation))
+        }
+        _ => false,
     }
 }
 

@@ -207,8 +207,10 @@ pub fn parse_statement(stmt: &Statement, catalog: &Catalog) -> Result<QueryShape
     let param_count = text::max_param(&lx);
     // GROUP BY / ORDER BY constants pg_stat_statements kept where the select item has `$n`.
     let plan_text = match &parse_src {
-        None => grouping::with_grouping_params(st).unwrap_or(plan_text),
-        Some(_) => plan_text,
+        None if ops <= grouping::MAX_OPERATORS => {
+            grouping::with_grouping_params(st).unwrap_or(plan_text)
+        }
+        _ => plan_text,
     };
     // UPDATE/DELETE: plan the read that finds their rows (no write privilege needed).
     let plan_text = read_equivalent::read_equivalent(st).unwrap_or(plan_text);
