@@ -12,7 +12,9 @@
 //!    too many operators (a left-deep tree that deep would overflow the stack when dropped);
 //! 2. repair for planning (`interval $2` → `$2::interval`, `extract($1 from …)` →
 //!    `date_part($1, …)`): that text is [`QueryShape::plan_text`] and is what gets parsed
-//!    (an UPDATE or DELETE is then planned as the SELECT of its rows: [`read_equivalent`]);
+//!    (an UPDATE or DELETE is then planned as the SELECT of its rows: [`read_equivalent`]; a
+//!    GROUP BY or ORDER BY that kept constants where its select item got `$n` takes the
+//!    item's parameters: [`grouping`]);
 //! 3. sqlparser with [`PostgreSqlDialect`]; an error is `truncated` when the text ends inside a
 //!    literal or parenthesis, or the parser hit the end of a long text, else `unparseable`;
 //! 4. the walk ([`walk`], [`expr`], [`scope`]): tables resolved through the catalog, facts per
@@ -21,6 +23,7 @@
 //!    are reported.
 
 mod expr;
+mod grouping;
 pub mod literals;
 mod param;
 mod param_types;
@@ -202,6 +205,13 @@ pub fn parse_statement(stmt: &Statement, catalog: &Catalog) -> Result<QueryShape
         });
     }
     let param_count = text::max_param(&lx);
+    // GROUP BY / ORDER BY constants pg_stat_statements kept where the select item has `$n`.
+    let plan_text = match &parse_src {
+        None if ops <= grouping::MAX_OPERATORS => {
+            grouping::with_grouping_params(st).unwrap_or(plan_text)
+        }
+        _ => plan_text,
+    };
     // UPDATE/DELETE: plan the read that finds their rows (no write privilege needed).
     let plan_text = read_equivalent::read_equivalent(st).unwrap_or(plan_text);
     // Row locks (`select_for_update()`): planned without them (no UPDATE privilege needed).

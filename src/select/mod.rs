@@ -20,13 +20,15 @@
 //! Problem::new ─► baseline + singles (EXPLAIN) ─► lazy greedy at the largest budget (EXPLAIN,
 //! only re-costed statements) ─► frontier per budget: greedy order / cached greedy / previous,
 //! then repair (no EXPLAIN) ─► verify the points (EXPLAIN, mostly cached) ─► prune: leave-one-out
-//! on each point, --min-benefit judged on the set (EXPLAIN) ─► make the frontier monotone ─►
+//! on each point, --min-benefit judged on the set (EXPLAIN) ─► exchange: add one, evict until
+//! it fits, costed with the planner (EXPLAIN) ─► make the frontier monotone ─►
 //! what the limits left out (no EXPLAIN) ─► Recommendation
 //! ```
 
 pub mod drop_check;
 pub mod drop_policy;
 pub mod drops;
+pub mod exchange;
 pub mod frontier;
 #[cfg(test)]
 mod frontier_props;

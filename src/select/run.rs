@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::drops::propose_drops;
+use super::exchange::exchange;
 use super::frontier::{frontier, ladder, make_monotone, point, set_shares, FrontierPoint};
 use super::greedy::greedy;
 use super::limits::{left_out, LimitsUsed};
@@ -245,6 +246,9 @@ pub async fn select<W: WhatIf>(
                     gone.extend(g2);
                 }
             }
+            // Moves repair cannot judge on cached costs, costed with the planner.
+            let pool = useful_pool(&p, &lim);
+            let kept = exchange(&mut p, whatif, &kept, &lim, &pool, bar).await?;
             if pt.budget_bytes == budget {
                 pruned = gone;
             }

@@ -307,15 +307,27 @@ impl Worker {
             .await;
         if let Err(e) = &res {
             if may_retry_with_casts(e) {
+                // When every attempt fails, the reason is the first retry's (the parameters
+                // typed from context): the server's own error on untyped parameters
+                // (`sum(text)` for `sum(CASE … THEN $1 …)`) hides the real obstacle.
+                let mut typed_err = None;
                 for cast in cast_attempts(shape, catalog) {
                     let retry = client
                         .prepare(&format!("EXPLAIN (FORMAT JSON) {cast}"))
                         .await;
-                    if retry.is_ok() {
-                        text = cast;
-                        res = retry;
-                        break;
+                    match retry {
+                        Ok(_) => {
+                            text = cast;
+                            res = retry;
+                            break;
+                        }
+                        Err(e) => {
+                            typed_err.get_or_insert(e);
+                        }
                     }
+                }
+                if let (Err(_), Some(e)) = (&res, typed_err) {
+                    res = Err(e);
                 }
             }
         }
