@@ -95,6 +95,17 @@ pub fn write_explain(
                 "No simulated index makes this statement cheaper ({simulated} simulated)."
             )?;
         }
+        for e in &report.triage.entries {
+            if e.verdict == super::Verdict::FilteredWalk {
+                writeln!(
+                    out,
+                    "Not well indexed: {}
+  next: {}",
+                    e.evidence,
+                    e.verdict.action()
+                )?;
+            }
+        }
         for a in &report.advice {
             writeln!(out, "Advice: {}.{}: {}", a.table, a.column, a.message)?;
         }

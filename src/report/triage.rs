@@ -72,7 +72,7 @@ impl Verdict {
             Verdict::NotPlanned => "see the skipped statements; costs unknown",
             Verdict::LeftOutByLimit => "raise the limit its evidence names",
             Verdict::FilteredWalk => {
-                "index the filtered column or expression first, then the order key (idxadvise explain shows the plan)"
+                "an index led by the filtered column or expression, then the order key; measure with EXPLAIN ANALYZE (the filter's row estimate may be a guess)"
             }
         }
     }

@@ -193,3 +193,62 @@ fn r_a_date_lookup_says_nothing_was_simulated_and_gives_the_range_rewrite() {
         "the range rewrite: {out}"
     );
 }
+
+/// Where the proxy cannot apply (the email column has no statistics), the harmful plan stays
+/// the planner's choice: triage and `explain` say the index is walked through a filter, never
+/// "already well indexed".
+#[test]
+fn r_without_column_statistics_the_filtered_walk_is_named() {
+    let cl = cluster();
+    let db = tickets("proxy_filtered_walk");
+    cl.psql(
+        &db,
+        "ALTER TABLE t ALTER COLUMN email SET STATISTICS 0;
+         CREATE INDEX t_created ON t (created DESC);",
+    );
+    // The first ANALYZE kept its statistics: remove them (a column never analysed).
+    cl.psql(
+        &db,
+        "ANALYZE t; DELETE FROM pg_statistic WHERE starelid = 't'::regclass
+           AND staattnum = (SELECT attnum FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'email')",
+    );
+    let stats = cl.psql(
+        &db,
+        "SELECT count(*) FROM pg_stats WHERE tablename = 't' AND attname = 'email'",
+    );
+    assert_eq!(stats.trim(), "0", "the column has no statistics");
+    let (_, out, _) = explain(&db);
+    assert!(
+        out.contains("Not well indexed: plan walks t_created on t for the order only"),
+        "{out}"
+    );
+
+    reset_statements(cl, &db);
+    let work: String = (0..5)
+        .map(|i| {
+            format!(
+                "SELECT * FROM t WHERE UPPER(email::text) = UPPER('cust{}@client.com') ORDER BY created DESC LIMIT 10;",
+                i * 1231 % 40000
+            )
+        })
+        .collect();
+    cl.psql(&db, &work);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = bin()
+        .args(["analyze", "--quiet", "--format", "json", "--database-url"])
+        .arg(cl.url(&db))
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .output()
+        .expect("run analyze");
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let r: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&o.stderr)));
+    let entry = r["triage"]["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["calls"].as_i64() == Some(5))
+        .expect("the statement is triaged");
+    assert_eq!(entry["verdict"], "filtered_walk", "{entry}");
+}
