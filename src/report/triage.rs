@@ -567,12 +567,12 @@ mod tests {
     fn an_index_walked_through_a_filter_is_not_well_indexed() {
         let sel = shape(StatementKind::Select, "helpdesk_ticket");
         let mut walk = plan(&["Limit", "Index Scan"], 10.0, 90.6, &["t_created"]);
-        walk.filter_walk = Some(crate::whatif::filter_walk::FilterWalk {
+        walk.filter_walk = Some(Box::new(crate::whatif::filter_walk::FilterWalk {
             index: "t_created".into(),
             table: "helpdesk_ticket".into(),
             kept_rows: 1500.0,
             table_rows: 300_000.0,
-        });
+        }));
         let inputs = vec![TriageInput {
             queryid: 1,
             calls: 406,

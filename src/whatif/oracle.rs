@@ -56,7 +56,7 @@ pub struct PlanSummary {
     /// An index the plan walks only for its order, through a filter that keeps few rows
     /// ([`crate::whatif::filter_walk`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filter_walk: Option<super::filter_walk::FilterWalk>,
+    pub filter_walk: Option<Box<super::filter_walk::FilterWalk>>,
 }
 
 impl PlanSummary {

@@ -117,7 +117,7 @@ impl Proxies {
     /// `UPPER(col)` key on a proxied column as `col COLLATE "C"`; `None` when the candidate has
     /// no such key, or is partial.
     pub fn twin_sql(&self, spec: &IndexSpec) -> Option<String> {
-        if spec.predicate.is_some() {
+        if spec.predicate.is_some() || !spec.method.is_btree() {
             return None;
         }
         let mut any = false;
@@ -152,7 +152,11 @@ impl Proxies {
             ..spec.clone()
         };
         let tail = keyless.definition_tail();
-        let head = format!("ON {} USING btree (", spec.qualified_table());
+        let head = format!(
+            "ON {} USING {} (",
+            spec.qualified_table(),
+            spec.method.sql()
+        );
         let rest = tail.strip_prefix(&head)?;
         Some(format!("CREATE INDEX {head}{}{rest}", keys.join(", ")))
     }
@@ -498,6 +502,7 @@ mod tests {
             include: vec!["id".into()],
             predicate: None,
             unique: false,
+            method: crate::model::IndexMethod::Btree,
         };
         assert_eq!(
             p.twin_sql(&spec).as_deref(),
