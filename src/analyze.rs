@@ -331,7 +331,13 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
 
     // stdout
     if config.explain && config.format == OutputFormat::Text {
-        crate::report::stdout::write_explain(out, &report, &files, &baseline)?;
+        crate::report::stdout::write_explain(
+            out,
+            &report,
+            &files,
+            &baseline,
+            candidates.candidates.len(),
+        )?;
         return Ok(Outcome {
             exit_code: if named.rec.create.is_empty() {
                 EXIT_OK

@@ -58,11 +58,14 @@ pub fn write_result(
 }
 
 /// `explain`'s text output: the indexes, then the plan diff (or the plan when nothing helps).
+/// `simulated` is the number of candidate indexes simulated for the statement: with none, the
+/// output says so rather than that none helped.
 pub fn write_explain(
     out: &mut dyn Write,
     report: &Report,
     files: &[EmittedFile],
     baseline: &BTreeMap<i64, Evaluation>,
+    simulated: usize,
 ) -> std::io::Result<()> {
     if !report.workload.skipped.is_empty() {
         for skip in &report.workload.skipped {
@@ -81,7 +84,28 @@ pub fn write_explain(
         )?;
     }
     if report.indexes.is_empty() {
-        writeln!(out, "No simulated index makes this statement cheaper.")?;
+        if simulated == 0 {
+            writeln!(
+                out,
+                "No index was simulated: no B-tree candidate serves this statement's filters, joins or order as written."
+            )?;
+        } else {
+            writeln!(
+                out,
+                "No simulated index makes this statement cheaper ({simulated} simulated)."
+            )?;
+        }
+        for e in &report.triage.entries {
+            if e.verdict == super::Verdict::FilteredWalk {
+                writeln!(
+                    out,
+                    "Not well indexed: {}
+  next: {}",
+                    e.evidence,
+                    e.verdict.action()
+                )?;
+            }
+        }
         for a in &report.advice {
             writeln!(out, "Advice: {}.{}: {}", a.table, a.column, a.message)?;
         }

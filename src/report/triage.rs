@@ -37,6 +37,9 @@ pub enum Verdict {
     /// An index would help it, but a limit (the budget, the per-table cap, the cap on new
     /// indexes) kept that index out.
     LeftOutByLimit,
+    /// Its plan walks an index only for the order, through a filter that discards almost every
+    /// row it reads ([`crate::whatif::filter_walk`]): not well indexed, whatever was simulated.
+    FilteredWalk,
 }
 
 impl Verdict {
@@ -52,6 +55,7 @@ impl Verdict {
             Verdict::Skipped => "skipped",
             Verdict::NotPlanned => "not planned",
             Verdict::LeftOutByLimit => "left out by a limit",
+            Verdict::FilteredWalk => "index walked through a filter",
         }
     }
 
@@ -67,6 +71,9 @@ impl Verdict {
             Verdict::Skipped => "see the skipped statements",
             Verdict::NotPlanned => "see the skipped statements; costs unknown",
             Verdict::LeftOutByLimit => "raise the limit its evidence names",
+            Verdict::FilteredWalk => {
+                "an index led by the filtered column or expression, then the order key; measure with EXPLAIN ANALYZE (the filter's row estimate may be a guess)"
+            }
         }
     }
 }
@@ -277,6 +284,9 @@ fn classify(i: &TriageInput<'_>, median_calls: f64) -> (Verdict, String) {
             ),
         );
     }
+    if let Some(w) = &plan.filter_walk {
+        return (Verdict::FilteredWalk, w.evidence());
+    }
     if uses_index {
         return (
             Verdict::WellIndexed,
@@ -353,6 +363,7 @@ mod tests {
             text: String::new(),
             ranking_cost: None,
             walk_risk_cost: None,
+            filter_walk: None,
         }
     }
 
@@ -548,5 +559,35 @@ mod tests {
             skip: None,
         }];
         assert_eq!(triage(&inputs).entries[0].verdict, Verdict::WellIndexed);
+    }
+
+    /// The reviewer's statement after migrate: the plan walks `(created DESC)` through a
+    /// filter that keeps 0.5% of the rows, and nothing simulated helped.
+    #[test]
+    fn an_index_walked_through_a_filter_is_not_well_indexed() {
+        let sel = shape(StatementKind::Select, "helpdesk_ticket");
+        let mut walk = plan(&["Limit", "Index Scan"], 10.0, 90.6, &["t_created"]);
+        walk.filter_walk = Some(Box::new(crate::whatif::filter_walk::FilterWalk {
+            index: "t_created".into(),
+            table: "helpdesk_ticket".into(),
+            kept_rows: 1500.0,
+            table_rows: 300_000.0,
+        }));
+        let inputs = vec![TriageInput {
+            queryid: 1,
+            calls: 406,
+            total_time_ms: 116_470.0,
+            rows: 4060,
+            shape: Some(&sel),
+            baseline: Some(&walk),
+            before_after: Some((90.6, 90.6)),
+            key_lookup: false,
+            table_rows: 300_000.0,
+            left_out: None,
+            skip: None,
+        }];
+        let e = &triage(&inputs).entries[0];
+        assert_eq!(e.verdict, Verdict::FilteredWalk);
+        assert!(e.evidence.contains("walks t_created"), "{}", e.evidence);
     }
 }

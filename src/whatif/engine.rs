@@ -16,6 +16,7 @@ use super::cache::{CacheKey, CostCache};
 use super::error::WhatIfError;
 use super::hypo::{hypopg_version, simulated};
 use super::progress::Progress;
+use super::proxy::Proxies;
 use super::worker::{Outcome, Worker};
 use super::{Evaluation, Request, WhatIf, WhatIfCounters};
 use crate::candidates::CandidateSet;
@@ -213,15 +214,18 @@ impl Engine {
                 .into_iter()
                 .collect::<Result<Vec<_>, _>>()?;
         let mut workers = workers;
-        let rows = std::sync::Arc::new(super::worker::table_rows(catalog));
-        for w in &mut workers {
-            w.table_rows = rows.clone();
-        }
         let specs: Vec<IndexSpec> = candidates
             .candidates
             .iter()
             .map(|c| c.spec.clone())
             .collect();
+        let proxies = Proxies::for_shapes(shapes, catalog);
+        let twins = std::sync::Arc::new(specs.iter().map(|s| proxies.twin_sql(s)).collect());
+        let rows = std::sync::Arc::new(super::worker::table_rows(catalog));
+        for w in &mut workers {
+            w.table_rows = rows.clone();
+            w.hypo.twins = std::sync::Arc::clone(&twins);
+        }
         let on_tables = shapes
             .iter()
             .map(|s| {
@@ -241,7 +245,16 @@ impl Engine {
         Ok(Engine {
             workers,
             catalog: catalog.clone(),
-            shapes: shapes.iter().map(|s| (s.queryid, s.clone())).collect(),
+            shapes: shapes
+                .iter()
+                .map(|s| {
+                    let mut s = s.clone();
+                    if let Some(text) = proxies.rewrite(&s) {
+                        s.plan_text = text;
+                    }
+                    (s.queryid, s)
+                })
+                .collect(),
             simulated: specs.iter().map(|s| simulated(s, catalog)).collect(),
             specs,
             on_tables,
@@ -615,6 +628,7 @@ mod tests {
             text: text.into(),
             ranking_cost: None,
             walk_risk_cost: None,
+            filter_walk: None,
         }
     }
 

@@ -99,6 +99,9 @@ pub struct HypoIndex {
     pub oid: u32,
     /// HypoPG's generated name, e.g. `<13543>btree_shop_order_customer_id_created_at`.
     pub name: String,
+    /// The candidate's twin for proxied statements ([`super::proxy`]): its `indexrelid` and
+    /// name.
+    pub twin: Option<(u32, String)>,
 }
 
 /// The HypoPG state of one session.
@@ -108,6 +111,9 @@ pub struct HypoSession {
     by_name: BTreeMap<String, usize>,
     /// `hypopg_create_index` calls made (for counters and tests).
     pub creates: u64,
+    /// Per candidate id, the DDL of its twin for proxied statements ([`super::proxy`]), created
+    /// and dropped with it.
+    pub twins: std::sync::Arc<Vec<Option<String>>>,
 }
 
 /// HypoPG's installed version in the connected database, or `None` when not installed.
@@ -180,10 +186,16 @@ impl HypoSession {
             while self.current.len() > keep {
                 if let Some(h) = self.current.pop() {
                     self.by_name.remove(&h.name);
-                    client
-                        .execute("SELECT hypopg_drop_index($1)", &[&h.oid])
-                        .await
-                        .map_err(|e| WhatIfError::session("hypopg_drop_index", e))?;
+                    let twin = h.twin.iter().map(|(oid, name)| (*oid, Some(name)));
+                    for (oid, name) in std::iter::once((h.oid, None)).chain(twin) {
+                        if let Some(name) = name {
+                            self.by_name.remove(name);
+                        }
+                        client
+                            .execute("SELECT hypopg_drop_index($1)", &[&oid])
+                            .await
+                            .map_err(|e| WhatIfError::session("hypopg_drop_index", e))?;
+                    }
                 }
             }
         }
@@ -194,6 +206,9 @@ impl HypoSession {
             })?;
             let h = self.create(client, id, spec).await?;
             self.by_name.insert(h.name.clone(), id);
+            if let Some((_, twin)) = &h.twin {
+                self.by_name.insert(twin.clone(), id);
+            }
             self.current.push(h);
         }
         Ok(())
@@ -207,7 +222,29 @@ impl HypoSession {
         id: usize,
         spec: &IndexSpec,
     ) -> Result<HypoIndex, WhatIfError> {
-        let ddl = spec.hypothetical_sql();
+        let (oid, name) = self
+            .create_ddl(client, id, spec, &spec.hypothetical_sql())
+            .await?;
+        let twin = match self.twins.get(id).cloned().flatten() {
+            Some(ddl) => Some(self.create_ddl(client, id, spec, &ddl).await?),
+            None => None,
+        };
+        Ok(HypoIndex {
+            candidate: id,
+            oid,
+            name,
+            twin,
+        })
+    }
+
+    /// `hypopg_create_index(ddl)` for candidate `id`: its `indexrelid` and name.
+    async fn create_ddl(
+        &mut self,
+        client: &Client,
+        id: usize,
+        spec: &IndexSpec,
+        ddl: &str,
+    ) -> Result<(u32, String), WhatIfError> {
         self.creates += 1;
         let row = client
             .query_one(
@@ -220,13 +257,7 @@ impl HypoSession {
                 label: spec.label(),
                 message: db_message(&e),
             })?;
-        let oid: u32 = row.get(0);
-        let name: String = row.get(1);
-        Ok(HypoIndex {
-            candidate: id,
-            oid,
-            name,
-        })
+        Ok((row.get(0), row.get(1)))
     }
 
     /// HypoPG's own size estimate of a hypothetical index (for comparison only: it ignores

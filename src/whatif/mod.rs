@@ -12,6 +12,7 @@ pub mod error;
 pub mod evidence;
 #[cfg(test)]
 pub mod fake;
+pub mod filter_walk;
 pub mod hypo;
 pub mod limit_walk;
 pub mod observed_sets;
@@ -19,6 +20,7 @@ pub mod oracle;
 pub mod params;
 pub mod plan;
 pub mod progress;
+pub mod proxy;
 pub mod rows_per_call;
 pub mod size;
 pub mod worker;

@@ -53,6 +53,10 @@ pub struct PlanSummary {
     /// from `total_cost`: what the risk rule compares with today's plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub walk_risk_cost: Option<f64>,
+    /// An index the plan walks only for its order, through a filter that keeps few rows
+    /// ([`crate::whatif::filter_walk`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_walk: Option<Box<super::filter_walk::FilterWalk>>,
 }
 
 impl PlanSummary {

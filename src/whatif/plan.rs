@@ -263,6 +263,7 @@ impl PlanNode {
             text: if text { self.to_text() } else { String::new() },
             ranking_cost: (ranking != self.total_cost).then_some(ranking),
             walk_risk_cost: (walk != self.total_cost).then_some(walk),
+            filter_walk: super::filter_walk::filter_walk(self, table_rows).map(Box::new),
         }
     }
 

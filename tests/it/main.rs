@@ -21,6 +21,7 @@ mod observe;
 mod patterns;
 mod plan_every_statement;
 mod providers;
+mod proxy;
 mod readonly_role;
 mod reliability_credentials;
 mod reliability_faults;

@@ -126,5 +126,6 @@ pub fn plan(nodes: &[&str], rows: f64, cost: f64) -> PlanSummary {
         text: String::new(),
         ranking_cost: None,
         walk_risk_cost: None,
+        filter_walk: None,
     }
 }

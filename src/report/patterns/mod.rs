@@ -24,6 +24,7 @@ use crate::whatif::PlanSummary;
 mod cacheable;
 mod contains_search;
 mod count_per_row;
+mod date_lookup;
 mod deep_offset;
 mod distinct_join;
 mod fan_out_sort;
@@ -68,16 +69,19 @@ pub enum Pattern {
     DistinctJoin,
     /// Hot, identical, read-mostly: cache it.
     Cacheable,
+    /// `col__date=d`: `(col AT TIME ZONE 'UTC')::date = d`, which no index on the column serves.
+    DateLookup,
 }
 
 impl Pattern {
     /// Every pattern, in the order findings are checked.
-    pub const ALL: [Pattern; 10] = [
+    pub const ALL: [Pattern; 11] = [
         Pattern::CountPerRow,
         Pattern::NPlusOne,
         Pattern::PaginatorCount,
         Pattern::DeepOffset,
         Pattern::ContainsSearch,
+        Pattern::DateLookup,
         Pattern::OverFetching,
         Pattern::DistinctJoin,
         Pattern::FanOutSort,
@@ -98,6 +102,7 @@ impl Pattern {
             Pattern::RandomOrder => "ORDER BY RANDOM()",
             Pattern::DistinctJoin => "DISTINCT over a join",
             Pattern::Cacheable => "cache candidate",
+            Pattern::DateLookup => "date lookup on a timestamp",
         }
     }
 
@@ -113,6 +118,7 @@ impl Pattern {
             Pattern::FanOutSort => "sort before the join multiplies rows: denormalise the sort key onto the driving table, or pick the page's ids in a subquery first",
             Pattern::RandomOrder => "pick random ids in Python (or TABLESAMPLE) instead of order_by(\"?\"), which sorts the whole table",
             Pattern::DistinctJoin => "filter with Exists() (or __in on a subquery) instead of joining a multi-valued relation and calling distinct()",
+            Pattern::DateLookup => "filter the day as a range on the column (__gte the day's start, __lt the next day's), which an index on the column serves; or add an expression index on the date in the same time zone",
             Pattern::Cacheable => "cache the result (cache.get_or_set, cached_property, @cache_page): the same read-mostly answer is computed again and again",
         }
     }
@@ -129,6 +135,7 @@ impl Pattern {
             Pattern::FanOutSort => "Tag.objects.order_by(\"-article_count\")  (a counter kept on Tag)",
             Pattern::RandomOrder => "random.sample(list(qs.values_list(\"id\", flat=True)), k)",
             Pattern::DistinctJoin => "Product.objects.filter(Exists(Tag.objects.filter(product=OuterRef(\"pk\"), …)))",
+            Pattern::DateLookup => "Ticket.objects.filter(created__gte=start, created__lt=start + timedelta(days=1))  (start: the day's midnight, aware)",
             Pattern::Cacheable => "cache.get_or_set(\"key\", lambda: list(qs), timeout=60)",
         }
     }
@@ -255,6 +262,7 @@ fn detect(p: Pattern, i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
         Pattern::RandomOrder => random_order::detect(i, cx),
         Pattern::DistinctJoin => distinct_join::detect(i, cx),
         Pattern::Cacheable => cacheable::detect(i, cx),
+        Pattern::DateLookup => date_lookup::detect(i, cx),
     }
 }
 
