@@ -224,6 +224,7 @@ fn build(inputs: &Inputs<'_>, views: &[View<'_>]) -> Report {
         whatif: inputs.counters,
         limits: rec.limits.clone(),
         left_out: rec.left_out.clone(),
+        made_slower: rec.slower.clone(),
         observation: observation.map(|o| crate::model::Observation {
             cumulative: vec![],
             runs_on: vec![],

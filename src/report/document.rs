@@ -56,6 +56,10 @@ pub struct Report {
     /// Indexes a limit kept out, with the statements they would help.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<LeftOut>,
+    /// Statements the recommendation is predicted to make markedly slower, accepted because
+    /// no repair within the limits served them (`select::slower`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub made_slower: Vec<crate::select::Slower>,
     /// The observation window: its length and traffic, which counters became the workload and
     /// why, where statements run (without the per-statement cumulative counters).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,6 +13,7 @@ pub mod label;
 pub mod patterns;
 pub mod render;
 pub mod risk;
+pub mod slower;
 pub mod stdout;
 pub mod triage;
 pub mod values;

@@ -163,6 +163,7 @@ pub fn text_table(report: &Report) -> String {
             let _ = writeln!(s, "  {}", left_out_line(l));
         }
     }
+    s.push_str(&super::slower::text(&report.made_slower));
     let chart = super::frontier::chart(&report.frontier);
     if !chart.is_empty() {
         let _ = write!(s, "\n{chart}");
@@ -354,6 +355,7 @@ pub fn markdown(report: &Report) -> String {
         }
         let _ = writeln!(s);
     }
+    s.push_str(&super::slower::markdown(&report.made_slower));
     s.push_str(&super::frontier::markdown(&report.frontier));
     if !report.left_out.is_empty() {
         let _ = writeln!(s, "## Left out by a limit\n\nThese indexes would help, but a limit kept them out: raise it to get them.\n\n| index | size | limit | raise it with | statements (queryid: cost before → with it) |\n|---|---:|---|---|---|");
@@ -605,6 +607,7 @@ mod tests {
                 min_benefit: 0.005,
             },
             left_out: vec![],
+            made_slower: vec![],
             observation: None,
             write_rates: None,
             frontier: vec![],

@@ -165,6 +165,7 @@ fn wide_report() -> Report {
             min_benefit: 0.005,
         },
         left_out: vec![],
+        made_slower: vec![],
         observation: None,
         write_rates: None,
         frontier: vec![],

@@ -22,8 +22,14 @@
 //! then repair (no EXPLAIN) ─► verify the points (EXPLAIN, mostly cached) ─► prune: leave-one-out
 //! on each point, --min-benefit judged on the set (EXPLAIN) ─► exchange: add one, evict until
 //! it fits, costed with the planner (EXPLAIN) ─► make the frontier monotone ─►
-//! what the limits left out (no EXPLAIN) ─► Recommendation
+//! repair or report the statements the chosen set makes markedly dearer (EXPLAIN, see
+//! [`slower`]) ─► what the limits left out (no EXPLAIN) ─► Recommendation
 //! ```
+//!
+//! When a predicted slowdown is accepted: only when no repair exists (one index added, one of
+//! the same table swapped, or the one its plan uses left out) that fits the limits, makes no
+//! other statement markedly dearer and costs at most the `--min-benefit` amount of net benefit;
+//! it is then listed in [`Recommendation::slower`] for the report.
 
 pub mod drop_check;
 pub mod drop_policy;
@@ -41,6 +47,7 @@ pub mod repair;
 pub mod run;
 #[cfg(test)]
 mod scenarios;
+pub mod slower;
 pub mod threshold;
 
 pub use drop_check::{check_drops, HiddenCost, HideIndexes, KeptIndex};
@@ -51,3 +58,4 @@ pub use recommendation::{
     DropProposal, DropReason, Helped, Proposed, Recommendation, Rejected, StatementEffect,
 };
 pub use run::{select, SelectInput, SelectOptions};
+pub use slower::Slower;

@@ -45,6 +45,10 @@ pub struct Recommendation {
     /// ([`super::drop_check`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept: Vec<super::drop_check::KeptIndex>,
+    /// Statements the recommendation is predicted to make markedly slower and that no repair
+    /// within the limits served ([`super::slower`]): the report lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slower: Vec<super::slower::Slower>,
 }
 
 /// A candidate that helps reads but was rejected for its write cost.

@@ -17,6 +17,7 @@ use super::problem::{Limits, Problem};
 use super::prune::{credit, prune, Bar, MEASURABLE_SHARE};
 use super::recommendation::{Helped, Proposed, Recommendation, Rejected, StatementEffect};
 use super::repair::{repair, useful_pool};
+use super::slower::{mend, slower as made_slower};
 use super::threshold::floor;
 use crate::candidates::CandidateSet;
 use crate::config::{MinBenefit, MinImprovement, StorageBudget};
@@ -264,7 +265,26 @@ pub async fn select<W: WhatIf>(
     if !chosen.verified {
         p.verify(whatif, &chosen.candidates).await?;
     }
-    let kept = chosen.candidates.clone();
+    // No statement made markedly dearer in silence: repair it on every verified point, or
+    // list it (see `slower`). Not made monotone again: a repair may cost a point a little.
+    let mut kept = chosen.candidates.clone();
+    for pt in points.iter_mut() {
+        if !(pt.verified || pt.budget_bytes == budget) {
+            continue;
+        }
+        let lim = Limits {
+            budget: pt.budget_bytes,
+            ..limits
+        };
+        let (mended, repaired) = mend(&mut p, whatif, &pt.candidates, &lim, min_net, total).await?;
+        if pt.budget_bytes == budget {
+            kept = mended.clone();
+            notes.extend(repaired);
+        }
+        if mended != pt.candidates {
+            *pt = point(&p, pt.budget_bytes, &mended);
+        }
+    }
     for pr in pruned.iter().filter(|pr| !kept.contains(&pr.candidate)) {
         notes.push(format!(
             "{} was left out of the recommendation: {}",
@@ -322,6 +342,7 @@ pub async fn select<W: WhatIf>(
         }
     };
     set_shares(&mut points, whole);
+    rec.slower = made_slower(&p, &kept, total, whole);
     rec.frontier = points;
     rec.skipped = p.skipped.clone();
     rec.budget_bytes = budget;

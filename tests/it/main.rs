@@ -30,6 +30,7 @@ mod reliability_readonly;
 mod reliability_workload;
 mod select;
 mod select_earns;
+mod select_slower;
 mod sql_files;
 mod tls;
 mod verify;
