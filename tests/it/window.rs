@@ -153,7 +153,14 @@ fn r13_window_measures_write_rates_on_a_primary_never_reset() {
     let script = write_script(dir.path(), "acct.sql", ACCOUNTS_SCRIPT);
     let snap = dir.path().join("snap.json");
     let url = c.url(&db);
-    let mut bench = None;
+    // pgbench runs before the window opens and after it closes, at a throttled steady rate:
+    // on a loaded machine its start can lag by seconds, and the window must not see only part
+    // of the load (the rate compared is pgbench's own over its whole run).
+    let bench = {
+        let (db, script) = (db.clone(), script.clone());
+        std::thread::spawn(move || pgbench(c, &db, &script, 18, 150))
+    };
+    std::thread::sleep(Duration::from_secs(3));
     let run = watch_while(
         &[
             "collect",
@@ -164,10 +171,10 @@ fn r13_window_measures_write_rates_on_a_primary_never_reset() {
             "-o",
             snap.to_str().expect("path"),
         ],
-        || bench = Some(pgbench(c, &db, &script, 8, 150)),
+        || {},
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let bench = bench.expect("pgbench ran");
+    let bench = bench.join().expect("pgbench ran");
     let snapshot = idxadvise::collect::load_snapshot(&snap).expect("snapshot");
     let obs = snapshot.workload.observation.as_ref().expect("observation");
     assert_eq!(obs.basis, idxadvise::model::Basis::Window, "{}", obs.why);
