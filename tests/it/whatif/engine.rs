@@ -69,15 +69,7 @@ fn every_candidate_kind_is_used_and_cheaper() {
     let url = cluster().url(&db);
     rt().block_on(async {
         let catalog = load_catalog(&url).await;
-        let mut e = Engine::new(
-            options(&url, 1),
-            &load_server(&url).await,
-            &catalog,
-            &shapes(),
-            &candidates(),
-        )
-        .await
-        .expect("engine");
+        let mut e = example_engine(&url, &catalog, 1).await;
         let cases = [
             (
                 ORDER_HISTORY,
@@ -222,15 +214,7 @@ fn stale_generic_plan_trap_is_avoided() {
     let url = cluster().url(&db);
     rt().block_on(async {
         let catalog = load_catalog(&url).await;
-        let mut e = Engine::new(
-            options(&url, 1),
-            &load_server(&url).await,
-            &catalog,
-            &shapes(),
-            &candidates(),
-        )
-        .await
-        .expect("engine");
+        let mut e = example_engine(&url, &catalog, 1).await;
         // with, without, with again: a reused generic plan would keep (or error on) the dropped index.
         let seq = [
             vec![C_CUSTOMER_CREATED_DESC],
@@ -284,15 +268,7 @@ fn one_or_two_sessions_give_identical_results() {
             .collect();
         let mut results = vec![];
         for n in [1, 2] {
-            let mut e = Engine::new(
-                options(&url, n),
-                &load_server(&url).await,
-                &catalog,
-                &shapes(),
-                &candidates(),
-            )
-            .await
-            .expect("engine");
+            let mut e = example_engine(&url, &catalog, n).await;
             let out = e.outcomes(&requests).await.expect("outcomes");
             results.push(out);
         }
@@ -449,15 +425,7 @@ fn lean_cache_ranks_as_the_full_cache_and_still_gives_every_plan() {
             .iter()
             .flat_map(|c| shapes().into_iter().map(move |s| req(s.queryid, c)))
             .collect();
-        let mut full = Engine::new(
-            options(&url, 2),
-            &load_server(&url).await,
-            &catalog,
-            &shapes(),
-            &candidates(),
-        )
-        .await
-        .expect("engine");
+        let mut full = example_engine(&url, &catalog, 2).await;
         let mut lean_opts = options(&url, 2);
         lean_opts.lean_cache = true;
         let mut lean = Engine::new(
@@ -517,15 +485,7 @@ fn r18_a_session_setting_reaches_every_session() {
         let requests: Vec<Request> = shapes().into_iter().map(|s| req(s.queryid, &[])).collect();
         let mut costs = vec![];
         for setting in [None, Some("1.0")] {
-            let mut e = Engine::new(
-                options(&url, 2),
-                &load_server(&url).await,
-                &catalog,
-                &shapes(),
-                &candidates(),
-            )
-            .await
-            .expect("engine");
+            let mut e = example_engine(&url, &catalog, 2).await;
             if let Some(v) = setting {
                 e.set_session("cpu_tuple_cost", v).await.expect("setting");
             }

@@ -52,6 +52,23 @@ pub async fn load_server(url: &str) -> ServerInfo {
         .expect("server facts")
 }
 
+/// The engine over the example's statements and candidates, with `connections` sessions.
+pub async fn example_engine(
+    url: &str,
+    catalog: &Catalog,
+    connections: usize,
+) -> idxadvise::whatif::Engine {
+    idxadvise::whatif::Engine::new(
+        options(url, connections),
+        &load_server(url).await,
+        catalog,
+        &shapes(),
+        &candidates(),
+    )
+    .await
+    .expect("engine")
+}
+
 /// Read the user tables, columns and `pg_stats` of a database into a [`Catalog`].
 pub async fn load_catalog(url: &str) -> Catalog {
     let conn = idxadvise::pg::connect(&ConnectOptions {

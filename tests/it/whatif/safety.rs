@@ -32,15 +32,7 @@ fn an_engine_run_leaves_nothing_in_pg_stat_statements() {
     let before = cluster().psql(&db, count);
     rt().block_on(async {
         let catalog = load_catalog(&url).await;
-        let mut e = Engine::new(
-            options(&url, 2),
-            &load_server(&url).await,
-            &catalog,
-            &shapes(),
-            &candidates(),
-        )
-        .await
-        .expect("engine");
+        let mut e = example_engine(&url, &catalog, 2).await;
         let out = e.evaluate(&all_requests()).await.expect("evaluate");
         assert!(out.iter().all(|r| r.is_ok()));
         assert!(e.counters().explains >= 32);
