@@ -418,6 +418,44 @@ mod tests {
         insta::assert_snapshot!("opclass_split", mig.contents);
     }
 
+    /// An existing B-tree of 8 kB, valid, never scanned.
+    fn existing_index(name: &str, definition: &str) -> crate::model::ExistingIndex {
+        crate::model::ExistingIndex {
+            name: name.into(),
+            definition: definition.into(),
+            method: "btree".into(),
+            keys: vec![],
+            include: vec![],
+            predicate: None,
+            unique: false,
+            primary: false,
+            constraint: None,
+            valid: true,
+            size_bytes: 8192,
+            scans: 0,
+        }
+    }
+
+    /// A catalog of one table, `public.shop_order`, with these indexes.
+    fn shop_order_catalog(indexes: Vec<crate::model::ExistingIndex>) -> Catalog {
+        Catalog {
+            tables: vec![crate::model::Table {
+                oid: 1,
+                schema: "public".into(),
+                name: "shop_order".into(),
+                rows: 0.0,
+                pages: 0,
+                all_visible_frac: 0.0,
+                size_bytes: 0,
+                fillfactor: 100,
+                columns: vec![],
+                indexes,
+                constraints: vec![],
+            }],
+            search_path: vec!["public".into()],
+        }
+    }
+
     #[test]
     fn drops_remove_meta_indexes_or_run_sql() {
         let mut p = project();
@@ -436,45 +474,16 @@ mod tests {
                 include: vec![],
                 opclasses: vec![],
             });
-        let existing = |name: &str, def: &str| crate::model::ExistingIndex {
-            name: name.into(),
-            definition: def.into(),
-            method: "btree".into(),
-            keys: vec![],
-            include: vec![],
-            predicate: None,
-            unique: false,
-            primary: false,
-            constraint: None,
-            valid: true,
-            size_bytes: 8192,
-            scans: 0,
-        };
-        let catalog = Catalog {
-            tables: vec![crate::model::Table {
-                oid: 1,
-                schema: "public".into(),
-                name: "shop_order".into(),
-                rows: 0.0,
-                pages: 0,
-                all_visible_frac: 0.0,
-                size_bytes: 0,
-                fillfactor: 100,
-                columns: vec![],
-                indexes: vec![
-                    existing(
-                        "shop_order_customer_id_0a1b2c3d",
-                        "CREATE INDEX shop_order_customer_id_0a1b2c3d ON public.shop_order USING btree (customer_id)",
-                    ),
-                    existing(
-                        "shop_order_status_63c2c0_idx",
-                        "CREATE INDEX shop_order_status_63c2c0_idx ON public.shop_order USING btree (status)",
-                    ),
-                ],
-                constraints: vec![],
-            }],
-            search_path: vec!["public".into()],
-        };
+        let catalog = shop_order_catalog(vec![
+            existing_index(
+                "shop_order_customer_id_0a1b2c3d",
+                "CREATE INDEX shop_order_customer_id_0a1b2c3d ON public.shop_order USING btree (customer_id)",
+            ),
+            existing_index(
+                "shop_order_status_63c2c0_idx",
+                "CREATE INDEX shop_order_status_63c2c0_idx ON public.shop_order USING btree (status)",
+            ),
+        ]);
         let drop = |index: &str| DropProposal {
             schema: "public".into(),
             table: "shop_order".into(),
@@ -529,39 +538,10 @@ mod tests {
             .fields
             .iter()
             .any(|f| f.name == "customer" && f.index_names == vec![index.to_string()]));
-        let mut table = crate::model::Table {
-            oid: 1,
-            schema: "public".into(),
-            name: "shop_order".into(),
-            rows: 0.0,
-            pages: 0,
-            all_visible_frac: 0.0,
-            size_bytes: 0,
-            fillfactor: 100,
-            columns: vec![],
-            indexes: vec![],
-            constraints: vec![],
-        };
-        table.indexes.push(crate::model::ExistingIndex {
-            name: index.into(),
-            definition: format!(
-                "CREATE INDEX {index} ON public.shop_order USING btree (customer_id)"
-            ),
-            method: "btree".into(),
-            keys: vec![],
-            include: vec![],
-            predicate: None,
-            unique: false,
-            primary: false,
-            constraint: None,
-            valid: true,
-            size_bytes: 8192,
-            scans: 0,
-        });
-        let catalog = Catalog {
-            tables: vec![table],
-            search_path: vec!["public".into()],
-        };
+        let catalog = shop_order_catalog(vec![existing_index(
+            index,
+            &format!("CREATE INDEX {index} ON public.shop_order USING btree (customer_id)"),
+        )]);
         let r = Recommendation {
             drop: vec![DropProposal {
                 schema: "public".into(),
