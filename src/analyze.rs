@@ -116,7 +116,6 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     // The project is read before any work: a refusal known now never waits for the analysis
     // (crate::emit::read_project_early).
     let target = crate::emit::read_project_early(&config.emit)?;
-    crate::preflight::readable_tables(&config.engine.connect).await?;
     for w in crate::preflight::analysed_database(
         &config.engine.connect,
         &config.hot_values,

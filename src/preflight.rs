@@ -139,8 +139,7 @@ pub fn new_file(path: &Path) -> Result<()> {
 
 /// The role can SELECT from every user table (and use its schema): EXPLAIN needs it.
 /// Otherwise a [`Error::Prerequisite`] with the GRANT that fixes it, as `check` gives.
-pub async fn readable_tables(opts: &crate::pg::ConnectOptions) -> Result<()> {
-    let conn = crate::pg::connect(opts).await?;
+async fn readable_tables(conn: &crate::pg::Connection) -> Result<()> {
     let r = conn
         .client
         .query_one(crate::collect::sql::CHECK_SETTINGS, &[])
@@ -171,14 +170,16 @@ pub async fn readable_tables(opts: &crate::pg::ConnectOptions) -> Result<()> {
     )))
 }
 
-/// What the analysed database must have before the window opens: HypoPG, and the tables and
-/// columns `--hot-values` names. Returns warnings: `--exclude-table` names that match no table.
+/// What the analysed database must have before the window opens, on one connection: SELECT
+/// on every user table (`readable_tables`), HypoPG, and the tables and columns
+/// `--hot-values` names. Returns warnings: `--exclude-table` names that match no table.
 pub async fn analysed_database(
     opts: &crate::pg::ConnectOptions,
     hot_values: &[crate::config::HotValues],
     exclude_tables: &[String],
 ) -> Result<Vec<String>> {
     let conn = crate::pg::connect(opts).await?;
+    readable_tables(&conn).await?;
     if crate::whatif::hypo::hypopg_version(&conn.client)
         .await?
         .is_none()
