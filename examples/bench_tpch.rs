@@ -295,6 +295,153 @@ fn explain_gaps(rec: &idxadvise::select::Recommendation, engine: &HypoWhatIf, sp
     }
 }
 
+/// `TPCH_EXACT=1` (minimal engine): at each frontier point, the best set within its budget
+/// over every maximal subset of the candidates some query plan used or that make a query
+/// cheaper alone, costed with the planner (a hypothetical index never makes the planner's
+/// estimate dearer, so only subsets to which no further candidate fits need costing). Shows
+/// whether a point is the optimum of the search space or how far from it. Diagnostic: meant
+/// for the small budgets, where few candidates fit.
+async fn exact(
+    engine: &mut HypoWhatIf,
+    shapes: &[QueryShape],
+    specs: &[IndexSpec],
+    sizes: &[i64],
+    point: &idxadvise::select::FrontierPoint,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let relevant = |q: &QueryShape, c: usize| {
+        q.tables.iter().any(|a| {
+            a.table == specs[c].table
+                && a.equality
+                    .iter()
+                    .any(|e| e == specs[c].keys[0].expr.column())
+        })
+    };
+    let cfg = |q: &QueryShape, set: &[usize]| -> Vec<usize> {
+        let mut v: Vec<usize> = set.iter().copied().filter(|&c| relevant(q, c)).collect();
+        v.sort_unstable();
+        v
+    };
+    let budget = point.budget_bytes;
+    let base: HashMap<i64, f64> = shapes
+        .iter()
+        .filter_map(|q| {
+            engine
+                .cache
+                .get(&Request {
+                    queryid: q.queryid,
+                    config: vec![],
+                })
+                .map(|e| (q.queryid, e.cost))
+        })
+        .collect();
+    let mut pool: BTreeSet<usize> = BTreeSet::new();
+    if std::env::var("TPCH_EXACT").as_deref() == Ok("all") {
+        // Every candidate some query could use, within the budget.
+        pool.extend(
+            (0..specs.len())
+                .filter(|&c| sizes[c] <= budget && shapes.iter().any(|q| relevant(q, c))),
+        );
+    } else {
+        for (r, e) in &engine.cache {
+            let Some(b) = base.get(&r.queryid) else {
+                continue;
+            };
+            if e.cost < 0.999 * b {
+                pool.extend(e.used.iter().copied().filter(|&c| sizes[c] <= budget));
+            }
+        }
+    }
+    let mut pool: Vec<usize> = pool.into_iter().collect();
+    pool.sort_by_key(|&c| std::cmp::Reverse(sizes[c]));
+    // Branch and bound, larger candidates decided first: a node's bound is the cost with its
+    // set plus every undecided candidate that still fits alone (a hypothetical index never
+    // makes the planner's estimate dearer, so no completion is cheaper than that).
+    let mut best_cost = f64::INFINITY;
+    let mut best_set: Vec<usize> = Vec::new();
+    let seeded = std::env::var("TPCH_EXACT_SEED").is_ok();
+    let ours = {
+        let reqs: Vec<Request> = shapes
+            .iter()
+            .map(|q| Request {
+                queryid: q.queryid,
+                config: cfg(q, &point.candidates),
+            })
+            .collect();
+        engine
+            .evaluate(&reqs)
+            .await?
+            .into_iter()
+            .map(|r| r.map(|e| e.cost).unwrap_or(f64::NAN))
+            .sum::<f64>()
+    };
+    if seeded {
+        best_cost = ours;
+        best_set = point.candidates.clone();
+    }
+    let before = engine.counters.explains;
+    let mut stack: Vec<(usize, Vec<usize>, i64)> = vec![(0, Vec::new(), budget)];
+    let mut nodes = 0usize;
+    let node_limit: usize = std::env::var("TPCH_EXACT_NODES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60_000);
+    while let Some((i, set, left)) = stack.pop() {
+        nodes += 1;
+        if nodes > node_limit {
+            break;
+        }
+        let mut bound_set = set.clone();
+        bound_set.extend(pool[i..].iter().copied().filter(|&c| sizes[c] <= left));
+        let reqs: Vec<Request> = shapes
+            .iter()
+            .map(|q| Request {
+                queryid: q.queryid,
+                config: cfg(q, &bound_set),
+            })
+            .collect();
+        let bound: f64 = engine
+            .evaluate(&reqs)
+            .await?
+            .into_iter()
+            .map(|r| r.map(|e| e.cost).unwrap_or(f64::NAN))
+            .sum();
+        let complete = pool[i..].iter().all(|&c| sizes[c] > left);
+        if complete || bound_set.len() == set.len() {
+            if bound < best_cost {
+                best_cost = bound;
+                best_set = set;
+            }
+            continue;
+        }
+        if bound >= best_cost - 1e-6 {
+            continue;
+        }
+        // Next undecided candidate that fits.
+        let Some(j) = (i..pool.len()).find(|&j| sizes[pool[j]] <= left) else {
+            continue;
+        };
+        let c = pool[j];
+        stack.push((j + 1, set.clone(), left));
+        let mut with = set;
+        with.push(c);
+        stack.push((j + 1, with, left - sizes[c]));
+    }
+    let label: Vec<String> = best_set.iter().map(|&c| specs[c].label()).collect();
+    println!(
+        "    exact {} MB: {} candidates, {} nodes{}, {} EXPLAINs: best {:.2}% ({:.1} MB: {}); the point {:.2}%",
+        budget / 1_000_000,
+        pool.len(),
+        nodes.min(node_limit),
+        if nodes > node_limit { " (limit hit: not proven)" } else { " (proven optimum)" },
+        engine.counters.explains - before,
+        100.0 * best_cost / point.baseline_cost,
+        best_set.iter().map(|&c| sizes[c]).sum::<i64>() as f64 / 1e6,
+        label.join(" + "),
+        100.0 * ours / point.baseline_cost
+    );
+    Ok(())
+}
+
 /// `TPCH_PROBE=1` (minimal engine): from each frontier point, a local search whose every move
 /// is costed with the planner (swap one index for one, add one, within the budget), to see
 /// what the selection's search missed and why. Diagnostic: thousands of EXPLAINs per budget.
@@ -832,6 +979,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let rec = select(input, &opts, &mut engine).await?;
             if std::env::var("TPCH_DETAIL").is_ok() {
                 explain_gaps(&rec, &engine, &specs);
+            }
+            if std::env::var("TPCH_EXACT").is_ok() {
+                for pt in &rec.frontier {
+                    exact(&mut engine, &shapes, &specs, &sizes, pt).await?;
+                }
             }
             if std::env::var("TPCH_PROBE").is_ok() {
                 for pt in &rec.frontier {

@@ -21,7 +21,8 @@
 //! only re-costed statements) ─► frontier per budget: greedy order / cached greedy / previous,
 //! then repair (no EXPLAIN) ─► verify the points (EXPLAIN, mostly cached) ─► prune: leave-one-out
 //! on each point, --min-benefit judged on the set (EXPLAIN) ─► exchange: add one, evict until
-//! it fits, costed with the planner (EXPLAIN) ─► make the frontier monotone ─►
+//! it fits, costed with the planner (EXPLAIN) ─► bound: branch and bound over what fits, at
+//! most `bound::NODES` nodes (EXPLAIN) ─► make the frontier monotone ─►
 //! repair or report the statements the chosen set makes markedly dearer (EXPLAIN, see
 //! [`slower`]) ─► what the limits left out (no EXPLAIN) ─► Recommendation
 //! ```
@@ -31,6 +32,7 @@
 //! other statement markedly dearer and costs at most the `--min-benefit` amount of net benefit;
 //! it is then listed in [`Recommendation::slower`] for the report.
 
+pub mod bound;
 pub mod drop_check;
 pub mod drop_policy;
 pub mod drops;

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::bound::bound;
 use super::drops::propose_drops;
 use super::exchange::exchange;
 use super::frontier::{frontier, ladder, make_monotone, point, set_shares, FrontierPoint};
@@ -250,6 +251,8 @@ pub async fn select<W: WhatIf>(
             // Moves repair cannot judge on cached costs, costed with the planner.
             let pool = useful_pool(&p, &lim);
             let kept = exchange(&mut p, whatif, &kept, &lim, &pool, bar).await?;
+            // Sets two or three moves away, where few candidates fit (bounded; see `bound`).
+            let (kept, _) = bound(&mut p, whatif, &kept, &lim, bar).await?;
             if pt.budget_bytes == budget {
                 pruned = gone;
             }
