@@ -700,7 +700,10 @@ fn indexable_columns(
 /// `revenue0` (created here) instead of our CTE. PostgreSQL inlines the view in both places it
 /// is used, so the lineitem aggregate is planned twice (the CTE, used twice, is materialized
 /// once): Q15's no-index cost about doubles. Returns the text to plan.
-async fn q15_as_view(client: &Client, cte_text: &str) -> Result<String, Box<dyn std::error::Error>> {
+async fn q15_as_view(
+    client: &Client,
+    cte_text: &str,
+) -> Result<String, Box<dyn std::error::Error>> {
     let t = cte_text.trim().trim_end_matches(';');
     let open = t.find(" as (").ok_or("Q15: no `with revenue0 (…) as (`")?;
     let head = &t[..open];
@@ -708,7 +711,9 @@ async fn q15_as_view(client: &Client, cte_text: &str) -> Result<String, Box<dyn 
         .split_once('(')
         .map(|(_, c)| c.trim_end_matches(')'))
         .ok_or("Q15: no column list")?;
-    let close = t.find("\n)\n").ok_or("Q15: the CTE does not end with a line `)`")?;
+    let close = t
+        .find("\n)\n")
+        .ok_or("Q15: the CTE does not end with a line `)`")?;
     let body = &t[open + 5..close];
     let rest = &t[close + 3..];
     client

@@ -400,6 +400,7 @@ fn build(
     for &c in &order {
         let without: Vec<usize> = set.iter().copied().filter(|&x| x != c).collect();
         let mut helps = Vec::new();
+        let mut supported = Vec::new();
         let mut gain_ms = 0.0;
         let mut gain_cost = 0.0;
         for &s in &p.cands[c].stmts {
@@ -412,16 +413,29 @@ fn build(
             gain_cost += (g_with.cost_units - g_without.cost_units).max(0.0);
             // Evidence lists only the statements credited to this index (used by its plan,
             // at least `min_improvement` cheaper): each statement under one index.
+            let helped = Helped {
+                queryid: w.queryid,
+                calls: w.calls as i64,
+                before_cost: w.baseline_cost,
+                after_cost: now,
+                before_ms: w.mean_time_ms,
+                after_ms: w.time_at(now),
+            };
             if credits[s] == Some(c) {
-                helps.push(Helped {
-                    queryid: w.queryid,
-                    calls: w.calls as i64,
-                    before_cost: w.baseline_cost,
-                    after_cost: now,
-                    before_ms: w.mean_time_ms,
-                    after_ms: w.time_at(now),
-                });
+                helps.push(helped);
+            } else if credits[s].is_some()
+                && statements[s].uses.contains(&c)
+                && before_c > now * (1.0 + 1e-9)
+            {
+                // Credited to another index, but its plan needs this one too (a join's other
+                // keys; the partial index for one rare value of a page credited to another's).
+                supported.push(helped);
             }
+        }
+        // An index no statement is credited to is kept by pruning only when a helped
+        // statement's plan needs it: it lists those statements, never none.
+        if helps.is_empty() {
+            helps = supported;
         }
         let t = p.cands[c].table;
         let write_ms = p.table_write(t, set) - p.table_write(t, &without);

@@ -58,11 +58,17 @@ fn queue_database(name: &str, by_date: usize) -> String {
 /// `analyze --window 0` (no values observed, no `--hot-values`) within `budget`: the report,
 /// the queue page's entry, and the SQL of the recommended indexes credited with it.
 fn analyze(db: &str, budget: &str) -> (serde_json::Value, serde_json::Value, Vec<String>) {
+    analyze_with(db, &["--budget", budget])
+}
+
+/// [`analyze`] with other limits (`args`).
+fn analyze_with(db: &str, args: &[&str]) -> (serde_json::Value, serde_json::Value, Vec<String>) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("out");
     let o = Command::new(env!("CARGO_BIN_EXE_idxadvise"))
         .env_remove("DATABASE_URL")
-        .args(["analyze", "--quiet", "--window", "0", "--budget", budget])
+        .args(["analyze", "--quiet", "--window", "0"])
+        .args(args)
         .arg("--database-url")
         .arg(cluster().url(db))
         .arg("--out")
@@ -128,13 +134,15 @@ fn an_unobserved_rare_status_under_order_by_limit_is_not_credited_to_the_order_i
     }
 }
 
-/// With the page by date called most and room only for `(created_at)` (for it), the queue page's plan uses it
-/// too: the report says that it depends on values not observed, names the rare value and how
-/// to observe the real ones.
+/// With the page by date called most and room only for one index, `(created_at)` (for it), the
+/// queue page's plan uses it too: the report says that it depends on values not observed,
+/// names the rare value and how to observe the real ones. (With 5 MiB and no limit on the
+/// count, the selection also fits small partial indexes on the rare statuses, which serve the
+/// queue page: then nothing is at risk.)
 #[test]
 fn the_order_index_recommended_for_another_page_reports_the_queue_page_at_risk() {
     let db = queue_database("value_risk_queue_by_date", 60);
-    let (report, page, _) = analyze(&db, "5MiB");
+    let (report, page, _) = analyze_with(&db, &["--budget", "5MiB", "--max-indexes", "1"]);
     let sqls: Vec<&str> = report["indexes"]
         .as_array()
         .expect("indexes")
@@ -148,7 +156,36 @@ fn the_order_index_recommended_for_another_page_reports_the_queue_page_at_risk()
     let risk = page["risk"].as_str().unwrap_or("");
     assert!(
         risk.contains("depends on values not observed") && risk.contains("'pending'"),
-        "{page}"
+        "{page}\n{sqls:?}"
     );
     assert!(risk.contains("--window"), "says how to observe: {risk}");
+}
+
+/// The same workload with 5 MiB and no limit on the count: beside `(created_at)` the selection
+/// fits partial indexes on the rare statuses (a few hundred KiB), found by the branch and bound
+/// over what fits (`select::bound`); the queue page is served by its own and nothing is left
+/// at risk.
+#[test]
+fn with_room_for_partial_indexes_the_queue_page_gets_its_own() {
+    let db = queue_database("value_risk_queue_partials", 60);
+    let (report, page, helping) = analyze(&db, "5MiB");
+    assert!(
+        helping
+            .iter()
+            .any(|s| s.contains("WHERE") && s.contains("'pending'")),
+        "the queue page gets no partial index on 'pending': {helping:?}\n{}",
+        report["indexes"]
+    );
+    assert!(
+        page["risk"].as_str().unwrap_or("").is_empty(),
+        "served by its own index, the page is not at risk: {page}"
+    );
+    // Each partial serves one rare value of the same page, credited to one of them: the other
+    // lists the page it is needed for, never "helps 0 statements".
+    for ix in report["indexes"].as_array().expect("indexes") {
+        assert!(
+            ix["helps"].as_array().is_some_and(|h| !h.is_empty()),
+            "an index helps no statement: {ix}"
+        );
+    }
 }
