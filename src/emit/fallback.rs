@@ -49,6 +49,8 @@ pub fn plan_or_sql_only(
 
 /// The one line: what was not written, and the flag that writes it.
 pub fn migrations_app_line(migrations: usize, tables: usize, apps: &[String]) -> String {
+    let mut apps = apps.to_vec();
+    apps.sort();
     format!(
         "no migrations written: {migrations} migration(s) on {tables} table(s) without a model of this project need an app to hold them; indexes.sql and the report were written; run again with --migrations-app <{}>",
         apps.join("|")
@@ -61,7 +63,7 @@ mod tests {
 
     #[test]
     fn the_line_names_the_flag_and_every_label_on_one_line() {
-        let l = migrations_app_line(3, 2, &["catalogue".into(), "storefront".into()]);
+        let l = migrations_app_line(3, 2, &["storefront".into(), "catalogue".into()]);
         assert!(!l.contains('\n'), "{l}");
         assert!(
             l.ends_with("run again with --migrations-app <catalogue|storefront>"),
