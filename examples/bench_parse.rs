@@ -107,6 +107,7 @@ fn bench(
             rows: 0,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         })
         .collect();
     let bytes: usize = statements.iter().map(|s| s.query.len()).sum();

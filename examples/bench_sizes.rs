@@ -244,6 +244,7 @@ async fn tpch(
             rows: 1,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         });
     }
     let cands = CandidateSet {

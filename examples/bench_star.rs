@@ -140,6 +140,7 @@ async fn per_query_advisor(
             rows: 1,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         };
         let shape = match idxadvise::parse::parse_statement(&stmt, catalog) {
             Ok(s) => s,

@@ -846,6 +846,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             rows: 1,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         });
     }
     let specs: Vec<IndexSpec> = specs.into_iter().collect();

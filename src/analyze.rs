@@ -261,12 +261,18 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     if target.is_some() {
         stages.say(&format!("emit: planning the {migrations_label}"));
     }
-    let plan = crate::emit::plan_files(
+    // Without a needed --migrations-app: everything but the migrations, and one line
+    // (crate::emit::fallback).
+    let (plan, missing_app) = crate::emit::fallback::plan_or_sql_only(
         &named,
         &snapshot.catalog,
         target.as_deref(),
         env!("CARGO_PKG_VERSION"),
+        config.emit.out_dir.is_some(),
     )?;
+    if let (Some(line), false) = (&missing_app, config.quiet) {
+        eprintln!("warning: {line}");
+    }
 
     // report
     let costed = Costed {

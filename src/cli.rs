@@ -652,7 +652,9 @@ fn verify_config(args: VerifyArgs) -> Result<crate::verify::VerifyConfig> {
     let project = args.django_project.map(|p| {
         crate::emit::ProjectConfig::Django(crate::emit::django::DjangoConfig {
             project: p,
-            python: args.python,
+            // As for analyze: a relative --python is relative to the working directory, not
+            // to the project (manage.py runs in the project's folder).
+            python: args.python.map(|p| std::path::absolute(&p).unwrap_or(p)),
             settings: args.settings,
             migrations_app: args.migrations_app,
         })

@@ -1,9 +1,10 @@
 //! Fail early: what `analyze` (and `collect -o`) can know is wrong before minutes of
 //! collection and simulation, checked first, each with the one-line fix.
 //!
-//! - the output folder: must be new or empty ([`empty_out_dir`]) and writable: a probe file
-//!   is created there (unnamed, so nothing is left) — a permission error is reported as one,
-//!   never as "free space";
+//! - the output folder: must be new or empty ([`empty_out_dir`]), in a folder that exists
+//!   (only the last folder of `--out` is created: a mistyped path is an error, not a tree of
+//!   new folders), and writable: a probe file is created there (unnamed, so nothing is left)
+//!   — a permission error is reported as one, never as "free space";
 //! - the Django project: the folder must hold `manage.py`, and a `--python` given must exist;
 //! - the role: EXPLAIN needs SELECT on every table the workload reads; a role that cannot read
 //!   every user table (no `pg_read_all_data`) stops with the fix, as `check` reports it;
@@ -70,9 +71,23 @@ fn existing_ancestor(dir: &Path) -> PathBuf {
     }
 }
 
-/// The output folder can be written: a probe file is created (and removed) in it, or in the
-/// folder it would be created in.
+/// The output folder can be written: it exists, or the folder it would be created in does
+/// (idxadvise creates only the last folder of `--out`); a probe file is created (and
+/// removed) in it, or in that parent.
 pub fn writable_folder(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if let Some(parent) = abs.parent().filter(|p| !p.is_dir()) {
+            return Err(Error::Output {
+                message: format!(
+                    "the folder {:?} does not exist (for --out {:?})\n(create it first, or choose another --out: idxadvise creates only the last folder of --out; nothing was collected)",
+                    parent.display().to_string(),
+                    dir.display().to_string()
+                ),
+                source: None,
+            });
+        }
+    }
     let at = existing_ancestor(dir);
     match tempfile::tempfile_in(&at) {
         Ok(_) => Ok(()),
@@ -282,7 +297,12 @@ mod tests {
         django_project(d.path(), None).unwrap();
         let e = django_project(d.path(), Some(&d.path().join("nope/python"))).unwrap_err();
         assert!(e.to_string().contains("--python"), "{e}");
-        writable_folder(&d.path().join("new/deeper")).unwrap();
+        writable_folder(&d.path().join("new")).unwrap();
+        assert!(!d.path().join("new").exists());
+        // Only the last folder is made: a missing parent is the documented error (exit 6).
+        let e = writable_folder(&d.path().join("new/deeper")).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_OUTPUT);
+        assert!(e.to_string().contains("does not exist"), "{e}");
         assert!(!d.path().join("new").exists());
     }
 }

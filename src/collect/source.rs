@@ -116,6 +116,7 @@ pub async fn statement_snapshot(
                 rows: 0,
                 shared_blks_hit: 0,
                 shared_blks_read: 0,
+                stddev_time_ms: None,
             }],
             excluded: vec![],
             stats_since: None,

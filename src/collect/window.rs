@@ -149,12 +149,14 @@ fn by_queryid(rows: &[RawStatement]) -> BTreeMap<i64, RawStatement> {
             rows: 0,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            sum_sq_time_ms2: 0.0,
         });
         e.calls += r.calls;
         e.total_time_ms += r.total_time_ms;
         e.rows += r.rows;
         e.shared_blks_hit += r.shared_blks_hit;
         e.shared_blks_read += r.shared_blks_read;
+        e.sum_sq_time_ms2 += r.sum_sq_time_ms2;
     }
     m
 }
@@ -177,6 +179,7 @@ pub fn statement_deltas(before: &[RawStatement], after: &[RawStatement]) -> Vec<
                     rows: (a.rows - p.rows).max(0),
                     shared_blks_hit: (a.shared_blks_hit - p.shared_blks_hit).max(0),
                     shared_blks_read: (a.shared_blks_read - p.shared_blks_read).max(0),
+                    sum_sq_time_ms2: (a.sum_sq_time_ms2 - p.sum_sq_time_ms2).max(0.0),
                 },
                 _ => a,
             };
@@ -257,6 +260,7 @@ mod tests {
             rows: calls,
             shared_blks_hit: calls * 2,
             shared_blks_read: 0,
+            sum_sq_time_ms2: 0.0,
         }
     }
 

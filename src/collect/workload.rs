@@ -37,6 +37,9 @@ pub struct RawStatement {
     pub shared_blks_hit: i64,
     /// Shared blocks read.
     pub shared_blks_read: i64,
+    /// Sum over the calls of the squared execution time, ms² (`calls × (stddev² + mean²)`):
+    /// additive over rows and readings, so deltas keep the spread.
+    pub sum_sq_time_ms2: f64,
 }
 
 /// Read the current database's pg_stat_statements rows.
@@ -47,16 +50,44 @@ pub async fn read(client: &Client, server: &ServerInfo) -> Result<Vec<RawStateme
         .map_err(|e| PgError::query("reading pg_stat_statements", e))?;
     Ok(rows
         .iter()
-        .map(|r| RawStatement {
-            queryid: r.get("queryid"),
-            query: r.get::<_, Option<String>>("query").unwrap_or_default(),
-            calls: r.get("calls"),
-            total_time_ms: r.get("total_time_ms"),
-            rows: r.get("rows"),
-            shared_blks_hit: r.get("shared_blks_hit"),
-            shared_blks_read: r.get("shared_blks_read"),
+        .map(|r| {
+            let calls: i64 = r.get("calls");
+            let total_time_ms: f64 = r.get("total_time_ms");
+            let stddev: f64 = r.get::<_, Option<f64>>("stddev_time_ms").unwrap_or(0.0);
+            RawStatement {
+                queryid: r.get("queryid"),
+                query: r.get::<_, Option<String>>("query").unwrap_or_default(),
+                calls,
+                total_time_ms,
+                rows: r.get("rows"),
+                shared_blks_hit: r.get("shared_blks_hit"),
+                shared_blks_read: r.get("shared_blks_read"),
+                sum_sq_time_ms2: sum_of_squares(calls, total_time_ms, stddev),
+            }
         })
         .collect())
+}
+
+/// `calls × (stddev² + mean²)`: the sum of the squared times of `calls` executions whose total
+/// is `total_ms` and population standard deviation `stddev_ms`.
+pub fn sum_of_squares(calls: i64, total_ms: f64, stddev_ms: f64) -> f64 {
+    if calls <= 0 {
+        return 0.0;
+    }
+    let n = calls as f64;
+    let mean = total_ms / n;
+    n * (stddev_ms * stddev_ms + mean * mean)
+}
+
+/// The population standard deviation of `calls` executions from their total and sum of
+/// squares (`None` without calls; never negative).
+pub fn stddev_of(calls: i64, total_ms: f64, sum_sq_ms2: f64) -> Option<f64> {
+    if calls <= 0 {
+        return None;
+    }
+    let n = calls as f64;
+    let mean = total_ms / n;
+    Some((sum_sq_ms2 / n - mean * mean).max(0.0).sqrt())
 }
 
 /// The first SQL keyword of a text, upper-cased, after leading comments, blanks and `(`.
@@ -125,6 +156,7 @@ pub fn is_fk_check(text: &str) -> bool {
 /// Merge rows of one queryid (top-level and nested entries, several users) into one statement.
 fn merge(rows: Vec<RawStatement>) -> Vec<Statement> {
     let mut by_id: BTreeMap<i64, Statement> = BTreeMap::new();
+    let mut sum_sq: BTreeMap<i64, f64> = BTreeMap::new();
     for r in rows {
         let Some(id) = r.queryid else { continue };
         let e = by_id.entry(id).or_insert_with(|| Statement {
@@ -136,16 +168,23 @@ fn merge(rows: Vec<RawStatement>) -> Vec<Statement> {
             rows: 0,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         });
         e.calls += r.calls;
         e.total_time_ms += r.total_time_ms;
         e.rows += r.rows;
         e.shared_blks_hit += r.shared_blks_hit;
         e.shared_blks_read += r.shared_blks_read;
+        *sum_sq.entry(id).or_insert(0.0) += r.sum_sq_time_ms2;
     }
     let mut out: Vec<Statement> = by_id
         .into_values()
         .map(|mut s| {
+            s.stddev_time_ms = stddev_of(
+                s.calls,
+                s.total_time_ms,
+                sum_sq.get(&s.queryid).copied().unwrap_or(0.0),
+            );
             s.mean_time_ms = if s.calls > 0 {
                 s.total_time_ms / s.calls as f64
             } else {
@@ -260,6 +299,7 @@ mod tests {
             rows: calls,
             shared_blks_hit: 1,
             shared_blks_read: 0,
+            sum_sq_time_ms2: 0.0,
         }
     }
 

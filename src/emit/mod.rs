@@ -20,6 +20,7 @@
 
 pub mod django;
 pub mod evidence;
+pub mod fallback;
 pub mod output;
 pub mod plan;
 #[cfg(test)]

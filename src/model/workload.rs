@@ -21,6 +21,10 @@ pub struct Statement {
     pub shared_blks_hit: i64,
     /// Shared blocks read, in total.
     pub shared_blks_read: i64,
+    /// Standard deviation of the execution time, ms (pg_stat_statements' population
+    /// `stddev_exec_time`), when known: `verify` weighs a change of the mean against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stddev_time_ms: Option<f64>,
 }
 
 #[cfg(test)]
@@ -36,6 +40,7 @@ impl Statement {
             rows: 1,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         }
     }
 }

@@ -41,6 +41,7 @@ pub(crate) fn stmt(queryid: i64, text: &str) -> Statement {
         rows: 100,
         shared_blks_hit: 0,
         shared_blks_read: 0,
+        stddev_time_ms: None,
     }
 }
 

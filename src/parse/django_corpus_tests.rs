@@ -87,6 +87,7 @@ fn statements(c: &CorpusFile) -> Vec<Statement> {
             rows: 0,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         })
         .collect()
 }

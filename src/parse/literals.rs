@@ -471,6 +471,7 @@ mod tests {
             rows: 1,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         }
     }
 

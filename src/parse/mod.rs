@@ -78,7 +78,8 @@ pub const TRUNCATION_HINT_BYTES: usize = 500;
 /// use idxadvise::model::{Catalog, Statement};
 /// use idxadvise::parse::parse_statement;
 /// let stmt = Statement { queryid: 7, query: "SAVEPOINT $1".into(), calls: 1,
-///     total_time_ms: 0.0, mean_time_ms: 0.0, rows: 0, shared_blks_hit: 0, shared_blks_read: 0 };
+///     total_time_ms: 0.0, mean_time_ms: 0.0, rows: 0, shared_blks_hit: 0, shared_blks_read: 0,
+///     stddev_time_ms: None };
 /// let skip = parse_statement(&stmt, &Catalog::default()).unwrap_err();
 /// assert_eq!(skip.reason, idxadvise::model::SkipReason::Utility);
 /// ```

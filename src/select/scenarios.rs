@@ -58,6 +58,7 @@ pub(super) fn stmt(queryid: i64, calls: i64, mean_ms: f64) -> Statement {
         rows: calls,
         shared_blks_hit: 0,
         shared_blks_read: 0,
+        stddev_time_ms: None,
     }
 }
 

@@ -85,6 +85,12 @@ pub struct StatementPrediction {
     pub after_ms: f64,
     /// Names of the recommended indexes the predicted plan uses.
     pub uses: Vec<String>,
+    /// Calls behind `before_ms` (0 in baselines written before it was kept).
+    #[serde(default)]
+    pub before_calls: i64,
+    /// Standard deviation of the time per call behind `before_ms`, ms, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_stddev_ms: Option<f64>,
 }
 
 impl StatementPrediction {
@@ -152,7 +158,8 @@ pub fn build(
         .iter()
         .filter_map(|(q, b)| {
             let a = after.get(q)?;
-            let mean = snapshot.workload.get(*q)?.mean_time_ms;
+            let measured = snapshot.workload.get(*q)?;
+            let mean = measured.mean_time_ms;
             let mut uses: Vec<String> = a
                 .used
                 .iter()
@@ -167,6 +174,8 @@ pub fn build(
                 before_ms: mean,
                 after_ms: crate::cost::read::predicted_mean_ms(mean, b.cost, a.cost),
                 uses,
+                before_calls: measured.calls,
+                before_stddev_ms: measured.stddev_time_ms,
             })
         })
         .collect();

@@ -20,16 +20,8 @@ use crate::pg::quote::ident;
 /// Version of the `verify.json` schema. Bump on incompatible changes.
 pub const VERIFY_FORMAT_VERSION: u32 = 1;
 
-/// A statement counts as slower when its mean time per call grew by more than this factor
-/// (problem: timings are noisy; what we do: flag only clear slowdowns; example: 1.0 ms → 1.3 ms
-/// is slower, 1.0 ms → 1.2 ms is not).
-pub const SLOWER_FACTOR: f64 = 1.25;
-
-/// A statement counts as faster when its mean time per call shrank by more than this factor.
-pub const FASTER_FACTOR: f64 = 1.1;
-
-/// Fewest calls in the "after" window for a statement's timing to count for a verdict.
-pub const MIN_CALLS: i64 = 5;
+// When a change is a slowdown: the significance rule of [`super::noise`].
+pub use super::noise::{FASTER_FACTOR, MIN_CALLS, MIN_SLOWER_MS, SLOWER_FACTOR};
 
 /// An index is confirmed when its statements saved at least this share of the predicted time
 /// per call (weighted by calls in the "after" window); below it, "smaller than predicted".
@@ -60,7 +52,8 @@ pub enum Change {
     Faster,
     /// Within the noise band.
     Unchanged,
-    /// Slower by more than [`SLOWER_FACTOR`].
+    /// Slower by more than [`SLOWER_FACTOR`], by more than [`MIN_SLOWER_MS`] per call, and
+    /// beyond the noise ([`super::noise`]).
     Slower,
     /// Fewer than [`MIN_CALLS`] calls in the "after" window: no verdict.
     TooFewCalls,
@@ -82,6 +75,9 @@ pub enum IndexVerdict {
     Invalid,
     /// The index does not exist (not applied yet, or under another name).
     NotApplied,
+    /// It exists, but none of its statements ran often enough in the "after" window to time:
+    /// nothing to judge it by.
+    NotMeasured,
 }
 
 impl IndexVerdict {
@@ -94,6 +90,7 @@ impl IndexVerdict {
             IndexVerdict::Regression => "regression",
             IndexVerdict::Invalid => "invalid",
             IndexVerdict::NotApplied => "not applied",
+            IndexVerdict::NotMeasured => "not measured",
         }
     }
 }
@@ -110,6 +107,8 @@ pub enum Suggestion {
     Drop,
     /// Apply the migration (or indexes.sql) first.
     Apply,
+    /// Let traffic run, then verify again (a longer `--window`).
+    MeasureAgain,
 }
 
 impl Suggestion {
@@ -120,6 +119,7 @@ impl Suggestion {
             Suggestion::Investigate => "investigate",
             Suggestion::Drop => "drop",
             Suggestion::Apply => "apply",
+            Suggestion::MeasureAgain => "measure again",
         }
     }
 }
@@ -171,7 +171,7 @@ pub struct DropResult {
     /// Those that got slower (after the control's correction).
     pub slower: Vec<i64>,
     /// The verdict: `not applied`, `confirmed` (no statement that used it got slower),
-    /// `regression`.
+    /// `regression`, `not measured` (none of them ran often enough since to time).
     pub verdict: String,
     /// Why, in one line.
     pub reason: String,
@@ -279,34 +279,61 @@ pub struct TableWriteResult {
     pub reset: bool,
 }
 
-/// The "after" window of one statement: (calls, total time ms, window).
-fn after_window(
-    base: Option<&StatementCounters>,
-    now: &Statement,
-    reset: bool,
-) -> (i64, f64, Window) {
+/// The "after" window of one statement.
+#[derive(Debug, Clone, Copy)]
+struct After {
+    calls: i64,
+    total_ms: f64,
+    /// Standard deviation of the time per call in the window, when known.
+    stddev_ms: Option<f64>,
+    window: Window,
+}
+
+/// The "after" window of one statement from the counters at the baseline and now: their
+/// difference (the spread from the difference of the sums of squares), or the counters now
+/// after a reset.
+fn after_window(base: Option<&StatementCounters>, now: &Statement, reset: bool) -> After {
+    use crate::collect::workload::{stddev_of, sum_of_squares};
     match base {
-        Some(b) if !reset && now.calls >= b.calls && now.total_time_ms >= b.total_time_ms => (
-            now.calls - b.calls,
-            now.total_time_ms - b.total_time_ms,
-            Window::Delta,
-        ),
-        _ => (now.calls, now.total_time_ms, Window::SinceReset),
+        Some(b) if !reset && now.calls >= b.calls && now.total_time_ms >= b.total_time_ms => {
+            let calls = now.calls - b.calls;
+            let total_ms = now.total_time_ms - b.total_time_ms;
+            let stddev_ms = match (b.stddev_time_ms, now.stddev_time_ms) {
+                (Some(sb), Some(sn)) => stddev_of(
+                    calls,
+                    total_ms,
+                    sum_of_squares(now.calls, now.total_time_ms, sn)
+                        - sum_of_squares(b.calls, b.total_time_ms, sb),
+                ),
+                _ => None,
+            };
+            After {
+                calls,
+                total_ms,
+                stddev_ms,
+                window: Window::Delta,
+            }
+        }
+        _ => After {
+            calls: now.calls,
+            total_ms: now.total_time_ms,
+            stddev_ms: now.stddev_time_ms,
+            window: Window::SinceReset,
+        },
     }
 }
 
-fn classify(before_ms: f64, after_ms: Option<f64>, calls: i64) -> Change {
-    match after_ms {
-        Some(a) if calls >= MIN_CALLS && before_ms > 0.0 => {
-            if a > before_ms * SLOWER_FACTOR {
-                Change::Slower
-            } else if a * FASTER_FACTOR < before_ms {
-                Change::Faster
-            } else {
-                Change::Unchanged
-            }
-        }
-        _ => Change::TooFewCalls,
+fn classify(
+    before: &super::noise::Timing,
+    after: Option<&super::noise::Timing>,
+    control: Option<&Control>,
+) -> Change {
+    use super::noise::Verdict;
+    match super::noise::classify(before, after, control.and_then(|c| c.spread)) {
+        Verdict::Faster => Change::Faster,
+        Verdict::Unchanged => Change::Unchanged,
+        Verdict::Slower => Change::Slower,
+        Verdict::Untimed => Change::TooFewCalls,
     }
 }
 
@@ -337,14 +364,25 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
             notes.push(format!("\"after\" measurement: {}", o.summary()));
         }
     }
-    let windows: Vec<(i64, f64, Window)> = baseline
+    let none = |window| After {
+        calls: 0,
+        total_ms: 0.0,
+        stddev_ms: None,
+        window,
+    };
+    let windows: Vec<After> = baseline
         .statements
         .iter()
         .map(|b| match now.workload.get(b.queryid) {
-            Some(n) if observed => (n.calls, n.total_time_ms, Window::Observed),
+            Some(n) if observed => After {
+                calls: n.calls,
+                total_ms: n.total_time_ms,
+                stddev_ms: n.stddev_time_ms,
+                window: Window::Observed,
+            },
             Some(n) => after_window(Some(b), n, reset),
-            None if observed => (0, 0.0, Window::Observed),
-            None => (0, 0.0, Window::Absent),
+            None if observed => none(Window::Observed),
+            None => none(Window::Absent),
         })
         .collect();
     let control = measure_control(baseline, &windows);
@@ -359,7 +397,8 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
         _ => {}
     }
     let mut statements: Vec<(f64, StatementResult)> = vec![];
-    for (b, &(calls, total, window)) in baseline.statements.iter().zip(&windows) {
+    for (b, w) in baseline.statements.iter().zip(&windows) {
+        let (calls, total, window) = (w.calls, w.total_ms, w.window);
         let pred = baseline.prediction(b.queryid);
         let predicted = pred.is_some_and(|p| !p.uses.is_empty() || p.after_cost < p.before_cost);
         let uses_dropped: Vec<String> = baseline
@@ -371,7 +410,20 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
         let after_ms = (calls > 0).then(|| total / calls as f64);
         let corrected = after_ms.map(|a| control.as_ref().map_or(a, |c| c.correct(a)));
         let before_ms = baseline.before_ms(b);
-        let change = classify(before_ms, corrected, calls);
+        let before = super::noise::Timing {
+            calls: pred.map_or(0, |p| p.before_calls),
+            mean_ms: before_ms,
+            stddev_ms: pred.and_then(|p| p.before_stddev_ms),
+        };
+        let after = corrected.map(|mean_ms| super::noise::Timing {
+            calls,
+            mean_ms,
+            // The correction scales the whole distribution.
+            stddev_ms: w
+                .stddev_ms
+                .map(|sd| control.as_ref().map_or(sd, |c| c.correct(sd))),
+        });
+        let change = classify(&before, after.as_ref(), control.as_ref());
         if !predicted && uses_dropped.is_empty() && change != Change::Slower {
             continue;
         }
@@ -415,6 +467,7 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
         .iter()
         .map(|ix| index_result(ix, now, &statements))
         .collect();
+    notes.extend(unattributed_slowdowns(baseline, &statements));
     let drops = drop_results(baseline, now, &statements);
     let writes = write_results(baseline, now, &mut notes);
     if !now.write_stats.available() {
@@ -441,15 +494,17 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
 
 /// The control: the timed SELECTs whose predicted plan uses no recommended index, whose cost
 /// is predicted unchanged, and whose baseline plan used no dropped index.
-fn measure_control(baseline: &Baseline, windows: &[(i64, f64, Window)]) -> Option<Control> {
+fn measure_control(baseline: &Baseline, windows: &[After]) -> Option<Control> {
     let members: Vec<Member> = baseline
         .statements
         .iter()
         .zip(windows)
-        .filter(|(b, (_, _, w))| {
+        .filter(|(b, a)| {
             // Counters since a reset that came after the baseline are all "after" figures.
-            matches!(w, Window::Delta | Window::Observed | Window::SinceReset)
-                && super::control::is_read(&b.query)
+            matches!(
+                a.window,
+                Window::Delta | Window::Observed | Window::SinceReset
+            ) && super::control::is_read(&b.query)
         })
         .filter(|(b, _)| {
             baseline.prediction(b.queryid).is_some_and(|p| {
@@ -463,12 +518,12 @@ fn measure_control(baseline: &Baseline, windows: &[(i64, f64, Window)]) -> Optio
                     .iter()
                     .any(|d| d.used_by.contains(&b.queryid))
         })
-        .filter(|(_, (calls, _, _))| *calls > 0)
-        .map(|(b, (calls, total, _))| Member {
+        .filter(|(_, a)| a.calls > 0)
+        .map(|(b, a)| Member {
             queryid: b.queryid,
             before_ms: baseline.before_ms(b),
-            after_ms: total / *calls as f64,
-            calls: *calls,
+            after_ms: a.total_ms / a.calls as f64,
+            calls: a.calls,
         })
         .collect();
     super::control::measure(&members)
@@ -507,7 +562,7 @@ fn drop_results(
                 (
                     "regression",
                     format!(
-                        "statement(s) {} that used it got slower by more than {:.0}%: recreate it, or compare their plans (idxadvise explain)",
+                        "statement(s) {} that used it got slower (by more than {:.0}% and {MIN_SLOWER_MS} ms per call, beyond the noise): recreate it, or compare their plans (idxadvise explain)",
                         slower.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
                         100.0 * (SLOWER_FACTOR - 1.0)
                     ),
@@ -516,9 +571,9 @@ fn drop_results(
                 ("confirmed", "dropped; no statement's plan used it".to_string())
             } else if timed == 0 {
                 (
-                    "confirmed",
+                    "not measured",
                     format!(
-                        "dropped; the {} statement(s) that used it had too few calls since to time",
+                        "dropped, but none of the {} statement(s) that used it ran {MIN_CALLS} times since: let traffic run and verify again",
                         d.used_by.len()
                     ),
                 )
@@ -543,6 +598,36 @@ fn drop_results(
         .collect()
 }
 
+/// Whether a slowdown of `s` counts against the index `ix`: only when the index was chosen for
+/// it (a predicted gain) and its predicted plan uses it. A statement whose predicted plan
+/// touches the index with no gain predicted (planner cost within a percent) may well run
+/// another plan: pg_stat_statements cannot tell, so its slowdown is reported as such, not
+/// blamed on the index ([`unattributed_slowdowns`]).
+fn blames(ix: &IndexPrediction, s: &StatementResult) -> bool {
+    ix.helps.contains(&s.queryid) && s.uses.contains(&ix.name)
+}
+
+/// Notes for slower statements whose predicted plan uses a recommended index that was not
+/// chosen for them: not the index's regression, but worth a look.
+fn unattributed_slowdowns(baseline: &Baseline, statements: &[StatementResult]) -> Vec<String> {
+    let mut notes = vec![];
+    for ix in &baseline.indexes {
+        let ids: Vec<String> = statements
+            .iter()
+            .filter(|s| s.change == Change::Slower && s.uses.contains(&ix.name) && !blames(ix, s))
+            .map(|s| s.queryid.to_string())
+            .collect();
+        if !ids.is_empty() {
+            notes.push(format!(
+                "statement(s) {} got slower; their predicted plan touches {} but no gain was predicted from it, and pg_stat_statements cannot tell which plan ran: not counted against the index (compare their plans with idxadvise explain)",
+                ids.join(", "),
+                ix.name
+            ));
+        }
+    }
+    notes
+}
+
 fn index_result(
     ix: &IndexPrediction,
     now: &Snapshot,
@@ -552,9 +637,11 @@ fn index_result(
         .catalog
         .table(&ix.schema, &ix.table)
         .and_then(|t| t.indexes.iter().find(|i| i.name == ix.name));
+    // The statements it was chosen for: its saving and its verdict are theirs (a statement
+    // whose predicted plan merely touches it, with no gain predicted, is not: see `blames`).
     let mine: Vec<&StatementResult> = statements
         .iter()
-        .filter(|s| ix.helps.contains(&s.queryid) || s.uses.contains(&ix.name))
+        .filter(|s| ix.helps.contains(&s.queryid))
         .collect();
     let (mut predicted_saving, mut measured_saving) = (0.0, 0.0);
     for s in mine.iter().filter(|s| s.change != Change::TooFewCalls) {
@@ -564,9 +651,13 @@ fn index_result(
             measured_saving += w * (s.before_ms - a);
         }
     }
+    let timed = mine
+        .iter()
+        .filter(|s| s.change != Change::TooFewCalls)
+        .count();
     let slower: Vec<String> = mine
         .iter()
-        .filter(|s| s.change == Change::Slower)
+        .filter(|s| s.change == Change::Slower && blames(ix, s))
         .map(|s| s.queryid.to_string())
         .collect();
     let drop_sql = format!(
@@ -589,9 +680,19 @@ fn index_result(
             IndexVerdict::Regression,
             Suggestion::Investigate,
             format!(
-                "statement(s) {} got slower by more than {:.0}%: compare their plans (idxadvise explain)",
+                "statement(s) {} got slower (by more than {:.0}% and {MIN_SLOWER_MS} ms per call, beyond the noise): compare their plans (idxadvise explain)",
                 slower.join(", "),
                 100.0 * (SLOWER_FACTOR - 1.0)
+            ),
+        ),
+        // No statement of it timed: whatever the scans say, nothing to judge it by (an
+        // index whose statements did not run is not "unused" either).
+        Some(e) if timed == 0 => (
+            IndexVerdict::NotMeasured,
+            Suggestion::MeasureAgain,
+            format!(
+                "{} scans, but none of its statements ran {MIN_CALLS} times in the \"after\" window: not measured; let traffic run and verify again (or a longer --window)",
+                e.scans
             ),
         ),
         Some(e) if e.scans == 0 => (
@@ -603,7 +704,7 @@ fn index_result(
             IndexVerdict::Confirmed,
             Suggestion::Keep,
             format!(
-                "used ({} scans); its statements had too few calls since the baseline to time",
+                "used ({} scans); no time saving was predicted for its timed statements",
                 e.scans
             ),
         ),
@@ -793,6 +894,93 @@ mod tests {
         );
     }
 
+    /// Review 2026-12-06: `verify --window 0` with no traffic since the reset said "confirmed |
+    /// keep" (exit 0) for every index while each line said its statements were not timed.
+    #[test]
+    fn no_calls_after_is_not_measured_never_confirmed() {
+        let b = baseline();
+        let mut n = now();
+        // Nothing ran since the baseline: the counters are the baseline's.
+        n.workload.statements = b.statements.clone();
+        let r = compare(&b, &n);
+        let ix = &r.indexes[0];
+        assert_eq!(ix.verdict, IndexVerdict::NotMeasured, "{}", ix.reason);
+        assert_eq!(ix.suggestion, Suggestion::MeasureAgain);
+        assert!(ix.reason.contains("not measured"), "{}", ix.reason);
+        assert_eq!(exit_code(&r), crate::error::EXIT_RECOMMENDATIONS);
+        // No scan either: still not measured, not "unused, drop" (its statements did not run).
+        n.catalog.tables[0].indexes[0].scans = 0;
+        let r = compare(&b, &n);
+        assert_eq!(r.indexes[0].verdict, IndexVerdict::NotMeasured);
+        assert_eq!(r.indexes[0].drop_sql, None);
+    }
+
+    /// Review 2026-12-06: an index was called a regression because a statement whose predicted
+    /// plan touched it (cost 185.6 → 184.0, no gain) went 0.212 → 0.276 ms; its real plan used
+    /// another index. Only the statements an index was chosen for count against it.
+    #[test]
+    fn a_slowdown_counts_only_against_an_index_chosen_for_the_statement() {
+        let mut b = baseline();
+        let mut n = now();
+        // 102 is predicted unchanged but its predicted plan touches the index; it went 20 → 60
+        // ms per call over 10 calls (a slowdown by every test: no spread known, no control).
+        b.predictions[1].uses = vec![b.indexes[0].name.clone()];
+        n.workload.statements[1].calls = 20;
+        n.workload.statements[1].total_time_ms = 200.0 + 600.0;
+        let r = compare(&b, &n);
+        let s = r.statements.iter().find(|s| s.queryid == 102).unwrap();
+        assert_eq!(s.change, Change::Slower);
+        assert_eq!(
+            r.indexes[0].verdict,
+            IndexVerdict::Confirmed,
+            "{}",
+            r.indexes[0].reason
+        );
+        assert!(
+            r.notes
+                .iter()
+                .any(|m| m.contains("statement(s) 102 got slower") && m.contains("not counted")),
+            "{:?}",
+            r.notes
+        );
+        // Chosen for it: a regression.
+        b.indexes[0].helps.push(102);
+        let r = compare(&b, &n);
+        assert_eq!(r.indexes[0].verdict, IndexVerdict::Regression);
+        assert!(
+            r.indexes[0].reason.contains("102"),
+            "{}",
+            r.indexes[0].reason
+        );
+    }
+
+    /// The "after" spread of a delta window comes from the difference of the sums of squares.
+    #[test]
+    fn the_after_spread_is_the_deltas_own() {
+        use crate::collect::workload::sum_of_squares;
+        let mut base = now().workload.statements[0].clone();
+        // 100 calls of 10 ms exactly, then 100 more: 50 of 5 ms and 50 of 15 ms.
+        base.calls = 100;
+        base.total_time_ms = 1000.0;
+        base.stddev_time_ms = Some(0.0);
+        let mut now_ = base.clone();
+        now_.calls = 200;
+        now_.total_time_ms = 2000.0;
+        let q = 100.0 * 100.0 + 50.0 * 25.0 + 50.0 * 225.0;
+        now_.stddev_time_ms = Some((q / 200.0 - 100.0f64).sqrt());
+        assert!((sum_of_squares(200, 2000.0, now_.stddev_time_ms.unwrap()) - q).abs() < 1e-6);
+        let a = after_window(Some(&base), &now_, false);
+        assert_eq!((a.calls, a.window), (100, Window::Delta));
+        assert!(
+            (a.stddev_ms.unwrap() - 5.0).abs() < 1e-9,
+            "{:?}",
+            a.stddev_ms
+        );
+        // Unknown on either side: unknown.
+        base.stddev_time_ms = None;
+        assert_eq!(after_window(Some(&base), &now_, false).stddev_ms, None);
+    }
+
     #[test]
     fn confirmed_index_and_faster_statement_from_deltas() {
         let b = baseline();
@@ -935,6 +1123,8 @@ mod tests {
             before_ms: 4.0,
             after_ms: 4.0,
             uses: vec![],
+            before_calls: 0,
+            before_stddev_ms: None,
         };
         for q in [201, 202, 301] {
             let mut st = n.workload.statements[0].clone();
@@ -1032,6 +1222,8 @@ mod tests {
                 before_ms: 4.0,
                 after_ms: 4.0,
                 uses: vec![],
+                before_calls: 0,
+                before_stddev_ms: None,
             });
             // 50 calls after, at the window's 4 ms.
             st.calls = 150;

@@ -26,6 +26,9 @@ pub const CONTROL_MIN_STATEMENTS: usize = 2;
 /// Fewest calls in the "after" window for a statement to be in the control.
 pub const CONTROL_MIN_CALLS: i64 = 5;
 
+/// Fewest members for the control's spread to be estimated.
+pub const CONTROL_MIN_SPREAD_STATEMENTS: usize = 3;
+
 /// A control that moved by more than this factor either way gets a warning: the two windows
 /// ran under different load, and the corrected figures are an estimate.
 pub const CONTROL_WARN_FACTOR: f64 = 1.5;
@@ -42,6 +45,12 @@ pub struct Control {
     pub drift: f64,
     /// Whether it moved by more than [`CONTROL_WARN_FACTOR`] either way.
     pub moved: bool,
+    /// How far its members scattered around the drift: the standard deviation of their
+    /// `ln(after / before)` around `ln(drift)`, each statement counted once (none with fewer
+    /// than [`CONTROL_MIN_SPREAD_STATEMENTS`] members). The noise reference of
+    /// [`super::noise`]: a statement's change within it is no slowdown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<f64>,
 }
 
 impl Control {
@@ -89,6 +98,14 @@ pub fn measure(members: &[Member]) -> Option<Control> {
         return None;
     }
     let drift = (sum_log / sum_w).exp();
+    let spread = (usable.len() >= CONTROL_MIN_SPREAD_STATEMENTS).then(|| {
+        let centre = drift.ln();
+        let ss: f64 = usable
+            .iter()
+            .map(|m| ((m.after_ms / m.before_ms).ln() - centre).powi(2))
+            .sum();
+        (ss / (usable.len() - 1) as f64).sqrt()
+    });
     let mut statements: Vec<i64> = usable.iter().map(|m| m.queryid).collect();
     statements.sort_unstable();
     Some(Control {
@@ -96,6 +113,7 @@ pub fn measure(members: &[Member]) -> Option<Control> {
         calls: usable.iter().map(|m| m.calls).sum(),
         drift,
         moved: !(1.0 / CONTROL_WARN_FACTOR..=CONTROL_WARN_FACTOR).contains(&drift),
+        spread,
     })
 }
 
@@ -140,11 +158,25 @@ mod tests {
         assert_eq!(c.statements, vec![1, 2]);
         assert_eq!(c.calls, 110);
         assert!((c.correct(1.0) - 2.0).abs() < 1e-12);
+        // Two members: no spread.
+        assert_eq!(c.spread, None);
         // Weighted by time: the statement holding 90% of the time dominates.
         let c = measure(&[m(1, 9.0, 9.0, 10), m(2, 1.0, 2.0, 10)]).unwrap();
         let want = (0.1f64 * 2f64.ln()).exp();
         assert!((c.drift - want).abs() < 1e-12, "{}", c.drift);
         assert!(!c.moved);
+    }
+
+    #[test]
+    fn the_spread_is_how_far_members_scatter_around_the_drift() {
+        // Equal weights: ratios 0.5, 1, 2 around a drift of 1: ln 2 each side.
+        let c = measure(&[m(1, 1.0, 0.5, 10), m(2, 1.0, 1.0, 10), m(3, 1.0, 2.0, 10)]).unwrap();
+        assert!((c.drift - 1.0).abs() < 1e-12, "{}", c.drift);
+        let want = (2.0 * 2f64.ln().powi(2) / 2.0).sqrt();
+        assert!((c.spread.unwrap() - want).abs() < 1e-12, "{:?}", c.spread);
+        // All moved alike: no scatter.
+        let c = measure(&[m(1, 1.0, 2.0, 10), m(2, 3.0, 6.0, 10), m(3, 0.2, 0.4, 10)]).unwrap();
+        assert!(c.spread.unwrap() < 1e-12);
     }
 
     #[test]

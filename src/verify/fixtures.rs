@@ -18,6 +18,7 @@ fn stmt(queryid: i64, calls: i64, total: f64) -> Statement {
         rows: calls,
         shared_blks_hit: 0,
         shared_blks_read: 0,
+        stddev_time_ms: None,
     }
 }
 
@@ -54,6 +55,8 @@ pub fn baseline() -> Baseline {
                 before_ms: 10.0,
                 after_ms: 0.5,
                 uses: vec![INDEX.into()],
+                before_calls: 0,
+                before_stddev_ms: None,
             },
             StatementPrediction {
                 queryid: 102,
@@ -62,6 +65,8 @@ pub fn baseline() -> Baseline {
                 before_ms: 20.0,
                 after_ms: 20.0,
                 uses: vec![],
+                before_calls: 0,
+                before_stddev_ms: None,
             },
         ],
         indexes: vec![IndexPrediction {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::baseline::{Baseline, BASELINE_FILE};
 use super::compare::{Suggestion, VerifyReport};
 use crate::config::CollectConfig;
-use crate::emit::{EmitConfig, EmittedFile, FileKind, ProjectConfig};
+use crate::emit::{EmittedFile, FileKind, ProjectConfig, Target};
 use crate::error::{Error, Kind, Result};
 use crate::model::{Catalog, Snapshot};
 use crate::select::{DropProposal, DropReason, Recommendation};
@@ -74,14 +74,20 @@ pub fn free_stem(dir: &Path) -> String {
         .unwrap_or_else(|| "verify-x".into())
 }
 
+/// Read the project before the measurement (its Python, its settings): a project that cannot
+/// be read fails the run before the observation window, not after it.
+pub fn open_project(project: &ProjectConfig) -> Result<Box<dyn Target>> {
+    project.preflight()?;
+    Ok(project.open()?)
+}
+
 /// Drop migrations for the indexes to drop, planned by `emit` with the project (Django:
 /// `RemoveIndexConcurrently` when the index is in a model's `Meta.indexes`, else `RunSQL`),
 /// placed under `<stem>-migrations/`. Without drops: nothing.
 pub fn drop_migrations(
     report: &VerifyReport,
     catalog: &Catalog,
-    project: &ProjectConfig,
-    out_dir: &Path,
+    target: &dyn Target,
     stem: &str,
 ) -> Result<(Vec<EmittedFile>, Vec<String>)> {
     let drops = drop_proposals(report, catalog);
@@ -92,20 +98,9 @@ pub fn drop_migrations(
         drop: drops,
         ..Recommendation::default()
     };
-    let cfg = EmitConfig {
-        out_dir: Some(out_dir.to_path_buf()),
-        project: Some(project.clone()),
-        write_into_project: false,
-    };
-    let target = crate::emit::open_target(&cfg)?;
     // Nothing to create: no name to choose.
     let named = crate::naming::name(rec, catalog, []);
-    let plan = crate::emit::plan_files(
-        &named,
-        catalog,
-        target.as_deref(),
-        env!("CARGO_PKG_VERSION"),
-    )?;
+    let plan = crate::emit::plan_files(&named, catalog, Some(target), env!("CARGO_PKG_VERSION"))?;
     let files = plan
         .files
         .into_iter()

@@ -16,6 +16,7 @@ pub mod control;
 #[cfg(test)]
 mod fixtures;
 pub mod measure;
+pub mod noise;
 pub mod render;
 
 use std::io::Write;
@@ -75,6 +76,18 @@ pub async fn run(config: &VerifyConfig, out: &mut dyn Write) -> Result<Outcome> 
             .map(PathBuf::from)
             .unwrap_or_default(),
     };
+    // Everything knowable now is checked before the measurement (which may watch the server
+    // for minutes): the output folder, the project and its Python.
+    if let Some(d) = &config.out {
+        crate::preflight::writable_folder(d)?;
+    }
+    let target = match &config.project {
+        Some(p) => {
+            say("reading the Django project");
+            Some(measure::open_project(p)?)
+        }
+        None => None,
+    };
     say(match &config.measurement {
         Measurement::Live(_) => "reading pg_stat_statements, the indexes and write statistics now",
         Measurement::Snapshot(_) => "reading the second snapshot",
@@ -102,10 +115,10 @@ pub async fn run(config: &VerifyConfig, out: &mut dyn Write) -> Result<Outcome> 
             kind: FileKind::SqlScript,
         });
     }
-    if let Some(project) = &config.project {
+    if let Some(target) = &target {
         say("planning drop migrations with the Django project");
         let (migrations, notes) =
-            measure::drop_migrations(&report, &now.catalog, project, &out_dir, &stem)?;
+            measure::drop_migrations(&report, &now.catalog, target.as_ref(), &stem)?;
         report.notes.extend(notes);
         for m in &migrations {
             report

@@ -176,11 +176,17 @@ pub fn text(report: &VerifyReport) -> String {
 pub fn control_line(report: &VerifyReport) -> String {
     match &report.control {
         Some(c) => format!(
-            "Control: {} statement(s) no recommended index touches, {} calls since the baseline, {:.2}× (before/after){}; the \"corrected\" speedups divide by it.",
+            "Control: {} statement(s) no recommended index touches, {} calls since the baseline, {:.2}× (before/after){}; the \"corrected\" speedups divide by it{}.",
             c.statements.len(),
             c.calls,
             c.speedup(),
-            if c.moved { ": the load differed" } else { "" }
+            if c.moved { ": the load differed" } else { "" },
+            c.spread
+                .map(|s| format!(
+                    "; its statements scattered {:.2}× around that (the noise a slowdown must beat)",
+                    s.exp()
+                ))
+                .unwrap_or_default()
         ),
         None => format!(
             "Control: none (fewer than {} statements that no recommended index touches ran at least {} times in the \"after\" measurement); speedups are not corrected for a change of load.",

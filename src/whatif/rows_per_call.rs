@@ -181,6 +181,7 @@ mod tests {
                 rows,
                 shared_blks_hit: 0,
                 shared_blks_read: 0,
+                stddev_time_ms: None,
             }],
             ..Default::default()
         }

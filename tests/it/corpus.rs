@@ -127,6 +127,7 @@ fn parse_rate(corpus: &CorpusFile, catalog: &Catalog) -> (usize, usize, Vec<Stri
             rows: 0,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         };
         match parse_statement(&stmt, catalog) {
             Ok(_) => shapes += 1,
@@ -234,6 +235,7 @@ fn r18_every_parsed_corpus_statement_plans() {
             rows: 0,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         };
         if let Ok(shape) = parse_statement(&stmt, &cap.catalog) {
             // An INSERT's cost is writing; analyze does not plan it either.

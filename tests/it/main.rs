@@ -28,6 +28,7 @@ mod reliability_faults;
 mod reliability_names;
 mod reliability_readonly;
 mod reliability_workload;
+mod review_verify;
 mod select;
 mod select_earns;
 mod select_slower;

@@ -58,6 +58,7 @@ async fn normalised(db: &str, client: &tokio_postgres::Client, texts: &[String])
             rows: 1,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         });
     }
     out
@@ -235,6 +236,7 @@ fn r18_the_skip_reason_is_the_one_left_after_typing_the_parameters() {
             rows: 1,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         }];
         let failures = plan_all(&url, &["grouped".to_string()], &statements).await;
         let reason = failures.get("grouped").expect("it cannot be planned");

@@ -277,6 +277,7 @@ mod tests {
             rows: 100,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         };
         let shape = crate::parse::parse_statement(&stmt, &catalog).expect("the text parses");
         for_shape(&shape, &catalog)
@@ -367,6 +368,7 @@ mod tests {
             rows: 1,
             shared_blks_hit: 0,
             shared_blks_read: 0,
+            stddev_time_ms: None,
         };
         let shape = crate::parse::parse_statement(&stmt, &catalog).expect("parses");
         let set = crate::candidates::generate(&[shape], &catalog);

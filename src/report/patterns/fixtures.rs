@@ -112,6 +112,7 @@ pub fn statement(query: &str, calls: i64, rows: i64, total_ms: f64) -> Statement
         rows,
         shared_blks_hit: 0,
         shared_blks_read: 0,
+        stddev_time_ms: None,
     }
 }
 

@@ -44,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
                 rows: 1,
                 shared_blks_hit: 0,
                 shared_blks_read: 0,
+                stddev_time_ms: None,
             })
             .collect(),
         ..Default::default()

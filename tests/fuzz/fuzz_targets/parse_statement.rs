@@ -23,6 +23,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         rows: 1,
         shared_blks_hit: 0,
         shared_blks_read: 0,
+        stddev_time_ms: None,
     };
     let _ = idxadvise::parse::parse_statement(&stmt, catalog());
 });
