@@ -252,15 +252,19 @@ fn a_filtered_count_without_a_list_page_is_not_a_paginator_count() {
 #[test]
 fn a_counted_date_lookup_gets_the_date_finding_and_no_well_indexed() {
     let q = queryid(&["COUNT(*)", "AT TIME ZONE $1)::date"]);
-    assert_eq!(pattern(q).as_deref(), Some("date_lookup"), "{}", evidence(q));
+    assert_eq!(
+        pattern(q).as_deref(),
+        Some("date_lookup"),
+        "{}",
+        evidence(q)
+    );
     assert!(evidence(q).contains("created__date"), "{}", evidence(q));
     let e = entry(q);
     assert_eq!(e["verdict"], "filtered_walk", "{e}");
     assert!(
-        e["evidence"]
-            .as_str()
-            .unwrap_or("")
-            .contains("plan reads all of shop_ticket_created_4d5e6f7a on shop_ticket through a filter"),
+        e["evidence"].as_str().unwrap_or("").contains(
+            "plan reads all of shop_ticket_created_4d5e6f7a on shop_ticket through a filter"
+        ),
         "{e}"
     );
 }
