@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::document::count_skips;
 use super::evidence::{Costed, PlanPair};
-use super::patterns::{Findings, PatternInput};
+use super::patterns::siblings::Member;
+use super::patterns::{Findings, PatternInput, Siblings};
 use super::{
     triage, Report, ReportIndex, ReportStatement, TriageInput, WorkloadSummary,
     REPORT_FORMAT_VERSION,
@@ -83,14 +84,30 @@ fn views<'a>(costed: Costed<'a>) -> Vec<View<'a>> {
 /// The whole report.
 pub fn assemble(inputs: &Inputs<'_>) -> Report {
     let views = views(inputs.costed);
-    let mut report = build(inputs, &views);
-    report.findings = findings(inputs, &views, &report.triage);
+    let siblings = siblings(inputs, &views);
+    let mut report = build(inputs, &views, &siblings);
+    report.findings = findings(inputs, &views, &report.triage, &siblings);
     add_named_statements(&mut report, inputs.costed.snapshot);
     super::evidence::mark_risks(&mut report, inputs.pairs, inputs.costed.snapshot);
     report
 }
 
-fn build(inputs: &Inputs<'_>, views: &[View<'_>]) -> Report {
+/// What the workload says about each statement (its list page, its per-row calls), and the
+/// statements an index a limit left out would help.
+fn siblings(inputs: &Inputs<'_>, views: &[View<'_>]) -> Siblings {
+    let members: Vec<Member<'_>> = views
+        .iter()
+        .map(|v| Member {
+            statement: v.statement,
+            shape: v.shape,
+        })
+        .collect();
+    let mut s = Siblings::new(&members, &inputs.costed.snapshot.catalog);
+    s.left_out = left_out_evidence(&inputs.named.rec).into_keys().collect();
+    s
+}
+
+fn build(inputs: &Inputs<'_>, views: &[View<'_>], siblings: &Siblings) -> Report {
     let Costed {
         snapshot,
         shapes,
@@ -136,6 +153,7 @@ fn build(inputs: &Inputs<'_>, views: &[View<'_>]) -> Report {
                     .unwrap_or(0.0),
                 left_out: left_out.get(&st.queryid).cloned(),
                 skip: skip_of.get(&st.queryid).copied(),
+                per_row: siblings.per_row.get(&st.queryid).map(String::as_str),
             }
         })
         .collect();
@@ -237,7 +255,12 @@ fn build(inputs: &Inputs<'_>, views: &[View<'_>]) -> Report {
 
 /// The Django findings: every statement through the patterns, weighted with the per-call
 /// overhead, before and after the recommended indexes.
-fn findings(inputs: &Inputs<'_>, views: &[View<'_>], triage: &super::Triage) -> Findings {
+fn findings(
+    inputs: &Inputs<'_>,
+    views: &[View<'_>],
+    triage: &super::Triage,
+    siblings: &Siblings,
+) -> Findings {
     let snapshot = inputs.costed.snapshot;
     let ws = &snapshot.write_stats;
     let writes_per_s = |shape: &QueryShape| -> Option<f64> {
@@ -309,6 +332,7 @@ fn findings(inputs: &Inputs<'_>, views: &[View<'_>], triage: &super::Triage) -> 
         &pattern_inputs,
         &snapshot.catalog,
         inputs.per_call_overhead_ms,
+        siblings,
         &verdict_of,
     )
 }

@@ -21,8 +21,79 @@ pub const MAX_SELECT_LIST: usize = 40;
 pub fn statement_label(query: &str, n: usize) -> String {
     let one: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
     let elided = elide_select_list(&one);
-    let plain = unquote_plain(&elided);
-    cut(&drop_single_qualifier(&plain), n)
+    let plain = drop_single_qualifier(&unquote_plain(&elided));
+    if plain.chars().count() <= n {
+        return plain;
+    }
+    cut(&elide_join_conditions(&plain), n)
+}
+
+/// Replace the condition of each top-level `JOIN … ON (…)` with `…`: Django joins on a foreign
+/// key, which the two table names already say, and the WHERE after it tells statements apart.
+fn elide_join_conditions(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let (mut depth, mut in_str, mut in_ident) = (0i32, false, false);
+    let mut i = 0;
+    let mut copied = 0;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            in_str = c != b'\'';
+        } else if in_ident {
+            in_ident = c != b'"';
+        } else {
+            match c {
+                b'\'' => in_str = true,
+                b'"' => in_ident = true,
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                b' ' if depth == 0
+                    && b.len() >= i + 5
+                    && b[i + 1..i + 5].eq_ignore_ascii_case(b"ON (") =>
+                {
+                    let open = i + 4;
+                    if let Some(close) = matching_paren(b, open) {
+                        out.push_str(&s[copied..open + 1]);
+                        out.push('…');
+                        copied = close;
+                        i = close;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    out.push_str(&s[copied..]);
+    out
+}
+
+/// The index of the `)` that closes the `(` at `open`.
+fn matching_paren(b: &[u8], open: usize) -> Option<usize> {
+    let (mut depth, mut in_str, mut in_ident) = (0i32, false, false);
+    for (i, &c) in b.iter().enumerate().skip(open) {
+        if in_str {
+            in_str = c != b'\'';
+        } else if in_ident {
+            in_ident = c != b'"';
+        } else {
+            match c {
+                b'\'' => in_str = true,
+                b'"' => in_ident = true,
+                b'(' => depth += 1,
+                b')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(i);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// In a statement on one table (one FROM, no JOIN, no comma after the table), drop the
@@ -198,5 +269,29 @@ mod tests {
             statement_label("UPDATE \"t\" SET \"a\" = $1", 10),
             "UPDATE t …"
         );
+    }
+
+    /// The reviewer's two category pages (the second with an `Exists` annotation) read the
+    /// same when cut at the join: a label that must be cut gives up the join conditions before
+    /// the WHERE.
+    #[test]
+    fn a_long_join_gives_up_its_join_condition_before_its_where() {
+        let cols = r#""catalogue_product"."id", "catalogue_product"."structure", "catalogue_product"."title", "catalogue_product"."rating""#;
+        let join = r#"FROM "catalogue_product" INNER JOIN "catalogue_productcategory" ON ("catalogue_product"."id" = "catalogue_productcategory"."product_id")"#;
+        let exists = r#"EXISTS(SELECT $4 AS "a" FROM "partner_stockrecord" U0 WHERE (U0."num_in_stock" > (U0."num_allocated") AND U0."product_id" = ("catalogue_product"."id")) LIMIT $5)"#;
+        let a = format!(
+            r#"SELECT {cols} {join} WHERE ("catalogue_productcategory"."category_id" = $1 AND "catalogue_product"."is_public") ORDER BY "catalogue_product"."rating" DESC, "catalogue_product"."id" ASC LIMIT $2"#
+        );
+        let b = format!(
+            r#"SELECT {cols}, {exists} AS "has_stock" {join} WHERE ("catalogue_productcategory"."category_id" = $3 AND {exists}) ORDER BY "catalogue_product"."title" ASC LIMIT $6"#
+        );
+        let (la, lb) = (statement_label(&a, 140), statement_label(&b, 140));
+        assert_ne!(la, lb);
+        assert_eq!(
+            la,
+            "SELECT … FROM catalogue_product INNER JOIN catalogue_productcategory ON (…) WHERE (catalogue_productcategory.category_id = $1 AND catalogue…"
+        );
+        // Wide enough: the condition stays.
+        assert!(statement_label(&a, 400).contains("ON (catalogue_product.id = "));
     }
 }

@@ -511,6 +511,7 @@ mod tests {
                 table_rows: 300_000.0,
                 left_out: None,
                 skip: None,
+                per_row: None,
             },
             TriageInput {
                 queryid: 2,
@@ -524,6 +525,7 @@ mod tests {
                 table_rows: 0.0,
                 left_out: None,
                 skip: None,
+                per_row: None,
             },
         ]);
         Report {

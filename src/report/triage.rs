@@ -104,6 +104,10 @@ pub struct TriageInput<'a> {
     pub left_out: Option<String>,
     /// Why it was left out of the analysis or could not be planned, when it was.
     pub skip: Option<&'a Skipped>,
+    /// When the workload shows it runs once per row another statement listed (the list of
+    /// its parent table: [`super::patterns::siblings`]), that evidence. Without it, no
+    /// statement is "likely N+1", however often it runs: a lookup once per request is not.
+    pub per_row: Option<&'a str>,
 }
 
 /// One statement's triage.
@@ -132,7 +136,9 @@ pub struct Triage {
     pub shares: Vec<(Verdict, f64)>,
 }
 
-/// Problem: "likely N+1" must not flag every fast lookup. What we do: at least this many calls…
+/// Problem: "likely N+1" must not flag every fast lookup, nor a lookup run once per request.
+/// What we do: evidence from the workload that it runs once per listed row
+/// ([`TriageInput::per_row`]), and at least this many calls…
 const NPLUSONE_MIN_CALLS: i64 = 100;
 /// …at most this many rows per call on average…
 const NPLUSONE_MAX_ROWS_PER_CALL: f64 = 1.5;
@@ -218,16 +224,17 @@ fn classify(i: &TriageInput<'_>, median_calls: f64) -> (Verdict, String) {
     } else {
         0.0
     };
-    if i.calls >= NPLUSONE_MIN_CALLS
-        && rows_per_call <= NPLUSONE_MAX_ROWS_PER_CALL
-        && i.key_lookup
-        && shape.tables.len() == 1
-        && (i.calls as f64) >= NPLUSONE_CALLS_VS_MEDIAN * median_calls
-    {
+    if let Some(per_row) = i.per_row.filter(|_| {
+        i.calls >= NPLUSONE_MIN_CALLS
+            && rows_per_call <= NPLUSONE_MAX_ROWS_PER_CALL
+            && i.key_lookup
+            && shape.tables.len() == 1
+            && (i.calls as f64) >= NPLUSONE_CALLS_VS_MEDIAN * median_calls
+    }) {
         return (
             Verdict::LikelyNPlusOne,
             format!(
-                "{} calls of {rows_per_call:.1} row each by key on {}",
+                "{} calls of {rows_per_call:.1} row each by key on {}, one per listed row: {per_row}",
                 i.calls, shape.tables[0].table
             ),
         );
@@ -394,6 +401,9 @@ mod tests {
                 table_rows: 20_000.0,
                 left_out: None,
                 skip: None,
+                per_row: Some(
+                    "5000 calls, 50.0× the 100 calls of the statement listing shop_order",
+                ),
             },
             // An aggregate over every order.
             TriageInput {
@@ -408,6 +418,7 @@ mod tests {
                 table_rows: 300_000.0,
                 left_out: None,
                 skip: None,
+                per_row: None,
             },
             // Orders of a customer, newest first: an index fixes it.
             TriageInput {
@@ -422,6 +433,7 @@ mod tests {
                 table_rows: 300_000.0,
                 left_out: None,
                 skip: None,
+                per_row: None,
             },
             TriageInput {
                 queryid: 13,
@@ -435,6 +447,7 @@ mod tests {
                 table_rows: 20_000.0,
                 left_out: None,
                 skip: None,
+                per_row: None,
             },
             TriageInput {
                 queryid: 14,
@@ -448,6 +461,7 @@ mod tests {
                 table_rows: 300_000.0,
                 left_out: None,
                 skip: None,
+                per_row: None,
             },
         ];
         let t = triage(&inputs);
@@ -486,6 +500,7 @@ mod tests {
                 table_rows: 100_000.0,
                 left_out: None,
                 skip,
+                per_row: None,
             };
         let sel: &'static QueryShape = Box::leak(Box::new(sel));
         let refused: &'static Skipped = Box::leak(Box::new(refused));
@@ -530,6 +545,7 @@ mod tests {
             table_rows: 100_000.0,
             left_out,
             skip: None,
+            per_row: None,
         };
         assert_eq!(
             triage(&[input(None)]).entries[0].verdict,
@@ -539,6 +555,52 @@ mod tests {
         let t = triage(&[input(Some(e.into()))]);
         assert_eq!(t.entries[0].verdict, Verdict::LeftOutByLimit);
         assert_eq!(t.entries[0].evidence, e);
+    }
+
+    /// The reviewer's product page: a count by product run once per request, as often as the
+    /// page's other statements, has no per-row evidence and is not "likely N+1".
+    #[test]
+    fn a_lookup_without_per_row_evidence_is_not_n_plus_one() {
+        let sel = shape(StatementKind::Select, "storefront_productviewevent");
+        let pk_plan = plan(&["Aggregate", "Index Only Scan"], 1.0, 8.3, &["x"]);
+        let input = |per_row| TriageInput {
+            queryid: 1,
+            calls: 1047,
+            total_time_ms: 4200.0,
+            rows: 1047,
+            shape: Some(&sel),
+            baseline: Some(&pk_plan),
+            before_after: Some((8.3, 8.3)),
+            key_lookup: true,
+            table_rows: 900_000.0,
+            left_out: None,
+            skip: None,
+            per_row,
+        };
+        // The rest of the workload: statements called far less often (median 10 calls).
+        let other = |queryid| TriageInput {
+            queryid,
+            calls: 10,
+            total_time_ms: 10.0,
+            per_row: None,
+            ..input(None)
+        };
+        let verdict = |per_row| {
+            let t = triage(&[input(per_row), other(2), other(3)]);
+            t.entries
+                .iter()
+                .find(|e| e.queryid == 1)
+                .cloned()
+                .expect("triaged")
+        };
+        assert_eq!(verdict(None).verdict, Verdict::WellIndexed);
+        let e = &verdict(Some("1047 calls, 5.0× the 209 calls of the list"));
+        assert_eq!(e.verdict, Verdict::LikelyNPlusOne);
+        assert!(
+            e.evidence.contains("one per listed row: 1047 calls"),
+            "{}",
+            e.evidence
+        );
     }
 
     #[test]
@@ -557,6 +619,7 @@ mod tests {
             table_rows: 20_000.0,
             left_out: None,
             skip: None,
+            per_row: None,
         }];
         assert_eq!(triage(&inputs).entries[0].verdict, Verdict::WellIndexed);
     }
@@ -572,6 +635,7 @@ mod tests {
             table: "helpdesk_ticket".into(),
             kept_rows: 1500.0,
             table_rows: 300_000.0,
+            whole: false,
         }));
         let inputs = vec![TriageInput {
             queryid: 1,
@@ -585,6 +649,7 @@ mod tests {
             table_rows: 300_000.0,
             left_out: None,
             skip: None,
+            per_row: None,
         }];
         let e = &triage(&inputs).entries[0];
         assert_eq!(e.verdict, Verdict::FilteredWalk);

@@ -38,6 +38,22 @@ fn values_line(vals: &[(String, u64)]) -> (String, u64) {
     (parts.join(", "), total)
 }
 
+/// The comparison operator written right before `$p` in `text` (`col >= $1` → `>=`), when it
+/// is one of `ops` (the operators of the parameter's side of the range).
+fn operator_before<'o>(text: &str, p: u32, ops: &[&'o str]) -> Option<&'o str> {
+    let needle = format!("${p}");
+    let mut from = 0;
+    while let Some(at) = text[from..].find(&needle).map(|i| from + i) {
+        from = at + needle.len();
+        if text[from..].starts_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let before = text[..at].trim_end();
+        return ops.iter().copied().find(|op| before.ends_with(op));
+    }
+    None
+}
+
 /// The evidence line of one statement's observed values.
 pub fn evidence(obs: &ObservedStatement, shape: Option<&QueryShape>) -> String {
     let n = obs
@@ -62,8 +78,22 @@ pub fn evidence(obs: &ObservedStatement, shape: Option<&QueryShape>) -> String {
             Some((ParamOp::Limit, _)) => "LIMIT".to_string(),
             Some((ParamOp::Offset, _)) => "OFFSET".to_string(),
             Some((ParamOp::Eq, Some(c))) => format!("{c} ="),
-            Some((ParamOp::Lower, Some(c))) => format!("{c} >"),
-            Some((ParamOp::Upper, Some(c))) => format!("{c} <"),
+            // Lower: the parameter bounds the column from above (`col < $n`); Upper: from
+            // below (`col >= $n`). The operator as written when the text shows it.
+            Some((ParamOp::Lower, Some(c))) => {
+                let text = shape.map(|s| s.plan_text.as_str()).unwrap_or("");
+                format!(
+                    "{c} {}",
+                    operator_before(text, p, &["<=", "<"]).unwrap_or("<")
+                )
+            }
+            Some((ParamOp::Upper, Some(c))) => {
+                let text = shape.map(|s| s.plan_text.as_str()).unwrap_or("");
+                format!(
+                    "{c} {}",
+                    operator_before(text, p, &[">=", ">"]).unwrap_or(">")
+                )
+            }
             Some((ParamOp::Like, Some(c))) => format!("{c} LIKE"),
             _ => format!("${p} ="),
         };
@@ -162,5 +192,55 @@ mod tests {
             evidence(o.get(1).expect("obs"), Some(&shape)),
             "status = 'pending': 100% of 212 samples; LIMIT '100': 100% of 212 samples (pg_stat_activity samples); 3 samples bound server-side (values not visible)"
         );
+    }
+
+    /// The reviewer's `date_placed >= $1` was shown as `date_placed < '…'`: the operator is
+    /// the statement's own, on the right side of the range.
+    #[test]
+    fn a_range_parameter_is_shown_with_its_own_operator() {
+        let mut b = ObservationBuilder::default();
+        b.add_tuple(
+            1,
+            vec![Some("2026-11-06".into()), Some("2026-12-01".into())],
+            ValueSource::Activity,
+            10,
+            false,
+        );
+        let o = b.finish();
+        let range = |param, column: &str, op| ParamUse {
+            param,
+            schema: None,
+            table: Some("order_order".into()),
+            column: Some(column.into()),
+            op,
+        };
+        let shape = QueryShape {
+            queryid: 1,
+            kind: StatementKind::Select,
+            plan_text: "SELECT COUNT(*) FROM \"order_order\" WHERE (\"order_order\".\"date_placed\" >= $1::timestamptz AND \"order_order\".\"date_placed\" < $2::timestamptz)".into(),
+            param_count: 2,
+            tables: vec![],
+            params: vec![
+                range(1, "date_placed", ParamOp::Upper),
+                range(2, "date_placed", ParamOp::Lower),
+            ],
+            limit: None,
+            offset: false,
+        };
+        let e = evidence(o.get(1).expect("obs"), Some(&shape));
+        assert!(
+            e.starts_with(
+                "date_placed >= '2026-11-06': 100% of 10 samples; date_placed < '2026-12-01'"
+            ),
+            "{e}"
+        );
+        // Without the text, the side of the range is still right.
+        let bare = QueryShape {
+            plan_text: String::new(),
+            ..shape
+        };
+        let e = evidence(o.get(1).expect("obs"), Some(&bare));
+        assert!(e.starts_with("date_placed > '2026-11-06'"), "{e}");
+        assert!(e.contains("; date_placed < '2026-12-01'"), "{e}");
     }
 }

@@ -1,8 +1,9 @@
 //! An index walked only for its order, through a filter that keeps few of the rows it reads.
 //!
 //! Stage `whatif` (pure: a plan in, a fact out). Must not touch the database. Invariant: only a
-//! plan whose LIMIT sits on an index scan without an index condition, with a filter the
-//! planner expects to keep under [`WALK_SHARE`] of the table, is flagged.
+//! plan whose LIMIT (or plain aggregate: a `.count()`) sits on an index scan without an index
+//! condition, with a filter the planner expects to keep under [`WALK_SHARE`] of the table, is
+//! flagged.
 //!
 //! Problem: such a plan uses an index, so it looked "already well indexed", but the index only
 //! gives the order: the scan reads rows newest first and throws away every row the filter
@@ -12,6 +13,11 @@
 //! discarding 99.99% of the rows read. What we do: record the index, the rows the planner
 //! expects the filter to keep and the table's rows, so triage can say what the index really
 //! does and what would serve the statement (an index led by the filtered column or expression).
+//! A count reads the whole index the same way (an index-only scan is a narrower copy of the
+//! table, not an access path): `COUNT(*) … WHERE (date_placed AT TIME ZONE $1)::date = $2`
+//! walked all 500k entries of the `date_placed` index, its filter removing 166k rows in each
+//! of three processes. For a parallel scan the planner's rows are per process: the kept rows
+//! are scaled by the parallel divisor of the Gather above it.
 
 use serde::{Deserialize, Serialize};
 
@@ -31,11 +37,24 @@ pub struct FilterWalk {
     pub kept_rows: f64,
     /// The table's rows.
     pub table_rows: f64,
+    /// Read whole for an aggregate (a count), not stopped by a LIMIT.
+    #[serde(default)]
+    pub whole: bool,
 }
 
 impl FilterWalk {
     /// One line of evidence.
     pub fn evidence(&self) -> String {
+        if self.whole {
+            return format!(
+                "plan reads all of {} on {} through a filter, no index condition: it keeps about {:.0} of {:.0} rows ({:.2}%) to count them",
+                self.index,
+                self.table,
+                self.kept_rows,
+                self.table_rows,
+                100.0 * self.kept_rows / self.table_rows.max(1.0)
+            );
+        }
         format!(
             "plan walks {} on {} for the order only: its filter keeps about {:.0} of {:.0} rows ({:.2}%), and the LIMIT stops only when enough matches are found",
             self.index,
@@ -47,36 +66,52 @@ impl FilterWalk {
     }
 }
 
-/// The first index walked for the order through a selective filter under a LIMIT, if any.
+/// The first index walked for the order through a selective filter under a LIMIT, or read
+/// whole through one for a plain aggregate, if any.
 pub fn filter_walk(
     plan: &PlanNode,
     table_rows: &dyn Fn(&str) -> Option<f64>,
 ) -> Option<FilterWalk> {
-    plan.walk()
-        .into_iter()
-        .filter(|n| n.node_type == "Limit")
-        .filter_map(|n| n.plans.first().and_then(walked_index))
-        .find_map(|scan| {
-            let table = scan.relation.clone()?;
-            let rows = table_rows(&table).filter(|r| *r > 0.0)?;
-            (scan.plan_rows < WALK_SHARE * rows).then(|| FilterWalk {
-                index: scan.index_name.clone().unwrap_or_default(),
-                table,
-                kept_rows: scan.plan_rows,
-                table_rows: rows,
-            })
+    plan.walk().into_iter().find_map(|n| {
+        let whole = match n.node_type.as_str() {
+            "Limit" => false,
+            "Aggregate" if n.group_key.is_none() => true,
+            _ => return None,
+        };
+        let (scan, divisor) = walked_index(n.plans.first()?, whole)?;
+        let table = scan.relation.clone()?;
+        let rows = table_rows(&table).filter(|r| *r > 0.0)?;
+        let kept = scan.plan_rows * divisor;
+        (kept < WALK_SHARE * rows).then(|| FilterWalk {
+            index: scan.index_name.clone().unwrap_or_default(),
+            table,
+            kept_rows: kept,
+            table_rows: rows,
+            whole,
         })
+    })
+}
+
+/// PostgreSQL's parallel divisor: the workers plus the leader's share (1 − 0.3 per worker).
+fn parallel_divisor(workers: i64) -> f64 {
+    let w = workers.max(0) as f64;
+    w + (1.0 - 0.3 * w).max(0.0)
 }
 
 /// The index scan without an index condition, with a filter, that a LIMIT above `node` stops
-/// early (looking through nodes that pass rows on as they come).
-fn walked_index(node: &PlanNode) -> Option<&PlanNode> {
+/// early (looking through nodes that pass rows on as they come), or that an aggregate reads
+/// whole (`whole`: also through a Gather and the partial aggregate below it); with the factor
+/// that turns its per-process rows into the plan's.
+fn walked_index(node: &PlanNode, whole: bool) -> Option<(&PlanNode, f64)> {
     match node.node_type.as_str() {
         "Index Scan" | "Index Only Scan" if node.filter.is_some() && node.index_cond.is_none() => {
-            Some(node)
+            Some((node, 1.0))
         }
-        "Result" | "Gather" | "Gather Merge" | "Subquery Scan" if node.plans.len() == 1 => {
-            walked_index(&node.plans[0])
+        "Gather" | "Gather Merge" if node.plans.len() == 1 => walked_index(&node.plans[0], whole)
+            .map(|(n, _)| (n, parallel_divisor(node.workers_planned.unwrap_or(0)))),
+        "Result" | "Subquery Scan" if node.plans.len() == 1 => walked_index(&node.plans[0], whole),
+        "Aggregate" if whole && node.group_key.is_none() && node.plans.len() == 1 => {
+            walked_index(&node.plans[0], whole)
         }
         _ => None,
     }
@@ -115,5 +150,35 @@ mod tests {
         );
         // A filter keeping a fifth of the table is not "almost every row discarded".
         assert_eq!(filter_walk(&plan(""), &|_| Some(7_500.0)), None);
+    }
+
+    /// The reviewer's `.count()` of a `__date` lookup: a parallel index-only scan of the
+    /// whole `date_placed` index under the count, its filter keeping a day's orders.
+    #[test]
+    fn a_count_reading_a_whole_index_through_a_filter_is_flagged() {
+        let json = r#"[{"Plan": {"Node Type": "Aggregate", "Strategy": "Plain", "Total Cost": 9000.0, "Plan Rows": 1,
+          "Plans": [{"Node Type": "Gather", "Workers Planned": 2, "Plan Rows": 2,
+            "Plans": [{"Node Type": "Aggregate", "Strategy": "Plain", "Partial Mode": "Partial", "Plan Rows": 1,
+              "Plans": [{"Node Type": "Index Only Scan", "Index Name": "order_order_date_placed_506a9365",
+                "Relation Name": "order_order", "Plan Rows": 1042,
+                "Filter": "((timezone('UTC'::text, date_placed))::date = '2026-12-06'::date)"}]}]}]}}]"#;
+        let p = parse_explain(json.as_bytes()).expect("plan");
+        let rows = |t: &str| (t == "order_order").then_some(500_000.0);
+        let w = filter_walk(&p, &rows).expect("flagged");
+        assert!(w.whole);
+        assert!((w.kept_rows - 1042.0 * 2.4).abs() < 1e-6, "{}", w.kept_rows);
+        assert!(
+            w.evidence()
+                .starts_with("plan reads all of order_order_date_placed_506a9365 on order_order through a filter"),
+            "{}",
+            w.evidence()
+        );
+        // A count the index's condition serves is not flagged.
+        let served = json.replace(
+            r#""Relation Name": "order_order","#,
+            r#""Relation Name": "order_order", "Index Cond": "(date_placed >= '2026-12-06')","#,
+        );
+        let p = parse_explain(served.as_bytes()).expect("plan");
+        assert_eq!(filter_walk(&p, &rows), None);
     }
 }

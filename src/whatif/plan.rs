@@ -88,6 +88,9 @@ pub struct PlanNode {
     /// `Group Key`.
     #[serde(rename = "Group Key")]
     pub group_key: Option<Vec<String>>,
+    /// `Workers Planned` (Gather, Gather Merge).
+    #[serde(rename = "Workers Planned")]
+    pub workers_planned: Option<i64>,
     /// Children.
     #[serde(rename = "Plans")]
     pub plans: Vec<PlanNode>,

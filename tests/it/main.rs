@@ -34,6 +34,7 @@ mod select_earns;
 mod select_slower;
 mod sql_files;
 mod tls;
+mod triage_siblings;
 mod verify;
 mod verify_load;
 mod whatif;

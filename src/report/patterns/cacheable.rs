@@ -116,6 +116,7 @@ mod tests {
             catalog: &catalog,
             median_calls: 10.0,
             per_call_overhead_ms: 0.2,
+            siblings: &super::super::Siblings::default(),
         };
         let input = |top| super::super::PatternInput {
             statement: &st,

@@ -135,6 +135,7 @@ mod tests {
             catalog: &catalog,
             median_calls: 10.0,
             per_call_overhead_ms: 0.0,
+            siblings: &super::super::Siblings::default(),
         };
         let input = |likes| super::super::PatternInput {
             statement: &st,

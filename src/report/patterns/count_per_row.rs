@@ -3,8 +3,11 @@
 //! Problem: `{{ customer.order_set.count }}` in a list template or a serializer's
 //! `get_order_count` runs one `SELECT COUNT(*) … WHERE "x"."parent_id" = $1` per row.
 //! What we do: a `COUNT(*)` filtered by equality on a foreign key, called at least
-//! [`super::n_plus_one::MIN_CALLS`] times and at least as often as the median statement (a
-//! count is rarely called that often unless it runs once per row of a list).
+//! [`super::n_plus_one::MIN_CALLS`] times and at least as often as the median statement, and
+//! once per row another statement listed ([`super::siblings`]: the list of the parent table
+//! has a fraction of its calls, and no per-request fetch of one parent is called about as
+//! often). A count run once per request (a product page's "viewed 12 times this week") is not
+//! a count per row, however often the page is served.
 //! Example: `SELECT COUNT(*) AS "__count" FROM "shop_order" WHERE "shop_order"."customer_id" =
 //! $1` × 2,000 → `Customer.objects.annotate(order_count=Count("order"))`.
 
@@ -29,8 +32,9 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
     let tbl = table(cx.catalog, t)?;
     let fks = foreign_keys(tbl);
     let key = t.equality.iter().find(|c| fks.contains(c))?;
+    let per_row = cx.siblings.per_row.get(&st.queryid)?;
     Some(format!(
-        "{} counts of {} by {key}, one per parent row",
+        "{} counts of {} by {key}, one per parent row: {per_row}",
         st.calls, t.table
     ))
 }
@@ -42,17 +46,24 @@ mod tests {
 
     #[test]
     fn a_count_per_customer_called_per_row_is_found() {
-        let w = World::new(shop());
-        let (p, e) = w
-            .finding(
-                "SELECT COUNT(*) AS \"__count\" FROM \"shop_order\" WHERE \"shop_order\".\"customer_id\" = $1",
-                2000,
-                2000,
-                400.0,
-            )
-            .expect("found");
+        // 100 pages of 20 customers.
+        let w = World::new(shop()).with(&[(CUSTOMERS, 100, 2000)]);
+        let (p, e) = w.finding(COUNT, 2000, 2000, 400.0).expect("found");
         assert_eq!(p, Pattern::CountPerRow);
         assert!(e.contains("by customer_id"), "{e}");
+    }
+
+    const CUSTOMERS: &str = "SELECT \"shop_customer\".\"id\" FROM \"shop_customer\" ORDER BY \"shop_customer\".\"id\" ASC LIMIT $1 OFFSET $2";
+    const COUNT: &str = "SELECT COUNT(*) AS \"__count\" FROM \"shop_order\" WHERE \"shop_order\".\"customer_id\" = $1";
+
+    /// A count on the customer's own page, as often as the page fetches its customer: once
+    /// per request, not per row, even with a customer list elsewhere in the workload.
+    #[test]
+    fn a_count_once_per_request_is_not_count_per_row() {
+        let page = "SELECT \"shop_customer\".\"id\" FROM \"shop_customer\" WHERE \"shop_customer\".\"email\" = $1 LIMIT $2";
+        let w = World::new(shop()).with(&[(CUSTOMERS, 100, 2000), (page, 2000, 2000)]);
+        assert_eq!(w.finding(COUNT, 2000, 2000, 400.0), None);
+        assert_eq!(World::new(shop()).finding(COUNT, 2000, 2000, 400.0), None);
     }
 
     #[test]

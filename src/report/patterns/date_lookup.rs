@@ -3,9 +3,11 @@
 //!
 //! Problem: the comparison is on an expression of the column, so the planner cannot use an
 //! index on the column for it and scans the table (measured on a 300k-row ticket table: a
-//! sequential scan per call); idxadvise generates no B-tree candidate for such an expression,
-//! so `explain` had nothing to simulate. What we do: a SELECT on a table of at least
-//! [`MIN_ROWS`] rows that compares `(col AT TIME ZONE 'zone')::date` and that no simulated index
+//! sequential scan per call, or an index-only scan reading the whole index through a filter
+//! when the statement only counts); idxadvise generates no B-tree candidate for such an expression,
+//! so `explain` had nothing to simulate. What we do: a SELECT (a list or a `.count()`) on a
+//! table of at least [`MIN_ROWS`] rows that compares `(col AT TIME ZONE zone)::date` (the zone
+//! a literal or, in a pg_stat_statements text, a parameter) and that no simulated index
 //! cut by half gets the rewrite as a range on the column (`created__gte`/`created__lt`, which
 //! the column's index serves, and an index on it is a candidate), or an expression index.
 //! Example: `Ticket.objects.filter(created__date=day)` → `filter(created__gte=start,
@@ -34,12 +36,13 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
         return None;
     }
     Some(format!(
-        "{column}__date compares ({column} AT TIME ZONE '{zone}')::date over {} rows: no index on {column} serves it; a range on {column} does (an index on the column is then a candidate)",
+        "{column}__date compares ({column} AT TIME ZONE {zone})::date over {} rows: no index on {column} serves it; a range on {column} does (an index on the column is then a candidate)",
         rows(largest)
     ))
 }
 
-/// The column and time zone of the first `(<col> AT TIME ZONE '<zone>')::date` in `text`.
+/// The column and time zone (quoted literal, or `$n`) of the first `(<col> AT TIME ZONE
+/// '<zone>')::date` in `text`.
 pub fn date_of_column(text: &str) -> Option<(String, String)> {
     let lower = text.to_ascii_lowercase();
     let mut from = 0;
@@ -57,19 +60,27 @@ pub fn date_of_column(text: &str) -> Option<(String, String)> {
             .map(|c| c.trim_matches('"').to_string())
             .filter(|c| !c.is_empty() && !c.contains(['(', ')', ' ', '\'']))?;
         let after = text[at + " at time zone ".len()..].trim_start();
-        let Some(rest) = after.strip_prefix('\'') else {
+        // The zone: a literal, or a parameter in a pg_stat_statements text (`AT TIME ZONE $1`).
+        let (zone, tail) = if let Some(rest) = after.strip_prefix('\'') {
+            let Some(end) = rest.find('\'') else {
+                continue;
+            };
+            (format!("'{}'", &rest[..end]), &rest[end + 1..])
+        } else if let Some(rest) = after.strip_prefix('$') {
+            let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 {
+                continue;
+            }
+            (format!("${}", &rest[..digits]), &rest[digits..])
+        } else {
             continue;
         };
-        let Some(end) = rest.find('\'') else {
-            continue;
-        };
-        let zone = &rest[..end];
-        let tail = rest[end + 1..].trim_start();
+        let tail = tail.trim_start();
         let Some(tail) = tail.strip_prefix(')') else {
             continue;
         };
         if tail.trim_start().to_ascii_lowercase().starts_with("::date") {
-            return Some((column, zone.to_string()));
+            return Some((column, zone));
         }
     }
     None
@@ -87,11 +98,16 @@ mod tests {
     fn django_date_lookups_are_read() {
         assert_eq!(
             date_of_column(DATE),
-            Some(("created_at".into(), "UTC".into()))
+            Some(("created_at".into(), "'UTC'".into()))
         );
         assert_eq!(
             date_of_column("SELECT 1 FROM t WHERE (t.ts AT TIME ZONE 'Europe/Paris')::date = '2026-11-01'::date"),
-            Some(("ts".into(), "Europe/Paris".into()))
+            Some(("ts".into(), "'Europe/Paris'".into()))
+        );
+        // pg_stat_statements replaces the zone with a parameter.
+        assert_eq!(
+            date_of_column("SELECT COUNT(*) AS \"__count\" FROM \"order_order\" WHERE (\"order_order\".\"date_placed\" AT TIME ZONE $1)::date = $2::date"),
+            Some(("date_placed".into(), "$1".into()))
         );
         assert_eq!(
             date_of_column("SELECT (ts AT TIME ZONE 'UTC')::timestamp FROM t"),

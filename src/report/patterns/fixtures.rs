@@ -43,6 +43,8 @@ pub fn tracker() -> Catalog {
 pub struct World {
     pub catalog: Catalog,
     pub median_calls: f64,
+    /// Other statements of the workload: (text, calls, rows), queryids 1000, 1001, …
+    pub siblings: Vec<(String, i64, i64)>,
 }
 
 impl World {
@@ -50,7 +52,17 @@ impl World {
         World {
             catalog,
             median_calls: 10.0,
+            siblings: vec![],
         }
+    }
+
+    /// The same world with these other statements in the workload: (text, calls, rows).
+    pub fn with(mut self, siblings: &[(&str, i64, i64)]) -> World {
+        self.siblings = siblings
+            .iter()
+            .map(|(q, c, r)| (q.to_string(), *c, *r))
+            .collect();
+        self
     }
 
     /// Parse `query` (a pg_stat_statements text) and classify it.
@@ -88,10 +100,35 @@ impl World {
             top_values: None,
             like_values: None,
         };
+        let others: Vec<Statement> = self
+            .siblings
+            .iter()
+            .enumerate()
+            .map(|(n, (q, c, r))| Statement {
+                queryid: 1000 + n as i64,
+                ..statement(q, *c, *r, *c as f64)
+            })
+            .collect();
+        let other_shapes: Vec<crate::parse::QueryShape> = others
+            .iter()
+            .map(|o| {
+                crate::parse::parse_statement(o, &self.catalog)
+                    .unwrap_or_else(|s| panic!("fixture sibling must parse: {s:?}"))
+            })
+            .collect();
+        let members: Vec<super::siblings::Member<'_>> = std::iter::once((&st, &shape))
+            .chain(others.iter().zip(&other_shapes))
+            .map(|(statement, shape)| super::siblings::Member {
+                statement,
+                shape: Some(shape),
+            })
+            .collect();
+        let siblings = super::Siblings::new(&members, &self.catalog);
         let cx = Context {
             catalog: &self.catalog,
             median_calls: self.median_calls,
             per_call_overhead_ms: super::DEFAULT_PER_CALL_OVERHEAD_MS,
+            siblings: &siblings,
         };
         classify(&input, &cx)
     }

@@ -33,6 +33,9 @@ mod over_fetching;
 mod paginator_count;
 mod random_order;
 pub mod render;
+pub mod siblings;
+
+pub use siblings::Siblings;
 
 #[cfg(test)]
 mod fixtures;
@@ -78,10 +81,10 @@ impl Pattern {
     pub const ALL: [Pattern; 11] = [
         Pattern::CountPerRow,
         Pattern::NPlusOne,
+        Pattern::DateLookup,
         Pattern::PaginatorCount,
         Pattern::DeepOffset,
         Pattern::ContainsSearch,
-        Pattern::DateLookup,
         Pattern::OverFetching,
         Pattern::DistinctJoin,
         Pattern::FanOutSort,
@@ -195,6 +198,9 @@ pub struct Context<'a> {
     pub median_calls: f64,
     /// Per-call overhead, ms.
     pub per_call_overhead_ms: f64,
+    /// What the other statements of the workload say about each statement: its list page,
+    /// its per-row calls.
+    pub siblings: &'a Siblings,
 }
 
 /// A statement matched by a pattern.
@@ -316,12 +322,14 @@ pub fn findings(
     inputs: &[PatternInput<'_>],
     catalog: &Catalog,
     per_call_overhead_ms: f64,
+    siblings: &Siblings,
     verdict_of: &dyn Fn(i64) -> Option<(&'static str, &'static str)>,
 ) -> Findings {
     let cx = Context {
         catalog,
         median_calls: median_select_calls(inputs),
         per_call_overhead_ms,
+        siblings,
     };
     let total: f64 = inputs
         .iter()
@@ -563,7 +571,16 @@ mod tests {
             },
         ];
         let verdict = |_q: i64| Some(("no index helps", "cache, denormalise or change the query"));
-        let f = findings(&inputs, &catalog, 0.2, &verdict);
+        // The order list that makes the lookups one per row (the workload's evidence).
+        let siblings = Siblings {
+            per_row: [(
+                42,
+                "20000 calls, 100.0× the 200 calls of the order list".to_string(),
+            )]
+            .into(),
+            ..Siblings::default()
+        };
+        let f = findings(&inputs, &catalog, 0.2, &siblings, &verdict);
         assert_eq!(f.findings.len(), 1);
         assert_eq!(f.findings[0].pattern, Pattern::NPlusOne);
         // (400 + 20,000 × 0.2) / (4,400 + 1,000.2)
@@ -575,7 +592,7 @@ mod tests {
         assert_eq!(f.after[0].what, "N+1 queries");
         assert!(f.weighting.contains("0.20 ms per call"));
         // Without the overhead, execution time alone ranks the report first.
-        let plain = findings(&inputs, &catalog, 0.0, &verdict);
+        let plain = findings(&inputs, &catalog, 0.0, &siblings, &verdict);
         assert_eq!(plain.after[0].what, "no index helps");
     }
 
@@ -601,7 +618,7 @@ mod tests {
         // 1000 ms × 1% + 100 calls × 0.2 ms = 30 ms after, of 1,020 ms before.
         assert!((weight_after(&input, 0.2) - 30.0).abs() < 1e-9);
         let verdict = |_q: i64| Some(("served by the new indexes", "measure"));
-        let f = findings(&[input], &catalog, 0.2, &verdict);
+        let f = findings(&[input], &catalog, 0.2, &Siblings::default(), &verdict);
         assert!(
             (f.after_ratio - 30.0 / 1020.0).abs() < 1e-9,
             "{}",

@@ -5,8 +5,11 @@
 //! What we do: a SELECT on one table, filtered only by equality on its primary key or a
 //! single-column foreign key (Django's `.get()`/related access: `WHERE "x"."id" = $1 LIMIT 21`,
 //! or the `IN (…)` of a prefetch), returning about one row per call, called at least
-//! [`MIN_CALLS`] times and [`CALLS_VS_MEDIAN`]× the workload's median. The relation is named
-//! from the foreign keys that point at the table.
+//! [`MIN_CALLS`] times and [`CALLS_VS_MEDIAN`]× the workload's median, and once per row another
+//! statement listed ([`super::siblings`]: a list of the parent table with a fraction of its
+//! calls, and no per-request fetch of one parent about as often). A lookup run once per
+//! request, however often, is not an N+1. The relation is named from the foreign keys that
+//! point at the table.
 //! Example: `SELECT … FROM "shop_customer" WHERE "shop_customer"."id" = $1 LIMIT 21`, 5,000
 //! calls → `Order.objects.select_related("customer")`.
 
@@ -45,6 +48,7 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
     if !by_pk && !by_fk {
         return None;
     }
+    let per_row = cx.siblings.per_row.get(&st.queryid)?;
     let relation = if by_pk {
         // Who points at this table: name the foreign key a select_related would follow.
         let referencing: Vec<String> = cx
@@ -85,7 +89,7 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
         )
     };
     Some(format!(
-        "{} calls of {rpc:.1} row each by {} on {}{relation}",
+        "{} calls of {rpc:.1} row each by {} on {}{relation}; one per listed row: {per_row}",
         st.calls,
         if by_pk { "primary key" } else { "foreign key" },
         t.table
@@ -128,9 +132,12 @@ mod tests {
     use super::super::fixtures::{shop, World};
     use super::super::Pattern;
 
+    /// The order feed: 50 pages of 100 orders, each serialized with its customer.
+    const ORDER_FEED: &str = "SELECT \"shop_order\".\"id\", \"shop_order\".\"customer_id\" FROM \"shop_order\" ORDER BY \"shop_order\".\"id\" DESC LIMIT $1";
+
     #[test]
     fn a_customer_fetched_per_order_is_n_plus_one_through_the_order_foreign_key() {
-        let w = World::new(shop());
+        let w = World::new(shop()).with(&[(ORDER_FEED, 50, 5000)]);
         let f = w.finding(
             "SELECT \"shop_customer\".\"id\", \"shop_customer\".\"email\", \"shop_customer\".\"name\", \"shop_customer\".\"is_active\", \"shop_customer\".\"created_at\", \"shop_customer\".\"deleted_at\" FROM \"shop_customer\" WHERE \"shop_customer\".\"id\" = $1 LIMIT $2",
             5000,
@@ -180,7 +187,8 @@ mod tests {
         fk.definition = "FOREIGN KEY (tag_id) REFERENCES shop_tag(id)".into();
         tags.constraints.push(fk);
         catalog.tables.push(tags);
-        let w = World::new(catalog);
+        let items = "SELECT \"shop_orderitem\".\"id\", \"shop_orderitem\".\"product_id\" FROM \"shop_orderitem\" WHERE \"shop_orderitem\".\"order_id\" = $1";
+        let w = World::new(catalog).with(&[(items, 1000, 5000)]);
         let (_, evidence) = w
             .finding(
                 "SELECT \"shop_product\".\"id\", \"shop_product\".\"name\" FROM \"shop_product\" WHERE \"shop_product\".\"id\" = $1 LIMIT $2",
@@ -198,7 +206,7 @@ mod tests {
 
     #[test]
     fn a_prefetch_style_lookup_by_foreign_key_names_prefetch_related() {
-        let w = World::new(shop());
+        let w = World::new(shop()).with(&[(ORDER_FEED, 100, 3000)]);
         let (p, evidence) = w
             .finding(
                 "SELECT \"shop_orderitem\".\"id\", \"shop_orderitem\".\"order_id\" FROM \"shop_orderitem\" WHERE \"shop_orderitem\".\"order_id\" = $1",
@@ -213,7 +221,7 @@ mod tests {
 
     #[test]
     fn a_rare_lookup_or_a_list_is_not_n_plus_one() {
-        let w = World::new(shop());
+        let w = World::new(shop()).with(&[(ORDER_FEED, 50, 5000)]);
         let q = "SELECT \"shop_customer\".\"id\" FROM \"shop_customer\" WHERE \"shop_customer\".\"id\" = $1 LIMIT $2";
         assert_ne!(
             w.finding(q, 20, 20, 1.0).map(|f| f.0),
@@ -223,6 +231,25 @@ mod tests {
         let list = "SELECT \"shop_orderitem\".\"id\" FROM \"shop_orderitem\" WHERE \"shop_orderitem\".\"order_id\" = $1";
         assert_ne!(
             w.finding(list, 3000, 30_000, 90.0).map(|f| f.0),
+            Some(Pattern::NPlusOne)
+        );
+    }
+
+    /// The reviewer's product page: the customer looked up once per request, as often as the
+    /// request's own order fetch, is no N+1 however often it runs; without any list of orders
+    /// in the workload there is no evidence either.
+    #[test]
+    fn a_lookup_once_per_request_is_not_n_plus_one() {
+        let q = "SELECT \"shop_customer\".\"id\" FROM \"shop_customer\" WHERE \"shop_customer\".\"id\" = $1 LIMIT $2";
+        let order = "SELECT \"shop_order\".\"id\", \"shop_order\".\"customer_id\" FROM \"shop_order\" WHERE \"shop_order\".\"id\" = $1 LIMIT $2";
+        let per_request = World::new(shop()).with(&[(ORDER_FEED, 50, 5000), (order, 5000, 5000)]);
+        assert_eq!(per_request.finding(q, 5000, 5000, 150.0), None);
+        let alone = World::new(shop());
+        assert_eq!(alone.finding(q, 5000, 5000, 150.0), None);
+        // The same lookup with the feed as its only parent statement is one.
+        let feed = World::new(shop()).with(&[(ORDER_FEED, 50, 5000)]);
+        assert_eq!(
+            feed.finding(q, 5000, 5000, 150.0).map(|f| f.0),
             Some(Pattern::NPlusOne)
         );
     }

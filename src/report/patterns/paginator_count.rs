@@ -3,10 +3,13 @@
 //!
 //! Problem: no index makes counting half a million rows cheap; the count is often the
 //! slowest statement of a list endpoint.
-//! What we do: a `COUNT(*) AS "__count"` statement over a table of at least [`MIN_ROWS`] rows
-//! whose predicted cost the recommended indexes do not cut by [`INDEX_FIXES`] or more, and
-//! that takes at least [`MIN_MEAN_MS`] per call (an existing index already serves a faster
-//! one: a filtered count over a few thousand rows is not worth a pagination change).
+//! What we do: a `COUNT(*) AS "__count"` statement whose list page is in the workload (a
+//! SELECT with `LIMIT`/`OFFSET` over the same tables and `WHERE`: [`super::siblings`]; a
+//! filtered `.count()` without one is a plain count and gets ordinary triage), over a table of
+//! at least [`MIN_ROWS`] rows, whose predicted cost neither the recommended indexes nor an
+//! index a limit left out cut by [`INDEX_FIXES`] or more, and that takes at least
+//! [`MIN_MEAN_MS`] per call (an existing index already serves a faster one: a filtered count
+//! over a few thousand rows is not worth a pagination change).
 //! Example: `SELECT COUNT(*) AS "__count" FROM "tracker_issue" WHERE "tracker_issue"."deleted_at"
 //! IS NULL` on 500k issues → DRF `CursorPagination` or an estimated count.
 
@@ -28,6 +31,11 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
     {
         return None;
     }
+    let id = i.statement.queryid;
+    let page = *cx.siblings.paginated.get(&id)?;
+    if cx.siblings.left_out.contains(&id) {
+        return None;
+    }
     let n = largest_rows(cx.catalog, shape);
     if n < MIN_ROWS {
         return None;
@@ -38,7 +46,7 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
         }
     }
     Some(format!(
-        "paginator count over {} rows of {}{}",
+        "paginator count over {} rows of {}{}; its list page is queryid {page} (LIMIT/OFFSET over the same FROM and WHERE)",
         rows(n),
         shape
             .tables
@@ -55,25 +63,51 @@ mod tests {
     use super::super::Pattern;
 
     const COUNT: &str = "SELECT COUNT(*) AS \"__count\" FROM \"tracker_issue\" WHERE \"tracker_issue\".\"deleted_at\" IS NULL";
+    /// The page the paginator counts for.
+    const PAGE: &str = "SELECT \"tracker_issue\".\"id\" FROM \"tracker_issue\" WHERE \"tracker_issue\".\"deleted_at\" IS NULL ORDER BY \"tracker_issue\".\"id\" ASC LIMIT $1 OFFSET $2";
+
+    fn world() -> World {
+        World::new(tracker()).with(&[(PAGE, 300, 7500)])
+    }
+
+    /// The reviewer's dashboard counts: a filtered count with no list page over the same
+    /// filter is a plain count, however large the table.
+    #[test]
+    fn a_count_without_its_list_page_is_not_a_paginator_count() {
+        let alone = World::new(tracker());
+        assert_ne!(
+            alone.finding(COUNT, 300, 300, 8000.0).map(|f| f.0),
+            Some(Pattern::PaginatorCount)
+        );
+        let other = "SELECT \"tracker_issue\".\"id\" FROM \"tracker_issue\" WHERE \"tracker_issue\".\"deleted_at\" IS NOT NULL ORDER BY \"tracker_issue\".\"id\" ASC LIMIT $1 OFFSET $2";
+        let w = World::new(tracker()).with(&[(other, 300, 7500)]);
+        assert_ne!(
+            w.finding(COUNT, 300, 300, 8000.0).map(|f| f.0),
+            Some(Pattern::PaginatorCount)
+        );
+    }
 
     #[test]
     fn the_corpus_paginator_count_over_a_large_table_is_found() {
-        let w = World::new(tracker());
+        let w = world();
         let (p, e) = w.finding(COUNT, 300, 300, 8000.0).expect("found");
         assert_eq!(p, Pattern::PaginatorCount);
         assert!(e.contains("500k rows of tracker_issue"), "{e}");
+        assert!(e.contains("its list page is queryid 1000"), "{e}");
     }
 
     #[test]
     fn a_count_an_index_fixes_or_a_small_table_is_not_this_pattern() {
-        let w = World::new(tracker());
+        let w = world();
         let fixed = w.finding_with(COUNT, 300, 300, 8000.0, None, Some((10_000.0, 40.0)), None);
         assert_ne!(fixed.map(|f| f.0), Some(Pattern::PaginatorCount));
         let mut small = tracker();
         for t in &mut small.tables {
             t.rows = t.rows.min(1000.0);
         }
-        let f = World::new(small).finding(COUNT, 300, 300, 30.0);
+        let f = World::new(small)
+            .with(&[(PAGE, 300, 7500)])
+            .finding(COUNT, 300, 300, 30.0);
         assert_ne!(f.map(|f| f.0), Some(Pattern::PaginatorCount));
     }
 
@@ -81,7 +115,7 @@ mod tests {
     /// however large the table.
     #[test]
     fn a_fast_count_is_not_a_paginator_problem() {
-        let w = World::new(tracker());
+        let w = world();
         assert!(w.finding(COUNT, 300, 300, 330.0).is_none());
     }
 }
