@@ -235,3 +235,4 @@ fn hash_and_gin_indexes_are_not_taken_for_btrees() {
         );
     }
 }
+mod superseded;
