@@ -107,6 +107,29 @@ pub fn propose_superseded(
             });
         }
     }
+    // A copy (or prefix) proposed because of an index that now goes too is covered by the new
+    // index instead: of the two copies of `(customer_id)` beside a new `(customer_id, x)`, both
+    // go, each because of the new index.
+    let superseded: Vec<(String, String, String, usize, String)> = drops
+        .iter()
+        .filter_map(|d| {
+            Some((
+                d.schema.clone(),
+                d.table.clone(),
+                d.index.clone(),
+                d.superseded_by?,
+                d.covered_by.clone()?,
+            ))
+        })
+        .collect();
+    for d in drops.iter_mut().filter(|d| d.superseded_by.is_none()) {
+        if let Some((.., by, label)) = superseded.iter().find(|(s, t, i, ..)| {
+            *s == d.schema && *t == d.table && d.covered_by.as_deref() == Some(i.as_str())
+        }) {
+            d.covered_by = Some(label.clone());
+            d.superseded_by = Some(*by);
+        }
+    }
     drops.sort_by(|a, b| (&a.schema, &a.table, &a.index).cmp(&(&b.schema, &b.table, &b.index)));
 }
 
@@ -334,18 +357,40 @@ mod tests {
             proposed(9, new(&["product_id", "basket_id"], &[])),
         ];
         // The product index is already proposed (say, as a duplicate): not twice.
-        let mut drops = vec![DropProposal {
-            schema: "public".into(),
-            table: "order_line".into(),
-            index: "order_line_product_id_aa".into(),
-            reason: DropReason::Duplicate,
-            covered_by: Some("order_line_product_id_bb".into()),
-            size_bytes: 1 << 20,
-            verified: false,
-            write_saving_ms_per_s: 0.0,
-            note: None,
-            superseded_by: None,
-        }];
+        let copy = DropProposal {
+            index: "order_line_order_id_copy".into(),
+            covered_by: Some("order_line_order_id_b9148391".into()),
+            ..drop_template()
+        };
+        let mut drops = vec![
+            copy,
+            DropProposal {
+                schema: "public".into(),
+                table: "order_line".into(),
+                index: "order_line_product_id_aa".into(),
+                reason: DropReason::Duplicate,
+                covered_by: Some("order_line_product_id_bb".into()),
+                size_bytes: 1 << 20,
+                verified: false,
+                write_saving_ms_per_s: 0.0,
+                note: None,
+                superseded_by: None,
+            },
+        ];
+        fn drop_template() -> DropProposal {
+            DropProposal {
+                schema: "public".into(),
+                table: "order_line".into(),
+                index: String::new(),
+                reason: DropReason::Duplicate,
+                covered_by: None,
+                size_bytes: 1 << 20,
+                verified: false,
+                write_saving_ms_per_s: 0.0,
+                note: None,
+                superseded_by: None,
+            }
+        }
         propose_superseded(
             &mut drops,
             &cat,
@@ -366,14 +411,20 @@ mod tests {
                     Some("order_line(order_id) INCLUDE (product_id, quantity)")
                 ),
                 (
+                    "order_line_order_id_copy",
+                    Some(7),
+                    Some("order_line(order_id) INCLUDE (product_id, quantity)")
+                ),
+                (
                     "order_line_product_id_aa",
                     None,
                     Some("order_line_product_id_bb")
                 ),
             ],
-            "the unique index is never proposed"
+            "the unique index is never proposed; the copy of a superseded index is covered by the new one"
         );
         assert_eq!(drops[0].reason, DropReason::Redundant);
+        assert_eq!(drops[1].reason, DropReason::Duplicate);
         let names: Vec<String> = vec!["order_l_order_i_1_idx".into(), "b".into(), "c".into()];
         name_superseding(&mut drops, &create, &names);
         assert_eq!(
@@ -382,7 +433,10 @@ mod tests {
         );
         assert_eq!(
             superseded_notes(&drops, false),
-            vec!["drop public.order_line_order_id_b9148391 in the same change: the new index order_l_order_i_1_idx serves every statement it serves; frees 4.0 MiB".to_string()]
+            vec![
+                "drop public.order_line_order_id_b9148391 in the same change: the new index order_l_order_i_1_idx serves every statement it serves; frees 4.0 MiB".to_string(),
+                "drop public.order_line_order_id_copy in the same change: the new index order_l_order_i_1_idx serves every statement it serves; frees 1.0 MiB".to_string(),
+            ]
         );
     }
 }
