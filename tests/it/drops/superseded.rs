@@ -142,9 +142,13 @@ fn a_new_index_led_by_an_existing_ones_keys_drops_it_in_the_same_run() {
     let report = analyze(&c.url(&db), &out, &[]);
     let indexes = &report["indexes"];
 
-    // (order_id) INCLUDE (…) or (order_id, …) covering the line's columns, beside (order_id).
-    let line = new_index(&report, "public.sup_line", "(\"order_id\"")
-        .unwrap_or_else(|| panic!("a new index led by order_id: {report:#}"));
+    // (order_id) INCLUDE (product_id, quantity), beside (order_id).
+    let line = new_index(
+        &report,
+        "public.sup_line",
+        "(\"order_id\") INCLUDE (\"product_id\", \"quantity\")",
+    )
+    .unwrap_or_else(|| panic!("a new index led by order_id: {report:#}"));
     assert_superseded(&report, "sup_line_order_id", line);
     // (product_id, viewed_at DESC) beside (product_id).
     let view = new_index(
