@@ -223,7 +223,15 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         .as_ref()
         .map(|t| t.reserved_names())
         .unwrap_or_default();
-    let named = crate::naming::name(rec, &snapshot.catalog, reserved);
+    let mut named = crate::naming::name(rec, &snapshot.catalog, reserved);
+    crate::select::superseded::name_superseding(
+        &mut named.rec.drop,
+        &named.rec.create,
+        &named.names,
+    );
+    let write_known = named.rec.write_rates.as_ref().is_some_and(|r| r.known());
+    let superseded = crate::select::superseded::superseded_notes(&named.rec.drop, write_known);
+    named.rec.notes.extend(superseded);
     let names = named.by_candidate();
 
     // evidence: baseline and final plans of every analysed statement (from the cache where

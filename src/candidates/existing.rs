@@ -33,7 +33,7 @@ pub(crate) fn served_by<'t>(
     })
 }
 
-fn keys_match(want: &[IndexKey], have: &[ExistingKey], any_order: bool) -> bool {
+pub(crate) fn keys_match(want: &[IndexKey], have: &[ExistingKey], any_order: bool) -> bool {
     let lead = &have[..want.len().min(have.len())];
     if any_order {
         return want
@@ -80,7 +80,7 @@ fn includes(spec: &IndexSpec, x: &ExistingIndex) -> bool {
         .all(|c| x.include.contains(c) || x.keys.iter().any(|k| !k.is_expression && k.expr == *c))
 }
 
-fn same_predicate(spec: &IndexSpec, x: &ExistingIndex) -> bool {
+pub(crate) fn same_predicate(spec: &IndexSpec, x: &ExistingIndex) -> bool {
     match (&spec.predicate, &x.predicate) {
         (None, None) => true,
         (Some(p), Some(q)) => {

@@ -9,7 +9,7 @@
 //! already serves a candidate.
 
 pub mod candidate;
-mod existing;
+pub(crate) mod existing;
 pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};

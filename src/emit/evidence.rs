@@ -110,7 +110,17 @@ pub fn drop_line(d: &DropProposal) -> String {
     let by = d
         .covered_by
         .as_ref()
-        .map(|c| format!(" (covered by {})", comment_safe(c)))
+        .map(|c| {
+            format!(
+                " (covered by {}{})",
+                if d.superseded_by.is_some() {
+                    "the new index "
+                } else {
+                    ""
+                },
+                comment_safe(c)
+            )
+        })
         .unwrap_or_default();
     format!(
         "{why}{by}, {}{}",

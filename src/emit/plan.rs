@@ -275,6 +275,7 @@ mod tests {
             size_bytes: 123456,
             verified: false,
             write_saving_ms_per_s: 0.0,
+            superseded_by: None,
             note: None,
         });
         let Planned { plan, .. } = plan(&r, &Catalog::default(), None).unwrap();
@@ -493,6 +494,7 @@ mod tests {
             size_bytes: 8192,
             verified: true,
             write_saving_ms_per_s: 0.0,
+            superseded_by: None,
             note: None,
         };
         let r = Recommendation {
@@ -552,6 +554,7 @@ mod tests {
                 size_bytes: 8192,
                 verified: true,
                 write_saving_ms_per_s: 0.0,
+                superseded_by: None,
                 note: None,
             }],
             ..Recommendation::default()

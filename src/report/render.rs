@@ -110,7 +110,14 @@ pub fn text_table(report: &Report) -> String {
                 d.reason,
                 d.covered_by
                     .as_ref()
-                    .map(|c| format!(" by {c}"))
+                    .map(|c| format!(
+                        " by {}{c}",
+                        if d.superseded_by.is_some() {
+                            "new index "
+                        } else {
+                            ""
+                        }
+                    ))
                     .unwrap_or_default(),
                 human_bytes(d.size_bytes),
                 if d.verified {
@@ -429,7 +436,14 @@ pub fn markdown(report: &Report) -> String {
                 d.reason,
                 d.covered_by
                     .as_ref()
-                    .map(|c| format!(" by `{c}`"))
+                    .map(|c| format!(
+                        " by {}`{c}`",
+                        if d.superseded_by.is_some() {
+                            "new index "
+                        } else {
+                            ""
+                        }
+                    ))
                     .unwrap_or_default(),
                 human_bytes(d.size_bytes),
                 if d.verified {
@@ -577,6 +591,7 @@ mod tests {
                 size_bytes: 6_600_000,
                 verified: false,
                 write_saving_ms_per_s: 0.0,
+                superseded_by: None,
                 note: None,
             }],
             kept: vec![],

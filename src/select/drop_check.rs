@@ -311,6 +311,7 @@ mod tests {
             size_bytes: 1 << 20,
             verified: false,
             write_saving_ms_per_s: 0.0,
+            superseded_by: None,
             note: None,
         }
     }

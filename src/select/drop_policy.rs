@@ -69,6 +69,7 @@ mod tests {
             size_bytes,
             verified: false,
             write_saving_ms_per_s: 0.0,
+            superseded_by: None,
             note: None,
         }
     }

@@ -50,6 +50,7 @@ pub mod run;
 #[cfg(test)]
 mod scenarios;
 pub mod slower;
+pub mod superseded;
 pub mod threshold;
 
 pub use drop_check::{check_drops, HiddenCost, HideIndexes, KeptIndex};

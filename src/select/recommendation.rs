@@ -154,6 +154,10 @@ pub struct DropProposal {
     /// A caveat for the report (e.g. why the read impact was not verified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The candidate id of the recommended new index that makes it redundant
+    /// ([`super::superseded`]); `covered_by` is then that index's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub superseded_by: Option<usize>,
 }
 
 /// A statement's predicted change.

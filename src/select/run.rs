@@ -317,6 +317,14 @@ pub async fn select<W: WhatIf>(
         min_benefit: opts.min_benefit.share(),
     };
     rec.drop = propose_drops(&snapshot.catalog, &write, opts.can_hide);
+    // Existing indexes the new ones make redundant go in the same run, not the next.
+    super::superseded::propose_superseded(
+        &mut rec.drop,
+        &snapshot.catalog,
+        &rec.create,
+        &write,
+        opts.can_hide,
+    );
     if !opts.can_hide && !rec.drop.is_empty() {
         notes.push(
             "drops are not verified: HypoPG < 1.4 cannot hide an existing index from the planner"

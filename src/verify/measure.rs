@@ -131,6 +131,7 @@ pub fn drop_proposals(report: &VerifyReport, catalog: &Catalog) -> Vec<DropPropo
                 size_bytes: i.real_size_bytes.unwrap_or(0),
                 verified: false,
                 write_saving_ms_per_s: i.predicted_write_cost_ms_per_s,
+                superseded_by: None,
                 note: Some(format!("idxadvise verify: {}", i.reason)),
             })
         })

@@ -135,6 +135,7 @@ fn drop(table: &str, index: &str) -> DropProposal {
         size_bytes: 8192,
         verified: true,
         write_saving_ms_per_s: 0.01,
+        superseded_by: None,
         note: None,
     }
 }
