@@ -297,6 +297,27 @@ fn explain_gaps(rec: &idxadvise::select::Recommendation, engine: &HypoWhatIf, sp
     }
 }
 
+/// Whether candidate `c` can serve query `q`: its first key is a column `q` uses on its table.
+fn relevant(specs: &[IndexSpec], q: &QueryShape, c: usize) -> bool {
+    q.tables.iter().any(|a| {
+        a.table == specs[c].table
+            && a.equality
+                .iter()
+                .any(|e| e == specs[c].keys[0].expr.column())
+    })
+}
+
+/// The part of `set` that matters to `q`, sorted (the configuration to ask the planner for).
+fn config_of(specs: &[IndexSpec], q: &QueryShape, set: &[usize]) -> Vec<usize> {
+    let mut v: Vec<usize> = set
+        .iter()
+        .copied()
+        .filter(|&c| relevant(specs, q, c))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
 /// `TPCH_EXACT=1` (minimal engine): at each frontier point, the best set within its budget
 /// over every maximal subset of the candidates some query plan used or that make a query
 /// cheaper alone, costed with the planner (a hypothetical index never makes the planner's
@@ -310,19 +331,8 @@ async fn exact(
     sizes: &[i64],
     point: &idxadvise::select::FrontierPoint,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let relevant = |q: &QueryShape, c: usize| {
-        q.tables.iter().any(|a| {
-            a.table == specs[c].table
-                && a.equality
-                    .iter()
-                    .any(|e| e == specs[c].keys[0].expr.column())
-        })
-    };
-    let cfg = |q: &QueryShape, set: &[usize]| -> Vec<usize> {
-        let mut v: Vec<usize> = set.iter().copied().filter(|&c| relevant(q, c)).collect();
-        v.sort_unstable();
-        v
-    };
+    let relevant = |q: &QueryShape, c: usize| relevant(specs, q, c);
+    let cfg = |q: &QueryShape, set: &[usize]| config_of(specs, q, set);
     let budget = point.budget_bytes;
     let base: HashMap<i64, f64> = shapes
         .iter()
@@ -454,19 +464,8 @@ async fn probe(
     sizes: &[i64],
     point: &idxadvise::select::FrontierPoint,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let relevant = |q: &QueryShape, c: usize| {
-        q.tables.iter().any(|a| {
-            a.table == specs[c].table
-                && a.equality
-                    .iter()
-                    .any(|e| e == specs[c].keys[0].expr.column())
-        })
-    };
-    let cfg = |q: &QueryShape, set: &[usize]| -> Vec<usize> {
-        let mut v: Vec<usize> = set.iter().copied().filter(|&c| relevant(q, c)).collect();
-        v.sort_unstable();
-        v
-    };
+    let relevant = |q: &QueryShape, c: usize| relevant(specs, q, c);
+    let cfg = |q: &QueryShape, set: &[usize]| config_of(specs, q, set);
     // Pool: candidates that make some query at least 1% cheaper alone (from the cache).
     let mut pool: Vec<(f64, usize)> = Vec::new();
     for c in 0..specs.len() {

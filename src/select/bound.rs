@@ -68,13 +68,16 @@ pub fn bound_pool(p: &Problem, set: &[usize], limits: &Limits) -> Vec<usize> {
     pool
 }
 
-/// Read value of `set` (every statement), and write cost of `set`, on the cache.
-fn parts(p: &Problem, set: &[usize]) -> (f64, f64) {
-    let read: f64 = (0..p.stmts.len())
+/// Read value of `set` over every statement, on the cache.
+fn read(p: &Problem, set: &[usize]) -> f64 {
+    (0..p.stmts.len())
         .map(|s| p.read_value(s, p.estimate(s, &p.config_for(s, set))))
-        .sum();
-    let write: f64 = (0..p.tables.len()).map(|t| p.table_write(t, set)).sum();
-    (read, write)
+        .sum()
+}
+
+/// Write cost of `set` over every table.
+fn write(p: &Problem, set: &[usize]) -> f64 {
+    (0..p.tables.len()).map(|t| p.table_write(t, set)).sum()
 }
 
 /// Improve `set` (pruned, fitting `limits`, verified) by a bounded branch and bound.
@@ -115,9 +118,7 @@ pub async fn bound<W: WhatIf>(
             .filter(|(s, cfg)| !p.cache[*s].contains_key(cfg))
             .count();
         p.ensure(whatif, &wanted).await?;
-        let (read, _) = parts(p, &bound_set);
-        let (_, write) = parts(p, &chosen);
-        let ub = read - write;
+        let ub = read(p, &bound_set) - write(p, &chosen);
         let next = (i..pool.len()).find(|&j| {
             let c = pool[j];
             let mut with = chosen.clone();
