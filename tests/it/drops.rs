@@ -56,6 +56,23 @@ fn hiding_keeps_the_index_a_rare_report_needs_and_drops_a_copy() {
         serde_json::from_str(&std::fs::read_to_string(&snap_path).expect("snapshot"))
             .expect("json");
     snap["write_stats"]["seconds"] = serde_json::json!(8.0 * 86400.0);
+    // The report's one run is pinned at what an idle machine records for a short backward
+    // index scan: its recorded time grows with the machine's load, and a heavier report earns
+    // a new index led by `total` that would supersede the one this test is about.
+    let report_run = snap["workload"]["statements"]
+        .as_array_mut()
+        .expect("statements")
+        .iter_mut()
+        .find(|s| {
+            s["query"]
+                .as_str()
+                .is_some_and(|q| q.contains("ORDER BY \"shop_order\".\"total\" DESC LIMIT"))
+        })
+        .expect("the report is in the snapshot");
+    let calls = report_run["calls"].as_f64().expect("calls");
+    report_run["mean_time_ms"] = serde_json::json!(0.05);
+    report_run["total_time_ms"] = serde_json::json!(0.05 * calls);
+    report_run["stddev_time_ms"] = serde_json::json!(0.0);
     std::fs::write(&snap_path, snap.to_string()).expect("write snapshot");
 
     let out = tmp.path().join("out");
@@ -93,25 +110,12 @@ fn hiding_keeps_the_index_a_rare_report_needs_and_drops_a_copy() {
             assert_eq!(copy["superseded_by"], original["superseded_by"], "{copy}");
             assert_eq!(copy["covered_by"], original["covered_by"], "{copy}");
         }
-        // The report must stay served: its index is kept, or a recommended index led by
-        // `total` replaces it (the report's recorded time, and so its weight, grows on a
-        // loaded machine; hidden, the old index is then rightly missed by no statement).
-        let replaced = report["indexes"].as_array().is_some_and(|ixs| {
-            ixs.iter().any(|i| {
-                i["table"] == "public.shop_order"
-                    && i["sql"]
-                        .as_str()
-                        .is_some_and(|sql| sql.contains("(\"total\""))
-            })
-        });
-        if drop_of("shop_order_total_report").is_some() {
-            assert!(
-                replaced,
-                "the report's index must not be dropped: {drops:#?}\nindexes: {:#}",
-                report["indexes"]
-            );
-            return;
-        }
+        // The report must stay served: hidden, its index is missed, so it is kept.
+        assert!(
+            drop_of("shop_order_total_report").is_none(),
+            "the report's index must not be dropped: {drops:#?}\nindexes: {:#}",
+            report["indexes"]
+        );
         let kept = report["kept"].as_array().expect("kept");
         let k = kept
             .iter()
