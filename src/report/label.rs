@@ -33,67 +33,54 @@ pub fn statement_label(query: &str, n: usize) -> String {
 fn elide_join_conditions(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
-    let (mut depth, mut in_str, mut in_ident) = (0i32, false, false);
-    let mut i = 0;
     let mut copied = 0;
-    while i < b.len() {
-        let c = b[i];
-        if in_str {
-            in_str = c != b'\'';
-        } else if in_ident {
-            in_ident = c != b'"';
-        } else {
-            match c {
-                b'\'' => in_str = true,
-                b'"' => in_ident = true,
-                b'(' => depth += 1,
-                b')' => depth -= 1,
-                b' ' if depth == 0
-                    && b.len() >= i + 5
-                    && b[i + 1..i + 5].eq_ignore_ascii_case(b"ON (") =>
-                {
-                    let open = i + 4;
-                    if let Some(close) = matching_paren(b, open) {
-                        out.push_str(&s[copied..open + 1]);
-                        out.push('…');
-                        copied = close;
-                        i = close;
-                        continue;
-                    }
-                }
-                _ => {}
+    for (i, depth) in unquoted(b, 0) {
+        if i < copied || depth != 0 || b[i] != b' ' {
+            continue;
+        }
+        if b.len() >= i + 5 && b[i + 1..i + 5].eq_ignore_ascii_case(b"ON (") {
+            let open = i + 4;
+            if let Some(close) = matching_paren(b, open) {
+                out.push_str(&s[copied..open + 1]);
+                out.push('…');
+                copied = close;
             }
         }
-        i += 1;
     }
     out.push_str(&s[copied..]);
     out
 }
 
-/// The index of the `)` that closes the `(` at `open`.
-fn matching_paren(b: &[u8], open: usize) -> Option<usize> {
+/// The positions of `b` from `start` on that lie outside string literals and quoted
+/// identifiers (their quotes included), each with the parenthesis depth after it, counted from
+/// `start`: a `(` is at depth 1, the `)` that closes it at 0. The one scanner of this module.
+fn unquoted(b: &[u8], start: usize) -> impl Iterator<Item = (usize, i32)> + '_ {
     let (mut depth, mut in_str, mut in_ident) = (0i32, false, false);
-    for (i, &c) in b.iter().enumerate().skip(open) {
+    b.iter().enumerate().skip(start).filter_map(move |(i, &c)| {
         if in_str {
             in_str = c != b'\'';
-        } else if in_ident {
-            in_ident = c != b'"';
-        } else {
-            match c {
-                b'\'' => in_str = true,
-                b'"' => in_ident = true,
-                b'(' => depth += 1,
-                b')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Some(i);
-                    }
-                }
-                _ => {}
-            }
+            return None;
         }
-    }
-    None
+        if in_ident {
+            in_ident = c != b'"';
+            return None;
+        }
+        match c {
+            b'\'' => in_str = true,
+            b'"' => in_ident = true,
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            _ => return Some((i, depth)),
+        }
+        (c == b'(' || c == b')').then_some((i, depth))
+    })
+}
+
+/// The index of the `)` that closes the `(` at `open`.
+fn matching_paren(b: &[u8], open: usize) -> Option<usize> {
+    unquoted(b, open)
+        .find(|&(i, depth)| depth == 0 && b[i] == b')')
+        .map(|(i, _)| i)
 }
 
 /// In a statement on one table (one FROM, no JOIN, no comma after the table), drop the
@@ -141,33 +128,15 @@ fn drop_single_qualifier(s: &str) -> String {
 /// Byte offset of the first top-level ` FROM ` (outside parentheses, quotes and strings).
 fn top_level_from(s: &str) -> Option<usize> {
     let b = s.as_bytes();
-    let (mut depth, mut in_str, mut in_ident) = (0i32, false, false);
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if in_str {
-            in_str = c != b'\'';
-        } else if in_ident {
-            in_ident = c != b'"';
-        } else {
-            match c {
-                b'\'' => in_str = true,
-                b'"' => in_ident = true,
-                b'(' => depth += 1,
-                b')' => depth -= 1,
-                b' ' if depth == 0
-                    && b.len() >= i + 6
-                    && b[i + 1..i + 5].eq_ignore_ascii_case(b"FROM")
-                    && b[i + 5] == b' ' =>
-                {
-                    return Some(i);
-                }
-                _ => {}
-            }
-        }
-        i += 1;
-    }
-    None
+    unquoted(b, 0)
+        .find(|&(i, depth)| {
+            depth == 0
+                && b[i] == b' '
+                && b.len() >= i + 6
+                && b[i + 1..i + 5].eq_ignore_ascii_case(b"FROM")
+                && b[i + 5] == b' '
+        })
+        .map(|(i, _)| i)
 }
 
 fn elide_select_list(one: &str) -> String {
@@ -293,5 +262,19 @@ mod tests {
         );
         // Wide enough: the condition stays.
         assert!(statement_label(&a, 400).contains("ON (catalogue_product.id = "));
+    }
+
+    #[test]
+    fn every_join_gives_up_its_condition_and_quotes_hide_parentheses() {
+        let q = r#"SELECT "o"."id" FROM "o" INNER JOIN "c" ON ("o"."c_id" = "c"."id") LEFT OUTER JOIN "a" ON ("c"."a_id" = "a"."id" AND "a"."note" <> ')(') WHERE ("o"."status" = $1 AND "a"."x(" = $2) ORDER BY "o"."id" DESC"#;
+        assert_eq!(
+            statement_label(q, 120),
+            "SELECT o.id FROM o INNER JOIN c ON (…) LEFT OUTER JOIN a ON (…) WHERE (o.status = $1 AND a.\"x(\" = $2) ORDER BY o.id DESC"
+        );
+        assert_eq!(
+            top_level_from(r#"SELECT ' FROM ', "a FROM b" FROM t"#),
+            Some(27)
+        );
+        assert_eq!(matching_paren(b"(a ')' \")\" (b)) c", 0), Some(14));
     }
 }
