@@ -169,24 +169,40 @@ impl ExistingIndex {
     /// A valid single-column B-tree (tests).
     pub fn btree(name: &str, column: &str, unique: bool) -> ExistingIndex {
         ExistingIndex {
+            unique,
+            ..ExistingIndex::btree_on(name, &[column])
+        }
+    }
+
+    /// A valid, non-unique B-tree on `columns`, with no size and no scans (tests).
+    pub fn btree_on(name: &str, columns: &[&str]) -> ExistingIndex {
+        ExistingIndex {
             name: name.into(),
             definition: String::new(),
             method: IndexMethod::Btree,
-            keys: vec![ExistingKey {
-                expr: column.into(),
-                is_expression: false,
-                desc: false,
-                nulls_first: false,
-                opclass: None,
-            }],
+            keys: columns.iter().map(|c| ExistingKey::column(c)).collect(),
             include: vec![],
             predicate: None,
-            unique,
+            unique: false,
             primary: false,
             constraint: None,
             valid: true,
             size_bytes: 0,
             scans: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+impl ExistingKey {
+    /// An ascending key on a plain column with the default operator class (tests).
+    pub fn column(name: &str) -> ExistingKey {
+        ExistingKey {
+            expr: name.into(),
+            is_expression: false,
+            desc: false,
+            nulls_first: false,
+            opclass: None,
         }
     }
 }

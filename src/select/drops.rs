@@ -132,33 +132,14 @@ pub fn propose_drops(catalog: &Catalog, write: &WriteModel, can_hide: bool) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::catalog::{ExistingKey, Table};
+    use crate::model::catalog::Table;
     use crate::model::IndexMethod;
-
-    fn key(c: &str) -> ExistingKey {
-        ExistingKey {
-            expr: c.into(),
-            is_expression: false,
-            desc: false,
-            nulls_first: false,
-            opclass: None,
-        }
-    }
 
     fn idx(name: &str, cols: &[&str], scans: i64) -> ExistingIndex {
         ExistingIndex {
-            name: name.into(),
-            definition: String::new(),
-            method: IndexMethod::Btree,
-            keys: cols.iter().map(|c| key(c)).collect(),
-            include: vec![],
-            predicate: None,
-            unique: false,
-            primary: false,
-            constraint: None,
-            valid: true,
             size_bytes: 1 << 20,
             scans,
+            ..ExistingIndex::btree_on(name, cols)
         }
     }
 

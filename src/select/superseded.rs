@@ -177,33 +177,14 @@ pub fn superseded_notes(drops: &[DropProposal], write_known: bool) -> Vec<String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::catalog::{ExistingKey, Table};
+    use crate::model::catalog::Table;
     use crate::model::{IndexKey, IndexMethod, PredTerm, Predicate};
-
-    fn key(c: &str) -> ExistingKey {
-        ExistingKey {
-            expr: c.into(),
-            is_expression: false,
-            desc: false,
-            nulls_first: false,
-            opclass: None,
-        }
-    }
 
     fn old(name: &str, cols: &[&str]) -> ExistingIndex {
         ExistingIndex {
-            name: name.into(),
-            definition: String::new(),
-            method: IndexMethod::Btree,
-            keys: cols.iter().map(|c| key(c)).collect(),
-            include: vec![],
-            predicate: None,
-            unique: false,
-            primary: false,
-            constraint: None,
-            valid: true,
             size_bytes: 4 << 20,
             scans: 10,
+            ..ExistingIndex::btree_on(name, cols)
         }
     }
 
