@@ -76,6 +76,43 @@ fn build(db: &str, creates: &[String]) {
     cluster().psql(db, "ANALYZE t");
 }
 
+/// Run the iexact lookup `n` times with different emails after a statistics reset, then
+/// `analyze --format json`: the report, and the triage entry of the lookup (found by its calls).
+fn analyze_after_lookups(db: &str, n: usize) -> (serde_json::Value, serde_json::Value) {
+    let cl = cluster();
+    reset_statements(cl, db);
+    let work: String = (0..n)
+        .map(|i| {
+            format!(
+                "SELECT * FROM t WHERE UPPER(email::text) = UPPER('cust{}@client.com') ORDER BY created DESC LIMIT 10;",
+                i * 1231 % 40000
+            )
+        })
+        .collect();
+    cl.psql(db, &work);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = bin()
+        .args(["analyze", "--quiet", "--format", "json", "--database-url"])
+        .arg(cl.url(db))
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .output()
+        .expect("run analyze");
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{stdout}\n{stderr}");
+    let r: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    let entry = r["triage"]["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["calls"].as_u64() == Some(n as u64))
+        .expect("the statement is triaged")
+        .clone();
+    (r, entry)
+}
+
 #[test]
 fn r_iexact_is_costed_with_the_column_statistics_and_gets_the_expression_index() {
     let db = tickets("proxy_iexact");
@@ -123,31 +160,7 @@ fn r_an_ordering_index_walked_through_a_filter_is_not_well_indexed() {
         "{creates:?}\n{out}"
     );
 
-    reset_statements(cl, &db);
-    let work: String = (0..20)
-        .map(|i| {
-            format!(
-                "SELECT * FROM t WHERE UPPER(email::text) = UPPER('cust{}@client.com') ORDER BY created DESC LIMIT 10;",
-                i * 1231 % 40000
-            )
-        })
-        .collect();
-    cl.psql(&db, &work);
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let o = bin()
-        .args(["analyze", "--quiet", "--format", "json", "--database-url"])
-        .arg(cl.url(&db))
-        .arg("--out")
-        .arg(tmp.path().join("out"))
-        .output()
-        .expect("run analyze");
-    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        matches!(o.status.code(), Some(0 | 1)),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_str(&stdout).expect("json report");
+    let (r, entry) = analyze_after_lookups(&db, 20);
     let sqls: Vec<&str> = r["indexes"]
         .as_array()
         .expect("indexes")
@@ -158,12 +171,6 @@ fn r_an_ordering_index_walked_through_a_filter_is_not_well_indexed() {
         sqls.iter().any(|s| s.contains("upper((\"email\")::text)")),
         "{sqls:?}"
     );
-    let entry = r["triage"]["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .find(|e| e["calls"].as_i64() == Some(20))
-        .expect("the statement is triaged");
     assert_ne!(entry["verdict"], "well_indexed", "{entry}");
 }
 
@@ -223,32 +230,6 @@ fn r_without_column_statistics_the_filtered_walk_is_named() {
         "{out}"
     );
 
-    reset_statements(cl, &db);
-    let work: String = (0..5)
-        .map(|i| {
-            format!(
-                "SELECT * FROM t WHERE UPPER(email::text) = UPPER('cust{}@client.com') ORDER BY created DESC LIMIT 10;",
-                i * 1231 % 40000
-            )
-        })
-        .collect();
-    cl.psql(&db, &work);
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let o = bin()
-        .args(["analyze", "--quiet", "--format", "json", "--database-url"])
-        .arg(cl.url(&db))
-        .arg("--out")
-        .arg(tmp.path().join("out"))
-        .output()
-        .expect("run analyze");
-    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-    let r: serde_json::Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&o.stderr)));
-    let entry = r["triage"]["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .find(|e| e["calls"].as_i64() == Some(5))
-        .expect("the statement is triaged");
+    let (_, entry) = analyze_after_lookups(&db, 5);
     assert_eq!(entry["verdict"], "filtered_walk", "{entry}");
 }
