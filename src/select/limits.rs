@@ -1,11 +1,13 @@
-//! What the limits (storage budget, per-table cap, cap on new indexes) kept out: the statements
-//! an index would have helped, had a limit let it in, and the limits the selection used.
+//! What the limits (storage budget, per-table cap, cap on new indexes, the `--min-benefit` bar)
+//! kept out: the statements an index would have helped, had a limit let it in, and the limits
+//! the selection used.
 //!
 //! Pure on the [`Problem`]'s cache (no EXPLAIN). Invariant: a statement is reported as left out
 //! only when the final set does not help it, one unchosen index alone makes it at least
-//! `min_improvement` cheaper and adds more than the `--min-benefit` amount to the set, and that
-//! index fits no limit beside the set — so "no index helps" is never said of a cheap win a
-//! limit hid.
+//! `min_improvement` cheaper and either adds more than the `--min-benefit` amount to the set
+//! but fits no limit beside it, or adds less than that amount but still more than its write
+//! cost (then the bar is the limit) — so "no index helps" is never said of a cheap win a limit
+//! hid.
 //!
 //! Example: an 11 MB database whose share budget left no room for a 1.1 MiB `(b)` index that
 //! saves 14.5 of 14.6 ms per call: the statement is "left out by the budget: raise it with
@@ -26,6 +28,8 @@ pub enum Limit {
     PerTable,
     /// `--max-indexes`.
     MaxIndexes,
+    /// `--min-benefit`: the index saves more than it costs to maintain, but less than the bar.
+    MinBenefit,
 }
 
 impl Limit {
@@ -35,6 +39,7 @@ impl Limit {
             Limit::Budget => "the budget",
             Limit::PerTable => "the per-table cap",
             Limit::MaxIndexes => "the cap on new indexes",
+            Limit::MinBenefit => "the --min-benefit bar",
         }
     }
 }
@@ -80,8 +85,15 @@ pub struct LimitsUsed {
 const MIB: i64 = 1 << 20;
 
 /// The indexes the limits kept out of `set` (see the module header), by candidate id.
-/// `helped[s]` tells whether the set already helps statement `s`.
-pub fn left_out(p: &Problem, set: &[usize], helped: &[bool], limits: &Limits) -> Vec<LeftOut> {
+/// `helped[s]` tells whether the set already helps statement `s`; `min_benefit` is the
+/// `--min-benefit` share that `limits.min_net` stands for.
+pub fn left_out(
+    p: &Problem,
+    set: &[usize],
+    helped: &[bool],
+    limits: &Limits,
+    min_benefit: f64,
+) -> Vec<LeftOut> {
     let mut per_table = vec![0usize; p.tables.len()];
     for &c in set {
         per_table[p.cands[c].table] += 1;
@@ -93,7 +105,7 @@ pub fn left_out(p: &Problem, set: &[usize], helped: &[bool], limits: &Limits) ->
             continue;
         }
         let base = p.stmts[s].weight.baseline_cost;
-        let best = p.stmts[s]
+        let helping: Vec<(f64, f64, usize)> = p.stmts[s]
             .relevant
             .iter()
             .copied()
@@ -104,30 +116,33 @@ pub fn left_out(p: &Problem, set: &[usize], helped: &[bool], limits: &Limits) ->
                 (saved > 0.0 && saved >= p.min_improvement * base)
                     .then(|| (p.marginal(set, c), after, c))
             })
-            .filter(|(v, _, _)| *v > limits.min_net)
-            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.2.cmp(&a.2)));
-        let Some((_, after, c)) = best else {
-            continue;
+            .collect();
+        let best_of = |keep: &dyn Fn(f64) -> bool| {
+            helping
+                .iter()
+                .copied()
+                .filter(|(v, _, _)| keep(*v))
+                .max_by(|a, b| a.0.total_cmp(&b.0).then(b.2.cmp(&a.2)))
         };
-        let t = p.cands[c].table;
-        let (limit, raise) = if set.len() >= limits.max_indexes {
-            (
-                Limit::MaxIndexes,
-                format!("--max-indexes {}", set.len() + 1),
-            )
-        } else if per_table[t] >= limits.max_per_table {
-            (
-                Limit::PerTable,
-                format!("--max-per-table {}", per_table[t] + 1),
-            )
-        } else if size + p.cands[c].size > limits.budget {
-            let need = size + p.cands[c].size;
-            (
-                Limit::Budget,
-                format!("--budget {}MiB", (need + MIB - 1) / MIB),
-            )
-        } else {
-            continue;
+        let over = best_of(&|v| v > limits.min_net);
+        let under = best_of(&|v| v > 0.0 && v <= limits.min_net);
+        let (limit, raise, after, c) = match (over, under) {
+            (Some((_, after, c)), _) => match limit_of(p, set, &per_table, size, limits, c) {
+                Some((limit, raise)) => (limit, raise, after, c),
+                None => continue,
+            },
+            (None, Some((v, after, c))) if limits.min_net > 0.0 => {
+                // Its share of the workload, rounded down so the flag lets it in.
+                let pct = 100.0 * min_benefit * v / limits.min_net;
+                let shown = (pct * 1000.0).floor() / 1000.0;
+                (
+                    Limit::MinBenefit,
+                    format!("--min-benefit {shown}% (a lower bar: it saves {pct:.3}% of the workload net of writes)"),
+                    after,
+                    c,
+                )
+            }
+            _ => continue,
         };
         let entry = (p.stmts[s].weight.queryid, base, after);
         match out.iter_mut().find(|l| l.candidate == c) {
@@ -147,4 +162,39 @@ pub fn left_out(p: &Problem, set: &[usize], helped: &[bool], limits: &Limits) ->
     }
     out.sort_by_key(|l| l.candidate);
     out
+}
+
+/// The limit that keeps candidate `c` out of `set`, with the option value that lets it in;
+/// `None` when it fits every limit.
+fn limit_of(
+    p: &Problem,
+    set: &[usize],
+    per_table: &[usize],
+    size: i64,
+    limits: &Limits,
+    c: usize,
+) -> Option<(Limit, String)> {
+    {
+        let t = p.cands[c].table;
+        let (limit, raise) = if set.len() >= limits.max_indexes {
+            (
+                Limit::MaxIndexes,
+                format!("--max-indexes {}", set.len() + 1),
+            )
+        } else if per_table[t] >= limits.max_per_table {
+            (
+                Limit::PerTable,
+                format!("--max-per-table {}", per_table[t] + 1),
+            )
+        } else if size + p.cands[c].size > limits.budget {
+            let need = size + p.cands[c].size;
+            (
+                Limit::Budget,
+                format!("--budget {}MiB", (need + MIB - 1) / MIB),
+            )
+        } else {
+            return None;
+        };
+        Some((limit, raise))
+    }
 }

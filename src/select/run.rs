@@ -306,6 +306,7 @@ pub async fn select<W: WhatIf>(
             min_net,
             ..limits
         },
+        opts.min_benefit.share(),
     );
     rec.limits = LimitsUsed {
         budget_bytes: budget,

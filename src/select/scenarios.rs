@@ -841,6 +841,37 @@ async fn r14_what_a_limit_kept_out_is_named_with_the_option_that_lets_it_in() {
     assert_eq!(l.raise, "--max-per-table 2");
 }
 
+/// An index that saves more than it costs but less than `--min-benefit` is "left out by the
+/// --min-benefit bar" with the bar that lets it in (never "no index helps"), and that bar does.
+#[tokio::test]
+async fn r14_an_index_under_the_min_benefit_bar_is_left_out_by_it_with_the_bar_that_lets_it_in() {
+    let w = include_world();
+    let mut opts = cost_opts(1000);
+    opts.min_benefit = MinBenefit::new(0.95).expect("valid");
+    let (rec, _) = w.select(&opts).await;
+    assert!(rec.create.is_empty(), "{rec:#?}");
+    let l = rec
+        .left_out
+        .iter()
+        .find(|l| l.statements.iter().any(|s| s.0 == 1))
+        .unwrap_or_else(|| panic!("statement 1 is left out: {:?}", rec.left_out));
+    assert_eq!(l.limit, super::Limit::MinBenefit);
+    let pct: f64 = l
+        .raise
+        .strip_prefix("--min-benefit ")
+        .and_then(|r| r.split('%').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{}", l.raise));
+    assert!(pct > 0.0 && pct < 95.0, "{}", l.raise);
+    opts.min_benefit = MinBenefit::new(pct / 100.0).expect("valid");
+    let (rec, _) = w.select(&opts).await;
+    assert!(
+        rec.create.iter().any(|c| c.spec == l.spec),
+        "--min-benefit {pct}% lets {} in: {rec:#?}",
+        l.spec.label()
+    );
+}
+
 #[tokio::test]
 async fn r14_random_worlds_recommend_no_index_that_fails_leave_one_out() {
     for seed in 0..40u64 {
