@@ -86,18 +86,23 @@ pub async fn facts(config: &ConnectionConfig) -> Result<Facts, Error> {
     if server.in_recovery {
         if let Some(p) = &config.primary {
             x.primary = Some(match pg::connect(p).await {
-                Ok(pc) => match server::read(&pc.client).await {
-                    Ok(ps) => PrimaryProbe::Reached {
-                        target: pc.target.clone(),
-                        in_recovery: ps.in_recovery,
-                    },
-                    Err(e) => PrimaryProbe::Failed(first_line(&e.to_string())),
-                },
+                Ok(pc) => {
+                    let probe = match server::read(&pc.client).await {
+                        Ok(ps) => PrimaryProbe::Reached {
+                            target: pc.target.clone(),
+                            in_recovery: ps.in_recovery,
+                        },
+                        Err(e) => PrimaryProbe::Failed(first_line(&e.to_string())),
+                    };
+                    pc.close().await;
+                    probe
+                }
                 Err(e) => PrimaryProbe::Failed(first_line(&e.to_string())),
             });
         }
     }
     x.server = server;
+    conn.close().await;
     Ok(x)
 }
 

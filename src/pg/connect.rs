@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use tokio::task::JoinHandle;
 use tokio_postgres::config::{Host, SslMode as PgSslMode};
 use tokio_postgres::{Client, Config, NoTls};
 
@@ -54,6 +55,24 @@ pub struct Connection {
     pub untracked: bool,
     /// Whether the session is encrypted.
     pub tls: bool,
+    /// The task driving the connection; it ends after the client is dropped and the session's
+    /// Terminate message is sent.
+    task: JoinHandle<()>,
+}
+
+/// How long [`Connection::close`] waits for the session to end.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+impl Connection {
+    /// End the session the way a client should: drop the client, so the connection task sends
+    /// PostgreSQL's Terminate message, and wait (at most [`CLOSE_WAIT`]) until it has. A
+    /// process that exits with its connection task still pending leaves "could not send data
+    /// to client" / "connection to client lost" in the server's log instead.
+    pub async fn close(self) {
+        let Connection { client, task, .. } = self;
+        drop(client);
+        let _ = tokio::time::timeout(CLOSE_WAIT, task).await;
+    }
 }
 
 /// The resolved parameters: a tokio-postgres config plus what it cannot express.
@@ -414,7 +433,7 @@ async fn connect_once(
     resolved: &Resolved,
     options_line: &str,
     mode: SslMode,
-) -> Result<(Client, bool), PgError> {
+) -> Result<(Client, bool, JoinHandle<()>), PgError> {
     let mut config = resolved.config.clone();
     config.application_name("idxadvise");
     if !options_line.is_empty() {
@@ -428,10 +447,10 @@ async fn connect_once(
                 .connect(NoTls)
                 .await
                 .map_err(|e| classify(target, e, false))?;
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 let _ = conn.await;
             });
-            Ok((client, false))
+            Ok((client, false, task))
         }
         _ => {
             let tls = tokio_postgres_rustls::MakeRustlsConnect::new(super::tls::tls_config(
@@ -454,10 +473,10 @@ async fn connect_once(
                 .connect(tls)
                 .await
                 .map_err(|e| classify(target, e, true))?;
-            tokio::spawn(async move {
+            let task = tokio::spawn(async move {
                 let _ = conn.await;
             });
-            Ok((client, !is_unix))
+            Ok((client, !is_unix, task))
         }
     }
 }
@@ -495,7 +514,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection, PgError> {
     'lines: for (line, untracked) in &lines {
         for mode in &modes {
             match connect_once(&resolved, line, *mode).await {
-                Ok((client, tls)) => {
+                Ok((client, tls, task)) => {
                     if opts.untracked && !untracked {
                         warnings.push(
                             "pg_stat_statements will record idxadvise's own EXPLAINs: this role may not set pg_stat_statements.track\n(as a superuser: GRANT SET ON PARAMETER pg_stat_statements.track TO <role>;)".to_string(),
@@ -507,6 +526,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection, PgError> {
                         target: resolved.target.clone(),
                         untracked: *untracked,
                         tls,
+                        task,
                     });
                 }
                 Err(e) => {

@@ -176,3 +176,46 @@ fn role_without_pg_monitor_sees_insufficient_privilege() {
     );
     assert!(!p.exists(), "no snapshot");
 }
+
+/// `check` ends its sessions the way a client should (a Terminate message), so a preflight
+/// leaves no "connection to client lost" or "connection reset by peer" in the server's log: on
+/// a monitored server that reads as an incident. Its own cluster, so no other test's sessions
+/// are in the log.
+#[test]
+fn check_closes_its_sessions_cleanly() {
+    let c = crate::support::Cluster::start_primary("log_disconnections = on");
+    c.psql(
+        "postgres",
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE EXTENSION IF NOT EXISTS hypopg",
+    );
+    for args in [&["check"][..], &["check", "--format", "json"][..]] {
+        let mut a: Vec<&str> = args.to_vec();
+        let url = c.url("postgres");
+        a.extend(["--database-url", &url]);
+        let run = idxadvise(&a);
+        assert!(matches!(run.code, 0 | 3), "{}\n{}", run.stdout, run.stderr);
+    }
+    // The server logs a disconnection once the backend has gone: wait for both sessions.
+    let log_path = c.data.join("server.log");
+    let mut log = String::new();
+    for _ in 0..50 {
+        log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.matches("disconnection: session time").count() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    c.stop();
+    assert!(
+        log.matches("disconnection: session time").count() >= 2,
+        "both sessions ended: {log}"
+    );
+    for bad in [
+        "connection to client lost",
+        "Connection reset by peer",
+        "Broken pipe",
+        "unexpected EOF on client connection",
+    ] {
+        assert!(!log.contains(bad), "{bad} in the server log:\n{log}");
+    }
+}
