@@ -123,6 +123,9 @@ pub fn plan_diff(
     if let Some((gb, ga)) = header.generic {
         s.push_str(&format!("# generic plan: cost {gb:.2} -> {ga:.2}\n"));
     }
+    if proxied(&header.query, &before, &after) {
+        s.push_str(PROXY_NOTE);
+    }
     let diff = TextDiff::from_lines(&before, &after);
     s.push_str(
         &diff
@@ -132,6 +135,19 @@ pub fn plan_diff(
             .to_string(),
     );
     s
+}
+
+/// The header line of a statement costed through the column proxy (`whatif::proxy`).
+const PROXY_NOTE: &str = "# costed through the column proxy: UPPER(col) = UPPER(v) is planned as col = v in the C collation, to use the column's statistics (docs/expression-selectivity.md); the real plan compares upper(col), through the index on upper(col)\n";
+
+/// Whether the plans are the column proxy's: the statement compares `UPPER(…) = UPPER(…)`, and
+/// neither plan shows `upper(` (the proxy plans `col COLLATE "C" = v`, which EXPLAIN prints as
+/// `col = v`).
+fn proxied(query: &str, before: &str, after: &str) -> bool {
+    let q: String = query.to_ascii_uppercase().split_whitespace().collect();
+    q.contains("=UPPER(")
+        && !before.to_ascii_lowercase().contains("upper(")
+        && !after.to_ascii_lowercase().contains("upper(")
 }
 
 /// Collapse whitespace runs in a statement text so the header stays on one line.
@@ -213,5 +229,30 @@ mod tests {
             rename_hypothetical("using <1>btree_t_a_b and <1>btree_t_a", &names),
             "using long and short"
         );
+    }
+
+    #[test]
+    fn a_proxied_statement_says_its_plans_are_the_proxys() {
+        let h = |query: &str| PlanDiffHeader {
+            queryid: 9,
+            query: query.into(),
+            calls: 10,
+            mean_ms: 40.0,
+            before_cost: 6789.0,
+            after_cost: 35.0,
+            after_ms: 0.2,
+            values: None,
+            generic: None,
+            observed: None,
+        };
+        let before = "Seq Scan on t  (cost=0.00..6789.00 rows=8 width=50)\n  Filter: ((email)::text = 'a@b'::text)\n";
+        let after = "Index Scan using <1>btree_t_email on t  (cost=0.42..35.00 rows=8 width=50)\n  Index Cond: ((email)::text = 'a@b'::text)\n";
+        let iexact = h("SELECT * FROM t WHERE UPPER(t.email::text) = UPPER($1)");
+        assert!(plan_diff(&iexact, before, after, &[]).contains(PROXY_NOTE));
+        // A plain equality, or a plan that shows upper(): not the proxy.
+        let plain = h("SELECT UPPER(t.name) FROM t WHERE t.email = $1");
+        assert!(!plan_diff(&plain, before, after, &[]).contains("column proxy"));
+        let real = after.replace("(email)::text", "upper((email)::text)");
+        assert!(!plan_diff(&iexact, before, &real, &[]).contains("column proxy"));
     }
 }
