@@ -725,6 +725,112 @@ async fn q15_as_view(
     Ok(rest.trim().to_string())
 }
 
+/// Execution time (ms, best of two runs) and planner total cost of `sql`, or the error (the
+/// session's statement timeout, [`REAL_TIMEOUT_S`]).
+async fn run_real(client: &Client, sql: &str) -> Result<(f64, f64), tokio_postgres::Error> {
+    let mut best = f64::INFINITY;
+    let mut cost = 0.0;
+    for _ in 0..2 {
+        let row = client
+            .query_one(
+                &format!("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}"),
+                &[],
+            )
+            .await?;
+        let v: serde_json::Value = row.get(0);
+        best = best.min(v[0]["Execution Time"].as_f64().unwrap_or(f64::NAN));
+        cost = v[0]["Plan"]["Total Cost"].as_f64().unwrap_or(f64::NAN);
+    }
+    Ok((best, cost))
+}
+
+/// Statement timeout of the measured runs, seconds.
+const REAL_TIMEOUT_S: u64 = 120;
+
+/// `TPCH_REAL=<budget MB>`: judge a frontier point by measurement, not by plan cost. Runs
+/// every query for real (best of two, after a warm-up pass), builds the point's indexes for
+/// real (CREATE INDEX, then ANALYZE), runs them again, prints per query the time and the
+/// planner's cost before and after, then drops the indexes. A query more than 1.2× slower is
+/// what the selection must never cause.
+async fn real_check(
+    client: &Client,
+    texts: &HashMap<i64, String>,
+    specs: &[IndexSpec],
+    point: &idxadvise::select::FrontierPoint,
+    par: u32,
+) -> Result<(), Box<dyn std::error::Error>> {
+    client
+        .batch_execute(&format!(
+            "SET max_parallel_workers_per_gather = {par}; SET statement_timeout = '{REAL_TIMEOUT_S}s'"
+        ))
+        .await?;
+    let mut ids: Vec<i64> = texts.keys().copied().collect();
+    ids.sort_unstable();
+    let mut before = BTreeMap::new();
+    for &q in &ids {
+        before.insert(q, run_real(client, &texts[&q]).await);
+    }
+    let t = Instant::now();
+    let mut names = Vec::new();
+    for (k, &c) in point.candidates.iter().enumerate() {
+        let name = format!("tpch_real_{k}");
+        client
+            .batch_execute(&specs[c].create_sql(&name, false))
+            .await?;
+        names.push(name);
+    }
+    client.batch_execute("ANALYZE").await?;
+    let built = t.elapsed().as_secs_f64();
+    let mut after = BTreeMap::new();
+    for &q in &ids {
+        after.insert(q, run_real(client, &texts[&q]).await);
+    }
+    for name in &names {
+        client
+            .batch_execute(&format!("DROP INDEX {}", idxadvise::pg::quote::ident(name)))
+            .await?;
+    }
+    client.batch_execute("ANALYZE").await?;
+    println!();
+    println!(
+        "measured at {} MB, max_parallel_workers_per_gather = {par}: {} indexes built for real in {built:.0} s",
+        point.budget_bytes / 1_000_000,
+        names.len()
+    );
+    println!("| query | ms before | ms after | speed-up | plan cost before → after |");
+    println!("|---|---|---|---|---|");
+    let (mut sum_b, mut sum_a) = (0.0, 0.0);
+    let (mut faster, mut same, mut slower) = (0, 0, 0);
+    for &q in &ids {
+        // A run that hit the timeout counts as the timeout (a lower bound).
+        let cap = 1000.0 * REAL_TIMEOUT_S as f64;
+        let shown = |r: &Result<(f64, f64), tokio_postgres::Error>| match r {
+            Ok((t, c)) => (*t, format!("{t:.1}"), format!("{c:.0}")),
+            Err(_) => (cap, format!("> {cap:.0} (timeout)"), "–".into()),
+        };
+        let (tb, tb_s, cb) = shown(&before[&q]);
+        let (ta, ta_s, ca) = shown(&after[&q]);
+        sum_b += tb;
+        sum_a += ta;
+        let r = tb / ta;
+        if r > 1.2 {
+            faster += 1;
+        } else if r < 1.0 / 1.2 {
+            slower += 1;
+        } else {
+            same += 1;
+        }
+        let bound = if tb >= cap || ta >= cap { "≥ " } else { "" };
+        println!("| Q{q} | {tb_s} | {ta_s} | {bound}{r:.2}× | {cb} → {ca} |");
+    }
+    println!(
+        "total {sum_b:.0} ms → {sum_a:.0} ms ({:.1}% of the time, a timeout counted as {REAL_TIMEOUT_S} s; the planner predicted {:.1}%): {faster} faster (> 1.2×), {same} within 1.2×, {slower} slower",
+        100.0 * sum_a / sum_b,
+        100.0 * point.relative_cost()
+    );
+    Ok(())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args()
@@ -1123,6 +1229,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!();
+    if let Ok(v) = std::env::var("TPCH_REAL") {
+        let b: i64 = v.parse()?;
+        // A warm-up pass, so the first measured pass does not pay for reading the tables (a
+        // query that times out here times out measured too).
+        client
+            .batch_execute(&format!("SET statement_timeout = '{REAL_TIMEOUT_S}s'"))
+            .await?;
+        for t in texts.values() {
+            let _ = client.batch_execute(t).await;
+        }
+        for (par, rec) in &runs {
+            let pt = rec
+                .frontier
+                .iter()
+                .find(|p| p.budget_bytes == b * mb)
+                .ok_or_else(|| format!("TPCH_REAL: {b} MB is not one of this run's budgets"))?;
+            real_check(&client, &texts, &specs, pt, *par).await?;
+        }
+    }
     for (par, rec) in &runs {
         if let Some(last) = rec.frontier.last() {
             println!("indexes at {largest} MB (par {par}):");
