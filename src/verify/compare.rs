@@ -939,12 +939,16 @@ fn with_real_plans(
         reason.push_str(&format!("; real plans using it: {}", parts.join(", and ")));
     }
     if !usage.not_served.is_empty() {
+        // An invalid or missing index's reason says why already.
         let why = match unusable(ix, now, &plans.building) {
-            Some(w) => w,
-            None => "see their real plans".to_string(),
+            Some(_) if matches!(verdict, IndexVerdict::Invalid | IndexVerdict::NotApplied) => {
+                String::new()
+            }
+            Some(w) => format!(" ({w})"),
+            None => " (see their real plans)".to_string(),
         };
         reason.push_str(&format!(
-            "; statement(s) {} it was chosen for are not served by it ({why})",
+            "; statement(s) {} it was chosen for are not served by it{why}",
             ids(&usage.not_served)
         ));
     }
@@ -1547,9 +1551,10 @@ mod tests {
         assert_eq!(ix.suggestion, Suggestion::Investigate);
         assert_eq!(ix.not_served, vec![101]);
         assert!(
-            ix.reason
-                .contains("statement(s) 101 it was chosen for are not served by it")
-                && ix.reason.contains("is INVALID"),
+            ix.reason.starts_with("INVALID (a failed concurrent build")
+                && ix
+                    .reason
+                    .ends_with("; statement(s) 101 it was chosen for are not served by it"),
             "{}",
             ix.reason
         );

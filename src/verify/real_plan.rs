@@ -339,7 +339,7 @@ mod tests {
         let none = BTreeMap::new();
         let p = real_plan(
             &read(&[&x, "shop_order_pkey"], false),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             &b.indexes,
             &n,
             &none,
@@ -347,13 +347,22 @@ mod tests {
         assert_eq!(p.matches, PlanMatch::AsPredicted);
         assert_eq!(p.uses, vec![x.clone()]);
         assert_eq!(p.other_indexes, vec!["shop_order_pkey".to_string()]);
-        assert_eq!(p.summary(&[x.clone()]), format!("uses {x}, as predicted"));
+        assert_eq!(
+            p.summary(std::slice::from_ref(&x)),
+            format!("uses {x}, as predicted")
+        );
 
         // Valid, but the planner chose a sequential scan: the reason names today's statistics.
-        let p = real_plan(&read(&[], true), &[x.clone()], &b.indexes, &n, &none);
+        let p = real_plan(
+            &read(&[], true),
+            std::slice::from_ref(&x),
+            &b.indexes,
+            &n,
+            &none,
+        );
         assert_eq!(p.matches, PlanMatch::Differs);
         assert_eq!(p.not_used, vec![x.clone()]);
-        let s = p.summary(&[x.clone()]);
+        let s = p.summary(std::slice::from_ref(&x));
         assert!(
             s.starts_with(&format!("predicted to use {x}; real plan uses no new index (a sequential scan): the planner chose a sequential scan over {x}")),
             "{s}"
@@ -366,7 +375,7 @@ mod tests {
 
         let p = real_plan(
             &Err("plan failed: boom".into()),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             &b.indexes,
             &n,
             &none,
@@ -382,7 +391,13 @@ mod tests {
         let x = b.indexes[0].name.clone();
         n.catalog.tables[0].indexes[0].valid = false;
         let none = BTreeMap::new();
-        let p = real_plan(&read(&[], true), &[x.clone()], &b.indexes, &n, &none);
+        let p = real_plan(
+            &read(&[], true),
+            std::slice::from_ref(&x),
+            &b.indexes,
+            &n,
+            &none,
+        );
         let r = p.reason.expect("a reason");
         assert!(
             r.contains("is INVALID (a failed or cancelled CREATE INDEX CONCURRENTLY)"),
@@ -390,17 +405,29 @@ mod tests {
         );
         let building: BTreeMap<String, String> =
             [(x.clone(), "building index: scanning table".to_string())].into();
-        let r = real_plan(&read(&[], true), &[x.clone()], &b.indexes, &n, &building)
-            .reason
-            .expect("a reason");
+        let r = real_plan(
+            &read(&[], true),
+            std::slice::from_ref(&x),
+            &b.indexes,
+            &n,
+            &building,
+        )
+        .reason
+        .expect("a reason");
         assert!(
             r.contains("still being built (building index: scanning table)"),
             "{r}"
         );
         n.catalog.tables[0].indexes.clear();
-        let r = real_plan(&read(&[], true), &[x.clone()], &b.indexes, &n, &none)
-            .reason
-            .expect("a reason");
+        let r = real_plan(
+            &read(&[], true),
+            std::slice::from_ref(&x),
+            &b.indexes,
+            &n,
+            &none,
+        )
+        .reason
+        .expect("a reason");
         assert!(r.contains("does not exist (not applied)"), "{r}");
 
         // Valid, and the table is estimated 10× larger than at the baseline.
@@ -408,7 +435,7 @@ mod tests {
         b.indexes[0].table_rows = Some(n.catalog.tables[0].rows / 10.0);
         let r = real_plan(
             &read(&["shop_order_pkey"], false),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             &b.indexes,
             &n,
             &none,
@@ -428,7 +455,13 @@ mod tests {
         let x = &b.indexes[0];
         let none = BTreeMap::new();
         let used = real_plan(&read(&[&x.name], false), &[], &b.indexes, &n, &none);
-        let unused = real_plan(&read(&[], true), &[x.name.clone()], &b.indexes, &n, &none);
+        let unused = real_plan(
+            &read(&[], true),
+            std::slice::from_ref(&x.name),
+            &b.indexes,
+            &n,
+            &none,
+        );
         let failed = real_plan(&Err("x".into()), &[], &b.indexes, &n, &none);
         // 101 is credited to it (fixtures) and not served; 102 is not credited and uses it.
         let u = index_use(
