@@ -273,3 +273,105 @@ fn verify_reports_an_invalid_index_and_the_statements_it_does_not_serve() {
     );
     assert!(text.contains(&format!("  {owner}: {line}")), "{text}");
 }
+
+/// The recommended index is still being built: a `CREATE INDEX CONCURRENTLY` waits for an older
+/// transaction (an open REPEATABLE READ snapshot) before it marks the index valid. `verify`
+/// reports it INVALID *and* being built (its phase from `pg_stat_progress_create_index`):
+/// measure again, not "drop it".
+#[test]
+fn verify_tells_an_index_still_being_built_from_a_failed_one() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let a = Analysed::new("vplan_building");
+    let owner = a.queryid("SELECT id, note");
+    let x = a.index_for(owner);
+    let script = std::fs::read_to_string(a.out.join("indexes.sql")).expect("indexes.sql");
+    let create = script
+        .lines()
+        .find(|l| l.starts_with("CREATE ") && l.contains(&x))
+        .expect("the CREATE of x")
+        .to_string();
+    a.apply_except(Some(&x));
+    let c = cluster();
+    let psql = |sql: &str| {
+        idxadvise::sandbox::psql_command(&c.bindir, c.port, &a.db)
+            .arg("-c")
+            .arg(sql)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn psql")
+    };
+    // An older snapshot the concurrent build must wait for (ended below, or after 120 s).
+    let mut hold = psql(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) /* vplan_hold */ FROM vp_item; SELECT pg_sleep(120); COMMIT",
+    );
+    let started = Instant::now();
+    while c
+        .psql(
+            &a.db,
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%vplan_hold%' AND state = 'active' AND pid <> pg_backend_pid()",
+        )
+        .trim()
+        == "0"
+    {
+        assert!(started.elapsed() < Duration::from_secs(30), "the snapshot holder did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let build = psql(&create);
+    let phase = loop {
+        let p = c.psql(
+            &a.db,
+            &format!(
+                "SELECT p.phase FROM pg_stat_progress_create_index p JOIN pg_class i ON i.oid = p.index_relid WHERE i.relname = '{x}'"
+            ),
+        );
+        if p.trim().starts_with("waiting for old snapshots") {
+            break p.trim().to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the build did not reach its wait: {p:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    a.traffic();
+    let (v, report) = a.verify();
+    // Let the build finish before asserting (a failed assertion must not leave it waiting).
+    c.psql(
+        &a.db,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%vplan_hold%' AND pid <> pg_backend_pid()",
+    );
+    let _ = hold.wait();
+    let built = build.wait_with_output().expect("the build ends");
+    assert!(built.status.success(), "{built:?}");
+
+    let text = idxadvise::verify::render::text(&report);
+    eprintln!("{text}");
+    assert_eq!(v.code, 1, "{text}");
+    let ix = report.indexes.iter().find(|i| i.name == x).expect("x");
+    assert!(ix.exists && !ix.valid, "{ix:?}");
+    assert_eq!(ix.verdict, IndexVerdict::Invalid);
+    assert_eq!(ix.building.as_deref(), Some(phase.as_str()), "{ix:?}");
+    assert_eq!(ix.suggestion, Suggestion::MeasureAgain, "{}", ix.reason);
+    assert_eq!(ix.drop_sql, None);
+    assert!(
+        ix.reason.starts_with(&format!(
+            "not valid yet: CREATE INDEX is still running ({phase})"
+        )) && ix.not_served.contains(&owner),
+        "{ix:?}"
+    );
+    let s = report
+        .statements
+        .iter()
+        .find(|s| s.queryid == owner)
+        .expect("the owner lookup is reported");
+    let real = s.real_plan.as_ref().expect("its real plan was read");
+    assert_eq!(real.matches, PlanMatch::Differs, "{real:?}");
+    assert!(
+        real.reason
+            .as_deref()
+            .is_some_and(|r| r.contains(&format!("{x} is still being built ({phase})"))),
+        "{real:?}"
+    );
+}
