@@ -123,6 +123,11 @@ pub struct IndexPrediction {
     pub lost_hot_updates_per_s: f64,
     /// Statements it was predicted to help (queryids).
     pub helps: Vec<i64>,
+    /// The planner's row estimate of its table at the baseline (`pg_class.reltuples`), so
+    /// `verify` can tell when a real plan differs because the statistics did (none in
+    /// baselines written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_rows: Option<f64>,
 }
 
 /// Write counters at the baseline.
@@ -195,6 +200,10 @@ pub fn build(
                 write_cost_ms_per_s: p.write_cost_ms_per_s,
                 lost_hot_updates_per_s: p.lost_hot_updates_per_s,
                 helps,
+                table_rows: snapshot
+                    .catalog
+                    .table(&p.spec.schema, &p.spec.table)
+                    .map(|t| t.rows),
             }
         })
         .collect();

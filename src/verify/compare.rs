@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::baseline::{Baseline, IndexPrediction, StatementCounters};
 use super::control::{Control, Member};
+use super::real_plan::{ids, index_use, real_plan, unusable, RealPlan, RealPlans};
 use crate::model::{Snapshot, Statement, TableWrites, WriteSource};
 use crate::pg::quote::ident;
 
@@ -155,6 +156,11 @@ pub struct VerifyReport {
     /// the index kept their speed.
     #[serde(default)]
     pub drops: Vec<DropResult>,
+    /// Whether the statements' real plans were read after the change (EXPLAIN on the server;
+    /// not from a snapshot file): then each statement's `real_plan` and each index's
+    /// `real_plan_users` / `not_served` are filled.
+    #[serde(default)]
+    pub real_plans_read: bool,
 }
 
 /// One recommended drop, measured.
@@ -214,6 +220,20 @@ pub struct IndexResult {
     pub reason: String,
     /// `DROP INDEX CONCURRENTLY IF EXISTS …;` when the suggestion is to drop it.
     pub drop_sql: Option<String>,
+    /// Statements whose real plan uses it, whether it was chosen for them or not (with
+    /// `real_plans_read`).
+    #[serde(default)]
+    pub real_plan_users: Vec<i64>,
+    /// Of those, the statements it was not chosen for.
+    #[serde(default)]
+    pub uncredited_users: Vec<i64>,
+    /// Statements it was chosen for whose real plan does not use it.
+    #[serde(default)]
+    pub not_served: Vec<i64>,
+    /// When INVALID: the phase of the `CREATE INDEX` still running
+    /// (`pg_stat_progress_create_index`); none when the build failed or was cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub building: Option<String>,
 }
 
 /// One statement, predicted and measured.
@@ -253,6 +273,10 @@ pub struct StatementResult {
     /// Recommended drops whose index its baseline plan used.
     #[serde(default)]
     pub uses_dropped: Vec<String>,
+    /// Its plan on the real database after the change: which recommended indexes it uses,
+    /// against the prediction (`uses`), and why they differ (with `real_plans_read`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_plan: Option<RealPlan>,
 }
 
 /// Write-side effect on one table.
@@ -339,7 +363,61 @@ fn classify(
 
 /// Compare the baseline with a snapshot of the server now.
 pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
+    compare_with(baseline, now, None)
+}
+
+/// The statements whose real plan `verify` reads after the change: those `analyze` predicted
+/// a change for, those whose mean time changed beyond the noise (faster or slower), and those
+/// whose baseline plan used a dropped index. (The caller adds every statement on a table that
+/// got a new index, which only the parsed statement knows.)
+pub fn plan_targets(baseline: &Baseline, now: &Snapshot) -> std::collections::BTreeSet<i64> {
+    let (all, _) = measured(baseline, now, &mut vec![]);
+    all.iter()
+        .map(|(_, s)| s)
+        .filter(|s| {
+            s.predicted
+                || !s.uses_dropped.is_empty()
+                || matches!(s.change, Change::Faster | Change::Slower)
+        })
+        .map(|s| s.queryid)
+        .collect()
+}
+
+/// Compare the baseline with a snapshot of the server now and, when read, the statements' real
+/// plans after the change.
+pub fn compare_with(
+    baseline: &Baseline,
+    now: &Snapshot,
+    plans: Option<&RealPlans>,
+) -> VerifyReport {
     let mut notes = vec![];
+    let (all, control) = measured(baseline, now, &mut notes);
+    let mut statements: Vec<(f64, StatementResult)> = vec![];
+    for (total, mut s) in all {
+        s.real_plan = plans.and_then(|p| {
+            let read = p.statements.get(&s.queryid)?;
+            Some(real_plan(
+                read,
+                &s.uses,
+                &baseline.indexes,
+                now,
+                &p.building,
+            ))
+        });
+        let uses_new = s.real_plan.as_ref().is_some_and(|p| !p.uses.is_empty());
+        if s.predicted || !s.uses_dropped.is_empty() || s.change == Change::Slower || uses_new {
+            statements.push((total, s));
+        }
+    }
+    finish(baseline, now, plans, notes, control, statements)
+}
+
+/// Every statement of the baseline, measured (before the report's selection), and the control.
+fn measured(
+    baseline: &Baseline,
+    now: &Snapshot,
+    notes: &mut Vec<String>,
+) -> (Vec<(f64, StatementResult)>, Option<Control>) {
     let reset = match (&baseline.stats_since, &now.workload.stats_since) {
         (Some(a), Some(b)) => a != b,
         _ => false,
@@ -424,9 +502,6 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
                 .map(|sd| control.as_ref().map_or(sd, |c| c.correct(sd))),
         });
         let change = classify(&before, after.as_ref(), control.as_ref());
-        if !predicted && uses_dropped.is_empty() && change != Change::Slower {
-            continue;
-        }
         let result = StatementResult {
             corrected_after_ms: corrected,
             corrected_speedup: corrected.filter(|a| *a > 0.0).map(|a| before_ms / a),
@@ -443,9 +518,25 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
             window,
             change,
             uses: pred.map(|p| p.uses.clone()).unwrap_or_default(),
+            real_plan: None,
         };
         statements.push((b.total_time_ms, result));
     }
+    (statements, control)
+}
+
+/// The report from the selected statements: order, indexes, drops, writes, notes.
+fn finish(
+    baseline: &Baseline,
+    now: &Snapshot,
+    plans: Option<&RealPlans>,
+    mut notes: Vec<String>,
+    control: Option<Control>,
+    mut statements: Vec<(f64, StatementResult)>,
+) -> VerifyReport {
+    let reset = baseline.stats_since.is_some()
+        && now.workload.stats_since.is_some()
+        && baseline.stats_since != now.workload.stats_since;
     statements.sort_by(|a, b| {
         b.1.predicted
             .cmp(&a.1.predicted)
@@ -465,7 +556,7 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
     let indexes: Vec<IndexResult> = baseline
         .indexes
         .iter()
-        .map(|ix| index_result(ix, now, &statements))
+        .map(|ix| index_result(ix, now, &statements, plans))
         .collect();
     notes.extend(unattributed_slowdowns(baseline, &statements));
     let drops = drop_results(baseline, now, &statements);
@@ -489,6 +580,7 @@ pub fn compare(baseline: &Baseline, now: &Snapshot) -> VerifyReport {
         notes,
         control,
         drops,
+        real_plans_read: plans.is_some(),
     }
 }
 
@@ -598,23 +690,44 @@ fn drop_results(
         .collect()
 }
 
-/// Whether a slowdown of `s` counts against the index `ix`: only when the index was chosen for
-/// it (a predicted gain) and its predicted plan uses it. A statement whose predicted plan
-/// touches the index with no gain predicted (planner cost within a percent) may well run
-/// another plan: pg_stat_statements cannot tell, so its slowdown is reported as such, not
-/// blamed on the index ([`unattributed_slowdowns`]).
+/// Whether a slowdown of `s` counts against the index `ix`. With its real plan read: when the
+/// real plan uses the index, whether or not the index was chosen for it. Without: only when
+/// the index was chosen for it (a predicted gain) and its predicted plan uses it; a statement
+/// whose predicted plan touches the index with no gain predicted (planner cost within a
+/// percent) may well run another plan: pg_stat_statements cannot tell, so its slowdown is
+/// reported as such, not blamed on the index ([`unattributed_slowdowns`]).
 fn blames(ix: &IndexPrediction, s: &StatementResult) -> bool {
-    ix.helps.contains(&s.queryid) && s.uses.contains(&ix.name)
+    match s.real_plan.as_ref().filter(|p| p.planned()) {
+        Some(p) => p.uses.contains(&ix.name),
+        None => ix.helps.contains(&s.queryid) && s.uses.contains(&ix.name),
+    }
 }
 
-/// Notes for slower statements whose predicted plan uses a recommended index that was not
-/// chosen for them: not the index's regression, but worth a look.
+/// Notes for slower statements whose predicted plan uses a recommended index that is not
+/// blamed for it: not the index's regression, but worth a look.
 fn unattributed_slowdowns(baseline: &Baseline, statements: &[StatementResult]) -> Vec<String> {
     let mut notes = vec![];
     for ix in &baseline.indexes {
+        let slower = |s: &&StatementResult| {
+            s.change == Change::Slower && s.uses.contains(&ix.name) && !blames(ix, s)
+        };
+        let real: Vec<i64> = statements
+            .iter()
+            .filter(slower)
+            .filter(|s| s.real_plan.as_ref().is_some_and(|p| p.planned()))
+            .map(|s| s.queryid)
+            .collect();
+        if !real.is_empty() {
+            notes.push(format!(
+                "statement(s) {} got slower; their predicted plan uses {} but their real plan does not: not counted against the index (see their real plans)",
+                ids(&real),
+                ix.name
+            ));
+        }
         let ids: Vec<String> = statements
             .iter()
-            .filter(|s| s.change == Change::Slower && s.uses.contains(&ix.name) && !blames(ix, s))
+            .filter(slower)
+            .filter(|s| !s.real_plan.as_ref().is_some_and(|p| p.planned()))
             .map(|s| s.queryid.to_string())
             .collect();
         if !ids.is_empty() {
@@ -632,6 +745,7 @@ fn index_result(
     ix: &IndexPrediction,
     now: &Snapshot,
     statements: &[StatementResult],
+    plans: Option<&RealPlans>,
 ) -> IndexResult {
     let existing = now
         .catalog
@@ -655,11 +769,20 @@ fn index_result(
         .iter()
         .filter(|s| s.change != Change::TooFewCalls)
         .count();
-    let slower: Vec<String> = mine
+    // Every statement whose slowdown counts against it: with real plans, also those it was not
+    // chosen for whose real plan uses it.
+    let slower: Vec<String> = statements
         .iter()
         .filter(|s| s.change == Change::Slower && blames(ix, s))
         .map(|s| s.queryid.to_string())
         .collect();
+    let usage = index_use(
+        ix,
+        statements
+            .iter()
+            .filter_map(|s| Some((s.queryid, s.real_plan.as_ref()?))),
+    );
+    let building = plans.and_then(|p| p.building.get(&ix.name).cloned());
     let drop_sql = format!(
         "DROP INDEX CONCURRENTLY IF EXISTS {}.{};",
         ident(&ix.schema),
@@ -671,10 +794,18 @@ fn index_result(
             Suggestion::Apply,
             "no index of this name on the table: apply its migration (or indexes.sql)".to_string(),
         ),
+        Some(e) if !e.valid && building.is_some() => (
+            IndexVerdict::Invalid,
+            Suggestion::MeasureAgain,
+            format!(
+                "not valid yet: CREATE INDEX is still running ({}); the planner cannot use it until it finishes, then verify again",
+                building.as_deref().unwrap_or_default()
+            ),
+        ),
         Some(e) if !e.valid => (
             IndexVerdict::Invalid,
             Suggestion::Investigate,
-            format!("INVALID (a failed concurrent build, still maintained on writes): {drop_sql} then apply it again"),
+            format!("INVALID (a failed concurrent build, still maintained on writes, never used by the planner): {drop_sql} then apply it again"),
         ),
         Some(_) if !slower.is_empty() => (
             IndexVerdict::Regression,
@@ -742,8 +873,13 @@ fn index_result(
             }
         }
     };
+    let (suggestion, reason) = with_real_plans(ix, now, plans, &usage, verdict, suggestion, reason);
     let real = existing.map(|e| e.size_bytes);
     IndexResult {
+        real_plan_users: usage.used_by,
+        uncredited_users: usage.uncredited,
+        not_served: usage.not_served,
+        building,
         name: ix.name.clone(),
         table: format!("{}.{}", ix.schema, ix.table),
         sql: ix.sql.clone(),
@@ -764,6 +900,70 @@ fn index_result(
         reason,
         drop_sql: (suggestion == Suggestion::Drop).then_some(drop_sql),
     }
+}
+
+/// The suggestion and reason of an index with what the real plans say: which statements it
+/// was chosen for are not served by it and why, which it serves without being chosen for them;
+/// an index that none of its statements' real plans uses, however fast they got, is to
+/// investigate.
+fn with_real_plans(
+    ix: &IndexPrediction,
+    now: &Snapshot,
+    plans: Option<&RealPlans>,
+    usage: &super::real_plan::IndexUse,
+    verdict: IndexVerdict,
+    suggestion: Suggestion,
+    mut reason: String,
+) -> (Suggestion, String) {
+    let Some(plans) = plans else {
+        return (suggestion, reason);
+    };
+    let mut suggestion = suggestion;
+    if !usage.used_by.is_empty() {
+        let credited: Vec<i64> = usage
+            .used_by
+            .iter()
+            .filter(|q| !usage.uncredited.contains(q))
+            .copied()
+            .collect();
+        let mut parts = vec![];
+        if !credited.is_empty() {
+            parts.push(format!("statement(s) {}", ids(&credited)));
+        }
+        if !usage.uncredited.is_empty() {
+            parts.push(format!(
+                "statement(s) {} it was not chosen for",
+                ids(&usage.uncredited)
+            ));
+        }
+        reason.push_str(&format!("; real plans using it: {}", parts.join(", and ")));
+    }
+    if !usage.not_served.is_empty() {
+        // An invalid or missing index's reason says why already.
+        let why = match unusable(ix, now, &plans.building) {
+            Some(_) if matches!(verdict, IndexVerdict::Invalid | IndexVerdict::NotApplied) => {
+                String::new()
+            }
+            Some(w) => format!(" ({w})"),
+            None => " (see their real plans)".to_string(),
+        };
+        reason.push_str(&format!(
+            "; statement(s) {} it was chosen for are not served by it{why}",
+            ids(&usage.not_served)
+        ));
+    }
+    let nobody = usage.credited_planned > 0 && usage.used_by.is_empty();
+    if nobody
+        && matches!(
+            verdict,
+            IndexVerdict::Confirmed | IndexVerdict::SmallerThanPredicted
+        )
+    {
+        suggestion = Suggestion::Investigate;
+        reason
+            .push_str(": no real plan uses it, so whatever its statements saved is not its doing");
+    }
+    (suggestion, reason)
 }
 
 fn writes_total(t: &TableWrites) -> i64 {
@@ -1245,6 +1445,149 @@ mod tests {
         assert!(super::super::render::control_line(&r).starts_with("Control: none"));
         let s = r.statements.iter().find(|s| s.queryid == 101).unwrap();
         assert_eq!(s.corrected_after_ms, s.after_ms);
+    }
+
+    fn plans(reads: &[(i64, &[&str], bool)]) -> RealPlans {
+        use super::super::real_plan::PlanRead;
+        RealPlans {
+            statements: reads
+                .iter()
+                .map(|(q, ix, seq)| {
+                    (
+                        *q,
+                        Ok(PlanRead {
+                            indexes: ix.iter().map(|s| s.to_string()).collect(),
+                            seq_scan: *seq,
+                            plans: 4,
+                            text: String::new(),
+                        }),
+                    )
+                })
+                .collect(),
+            building: Default::default(),
+        }
+    }
+
+    /// A statement no index was chosen for, whose real plan uses the new index, got slower:
+    /// the index's regression (without the real plan it was only a note).
+    #[test]
+    fn a_slowdown_whose_real_plan_uses_the_index_counts_against_it() {
+        let b = baseline();
+        let mut n = now();
+        n.workload.statements[1].calls = 20;
+        n.workload.statements[1].total_time_ms = 200.0 + 600.0;
+        let x = b.indexes[0].name.clone();
+        let r = compare_with(
+            &b,
+            &n,
+            Some(&plans(&[(101, &[&x], false), (102, &[&x], false)])),
+        );
+        assert!(r.real_plans_read);
+        let ix = &r.indexes[0];
+        assert_eq!(ix.verdict, IndexVerdict::Regression, "{}", ix.reason);
+        assert!(
+            ix.reason.contains("statement(s) 102 got slower"),
+            "{}",
+            ix.reason
+        );
+        assert_eq!(ix.real_plan_users, vec![101, 102]);
+        assert_eq!(ix.uncredited_users, vec![102]);
+        assert!(ix.not_served.is_empty());
+        let s = r.statements.iter().find(|s| s.queryid == 102).unwrap();
+        let p = s.real_plan.as_ref().expect("planned");
+        assert_eq!(p.matches, super::super::real_plan::PlanMatch::Unpredicted);
+        // The same slowdown with a real plan that does not use it: not its doing.
+        let r = compare_with(
+            &b,
+            &n,
+            Some(&plans(&[(101, &[&x], false), (102, &[], true)])),
+        );
+        assert_eq!(
+            r.indexes[0].verdict,
+            IndexVerdict::Confirmed,
+            "{}",
+            r.indexes[0].reason
+        );
+    }
+
+    /// A statement that is neither predicted nor slower stays in the report when its real plan
+    /// uses a new index.
+    #[test]
+    fn an_unpredicted_statement_on_a_new_index_is_reported() {
+        let b = baseline();
+        let n = now();
+        let x = b.indexes[0].name.clone();
+        let r = compare(&b, &n);
+        assert!(!r.statements.iter().any(|s| s.queryid == 102));
+        let r = compare_with(&b, &n, Some(&plans(&[(102, &[&x], false)])));
+        let s = r
+            .statements
+            .iter()
+            .find(|s| s.queryid == 102)
+            .expect("reported");
+        assert!(!s.predicted);
+        assert_eq!(s.real_plan.as_ref().unwrap().uses, vec![x.clone()]);
+        assert!(
+            r.indexes[0]
+                .reason
+                .contains("statement(s) 102 it was not chosen for"),
+            "{}",
+            r.indexes[0].reason
+        );
+    }
+
+    /// Predicted to use the index, the real plan does not: its statements are "not served";
+    /// INVALID says so, a running build is "measure again", and a valid index no real plan
+    /// uses is to investigate whatever the timings.
+    #[test]
+    fn statements_not_served_by_an_invalid_a_building_or_an_unchosen_index() {
+        let b = baseline();
+        let x = b.indexes[0].name.clone();
+        let mut n = now();
+        n.catalog.tables[0].indexes[0].valid = false;
+        let r = compare_with(&b, &n, Some(&plans(&[(101, &[], true)])));
+        let ix = &r.indexes[0];
+        assert_eq!(ix.verdict, IndexVerdict::Invalid);
+        assert_eq!(ix.suggestion, Suggestion::Investigate);
+        assert_eq!(ix.not_served, vec![101]);
+        assert!(
+            ix.reason.starts_with("INVALID (a failed concurrent build")
+                && ix
+                    .reason
+                    .ends_with("; statement(s) 101 it was chosen for are not served by it"),
+            "{}",
+            ix.reason
+        );
+        let s = r.statements.iter().find(|s| s.queryid == 101).unwrap();
+        let p = s.real_plan.as_ref().unwrap();
+        assert_eq!(p.not_used, vec![x.clone()]);
+        assert!(p
+            .summary(&s.uses)
+            .contains("real plan uses no new index (a sequential scan)"));
+
+        let mut building = plans(&[(101, &[], true)]);
+        building
+            .building
+            .insert(x.clone(), "building index: scanning table".into());
+        let r = compare_with(&b, &n, Some(&building));
+        let ix = &r.indexes[0];
+        assert_eq!(ix.suggestion, Suggestion::MeasureAgain);
+        assert_eq!(
+            ix.building.as_deref(),
+            Some("building index: scanning table")
+        );
+        assert!(ix.reason.contains("still running"), "{}", ix.reason);
+
+        let r = compare_with(
+            &b,
+            &now(),
+            Some(&plans(&[(101, &["shop_order_pkey"], false)])),
+        );
+        let ix = &r.indexes[0];
+        assert_eq!(ix.verdict, IndexVerdict::Confirmed);
+        assert_eq!(ix.suggestion, Suggestion::Investigate, "{}", ix.reason);
+        assert!(ix.reason.contains("no real plan uses it"), "{}", ix.reason);
+        assert_eq!(exit_code(&r), crate::error::EXIT_RECOMMENDATIONS);
     }
 
     #[test]

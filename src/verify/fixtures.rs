@@ -78,6 +78,7 @@ pub fn baseline() -> Baseline {
             write_cost_ms_per_s: 0.02,
             lost_hot_updates_per_s: 0.5,
             helps: vec![101],
+            table_rows: None,
         }],
         writes: WriteBaseline {
             source: WriteSource::Local,

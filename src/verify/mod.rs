@@ -4,11 +4,13 @@
 //! applied the migrations and traffic ran, `verify` takes a second snapshot ([`measure`]: the
 //! server now, or a file from `collect`), compares ([`compare`]: per index existence, validity,
 //! real size, scans; per statement mean time per call from counter deltas, next to the
-//! prediction; write-side effects; a verdict and a suggestion), and renders ([`render`]) the
-//! terminal table, `verify.md` and `verify.json`, written next to the baseline.
+//! prediction; write-side effects; a verdict and a suggestion), reads the real plans of the
+//! statements after the change ([`replan`], [`real_plan`]: which recommended index each plan
+//! uses, against the prediction), and renders ([`render`]) the terminal table, `verify.md` and
+//! `verify.json`, written next to the baseline.
 //!
 //! Orchestration only. Must not change the database (the snapshot is read by `collect`'s
-//! read-only sessions). Invariant: never overwrites a file (`verify-2.md`, … on later runs).
+//! read-only sessions, the plans by EXPLAIN without ANALYZE in the what-if engine's). Invariant: never overwrites a file (`verify-2.md`, … on later runs).
 
 pub mod baseline;
 pub mod compare;
@@ -17,7 +19,9 @@ pub mod control;
 mod fixtures;
 pub mod measure;
 pub mod noise;
+pub mod real_plan;
 pub mod render;
+pub mod replan;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -94,6 +98,22 @@ pub async fn run(config: &VerifyConfig, out: &mut dyn Write) -> Result<Outcome> 
     });
     let now = measure::measure(&config.measurement, &mut |w| say(&format!("warning: {w}"))).await?;
     let mut report = compare(&base, &now);
+    match &config.measurement {
+        Measurement::Live(c) => {
+            say("reading the statements' real plans now (EXPLAIN, no ANALYZE)");
+            let targets = compare::plan_targets(&base, &now);
+            match replan::read(&c.connection.target, &base, &now, &targets).await {
+                Ok(plans) => report = compare::compare_with(&base, &now, Some(&plans)),
+                Err(e) => report.notes.push(format!(
+                    "the statements' real plans were not read ({}): which index each one uses is not known",
+                    e.to_string().lines().next().unwrap_or_default()
+                )),
+            }
+        }
+        Measurement::Snapshot(_) => report.notes.push(
+            "the statements' real plans were not read (a snapshot file, no server to EXPLAIN on): run verify with --database-url to see which index each one uses".into(),
+        ),
+    }
     let stem = measure::free_stem(&out_dir);
     let mut files: Vec<EmittedFile> = vec![];
     let drops: Vec<&str> = report

@@ -147,6 +147,15 @@ pub fn text(report: &VerifyReport) -> String {
         let _ = writeln!(s, "\nStatements (mean ms per call):");
         s.push_str(&aligned(&statement_rows(report, 60)));
     }
+    if report.real_plans_read {
+        let _ = writeln!(
+            s,
+            "\nReal plans after the change (EXPLAIN on the server, one plan per value set):"
+        );
+        for (q, line) in real_plan_lines(report) {
+            let _ = writeln!(s, "  {q}: {line}");
+        }
+    }
     if !report.writes.is_empty() {
         let _ = writeln!(s, "\nWrites:");
         for w in &report.writes {
@@ -170,6 +179,27 @@ pub fn text(report: &VerifyReport) -> String {
         let _ = writeln!(s, "note: {n}");
     }
     s
+}
+
+/// Per statement whose real plan was read: queryid and one line on what it uses against the
+/// prediction (or a line saying none was read).
+pub fn real_plan_lines(report: &VerifyReport) -> Vec<(String, String)> {
+    let lines: Vec<(String, String)> = report
+        .statements
+        .iter()
+        .filter_map(|st| {
+            let p = st.real_plan.as_ref()?;
+            Some((st.queryid.to_string(), p.summary(&st.uses)))
+        })
+        .collect();
+    if lines.is_empty() {
+        return vec![(
+            "-".into(),
+            "no statement of the report was planned (none reads a table that got a new index)"
+                .into(),
+        )];
+    }
+    lines
 }
 
 /// One line on the control group: its size and its speedup (what corrected the others).
@@ -268,6 +298,16 @@ pub fn markdown(report: &VerifyReport) -> String {
         ));
         let _ = writeln!(s);
     }
+    if report.real_plans_read {
+        let _ = writeln!(
+            s,
+            "## Real plans after the change\n\nEXPLAIN (no ANALYZE) on the server with the real indexes, one plan per value set.\n"
+        );
+        for (q, line) in real_plan_lines(report) {
+            let _ = writeln!(s, "- `{q}`: {}", line.replace('`', "'"));
+        }
+        let _ = writeln!(s);
+    }
     if !report.writes.is_empty() {
         let _ = writeln!(s, "## Writes\n");
         let mut rows = vec![[
@@ -312,6 +352,45 @@ mod tests {
         let r = compare(&baseline(), &now());
         insta::assert_snapshot!("verify_text", text(&r));
         insta::assert_snapshot!("verify_markdown", markdown(&r));
+        let back: VerifyReport = serde_json::from_str(&to_json(&r)).unwrap();
+        assert_eq!(back, r);
+        assert!(!to_json(&r).contains("\"real_plan\""));
+    }
+
+    #[test]
+    fn renders_the_real_plans() {
+        use super::super::compare::compare_with;
+        use super::super::real_plan::{PlanRead, RealPlans};
+        let b = baseline();
+        let x = b.indexes[0].name.clone();
+        let read = |ix: &[&str]| {
+            Ok(PlanRead {
+                indexes: ix.iter().map(|s| s.to_string()).collect(),
+                seq_scan: ix.is_empty(),
+                plans: 4,
+                text: String::new(),
+            })
+        };
+        let plans = RealPlans {
+            statements: [(101, read(&[&x])), (102, read(&[&x]))].into(),
+            building: Default::default(),
+        };
+        let r = compare_with(&b, &now(), Some(&plans));
+        let t = text(&r);
+        assert!(
+            t.contains(&format!("  101: uses {x}, as predicted\n")),
+            "{t}"
+        );
+        assert!(
+            t.contains(&format!("  102: uses {x} (not predicted)\n")),
+            "{t}"
+        );
+        let md = markdown(&r);
+        assert!(md.contains("## Real plans after the change"), "{md}");
+        assert!(
+            md.contains(&format!("- `102`: uses {x} (not predicted)")),
+            "{md}"
+        );
         let back: VerifyReport = serde_json::from_str(&to_json(&r)).unwrap();
         assert_eq!(back, r);
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use idxadvise::verify::{Baseline, IndexVerdict, VerifyReport};
 
 use crate::cli::{idxadvise, Run};
-use crate::support::{cluster, example_database, replay_workload, reset_statements};
+use crate::support::{cluster, example_database, replay_workload, reset_statements, run_times};
 
 /// Nothing listens there: reaching the connection would fail with exit 3.
 const UNREACHABLE: &str =
@@ -31,15 +31,6 @@ fn idxadvise_in(cwd: &Path, args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
-}
-
-/// Run `sql` `times` times in `db` (one psql session), so pg_stat_statements has an entry with
-/// that many calls.
-fn run_times(db: &str, sql: &str, times: usize) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("traffic.sql");
-    std::fs::write(&file, format!("{sql};\n").repeat(times)).expect("write");
-    cluster().psql_file(db, &file);
 }
 
 /// A baseline with nothing in it: enough for `verify` to get past reading it.

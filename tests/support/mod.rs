@@ -612,3 +612,12 @@ pub fn replay_workload_again(db: &str) {
     let _quiet = replays().read().unwrap_or_else(|p| p.into_inner());
     cluster().psql_file(db, &repo_root().join("examples/shop/workload.sql"));
 }
+
+/// Run `sql` `times` times in `db` (one psql session), so pg_stat_statements has an entry with
+/// that many calls.
+pub fn run_times(db: &str, sql: &str, times: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("traffic.sql");
+    std::fs::write(&file, format!("{sql};\n").repeat(times)).expect("write");
+    cluster().psql_file(db, &file);
+}

@@ -1,0 +1,377 @@
+//! `verify` reads each statement's real plan after the change: a statement predicted to use the
+//! new index and does is named with it; an index whose concurrent build failed (INVALID) serves
+//! none of its statements and says so; a statement no index was chosen for whose real plan
+//! switched to a new index is attributed to it.
+
+use std::path::PathBuf;
+
+use idxadvise::verify::real_plan::PlanMatch;
+use idxadvise::verify::{Baseline, IndexVerdict, Suggestion, VerifyReport};
+
+use super::verify_json;
+use crate::cli::idxadvise;
+use crate::support::{cluster, reset_statements, run_times};
+
+/// 200,000 items of 5,000 owners: a lookup by owner reads 40 rows, a sequential scan all.
+const ITEMS: &str = "CREATE TABLE vp_item (id bigint PRIMARY KEY, owner_id int NOT NULL, kind int NOT NULL, note text NOT NULL); \
+    INSERT INTO vp_item SELECT g, g % 5000, g % 7, md5(g::text) FROM generate_series(1, 200000) g; \
+    ANALYZE vp_item";
+/// The statement an index on `owner_id` is chosen for.
+const BY_OWNER: &str = "SELECT id, note FROM vp_item WHERE owner_id = 42";
+/// A second statement any index leading with `owner_id` serves.
+const COUNT_KIND: &str = "SELECT count(*) FROM vp_item WHERE owner_id = 17 AND kind = 3";
+
+/// A database with the items and their traffic, analysed into a temporary folder.
+struct Analysed {
+    db: String,
+    url: String,
+    out: PathBuf,
+    baseline: Baseline,
+    _tmp: tempfile::TempDir,
+}
+
+impl Analysed {
+    fn new(name: &str) -> Analysed {
+        let c = cluster();
+        let db = c.create_database(name);
+        c.psql(&db, ITEMS);
+        reset_statements(c, &db);
+        run_times(&db, BY_OWNER, 60);
+        run_times(&db, COUNT_KIND, 60);
+        let url = c.url(&db);
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("analysis");
+        let a = idxadvise(&[
+            "analyze",
+            "--database-url",
+            &url,
+            "--out",
+            out.to_str().expect("utf-8"),
+            "-q",
+        ]);
+        assert_eq!(a.code, 1, "analyze recommends indexes:\n{}", a.stderr);
+        let baseline = Baseline::from_json(
+            &std::fs::read_to_string(out.join("baseline.json")).expect("baseline.json"),
+        )
+        .expect("a valid baseline");
+        Analysed {
+            db,
+            url,
+            out,
+            baseline,
+            _tmp: tmp,
+        }
+    }
+
+    /// The queryid of the baseline statement whose text starts with `prefix`.
+    fn queryid(&self, prefix: &str) -> i64 {
+        self.baseline
+            .statements
+            .iter()
+            .find(|s| s.query.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no statement {prefix}…: {:#?}", self.baseline.statements))
+            .queryid
+    }
+
+    /// The recommended index chosen for `queryid`, which its predicted plan uses.
+    fn index_for(&self, queryid: i64) -> String {
+        let ix = self
+            .baseline
+            .indexes
+            .iter()
+            .find(|i| i.helps.contains(&queryid))
+            .unwrap_or_else(|| panic!("no index for {queryid}: {:#?}", self.baseline.indexes));
+        let p = self
+            .baseline
+            .predictions
+            .iter()
+            .find(|p| p.queryid == queryid)
+            .expect("a prediction");
+        assert!(p.uses.contains(&ix.name), "{p:?}");
+        ix.name.clone()
+    }
+
+    /// Run indexes.sql, each statement on its own, except the CREATE of `skip`.
+    fn apply_except(&self, skip: Option<&str>) {
+        let script = std::fs::read_to_string(self.out.join("indexes.sql")).expect("indexes.sql");
+        for stmt in script
+            .lines()
+            .filter(|l| !l.starts_with("--") && !l.is_empty())
+        {
+            if skip.is_some_and(|s| stmt.starts_with("CREATE ") && stmt.contains(s)) {
+                continue;
+            }
+            cluster().psql(&self.db, stmt);
+        }
+    }
+
+    /// The traffic again, after the change.
+    fn traffic(&self) {
+        run_times(&self.db, BY_OWNER, 30);
+        run_times(&self.db, COUNT_KIND, 30);
+    }
+
+    fn verify(&self) -> (crate::cli::Run, VerifyReport) {
+        verify_json(&self.url, self.out.to_str().expect("utf-8"))
+    }
+}
+
+/// (a) A statement predicted to use the new index, and does: its real plan names the index.
+/// (c) A statement no index was chosen for (its prediction edited to "unchanged, no index",
+/// as when `analyze` did not see it coming) whose real plan switched to a new index: reported,
+/// and attributed to that index.
+#[test]
+fn verify_names_the_new_index_each_real_plan_uses() {
+    let a = Analysed::new("vplan_uses");
+    let (owner, count) = (a.queryid("SELECT id, note"), a.queryid("SELECT count(*)"));
+    let x = a.index_for(owner);
+    // Nothing was predicted for the count statement.
+    let mut b = a.baseline.clone();
+    for ix in &mut b.indexes {
+        ix.helps.retain(|q| *q != count);
+    }
+    let p = b
+        .predictions
+        .iter_mut()
+        .find(|p| p.queryid == count)
+        .expect("a prediction for the count");
+    p.uses.clear();
+    p.after_cost = p.before_cost;
+    p.after_ms = p.before_ms;
+    std::fs::write(a.out.join("baseline.json"), b.to_json()).expect("write baseline");
+    a.apply_except(None);
+    a.traffic();
+
+    let (_, report) = a.verify();
+    let text = idxadvise::verify::render::text(&report);
+    eprintln!("{text}");
+    assert!(report.real_plans_read, "{text}");
+    // (a)
+    let s = report
+        .statements
+        .iter()
+        .find(|s| s.queryid == owner)
+        .expect("the owner lookup is reported");
+    let real = s.real_plan.as_ref().expect("its real plan was read");
+    assert_eq!(real.matches, PlanMatch::AsPredicted, "{real:?}\n{text}");
+    assert!(real.uses.contains(&x), "{real:?}");
+    assert!(real.plan.contains(&x), "{}", real.plan);
+    assert!(
+        text.contains(&format!("  {owner}: uses {x}, as predicted")),
+        "{text}"
+    );
+    let ix = report.indexes.iter().find(|i| i.name == x).expect("x");
+    assert!(ix.real_plan_users.contains(&owner), "{ix:?}");
+    assert!(ix.not_served.is_empty(), "{ix:?}");
+    assert!(
+        ix.reason
+            .contains(&format!("real plans using it: statement(s) {owner}")),
+        "{}",
+        ix.reason
+    );
+    // (c)
+    let s = report
+        .statements
+        .iter()
+        .find(|s| s.queryid == count)
+        .unwrap_or_else(|| panic!("the count is reported: {text}"));
+    assert!(!s.predicted);
+    let real = s.real_plan.as_ref().expect("its real plan was read");
+    assert_eq!(real.matches, PlanMatch::Unpredicted, "{real:?}\n{text}");
+    assert!(!real.uses.is_empty(), "{real:?}");
+    for y in &real.uses {
+        let ix = report.indexes.iter().find(|i| &i.name == y).expect("y");
+        assert!(ix.real_plan_users.contains(&count), "{ix:?}");
+        assert!(ix.uncredited_users.contains(&count), "{ix:?}");
+        assert!(
+            ix.reason
+                .contains(&format!("statement(s) {count} it was not chosen for")),
+            "{}",
+            ix.reason
+        );
+    }
+    assert!(
+        text.contains(&format!(
+            "  {count}: uses {} (not predicted)",
+            real.uses.join(", ")
+        )),
+        "{text}"
+    );
+    let md = std::fs::read_to_string(a.out.join("verify.md")).expect("verify.md");
+    assert!(md.contains("## Real plans after the change"), "{md}");
+}
+
+/// (b) The index's concurrent build failed (a UNIQUE build over duplicate owners), leaving an
+/// INVALID index of the recommended name: reported invalid, and the statement it was chosen
+/// for "not served by it", its real plan naming the reason.
+#[test]
+fn verify_reports_an_invalid_index_and_the_statements_it_does_not_serve() {
+    let a = Analysed::new("vplan_invalid");
+    let owner = a.queryid("SELECT id, note");
+    let x = a.index_for(owner);
+    a.apply_except(Some(&x));
+    let c = cluster();
+    let failed = idxadvise::sandbox::psql_command(&c.bindir, c.port, &a.db)
+        .arg("-c")
+        .arg(format!(
+            "CREATE UNIQUE INDEX CONCURRENTLY \"{x}\" ON public.vp_item (owner_id)"
+        ))
+        .output()
+        .expect("run psql");
+    assert!(
+        !failed.status.success()
+            && String::from_utf8_lossy(&failed.stderr).contains("could not create unique index"),
+        "{failed:?}"
+    );
+    let valid = c.psql(
+        &a.db,
+        &format!("SELECT indisvalid FROM pg_index WHERE indexrelid = '\"{x}\"'::regclass"),
+    );
+    assert_eq!(valid.trim(), "f", "the failed build left an INVALID index");
+    a.traffic();
+
+    let (v, report) = a.verify();
+    let text = idxadvise::verify::render::text(&report);
+    eprintln!("{text}");
+    assert_eq!(v.code, 1, "{text}");
+    // Every statement predicted to use the index was planned.
+    for s in report.statements.iter().filter(|s| s.uses.contains(&x)) {
+        assert!(s.real_plan.is_some(), "{}: {text}\n{}", s.queryid, v.stdout);
+    }
+    let ix = report.indexes.iter().find(|i| i.name == x).expect("x");
+    assert!(ix.exists && !ix.valid, "{ix:?}");
+    assert_eq!(ix.verdict, IndexVerdict::Invalid);
+    assert_eq!(ix.suggestion, Suggestion::Investigate);
+    assert_eq!(ix.building, None, "no build is running");
+    assert!(ix.not_served.contains(&owner), "{ix:?}");
+    assert!(ix.real_plan_users.is_empty(), "{ix:?}");
+    assert!(
+        ix.reason.starts_with("INVALID (a failed concurrent build")
+            && ix.reason.contains(&owner.to_string())
+            && ix
+                .reason
+                .ends_with("it was chosen for are not served by it"),
+        "{}",
+        ix.reason
+    );
+    let s = report
+        .statements
+        .iter()
+        .find(|s| s.queryid == owner)
+        .expect("the owner lookup is reported");
+    let real = s.real_plan.as_ref().expect("its real plan was read");
+    assert_eq!(real.matches, PlanMatch::Differs, "{real:?}");
+    assert_eq!(real.not_used, vec![x.clone()]);
+    assert!(!real.uses.contains(&x));
+    let line = real.summary(&s.uses);
+    assert!(
+        line.starts_with(&format!("predicted to use {x}; real plan uses"))
+            && line.contains(&format!(
+                "{x} is INVALID (a failed or cancelled CREATE INDEX CONCURRENTLY)"
+            )),
+        "{line}"
+    );
+    assert!(text.contains(&format!("  {owner}: {line}")), "{text}");
+}
+
+/// The recommended index is still being built: a `CREATE INDEX CONCURRENTLY` waits for an older
+/// transaction (an open REPEATABLE READ snapshot) before it marks the index valid. `verify`
+/// reports it INVALID *and* being built (its phase from `pg_stat_progress_create_index`):
+/// measure again, not "drop it".
+#[test]
+fn verify_tells_an_index_still_being_built_from_a_failed_one() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let a = Analysed::new("vplan_building");
+    let owner = a.queryid("SELECT id, note");
+    let x = a.index_for(owner);
+    let script = std::fs::read_to_string(a.out.join("indexes.sql")).expect("indexes.sql");
+    let create = script
+        .lines()
+        .find(|l| l.starts_with("CREATE ") && l.contains(&x))
+        .expect("the CREATE of x")
+        .to_string();
+    a.apply_except(Some(&x));
+    let c = cluster();
+    let psql = |sql: &str| {
+        idxadvise::sandbox::psql_command(&c.bindir, c.port, &a.db)
+            .arg("-c")
+            .arg(sql)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn psql")
+    };
+    // An older snapshot the concurrent build must wait for (ended below, or after 120 s).
+    let mut hold = psql(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) /* vplan_hold */ FROM vp_item; SELECT pg_sleep(120); COMMIT",
+    );
+    let started = Instant::now();
+    while c
+        .psql(
+            &a.db,
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%vplan_hold%' AND state = 'active' AND pid <> pg_backend_pid()",
+        )
+        .trim()
+        == "0"
+    {
+        assert!(started.elapsed() < Duration::from_secs(30), "the snapshot holder did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let build = psql(&create);
+    let phase = loop {
+        let p = c.psql(
+            &a.db,
+            &format!(
+                "SELECT p.phase FROM pg_stat_progress_create_index p JOIN pg_class i ON i.oid = p.index_relid WHERE i.relname = '{x}'"
+            ),
+        );
+        if p.trim().starts_with("waiting for old snapshots") {
+            break p.trim().to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the build did not reach its wait: {p:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    a.traffic();
+    let (v, report) = a.verify();
+    // Let the build finish before asserting (a failed assertion must not leave it waiting).
+    c.psql(
+        &a.db,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%vplan_hold%' AND pid <> pg_backend_pid()",
+    );
+    let _ = hold.wait();
+    let built = build.wait_with_output().expect("the build ends");
+    assert!(built.status.success(), "{built:?}");
+
+    let text = idxadvise::verify::render::text(&report);
+    eprintln!("{text}");
+    assert_eq!(v.code, 1, "{text}");
+    let ix = report.indexes.iter().find(|i| i.name == x).expect("x");
+    assert!(ix.exists && !ix.valid, "{ix:?}");
+    assert_eq!(ix.verdict, IndexVerdict::Invalid);
+    assert_eq!(ix.building.as_deref(), Some(phase.as_str()), "{ix:?}");
+    assert_eq!(ix.suggestion, Suggestion::MeasureAgain, "{}", ix.reason);
+    assert_eq!(ix.drop_sql, None);
+    assert!(
+        ix.reason.starts_with(&format!(
+            "not valid yet: CREATE INDEX is still running ({phase})"
+        )) && ix.not_served.contains(&owner),
+        "{ix:?}"
+    );
+    let s = report
+        .statements
+        .iter()
+        .find(|s| s.queryid == owner)
+        .expect("the owner lookup is reported");
+    let real = s.real_plan.as_ref().expect("its real plan was read");
+    assert_eq!(real.matches, PlanMatch::Differs, "{real:?}");
+    assert!(
+        real.reason
+            .as_deref()
+            .is_some_and(|r| r.contains(&format!("{x} is still being built ({phase})"))),
+        "{real:?}"
+    );
+}
