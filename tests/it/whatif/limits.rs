@@ -74,8 +74,9 @@ const EXISTS: &str = "SELECT $1 AS \"a\" FROM \"shop_order\" WHERE (\"shop_order
 /// The shop's `Order.objects.filter(customer=c, status="pending").exists()`: costed at
 /// `LIMIT 20` it looked 2× worse with `(status, created_at)` (a BitmapAnd for the customer who
 /// owns most orders), was listed as made slower and flagged "depends on values not observed";
-/// Django sends `LIMIT 1`, whose plan the index does not change. Measured with the index built
-/// for real: at `LIMIT 1` the same plan and time; at 20 the slowdown the old costing saw.
+/// Django sends `LIMIT 1`, whose plan uses no new index. Measured with the indexes built for
+/// real: at `LIMIT 1` no new index in the plan, about the same time; at 20 the BitmapAnd and
+/// the slowdown the old costing saw.
 #[test]
 fn django_s_exists_is_costed_at_limit_one_and_not_flagged() {
     let db = example_database("limits_exists");
@@ -143,7 +144,6 @@ fn django_s_exists_is_costed_at_limit_one_and_not_flagged() {
     for sql in &built {
         cluster().psql(&db, sql);
     }
-    cluster().psql(&db, "ANALYZE shop_order");
     let after = [measure(&db, &check(1)), measure(&db, &check(20))];
     let figures = format!(
         "built {built:?}\nLIMIT 1: {:.3} -> {:.3} ms, {:?} -> {:?}\nLIMIT 20: {:.3} -> {:.3} ms, {:?} -> {:?}",
@@ -151,8 +151,20 @@ fn django_s_exists_is_costed_at_limit_one_and_not_flagged() {
         after[1].0
     );
     eprintln!("{figures}");
-    assert_eq!(
-        before[0].0, after[0].0,
-        "Django's LIMIT 1 check keeps its plan, as costed:\n{figures}"
+    // Not the very same plan: building an index refreshes the table's row count, which can
+    // tip the planner between the existing customer index and a sequential scan.
+    let names: Vec<&str> = report["indexes"]
+        .as_array()
+        .expect("indexes")
+        .iter()
+        .filter_map(|ix| ix["name"].as_str())
+        .collect();
+    assert!(!names.is_empty(), "{}", report["indexes"]);
+    assert!(
+        !after[0]
+            .0
+            .iter()
+            .any(|node| names.iter().any(|n| node.contains(n))),
+        "Django's LIMIT 1 check uses none of the new indexes, as costed:\n{figures}"
     );
 }
