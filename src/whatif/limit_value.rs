@@ -412,13 +412,15 @@ pub fn apply(
 
 /// The report's words for the limits a statement was costed with when they were not observed
 /// (`LIMIT 1 (Django's exists() sends LIMIT 1)`), `None` when it has no `LIMIT $n` or all of
-/// them were observed.
+/// them were observed. The probes are named only when nothing was observed for the statement
+/// (as [`apply`] is told by the engine).
 pub fn describe(choices: &[LimitChoice], observed: Option<&ObservedStatement>) -> Option<String> {
+    let probe = observed.is_none_or(|o| o.total() == 0);
     let parts: Vec<String> = choices
         .iter()
         .filter(|c| observed.is_none_or(|o| o.param_values(c.param).is_empty()))
         .map(|c| {
-            let also = if c.probes.is_empty() {
+            let also = if c.probes.is_empty() || !probe {
                 String::new()
             } else {
                 let p: Vec<String> = c.probes.iter().map(u64::to_string).collect();
@@ -758,6 +760,23 @@ mod tests {
         assert_eq!(
             describe(&choose(&s, None), None).as_deref(),
             Some("LIMIT 20 (not observed, assumed; also costed at 1 and 100 for the risk)")
+        );
+        // pg_qualstats saw the status: the risk rule is off, no probes were costed.
+        let mut b = ObservationBuilder::default();
+        b.add_value(
+            1,
+            crate::model::observed::ObservedValue {
+                param: None,
+                column: Some("shop_order.status".into()),
+                value: "pending".into(),
+                weight: 3,
+                source: ValueSource::Qualstats,
+            },
+        );
+        let o = b.finish();
+        assert_eq!(
+            describe(&choose(&s, None), o.get(1)).as_deref(),
+            Some("LIMIT 20 (not observed, assumed)")
         );
         let no_limit = shape("SELECT 1", &[], None, false);
         assert_eq!(describe(&choose(&no_limit, None), None), None);
