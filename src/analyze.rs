@@ -186,6 +186,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     )
     .await?;
     engine.set_observed(std::sync::Arc::new(snapshot.observed.clone()));
+    engine.set_workload(&snapshot.workload);
     stages.say("what-if: costing statements with hypothetical indexes (HypoPG)");
     let mut select_opts = config.select.clone();
     select_opts.can_hide = engine.can_hide();

@@ -206,9 +206,11 @@ fn build(inputs: &Inputs<'_>, views: &[View<'_>], siblings: &Siblings) -> Report
             total_time_ms: s.total_time_ms,
             plan_diff: inputs.diffs.get(&s.queryid).cloned(),
             risk: None,
-            values: snapshot.observed.get(s.queryid).map(|o| {
-                super::values::evidence(o, shapes.iter().find(|sh| sh.queryid == s.queryid))
-            }),
+            values: super::values::costed_with(
+                s,
+                snapshot.observed.get(s.queryid),
+                shapes.iter().find(|sh| sh.queryid == s.queryid),
+            ),
             runs_on: observation.and_then(|o| o.runs_on(s.queryid)),
         })
         .collect();

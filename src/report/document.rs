@@ -103,7 +103,9 @@ pub struct ReportStatement {
     /// Plan diff file (relative to the output folder), when the recommendation changes its plan.
     pub plan_diff: Option<String>,
     /// Where its parameter values came from and what they were, when observed
-    /// (`status = 'pending': 100% of 212 samples (pg_stat_activity samples)`).
+    /// (`status = 'pending': 100% of 212 samples (pg_stat_activity samples)`), and the value of
+    /// each `LIMIT $n` nothing observed, with where it came from
+    /// (`LIMIT 1 (Django's exists() sends LIMIT 1)`, [`crate::whatif::limit_value`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<String>,
     /// A plausible value whose plan the recommendation makes markedly worse, and what to do

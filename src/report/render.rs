@@ -430,7 +430,7 @@ pub fn markdown(report: &Report) -> String {
     if !observed.is_empty() {
         let _ = writeln!(
             s,
-            "## Observed parameter values\n\n| statement | values |\n|---|---|"
+            "## Observed parameter values and derived limits\n\n| statement | values |\n|---|---|"
         );
         for st in observed {
             let _ = writeln!(

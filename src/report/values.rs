@@ -54,6 +54,27 @@ fn operator_before<'o>(text: &str, p: u32, ops: &[&'o str]) -> Option<&'o str> {
     None
 }
 
+/// The values a statement was costed with, for the report: the evidence of what was observed
+/// ([`evidence`]), then each `LIMIT $n` nothing observed with where its value came from
+/// ([`crate::whatif::limit_value::describe`]); `None` when neither applies.
+pub fn costed_with(
+    stmt: &crate::model::Statement,
+    obs: Option<&ObservedStatement>,
+    shape: Option<&QueryShape>,
+) -> Option<String> {
+    use crate::whatif::limit_value::{choose, describe, Calls};
+    let seen = obs.map(|o| evidence(o, shape));
+    let calls = Calls {
+        calls: stmt.calls,
+        rows: stmt.rows,
+    };
+    let limits = shape.and_then(|sh| describe(&choose(sh, Some(calls)), obs));
+    match (seen, limits) {
+        (Some(e), Some(l)) => Some(format!("{e}; {l}")),
+        (e, l) => e.or(l),
+    }
+}
+
 /// The evidence line of one statement's observed values.
 pub fn evidence(obs: &ObservedStatement, shape: Option<&QueryShape>) -> String {
     let n = obs

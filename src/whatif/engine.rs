@@ -15,13 +15,14 @@ pub use super::cache::Cached;
 use super::cache::{CacheKey, CostCache};
 use super::error::WhatIfError;
 use super::hypo::{hypopg_version, simulated};
+use super::limit_value::Calls;
 use super::progress::Progress;
 use super::proxy::Proxies;
 use super::worker::{Outcome, Worker};
 use super::{Evaluation, Request, WhatIf, WhatIfCounters};
 use crate::candidates::CandidateSet;
 use crate::cost::value_risk::SetCost;
-use crate::model::{Catalog, IndexSpec, ObservedValues, ServerInfo, Skipped};
+use crate::model::{Catalog, IndexSpec, ObservedValues, ServerInfo, Skipped, Workload};
 use crate::parse::shape::QueryShape;
 use crate::pg::ConnectOptions;
 
@@ -78,6 +79,8 @@ pub struct Engine {
     server: ServerInfo,
     /// Parameter values observed for the statements ([`Engine::set_observed`]).
     observed: std::sync::Arc<ObservedValues>,
+    /// pg_stat_statements' calls and rows per statement ([`Engine::set_workload`]).
+    calls: std::sync::Arc<HashMap<i64, Calls>>,
 }
 
 /// What a drop evaluation could establish.
@@ -262,6 +265,7 @@ impl Engine {
             opts,
             server,
             observed: Default::default(),
+            calls: Default::default(),
         })
     }
 
@@ -270,6 +274,26 @@ impl Engine {
     /// a statement prepared already keeps its sets.
     pub fn set_observed(&mut self, observed: std::sync::Arc<ObservedValues>) {
         self.observed = observed;
+    }
+
+    /// Read the statements' calls and rows (what a `LIMIT $n` nothing observed is derived from,
+    /// [`super::limit_value`]). Call before the first evaluation, like [`Engine::set_observed`].
+    pub fn set_workload(&mut self, workload: &Workload) {
+        self.calls = std::sync::Arc::new(
+            workload
+                .statements
+                .iter()
+                .map(|s| {
+                    (
+                        s.queryid,
+                        Calls {
+                            calls: s.calls,
+                            rows: s.rows,
+                        },
+                    )
+                })
+                .collect(),
+        );
     }
 
     /// Set a planner setting in every session of the engine (`set_config(name, value, false)`),
@@ -409,12 +433,22 @@ impl Engine {
             simulated,
             opts,
             observed,
+            calls,
             ..
         } = self;
         let observed: &ObservedValues = observed;
+        let calls: &HashMap<i64, Calls> = calls;
         let results = join_all(workers.iter_mut().zip(chunks).map(|(w, chunk)| {
             run_chunk(
-                w, chunk, shapes, catalog, simulated, opts, observed, lean, &progress,
+                w,
+                chunk,
+                shapes,
+                catalog,
+                simulated,
+                opts,
+                (observed, calls),
+                lean,
+                &progress,
             )
         }))
         .await;
@@ -465,6 +499,7 @@ impl Engine {
             &self.catalog,
             self.opts.value_sets,
             self.observed.get(q),
+            self.calls.get(&q).copied(),
         )
         .await?;
         let client = &w.conn.client;
@@ -520,7 +555,7 @@ async fn run_chunk(
     catalog: &Catalog,
     specs: &[IndexSpec],
     opts: &EngineOptions,
-    observed: &ObservedValues,
+    (observed, calls): (&ObservedValues, &HashMap<i64, Calls>),
     lean: bool,
     progress: &Progress,
 ) -> Result<Vec<(CacheKey, Result<Cached, Skipped>)>, WhatIfError> {
@@ -536,8 +571,14 @@ async fn run_chunk(
                 what: "statement",
                 id: *q,
             })?;
-            w.prepare(shape, catalog, opts.value_sets, observed.get(*q))
-                .await?;
+            w.prepare(
+                shape,
+                catalog,
+                opts.value_sets,
+                observed.get(*q),
+                calls.get(q).copied(),
+            )
+            .await?;
         }
         let worker: &Worker = w;
         let done: Vec<(i64, Result<Cached, Skipped>)> = stream::iter(qids)

@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod fake;
 pub mod filter_walk;
 pub mod hypo;
+pub mod limit_value;
 pub mod limit_walk;
 pub mod observed_sets;
 pub mod oracle;

@@ -13,8 +13,10 @@
 //!   low-cardinality column) and histogram quantiles sharing the rest of the mass. Every other
 //!   equality parameter takes the value of the same rank from its own column. Range parameters
 //!   take a window of the newest ~5% (`col > $n` at the 95th percentile, `col < $n` at the top
-//!   of the histogram when paired, else at the 5th); `LIMIT` 20, `OFFSET` 0; `LIKE` a 3-character
-//!   prefix of a representative value plus `%`; anything else a type default.
+//!   of the histogram when paired, else at the 5th); `LIMIT` 20 and `OFFSET` 0 here, replaced
+//!   by what the statement's Django shape or its rows per call tell ([`super::limit_value`]);
+//!   `LIKE` a 3-character prefix of a representative value plus `%`; anything else a type
+//!   default.
 //! - Example: `status = $1` on shop_order gives delivered 0.90, shipped 0.06, cancelled 0.03,
 //!   pending 0.01, so a partial index `WHERE status = 'pending'` is seen for the 1%.
 
@@ -24,7 +26,8 @@ use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
 use crate::model::{Catalog, ColumnStats};
 use crate::parse::shape::{ParamOp, ParamUse, QueryShape};
 
-/// `LIMIT $n` gets this value.
+/// `LIMIT $n` gets this value here; [`super::limit_value::apply`] replaces it with what the
+/// statement tells ([`super::limit_value::DEFAULT_LIMIT`] when nothing does).
 pub const LIMIT_VALUE: &str = "20";
 /// The range window: `col > $n` sits at this quantile.
 pub const RANGE_QUANTILE: f64 = 0.95;

@@ -17,6 +17,7 @@ use tokio_postgres::{SimpleQueryMessage, Statement};
 
 use super::error::WhatIfError;
 use super::hypo::{stable_name, HypoSession};
+use super::limit_value::{self, Calls};
 use super::observed_sets::observed_value_sets;
 use super::oracle::PlanSummary;
 use super::params::{value_sets, ParamType, TextParam, ValueSet};
@@ -296,6 +297,7 @@ impl Worker {
         catalog: &Catalog,
         max_sets: usize,
         observed: Option<&ObservedStatement>,
+        calls: Option<Calls>,
     ) -> Result<(), WhatIfError> {
         if self.prepared.contains_key(&shape.queryid) {
             return Ok(());
@@ -334,9 +336,21 @@ impl Worker {
         let entry = match res {
             Ok(stmt) => {
                 let types: Vec<ParamType> = stmt.params().iter().map(ParamType::of).collect();
-                let sets = observed
-                    .and_then(|o| observed_value_sets(shape, catalog, &types, max_sets, o))
-                    .unwrap_or_else(|| value_sets(shape, catalog, &types, max_sets));
+                let from_observed =
+                    observed.and_then(|o| observed_value_sets(shape, catalog, &types, max_sets, o));
+                let seen = from_observed.is_some().then_some(observed).flatten();
+                let sets =
+                    from_observed.unwrap_or_else(|| value_sets(shape, catalog, &types, max_sets));
+                // The risk rule applies where nothing was observed: probe a guessed limit then.
+                let probe = observed.is_none_or(|o| o.total() == 0);
+                let sets = limit_value::apply(
+                    shape,
+                    &types,
+                    sets,
+                    &limit_value::choose(shape, calls),
+                    seen,
+                    probe,
+                );
                 Ok(Arc::new(Prepared {
                     nparams: types.len(),
                     custom: stmt,

@@ -6,6 +6,7 @@ pub mod fixtures;
 
 mod accuracy;
 mod engine;
+mod limits;
 mod safety;
 mod sizes;
 mod value_risk;
