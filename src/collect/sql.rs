@@ -44,6 +44,9 @@ pub const ACTIVITY_PRE14: &str = include_str!("../../sql/activity_pre14.sql");
 pub const ACTIVITY_SETTINGS: &str = include_str!("../../sql/activity_settings.sql");
 /// `check`: track_activity_query_size against the statements' lengths.
 pub const CHECK_ACTIVITY: &str = include_str!("../../sql/check_activity.sql");
+/// `verify`: the index builds running in this database, to tell a build still in progress from
+/// one that failed.
+pub const INDEX_BUILDS: &str = include_str!("../../sql/index_builds.sql");
 /// pg_qualstats' constants per queryid.
 pub const QUALSTATS: &str = include_str!("../../sql/qualstats.sql");
 /// Check: the roles and settings that tell which managed service runs the server.
@@ -88,6 +91,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("activity_settings.sql", ACTIVITY_SETTINGS),
     ("qualstats.sql", QUALSTATS),
     ("check_activity.sql", CHECK_ACTIVITY),
+    ("index_builds.sql", INDEX_BUILDS),
 ];
 
 /// The workload statement for what the server's pg_stat_statements has.

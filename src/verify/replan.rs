@@ -20,7 +20,7 @@ use crate::pg::ConnectOptions;
 use crate::whatif::{Engine, EngineOptions, Outcome, Request};
 
 /// The index builds running in this database (`sql/index_builds.sql`).
-pub const INDEX_BUILDS: &str = include_str!("../../sql/index_builds.sql");
+pub use crate::collect::sql::INDEX_BUILDS;
 
 /// Sessions the EXPLAINs use (verify plans few statements; the server is the production one).
 const CONNECTIONS: usize = 2;
