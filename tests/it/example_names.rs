@@ -144,9 +144,13 @@ fn with_the_project_the_examples_name_its_classes_exactly() {
             py.to_str().expect("utf-8"),
         ],
     );
-    assert_eq!(
-        r["findings"]["names"],
-        "model and field names from the Django project"
+    assert!(
+        r["findings"]["names"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("model and field names from the Django project"),
+        "{}",
+        r["findings"]["names"]
     );
     // Review lives in "reviews" (db_table): only the project knows its class.
     let f = finding(&r, "over_fetching", REVIEWS);

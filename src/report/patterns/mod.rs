@@ -328,9 +328,9 @@ type Group = (String, f64, Vec<(f64, i64)>, String);
 /// What [`Findings::names`] says for the best source of the examples' names.
 pub fn names_line(best: Option<NameSource>) -> String {
     match best {
-        Some(NameSource::Project) => "model and field names from the Django project".into(),
+        Some(NameSource::Project) => "model and field names from the Django project (a finding on a table without a model keeps the generic example)".into(),
         Some(NameSource::ContentTypes) => "model names from the database's django_content_type, matched by Django's default table name <app_label>_<model>: it keeps class names lower-cased, so their capitals are a guess (orderitem → Orderitem); --django-project gives the exact names".into(),
-        None => "generic model names (no --django-project given and no django_content_type in the database)".into(),
+        None => "generic model names (no --django-project given, and no django_content_type row names an analysed table)".into(),
     }
 }
 
