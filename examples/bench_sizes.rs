@@ -281,6 +281,7 @@ async fn tpch(
         },
         observed: Default::default(),
         logs: Default::default(),
+        content_types: vec![],
     };
     let m = 1_000_000i64;
     let opts = SelectOptions {

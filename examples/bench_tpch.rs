@@ -1018,6 +1018,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         observed: Default::default(),
         logs: Default::default(),
+        content_types: vec![],
     };
     let mb = 1_000_000i64;
     // TPCH_BUDGETS=1000,1250,1500 answers only those of the 16 budgets (to iterate on a few).

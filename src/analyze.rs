@@ -294,6 +294,12 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         crate::report::evidence::plan_diff_files(costed, &pairs, &names, config.explain);
     let mut files: Vec<EmittedFile> = plan.files.clone();
     files.extend(diff_files);
+    // The models' names for the findings' examples: the project's, else django_content_type's.
+    let mut app_names =
+        crate::model::AppNames::from_content_types(&snapshot.content_types, &snapshot.catalog);
+    if let Some(project) = target.as_ref().and_then(|t| t.app_names()) {
+        app_names.extend(project);
+    }
     let report = crate::report::assemble::assemble(&crate::report::assemble::Inputs {
         costed,
         skipped: &skipped,
@@ -305,6 +311,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         counters,
         per_call_overhead_ms: config.per_call_overhead_ms,
         explain: config.explain,
+        names: &app_names,
     });
     files.push(EmittedFile {
         path: PathBuf::from("report.md"),

@@ -110,6 +110,9 @@ pub struct Facts {
     /// The managed service running the server, when its roles or settings show one.
     #[serde(default)]
     pub provider: Option<super::provider::Detected>,
+    /// pg_qualstats: offered, created, loaded (optional), when read.
+    #[serde(default)]
+    pub qualstats: Option<super::qualstats::Qualstats>,
 }
 
 fn f(id: &'static str, level: Level, what: impl Into<String>, fix: Option<String>) -> Finding {
@@ -396,6 +399,9 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
     if let Some(f_) = activity_text_finding(x) {
         out.push(f_);
     }
+    if let Some(f_) = super::qualstats::finding(x) {
+        out.push(f_);
+    }
     match x.can_set_track {
         Some(true) => out.push(f(
             "role_can_untrack",
@@ -431,7 +437,7 @@ fn activity_text_finding(x: &Facts) -> Option<Finding> {
         return Some(f(
             "activity_text_fits",
             Level::Ok,
-            format!("track_activity_query_size ({size} bytes) holds every statement's text ({total} statements, longest {longest} bytes): their parameter values can be observed"),
+            format!("track_activity_query_size ({size} bytes) holds the text of every statement idxadvise analyses ({total} statements, longest {longest} bytes; utility and DDL statements not counted): their parameter values can be observed"),
             None,
         ));
     }
@@ -442,7 +448,7 @@ fn activity_text_finding(x: &Facts) -> Option<Finding> {
     Some(f(
         "activity_text_cut",
         Level::Warning,
-        format!("{longer} of {total} statements are longer than track_activity_query_size ({size} bytes; longest {longest}): their running texts are cut, and parameter values after the cut cannot be observed"),
+        format!("{longer} of the {total} statements idxadvise analyses are longer than track_activity_query_size ({size} bytes; longest {longest}): their running texts are cut, and parameter values after the cut cannot be observed"),
         Some(format!(
             "ALTER SYSTEM SET track_activity_query_size = '{}kB'; -- then restart the server",
             want / 1024
@@ -543,6 +549,7 @@ mod tests {
             pgss_error: None,
             activity_text: None,
             provider: None,
+            qualstats: None,
         }
     }
 
@@ -560,7 +567,8 @@ mod tests {
         let w = activity_text_finding(&x).expect("finding");
         assert_eq!(w.level, Level::Warning);
         assert!(
-            w.what.starts_with("3 of 40 statements are longer"),
+            w.what
+                .starts_with("3 of the 40 statements idxadvise analyses are longer"),
             "{}",
             w.what
         );

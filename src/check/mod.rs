@@ -5,8 +5,10 @@
 //! facts never fails on a missing extension or privilege (those become findings); only a
 //! connection failure or a broken session is an error.
 
+pub mod activity;
 pub mod finding;
 pub mod provider;
+pub mod qualstats;
 
 pub use finding::{evaluate, ready, Facts, Finding, Level, PrimaryProbe};
 
@@ -59,13 +61,17 @@ pub async fn facts(config: &ConnectionConfig) -> Result<Facts, Error> {
         }
     }
     if x.pgss_loaded && server.pgss_version.is_some() {
-        if let Ok(r) = client.query_one(sql::CHECK_ACTIVITY, &[]).await {
-            x.activity_text = Some((
-                r.get("track_activity_query_size"),
-                r.get("longer"),
-                r.get("statements"),
-                r.get("longest"),
-            ));
+        // Only the statements idxadvise would analyse count (check::activity).
+        if let Ok(rows) = client.query(sql::CHECK_ACTIVITY, &[]).await {
+            if let Some(size) = rows
+                .first()
+                .and_then(|r| r.get::<_, Option<i32>>("track_activity_query_size"))
+            {
+                x.activity_text = Some(activity::measure(
+                    size,
+                    rows.iter().map(|r| r.get::<_, Option<&str>>("query")),
+                ));
+            }
         }
     }
     if server.has_parameter_privileges() && x.pgss_loaded {
@@ -74,6 +80,15 @@ pub async fn facts(config: &ConnectionConfig) -> Result<Facts, Error> {
             .await
             .ok()
             .map(|r| r.get("can_set"));
+    }
+    // pg_qualstats (optional): a failed read only leaves the finding out.
+    if let Ok(r) = client.query_one(sql::CHECK_QUALSTATS, &[]).await {
+        x.qualstats = Some(qualstats::Qualstats {
+            available: r.get("available"),
+            installed: r.get("installed"),
+            loaded: r.get("loaded"),
+            sample_rate: r.get("sample_rate"),
+        });
     }
     // Which managed service, if any: a failed read only means none is named.
     if let Ok(r) = client.query_one(sql::CHECK_PROVIDER, &[]).await {

@@ -175,6 +175,31 @@ fn index_from_row(r: &tokio_postgres::Row) -> ExistingIndex {
     }
 }
 
+/// The rows of Django's `django_content_type`, sorted; empty when the database has no such
+/// table on the search path, the role may not read it, or reading fails (the models' names are
+/// for examples only: never a reason to stop).
+pub async fn content_types(client: &Client) -> Vec<crate::model::ContentType> {
+    let readable = client
+        .query_opt(sql::CONTENT_TYPES_READABLE, &[])
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|r| r.get::<_, bool>("readable"));
+    if !readable {
+        return vec![];
+    }
+    match client.query(sql::CONTENT_TYPES, &[]).await {
+        Ok(rows) => rows
+            .iter()
+            .map(|r| crate::model::ContentType {
+                app_label: r.get("app_label"),
+                model: r.get("model"),
+            })
+            .collect(),
+        Err(_) => vec![],
+    }
+}
+
 /// Parse a one-dimensional PostgreSQL array literal (`{a,"b c",NULL}`) into its elements'
 /// text. `NULL` elements become the text `NULL`; nested arrays are kept as their literal text.
 /// Never fails: malformed input gives what could be read.

@@ -399,6 +399,7 @@ where
         cumulative,
     });
     let catalog = catalog::read(client).await?;
+    let content_types = catalog::content_types(client).await;
 
     let write_stats = match last.writes {
         Some(mut ws) => {
@@ -443,6 +444,7 @@ where
                 write_stats,
                 observed: values_observed,
                 logs: Default::default(),
+                content_types,
             },
             warnings,
         },

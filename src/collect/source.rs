@@ -97,6 +97,7 @@ pub async fn statement_snapshot(
     let conn = crate::pg::connect(&connection.target).await?;
     let server = super::server::read(&conn.client).await?;
     let catalog = super::catalog::read(&conn.client).await?;
+    let content_types = super::catalog::content_types(&conn.client).await;
     let text = text.trim().trim_end_matches(';').trim().to_string();
     if text.is_empty() {
         return Err(Error::Usage("the statement is empty".into()));
@@ -126,5 +127,6 @@ pub async fn statement_snapshot(
         write_stats: super::writes::unavailable(),
         observed: Default::default(),
         logs: Default::default(),
+        content_types,
     })
 }

@@ -31,6 +31,10 @@ pub const COLUMN_STATS: &str = include_str!("../../sql/column_stats.sql");
 pub const INDEXES: &str = include_str!("../../sql/indexes.sql");
 /// Constraints.
 pub const CONSTRAINTS: &str = include_str!("../../sql/constraints.sql");
+/// Whether Django's `django_content_type` can be read.
+pub const CONTENT_TYPES_READABLE: &str = include_str!("../../sql/content_types_readable.sql");
+/// Django's content types.
+pub const CONTENT_TYPES: &str = include_str!("../../sql/content_types.sql");
 /// Write counters.
 pub const WRITE_STATS: &str = include_str!("../../sql/write_stats.sql");
 /// Statistics reset time of the database.
@@ -42,11 +46,14 @@ pub const ACTIVITY: &str = include_str!("../../sql/activity.sql");
 pub const ACTIVITY_PRE14: &str = include_str!("../../sql/activity_pre14.sql");
 /// What activity sampling can see.
 pub const ACTIVITY_SETTINGS: &str = include_str!("../../sql/activity_settings.sql");
-/// `check`: track_activity_query_size against the statements' lengths.
+/// `check`: track_activity_query_size and the texts of this database's statements (which of
+/// them count is `check::activity`'s decision).
 pub const CHECK_ACTIVITY: &str = include_str!("../../sql/check_activity.sql");
 /// `verify`: the index builds running in this database, to tell a build still in progress from
 /// one that failed.
 pub const INDEX_BUILDS: &str = include_str!("../../sql/index_builds.sql");
+/// `check`: is pg_qualstats offered, created and loaded.
+pub const CHECK_QUALSTATS: &str = include_str!("../../sql/check_qualstats.sql");
 /// pg_qualstats' constants per queryid.
 pub const QUALSTATS: &str = include_str!("../../sql/qualstats.sql");
 /// Check: the roles and settings that tell which managed service runs the server.
@@ -84,6 +91,8 @@ pub const ALL: &[(&str, &str)] = &[
     ("column_stats.sql", COLUMN_STATS),
     ("indexes.sql", INDEXES),
     ("constraints.sql", CONSTRAINTS),
+    ("content_types_readable.sql", CONTENT_TYPES_READABLE),
+    ("content_types.sql", CONTENT_TYPES),
     ("write_stats.sql", WRITE_STATS),
     ("stats_reset.sql", STATS_RESET),
     ("activity.sql", ACTIVITY),
@@ -92,6 +101,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("qualstats.sql", QUALSTATS),
     ("check_activity.sql", CHECK_ACTIVITY),
     ("index_builds.sql", INDEX_BUILDS),
+    ("check_qualstats.sql", CHECK_QUALSTATS),
 ];
 
 /// The workload statement for what the server's pg_stat_statements has.

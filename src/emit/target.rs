@@ -58,6 +58,12 @@ pub trait Target: std::fmt::Debug {
         "migrations"
     }
 
+    /// The application's names for its tables (model classes, fields, relations), for the
+    /// triage's examples; `None` when the target has no models.
+    fn app_names(&self) -> Option<crate::model::AppNames> {
+        None
+    }
+
     /// The folder of the application project, where `--write-into-project` puts its migrations
     /// (`None`: the target has no project).
     fn project_root(&self) -> Option<&Path> {

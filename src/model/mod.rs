@@ -4,6 +4,7 @@
 //! Stage: none (plain data). Must not do I/O or touch `sqlparser::ast`. Invariant: every type
 //! here is serde-serialisable so any stage after `collect` can be driven from JSON fixtures.
 
+pub mod app_names;
 pub mod catalog;
 pub mod index;
 pub mod log;
@@ -18,6 +19,7 @@ pub mod versioned;
 pub mod workload;
 pub mod writes;
 
+pub use app_names::{AppNames, ContentType, ModelName, NameSource};
 pub use catalog::{Catalog, Column, ColumnStats, ExistingIndex, Table};
 pub use index::{IndexKey, IndexSpec, KeyExpr, PredTerm, Predicate};
 pub use log::{LogEntry, LogReading};

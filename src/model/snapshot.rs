@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Catalog, LogReading, ObservedValues, ServerInfo, Workload, WriteStats};
+use super::{Catalog, ContentType, LogReading, ObservedValues, ServerInfo, Workload, WriteStats};
 
 /// Current snapshot format. Bump on any incompatible change.
 pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
@@ -28,6 +28,10 @@ pub struct Snapshot {
     /// Statements read from server log files (`--log`); empty when none were given.
     #[serde(default, skip_serializing_if = "LogReading::is_empty")]
     pub logs: LogReading,
+    /// The rows of Django's `django_content_type`, when the database has that table (the
+    /// models' names when no project is given: [`super::AppNames::from_content_types`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub content_types: Vec<ContentType>,
 }
 
 impl Snapshot {

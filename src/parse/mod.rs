@@ -220,6 +220,38 @@ pub fn parse_statement(stmt: &Statement, catalog: &Catalog) -> Result<QueryShape
     Ok(finish(stmt.queryid, kind, plan_text, param_count, w))
 }
 
+/// Whether `text` is a statement idxadvise would analyse, whatever tables it names: one
+/// SELECT, INSERT, UPDATE or DELETE the parser accepts, on tables that are not system
+/// catalogs. Utility and DDL statements (`CREATE TABLE …` from `migrate`, `SET`, `SAVEPOINT`),
+/// several statements in one text and unparseable texts are not. For checks made without a
+/// catalog (`check`): every table is unknown there, which is no reason to leave a text out.
+///
+/// ```
+/// use idxadvise::parse::analysable_text;
+/// assert!(analysable_text("SELECT \"shop_order\".\"id\" FROM \"shop_order\" WHERE \"shop_order\".\"status\" = $1"));
+/// assert!(!analysable_text("CREATE TABLE \"shop_order\" (\"id\" bigint NOT NULL PRIMARY KEY)"));
+/// assert!(!analysable_text("SAVEPOINT $1"));
+/// ```
+pub fn analysable_text(text: &str) -> bool {
+    let stmt = Statement {
+        queryid: 0,
+        query: text.to_string(),
+        calls: 0,
+        total_time_ms: 0.0,
+        mean_time_ms: 0.0,
+        rows: 0,
+        shared_blks_hit: 0,
+        shared_blks_read: 0,
+        stddev_time_ms: None,
+    };
+    match parse_statement(&stmt, &Catalog::default()) {
+        Ok(_) => true,
+        Err(skip) => {
+            skip.reason == SkipReason::UnknownTable && !skip.detail.starts_with("temporary table")
+        }
+    }
+}
+
 /// The parameter types a plan text's context states (see [`param_types`]'s heuristic): `$n` →
 /// a type name usable as a cast target (`numeric`, `date`, `interval`, `bpchar`). For the
 /// statements the server cannot prepare alone; empty when the text does not parse.

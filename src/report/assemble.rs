@@ -47,6 +47,9 @@ pub struct Inputs<'a> {
     pub per_call_overhead_ms: f64,
     /// `explain`: one statement given by hand, without measured calls or times.
     pub explain: bool,
+    /// The tables' models, for the findings' examples (the project's, else guessed from
+    /// `django_content_type`; empty: generic examples).
+    pub names: &'a crate::model::AppNames,
 }
 
 /// One statement as every part of the report sees it: built once.
@@ -335,6 +338,7 @@ fn findings(
         &snapshot.catalog,
         inputs.per_call_overhead_ms,
         siblings,
+        inputs.names,
         &verdict_of,
     )
 }

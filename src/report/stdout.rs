@@ -76,11 +76,16 @@ pub fn write_explain(
     for f in &report.findings.findings {
         writeln!(
             out,
-            "Django: {}: {}\n  fix: {}\n  e.g. {}\n",
+            "Django: {}: {}\n  fix: {}\n  e.g. {}{}\n",
             f.pattern.label(),
             f.evidence,
             f.fix,
-            f.example
+            f.example,
+            if f.names == Some(crate::model::NameSource::ContentTypes) {
+                "  (model names from django_content_type: check the class names' capitals)"
+            } else {
+                ""
+            }
         )?;
     }
     if report.indexes.is_empty() {

@@ -98,6 +98,7 @@ pub(super) fn snapshot(
         write_stats: writes,
         observed: Default::default(),
         logs: Default::default(),
+        content_types: vec![],
     }
 }
 

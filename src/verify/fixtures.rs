@@ -148,5 +148,6 @@ pub fn now() -> Snapshot {
         },
         observed: Default::default(),
         logs: Default::default(),
+        content_types: vec![],
     }
 }

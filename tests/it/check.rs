@@ -219,3 +219,118 @@ fn check_closes_its_sessions_cleanly() {
         assert!(!log.contains(bad), "{bad} in the server log:\n{log}");
     }
 }
+
+/// The finding of `check --format json` with this id, if any.
+fn check_finding(url: &str, id: &str) -> Option<serde_json::Value> {
+    let run = idxadvise(&["check", "--database-url", url, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("check json: {e}\n{}\n{}", run.stdout, run.stderr));
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["id"] == id)
+        .cloned()
+}
+
+/// `migrate`'s long DDL in pg_stat_statements is no statement idxadvise analyses: with a
+/// short workload under the default 1 kB `track_activity_query_size` there is no warning; a
+/// long SELECT still warns.
+#[test]
+fn track_activity_query_size_ignores_migrate_ddl_but_not_a_long_select() {
+    let c = cluster();
+    let db = c.create_database("check_activity_ddl");
+    crate::support::reset_statements(c, &db);
+    let size: usize = c
+        .psql(&db, "SHOW track_activity_query_size")
+        .trim()
+        .trim_end_matches("kB")
+        .parse::<usize>()
+        .expect("size in kB")
+        * 1024;
+    // A CREATE TABLE as long as Django's for a wide model, longer than the setting.
+    let mut ddl = "CREATE TABLE \"shop_wide\" (\"id\" bigint NOT NULL PRIMARY KEY".to_string();
+    let mut i = 0;
+    while ddl.len() < size + 500 {
+        ddl.push_str(&format!(", \"column_number_{i}\" varchar(200) NULL"));
+        i += 1;
+    }
+    ddl.push(')');
+    c.psql(&db, &ddl);
+    for n in 0..3 {
+        c.psql(
+            &db,
+            &format!("SELECT \"shop_wide\".\"id\" FROM \"shop_wide\" WHERE \"shop_wide\".\"column_number_0\" = 'v{n}'"),
+        );
+    }
+    let logged = c.psql(
+        &db,
+        "SELECT max(octet_length(query)) FROM pg_stat_statements WHERE query LIKE 'CREATE TABLE%'",
+    );
+    assert!(
+        logged.trim().parse::<usize>().expect("length") >= size,
+        "the DDL is in pg_stat_statements, longer than the setting: {logged}"
+    );
+    let url = c.url(&db);
+    assert!(
+        check_finding(&url, "activity_text_cut").is_none(),
+        "no warning for DDL"
+    );
+    let fits = check_finding(&url, "activity_text_fits").expect("the fits finding");
+    assert!(
+        fits["what"]
+            .as_str()
+            .unwrap_or("")
+            .contains("(1 statements,"),
+        "only the SELECT is counted: {fits}"
+    );
+
+    // A long SELECT (many columns, as Django lists them) still warns.
+    let mut select = "SELECT \"shop_wide\".\"id\"".to_string();
+    let mut k = 0;
+    while select.len() < size + 200 {
+        select.push_str(&format!(", \"shop_wide\".\"column_number_{}\"", k % i));
+        k += 1;
+    }
+    select.push_str(" FROM \"shop_wide\" WHERE \"shop_wide\".\"id\" = 1");
+    c.psql(&db, &select);
+    let cut = check_finding(&url, "activity_text_cut").expect("a long SELECT warns");
+    assert_eq!(cut["level"], "warning", "{cut}");
+    assert!(
+        cut["what"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("1 of the 2 statements idxadvise analyses"),
+        "{cut}"
+    );
+}
+
+/// pg_qualstats is optional: on the test cluster (not preloaded) `check` says what it brings
+/// and how to enable it, as information, and stays ready.
+#[test]
+fn check_mentions_pg_qualstats_as_information() {
+    let c = cluster();
+    let db = c.create_database("check_qualstats");
+    let url = c.url(&db);
+    let q = check_finding(&url, "qualstats").expect("a pg_qualstats finding");
+    assert_eq!(q["level"], "info", "{q}");
+    let what = q["what"].as_str().unwrap_or("");
+    assert!(what.contains("(optional)"), "{what}");
+    assert!(
+        what.contains("parameter values that activity sampling misses"),
+        "{what}"
+    );
+    let fix = q["fix"].as_str().unwrap_or("");
+    assert!(
+        fix.contains("shared_preload_libraries = 'pg_stat_statements,pg_qualstats'")
+            && fix.ends_with("CREATE EXTENSION pg_qualstats;"),
+        "{fix}"
+    );
+    let run = idxadvise(&["check", "--database-url", &url]);
+    assert_eq!(run.code, 0, "still ready: {}", run.stdout);
+    assert!(
+        run.stdout.contains("info     pg_qualstats "),
+        "{}",
+        run.stdout
+    );
+}

@@ -11,6 +11,7 @@ mod corpus;
 mod django;
 mod django_matrix;
 mod drops;
+mod example_names;
 mod fail_early;
 mod faults;
 mod harness;

@@ -259,6 +259,28 @@ fn qualstats_constants_give_the_rare_status_count_its_index() {
         "{observed}"
     );
     assert!(observed.contains("\"qualstats\""), "{observed}");
+    // `check` says it is there, as information (never a warning).
+    let o = bin()
+        .args(["check", "--format", "json", "--database-url"])
+        .arg(c.url(&db))
+        .output()
+        .expect("run check");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("check json");
+    let q = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["id"] == "qualstats")
+        .cloned()
+        .expect("a pg_qualstats finding");
+    assert_eq!(q["level"], "ok", "{q}");
+    assert!(
+        q["what"]
+            .as_str()
+            .unwrap_or("")
+            .contains("loaded and created (sample_rate 1)"),
+        "{q}"
+    );
 
     let out = tmp.path().join("out");
     let o = bin()

@@ -274,3 +274,27 @@ fn explain_gives_the_same_verdict_for_one_statement() {
         "{stdout}"
     );
 }
+
+/// The example database has Django's `django_content_type` table but no rows in it, and no
+/// project is given: the examples stay generic, and the report says why.
+#[test]
+fn without_model_names_the_examples_stay_generic() {
+    let r = &run().report;
+    assert!(
+        r["findings"]["names"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("generic model names"),
+        "{}",
+        r["findings"]["names"]
+    );
+    let f = finding(&[
+        "FROM \"shop_order\" ORDER BY \"shop_order\".\"created_at\" ASC LIMIT $1 OFFSET $2",
+    ]);
+    assert_eq!(
+        f["example"],
+        "Order.objects.filter(created_at__lt=last_seen).order_by(\"-created_at\")[:50]"
+    );
+    assert!(f.get("names").is_none(), "{f}");
+    assert!(run().markdown.contains("Examples: generic model names"));
+}

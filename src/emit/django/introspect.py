@@ -96,9 +96,27 @@ def _without_index(f):
         return None
 
 
+def _reverse(f):
+    # How the model a ForeignKey/OneToOneField points at reaches this one: the lookup name
+    # (Count("order")) and the reverse accessor (order_set; None when hidden with "+").
+    if not (f.is_relation and (f.many_to_one or f.one_to_one)):
+        return None, None
+    try:
+        query_name = f.related_query_name()
+    except Exception:
+        query_name = None
+    try:
+        related_name = f.remote_field.related_name or ""
+        accessor = None if related_name.endswith("+") else f.remote_field.get_accessor_name()
+    except Exception:
+        accessor = None
+    return query_name, accessor
+
+
 def _fields(model):
     out = []
     for f in model._meta.local_fields:
+        query_name, accessor = _reverse(f)
         out.append({
             "name": f.name,
             "attname": f.attname,
@@ -108,6 +126,8 @@ def _fields(model):
             "db_index": bool(f.db_index),
             "index_names": _index_names(model, f),
             "without_index": _without_index(f),
+            "related_query_name": query_name,
+            "accessor": accessor,
         })
     return out
 

@@ -142,6 +142,14 @@ pub struct DjangoField {
     /// drop).
     #[serde(default)]
     pub without_index: Option<FieldCode>,
+    /// A foreign key's name from the model it points at, in lookups and aggregates
+    /// (`related_query_name()`: `order` for `Count("order")`).
+    #[serde(default)]
+    pub related_query_name: Option<String>,
+    /// A foreign key's reverse accessor (`order_set`), for `prefetch_related()`; `None` when
+    /// hidden (`related_name="+"`).
+    #[serde(default)]
+    pub accessor: Option<String>,
 }
 
 /// A field definition as Django's migration writer writes it.

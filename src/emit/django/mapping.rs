@@ -320,6 +320,8 @@ mod tests {
             db_index: t == "ForeignKey",
             index_names: vec![],
             without_index: None,
+            related_query_name: None,
+            accessor: None,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod introspect;
 pub mod mapping;
 pub mod meta;
 pub mod migration;
+pub mod names;
 pub mod plan;
 pub mod pyfmt;
 pub mod pystr;

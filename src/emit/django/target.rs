@@ -144,4 +144,8 @@ impl Target for DjangoTarget {
     fn project_root(&self) -> Option<&Path> {
         Some(&self.project.root)
     }
+
+    fn app_names(&self) -> Option<crate::model::AppNames> {
+        Some(super::names::app_names(&self.project))
+    }
 }

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Catalog, Statement};
+use crate::model::{AppNames, Catalog, NameSource, Statement};
 use crate::parse::{QueryShape, StatementKind};
 use crate::whatif::PlanSummary;
 
@@ -27,6 +27,7 @@ mod count_per_row;
 mod date_lookup;
 mod deep_offset;
 mod distinct_join;
+pub mod examples;
 mod fan_out_sort;
 mod n_plus_one;
 mod over_fetching;
@@ -126,7 +127,8 @@ impl Pattern {
         }
     }
 
-    /// A short example of the fix.
+    /// A short example of the fix, in a generic shop's names (a finding shows the
+    /// application's own when its models are known: [`examples`]).
     pub fn example(self) -> &'static str {
         match self {
             Pattern::NPlusOne => "Order.objects.select_related(\"customer\")  /  Product.objects.prefetch_related(\"tags\")",
@@ -220,8 +222,11 @@ pub struct Finding {
     pub evidence: String,
     /// The fix, in Django's words.
     pub fix: String,
-    /// A short example of the fix.
+    /// A short example of the fix, in the application's names when its models are known.
     pub example: String,
+    /// Where the example's model names come from; `None`: the generic example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<NameSource>,
 }
 
 /// One line of "after these indexes, the time goes to".
@@ -251,6 +256,10 @@ pub struct Findings {
     pub after: Vec<Remaining>,
     /// The weight after the recommended indexes, as a share of the weight before (0..1].
     pub after_ratio: f64,
+    /// Where the examples' model and field names come from, one line (empty in reports
+    /// written before it was said).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub names: String,
 }
 
 /// A pattern's verdict on one statement: its evidence.
@@ -316,13 +325,24 @@ pub fn median_select_calls(inputs: &[PatternInput<'_>]) -> f64 {
 /// One group of the "after" view: what, weight after, members (weight after, queryid), next.
 type Group = (String, f64, Vec<(f64, i64)>, String);
 
+/// What [`Findings::names`] says for the best source of the examples' names.
+pub fn names_line(best: Option<NameSource>) -> String {
+    match best {
+        Some(NameSource::Project) => "model and field names from the Django project (a finding on a table without a model keeps the generic example)".into(),
+        Some(NameSource::ContentTypes) => "model names from the database's django_content_type, matched by Django's default table name <app_label>_<model>: it keeps class names lower-cased, so their capitals are a guess (orderitem → Orderitem); --django-project gives the exact names".into(),
+        None => "generic model names (no --django-project given, and no django_content_type row names an analysed table)".into(),
+    }
+}
+
 /// Run every pattern over the workload. `verdict_of` labels a statement no pattern matched
 /// (the triage verdict), for the "after these indexes" view, with the verdict's action.
+/// `app` names the tables' models for the examples (empty: generic examples).
 pub fn findings(
     inputs: &[PatternInput<'_>],
     catalog: &Catalog,
     per_call_overhead_ms: f64,
     siblings: &Siblings,
+    app: &AppNames,
     verdict_of: &dyn Fn(i64) -> Option<(&'static str, &'static str)>,
 ) -> Findings {
     let cx = Context {
@@ -346,6 +366,14 @@ pub fn findings(
         .map(|i| weight_after(i, per_call_overhead_ms))
         .sum();
     let share = |w: f64, of: f64| if of > 0.0 { w / of } else { 0.0 };
+    let shapes: std::collections::BTreeMap<i64, &QueryShape> = inputs
+        .iter()
+        .filter_map(|i| Some((i.statement.queryid, i.shape?)))
+        .collect();
+    let names = examples::Names {
+        app,
+        shapes: &shapes,
+    };
     let mut found: Vec<Finding> = vec![];
     // group → (weight after, [(weight after, queryid)], next step)
     let mut groups: Vec<Group> = vec![];
@@ -372,6 +400,7 @@ pub fn findings(
             None => groups.push((what, wa, vec![(wa, i.statement.queryid)], next)),
         }
         if let Some((pattern, evidence)) = hit {
+            let named = examples::example(pattern, i, &cx, &names);
             found.push(Finding {
                 pattern,
                 queryid: i.statement.queryid,
@@ -380,7 +409,10 @@ pub fn findings(
                 calls: i.statement.calls,
                 evidence,
                 fix: pattern.fix().to_string(),
-                example: pattern.example().to_string(),
+                example: named
+                    .as_ref()
+                    .map_or_else(|| pattern.example().to_string(), |n| n.0.clone()),
+                names: named.map(|n| n.1),
             });
         }
     }
@@ -411,6 +443,7 @@ pub fn findings(
         findings: found,
         after,
         after_ratio: share(total_after, total).min(1.0),
+        names: names_line(app.best_source()),
     }
 }
 
@@ -580,7 +613,14 @@ mod tests {
             .into(),
             ..Siblings::default()
         };
-        let f = findings(&inputs, &catalog, 0.2, &siblings, &verdict);
+        let f = findings(
+            &inputs,
+            &catalog,
+            0.2,
+            &siblings,
+            &AppNames::default(),
+            &verdict,
+        );
         assert_eq!(f.findings.len(), 1);
         assert_eq!(f.findings[0].pattern, Pattern::NPlusOne);
         // (400 + 20,000 × 0.2) / (4,400 + 1,000.2)
@@ -592,7 +632,14 @@ mod tests {
         assert_eq!(f.after[0].what, "N+1 queries");
         assert!(f.weighting.contains("0.20 ms per call"));
         // Without the overhead, execution time alone ranks the report first.
-        let plain = findings(&inputs, &catalog, 0.0, &siblings, &verdict);
+        let plain = findings(
+            &inputs,
+            &catalog,
+            0.0,
+            &siblings,
+            &AppNames::default(),
+            &verdict,
+        );
         assert_eq!(plain.after[0].what, "no index helps");
     }
 
@@ -618,7 +665,14 @@ mod tests {
         // 1000 ms × 1% + 100 calls × 0.2 ms = 30 ms after, of 1,020 ms before.
         assert!((weight_after(&input, 0.2) - 30.0).abs() < 1e-9);
         let verdict = |_q: i64| Some(("served by the new indexes", "measure"));
-        let f = findings(&[input], &catalog, 0.2, &Siblings::default(), &verdict);
+        let f = findings(
+            &[input],
+            &catalog,
+            0.2,
+            &Siblings::default(),
+            &AppNames::default(),
+            &verdict,
+        );
         assert!(
             (f.after_ratio - 30.0 / 1020.0).abs() < 1e-9,
             "{}",

@@ -78,6 +78,9 @@ pub fn markdown_findings(f: &Findings) -> String {
         return s;
     }
     let _ = writeln!(s, "Weighted by {}.\n", f.weighting);
+    if !f.names.is_empty() {
+        let _ = writeln!(s, "Examples: {}.\n", f.names);
+    }
     let _ = writeln!(
         s,
         "| share | after indexes | pattern | evidence | fix | example | queryid |\n|---:|---:|---|---|---|---|---|"
