@@ -146,7 +146,7 @@ pub enum ParamOp {
     Eq,
     /// `col IN ($n /*, ... */)`: a list of values pg_stat_statements folded into one `$n`
     /// (PostgreSQL 18+ squashes an IN list of any length into one entry). The plan text has
-    /// `col = ANY($n)` there, and `$n` is bound to an array (docs/postgres-facts.md §12).
+    /// `col = ANY($n)` there, and `$n` is bound to an array (docs/postgres-facts.md §13).
     /// The column is an equality column of its table, as for `Eq`.
     InList,
     /// `col < $n` and friends: the lower side of a range. Precisely: the column is on the lower
