@@ -138,10 +138,10 @@ fn customer_orders_newest_first() {
 }
 
 /// PostgreSQL 18 folds a list of constants into one pg_stat_statements entry, written
-/// `IN ($1 /*, ... */)` (measured on 18.6): the comment goes, one parameter stays, the column
-/// is an equality column and the statement is planned with one value of it.
+/// `IN ($1 /*, ... */)` (measured on 18.6): the column is an equality column, `$1` is a list
+/// parameter of that column, and the plan text binds it as an array (`= ANY($1)`).
 #[test]
-fn pg18_squashed_in_list_is_an_equality_with_one_parameter() {
+fn pg18_squashed_in_list_is_a_list_parameter() {
     let s = shape(
         r#"SELECT "shop_order"."id" FROM "shop_order" WHERE ("shop_order"."customer_id" IN ($1 /*, ... */) AND "shop_order"."status" = $2)"#,
     );
@@ -149,6 +149,24 @@ fn pg18_squashed_in_list_is_an_equality_with_one_parameter() {
     assert_eq!(t.equality, vec!["customer_id", "status"]);
     assert_eq!(s.param_count, 2);
     assert_eq!(s.params[0].column.as_deref(), Some("customer_id"));
+    assert_eq!(s.params[0].op, ParamOp::InList);
+    assert_eq!(s.params[1].op, ParamOp::Eq);
+    assert!(
+        s.plan_text
+            .contains(r#""shop_order"."customer_id" = ANY($1) AND"#),
+        "{}",
+        s.plan_text
+    );
+    // PostgreSQL 15 keeps one entry per length, each value its own equality parameter.
+    let s = shape(
+        r#"SELECT "shop_order"."id" FROM "shop_order" WHERE "shop_order"."customer_id" IN ($1, $2, $3)"#,
+    );
+    assert!(
+        s.params.iter().all(|u| u.op == ParamOp::Eq),
+        "{:?}",
+        s.params
+    );
+    assert!(s.plan_text.contains("IN ($1, $2, $3)"));
 }
 
 #[test]

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use super::text::{lex, tok_text, Tok, TokKind};
+use super::text::{lex, squashed_after, tok_text, Tok, TokKind};
 use crate::model::Workload;
 
 /// The values read from one text.
@@ -133,6 +133,28 @@ pub fn extract_values(literal: &str, normalised: &str, may_be_cut: bool) -> Opti
             });
         };
         match nt_tok.kind {
+            TokKind::Param(n) if squashed_after(normalised, &nt.toks, k) => {
+                // A squashed list (`IN ($1 /*, ... */)`): every constant of the list is `$n`'s.
+                let (list, used) = list_at(literal, l, j)?;
+                let p = (n as usize).checked_sub(1)?;
+                if j + used >= l.len()
+                    || (j + used + 1 == l.len() && l[j + used].kind == TokKind::Punct(','))
+                {
+                    // The text ends inside the list: cut short, the list's length unknown.
+                    if !may_be_cut {
+                        return None;
+                    }
+                    return Some(Extracted {
+                        values,
+                        truncated: true,
+                    });
+                }
+                if p < values.len() {
+                    values[p] = list;
+                    last_value_at = Some((p, l[j + used - 1].end));
+                }
+                j += used;
+            }
             TokKind::Param(n) => {
                 let (value, used) = constant_at(literal, l, j)?;
                 let p = (n as usize).checked_sub(1)?;
@@ -203,6 +225,36 @@ fn constant_at(text: &str, l: &[Tok], j: usize) -> Option<(Option<String>, usize
     }
 }
 
+/// The constants of a list at `l[j]` (`1, 2, 3` up to the closing parenthesis; each may carry
+/// a `::type` cast), as a [`list_literal`] (`None` when one of them is a server-side `$n`),
+/// and how many tokens they span. `None` when no constant is there.
+fn list_at(text: &str, l: &[Tok], j: usize) -> Option<(Option<String>, usize)> {
+    let mut vals = Vec::new();
+    let mut unknown = false;
+    let mut at = j;
+    loop {
+        let (v, used) = constant_at(text, l, at)?;
+        at += used;
+        let punct = |i: usize, c: char| l.get(i).is_some_and(|t| t.kind == TokKind::Punct(c));
+        if punct(at, ':')
+            && punct(at + 1, ':')
+            && l.get(at + 2).is_some_and(|t| t.kind == TokKind::Word)
+        {
+            at += 3;
+        }
+        match v {
+            Some(v) => vals.push(v),
+            None => unknown = true,
+        }
+        if punct(at, ',') && constant_at(text, l, at + 1).is_some() {
+            at += 1;
+            continue;
+        }
+        break;
+    }
+    Some(((!unknown).then(|| list_literal(&vals)), at - j))
+}
+
 /// The value of a constant as PostgreSQL prints an expression (`'pending'::text`,
 /// `'2025-01-01 00:00:00+00'::timestamp with time zone`, `42`, `(-5)`, `true`): the literal
 /// without quotes and casts. `None` for anything else (an array, a function call, a cut text).
@@ -242,11 +294,70 @@ pub fn constant_value(printed: &str) -> Option<String> {
     value
 }
 
+/// A list of values as a PostgreSQL array literal (`{"1","2"}`): what a squashed list
+/// parameter (`= ANY($n)`) is bound to, and how its observed lists are kept.
+pub fn list_literal(values: &[String]) -> String {
+    let mut s = String::from("{");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('"');
+        for c in v.chars() {
+            if c == '"' || c == '\\' {
+                s.push('\\');
+            }
+            s.push(c);
+        }
+        s.push('"');
+    }
+    s.push('}');
+    s
+}
+
+/// The number of elements of an array literal made by [`list_literal`] (`None` for anything
+/// else): the length of an observed list.
+pub fn list_len(literal: &str) -> Option<usize> {
+    let inner = literal.strip_prefix('{')?.strip_suffix('}')?;
+    if inner.is_empty() {
+        return Some(0);
+    }
+    let mut n = 1;
+    let mut quoted = false;
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => n += 1,
+            _ => {}
+        }
+    }
+    Some(n)
+}
+
 /// The shape key of a text: its tokens without constants, space-separated (see the module
 /// header). For a text cut short, the key of what remains minus its last token.
 pub fn shape_key(text: &str, cut: bool) -> String {
     let lx = lex(text);
-    let mut toks: Vec<&Tok> = lx.toks.iter().filter(|t| !is_constant(text, t)).collect();
+    let all = &lx.toks;
+    // A `,` between two constants goes too: a list of constants (`IN (1, 2, 3)`) has the key of
+    // the one `$n` PostgreSQL 18 keeps of it (`IN ($1 /*, ... */)`); entries of other lengths
+    // (PostgreSQL 17 and older) share the key and the alignment tells them apart.
+    let between_constants = |k: usize| {
+        all[k].kind == TokKind::Punct(',')
+            && k > 0
+            && is_constant(text, &all[k - 1])
+            && all.get(k + 1).is_some_and(|n| is_constant(text, n))
+    };
+    let mut toks: Vec<&Tok> = all
+        .iter()
+        .enumerate()
+        .filter(|(k, t)| !is_constant(text, t) && !between_constants(*k))
+        .map(|(_, t)| t)
+        .collect();
     while toks.last().is_some_and(|t| t.kind == TokKind::Punct(';')) {
         toks.pop();
     }
@@ -501,5 +612,79 @@ mod tests {
         assert_eq!(m.queryid, 1);
         assert_eq!(m.extracted.values, v(&[Some("pending"), None]));
         assert_eq!(ix.match_text("SELECT 2", None, false), None);
+    }
+
+    const LINES: &str = r#"SELECT "order_line"."id" FROM "order_line" WHERE ("order_line"."order_id" IN ($1 /*, ... */) AND "order_line"."quantity" >= $2) ORDER BY "order_line"."id" ASC"#;
+
+    /// PostgreSQL 18's squashed list: every constant of the sent list is `$1`'s, kept as an
+    /// array literal; a list bound server-side has no value; a text cut inside the list keeps
+    /// what came before it; PostgreSQL 15's one-entry-per-length texts still align one to one.
+    #[test]
+    fn a_squashed_list_reads_every_constant_of_the_sent_list() {
+        let sent = r#"SELECT "order_line"."id" FROM "order_line" WHERE ("order_line"."order_id" IN (17, 4, -2, 90) AND "order_line"."quantity" >= 3) ORDER BY "order_line"."id" ASC"#;
+        let e = extract_values(sent, LINES, false).expect("aligned");
+        assert_eq!(e.values, v(&[Some(r#"{"17","4","-2","90"}"#), Some("3")]));
+        assert_eq!(list_len(e.values[0].as_deref().unwrap()), Some(4));
+        let one = sent.replace("17, 4, -2, 90", "'a''b'::text");
+        let e = extract_values(&one, LINES, false).expect("one value, cast");
+        assert_eq!(e.values[0].as_deref(), Some(r#"{"a'b"}"#));
+        let bound = sent
+            .replace("17, 4, -2, 90", "$1, $2")
+            .replace(">= 3", ">= $3");
+        let e = extract_values(&bound, LINES, false).expect("server-side");
+        assert_eq!(e.values, v(&[None, None]));
+        let cut = &sent[..sent.find("-2").expect("-2")];
+        assert_eq!(extract_values(cut, LINES, false), None);
+        let e = extract_values(cut, LINES, true).expect("cut");
+        assert!(e.truncated);
+        assert_eq!(e.values, v(&[None, None]));
+        // Not a list there: no match.
+        assert_eq!(
+            extract_values(&sent.replace("IN (17, 4, -2, 90)", "= 5"), LINES, false),
+            None
+        );
+        assert_eq!(
+            extract_values(
+                "SELECT 1 FROM t WHERE a IN (1, 2, 3)",
+                "SELECT 1 FROM t WHERE a IN ($1, $2)",
+                false
+            ),
+            None
+        );
+        assert_eq!(
+            list_len(&list_literal(&["a,\"b".into(), "c".into()])),
+            Some(2)
+        );
+        assert_eq!(list_len("{}"), Some(0));
+        assert_eq!(list_len("17"), None);
+    }
+
+    /// Without `query_id`, a sent list finds its squashed entry by shape (the list collapses
+    /// to the one `$n`); on PostgreSQL 15 the entry of the sent length wins.
+    #[test]
+    fn a_sent_list_matches_its_squashed_entry_by_shape() {
+        let sent = r#"SELECT "order_line"."id" FROM "order_line" WHERE ("order_line"."order_id" IN (17, 4, 9) AND "order_line"."quantity" >= 3) ORDER BY "order_line"."id" ASC"#;
+        assert_eq!(shape_key(sent, false), shape_key(LINES, false));
+        let wl = Workload {
+            statements: vec![stmt(8, LINES, 10)],
+            ..Default::default()
+        };
+        let m = ShapeIndex::new(&wl)
+            .match_text(sent, None, false)
+            .expect("by shape");
+        assert_eq!(m.queryid, 8);
+        assert_eq!(m.extracted.values[0].as_deref(), Some(r#"{"17","4","9"}"#));
+        let wl = Workload {
+            statements: vec![
+                stmt(2, "SELECT 1 FROM t WHERE a IN ($1, $2)", 50),
+                stmt(3, "SELECT 1 FROM t WHERE a IN ($1, $2, $3)", 5),
+            ],
+            ..Default::default()
+        };
+        let m = ShapeIndex::new(&wl)
+            .match_text("SELECT 1 FROM t WHERE a IN (7, 8, 9)", None, false)
+            .expect("by shape");
+        assert_eq!(m.queryid, 3);
+        assert_eq!(m.extracted.values, v(&[Some("7"), Some("8"), Some("9")]));
     }
 }

@@ -217,7 +217,15 @@ pub fn parse_statement(stmt: &Statement, catalog: &Catalog) -> Result<QueryShape
     let plan_text = read_equivalent::read_equivalent(st).unwrap_or(plan_text);
     // Row locks (`select_for_update()`): planned without them (no UPDATE privilege needed).
     let plan_text = read_equivalent::without_row_locks(&plan_text).unwrap_or(plan_text);
-    Ok(finish(stmt.queryid, kind, plan_text, param_count, w))
+    let mut shape = finish(stmt.queryid, kind, plan_text, param_count, w);
+    // PostgreSQL 18's squashed lists: the `$n` the walk saw as `col = ANY($n)` is a list.
+    let squashed = text::squashed_params(sql, &lx);
+    for u in &mut shape.params {
+        if u.op == ParamOp::Eq && squashed.contains(&u.param) {
+            u.op = ParamOp::InList;
+        }
+    }
+    Ok(shape)
 }
 
 /// Whether `text` is a statement idxadvise would analyse, whatever tables it names: one

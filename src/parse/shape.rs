@@ -144,6 +144,11 @@ pub struct ParamUse {
 pub enum ParamOp {
     /// `col = $n`, `col IN ($n, …)`, `col = ANY($n)`.
     Eq,
+    /// `col IN ($n /*, ... */)`: a list of values pg_stat_statements folded into one `$n`
+    /// (PostgreSQL 18+ squashes an IN list of any length into one entry). The plan text has
+    /// `col = ANY($n)` there, and `$n` is bound to an array (docs/postgres-facts.md §13).
+    /// The column is an equality column of its table, as for `Eq`.
+    InList,
     /// `col < $n` and friends: the lower side of a range. Precisely: the column is on the lower
     /// side, the parameter bounds it from above (`col < $n`, `col <= $n`, `$n > col`, the
     /// high end of `BETWEEN`); bind a value from the upper part of the histogram.

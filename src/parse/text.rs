@@ -358,10 +358,13 @@ pub(crate) fn operator_count(text: &str, lx: &Lexed) -> usize {
 /// the server cannot prepare (`interval $2`, `date $1`, `timestamptz $1`) and `extract($1 from
 /// x)`, which neither the server nor sqlparser accepts.
 /// What we do: rewrite `<type> $n` to `$n::<type>` for the date/time types and
-/// `extract($n from` to `date_part($n,` (same value, a plannable form); nothing inside literals,
+/// `extract($n from` to `date_part($n,` (same value, a plannable form), and a squashed list
+/// `IN ($n /*, ... */)` (PostgreSQL 18) to `= ANY($n)` (`NOT IN` to `<> ALL($n)`), so `$n` is
+/// bound to an array of as many values as the application sends; nothing inside literals,
 /// quoted identifiers or comments is touched.
 /// Example: `now() - interval $2` → `now() - $2::interval`;
-/// `extract($1 from "t"."d")` → `date_part($1, "t"."d")`.
+/// `extract($1 from "t"."d")` → `date_part($1, "t"."d")`;
+/// `"o"."id" IN ($1 /*, ... */)` → `"o"."id" = ANY($1)`.
 pub(crate) fn repair_for_planning(text: &str, lx: &Lexed) -> String {
     let toks = &lx.toks;
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
@@ -423,6 +426,26 @@ pub(crate) fn repair_for_planning(text: &str, lx: &Lexed) -> String {
                         }
                     }
                 }
+                // `[NOT] IN ($n /*, ... */)`: a squashed list (see [`squashed_after`]).
+                "in" | "not" => {
+                    let not = w == "not";
+                    let at = if not { k + 1 } else { k };
+                    if (!not || word_is(text, toks.get(at), "in"))
+                        && toks.get(at + 1).map(|x| x.kind) == Some(TokKind::Punct('('))
+                        && toks.get(at + 3).map(|x| x.kind) == Some(TokKind::Punct(')'))
+                    {
+                        if let Some(p) = toks
+                            .get(at + 2)
+                            .filter(|_| squashed_after(text, toks, at + 2))
+                        {
+                            let param = tok_text(text, p);
+                            let op = if not { "<> ALL" } else { "= ANY" };
+                            edits.push((t.start, toks[at + 3].end, format!("{op}({param})")));
+                            k = at + 4;
+                            continue;
+                        }
+                    }
+                }
                 "extract"
                     if toks.get(k + 1).map(|x| x.kind) == Some(TokKind::Punct('('))
                         && matches!(toks.get(k + 2).map(|x| x.kind), Some(TokKind::Param(_)))
@@ -441,6 +464,32 @@ pub(crate) fn repair_for_planning(text: &str, lx: &Lexed) -> String {
         k += 1;
     }
     apply(text, &edits)
+}
+
+/// The comment PostgreSQL 18's pg_stat_statements writes after the one `$n` it keeps of a
+/// squashed list of constants or parameters: `IN ($1 /*, ... */)`.
+pub(crate) const SQUASHED_MARK: &str = "/*, ... */";
+
+/// Whether `toks[k]` is a `$n` that stands for a squashed list: the text between it and the
+/// next token is the mark PostgreSQL 18 writes (`$1 /*, ... */)`).
+pub(crate) fn squashed_after(text: &str, toks: &[Tok], k: usize) -> bool {
+    let Some(p) = toks.get(k).filter(|p| matches!(p.kind, TokKind::Param(_))) else {
+        return false;
+    };
+    let end = toks.get(k + 1).map_or(text.len(), |n| n.start);
+    text.get(p.end..end)
+        .is_some_and(|gap| gap.trim() == SQUASHED_MARK)
+}
+
+/// The `$n` of a text that stand for squashed lists (`IN ($1 /*, ... */)`, PostgreSQL 18+).
+pub(crate) fn squashed_params(text: &str, lx: &Lexed) -> Vec<u32> {
+    (0..lx.toks.len())
+        .filter(|k| squashed_after(text, &lx.toks, *k))
+        .filter_map(|k| match lx.toks[k].kind {
+            TokKind::Param(n) => Some(n),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Problem: sqlparser 0.64 refuses the row-lock strengths `FOR KEY SHARE` and
@@ -495,6 +544,28 @@ mod tests {
 
     fn repair(t: &str) -> String {
         repair_for_planning(t, &lex(t))
+    }
+
+    /// PostgreSQL 18's squashed list becomes `= ANY($n)` (`NOT IN`: `<> ALL($n)`); a list
+    /// of one parameter without the mark, a mark inside a string and PostgreSQL 15's
+    /// `IN ($1, $2)` stay as they are.
+    #[test]
+    fn squashed_in_lists_become_any() {
+        let t = r#"SELECT 1 FROM "t" WHERE "t"."a" IN ($1 /*, ... */) AND "t"."b" NOT IN ($2 /*, ... */) AND c = $3"#;
+        assert_eq!(
+            repair(t),
+            r#"SELECT 1 FROM "t" WHERE "t"."a" = ANY($1) AND "t"."b" <> ALL($2) AND c = $3"#
+        );
+        assert_eq!(squashed_params(t, &lex(t)), vec![1, 2]);
+        for same in [
+            "SELECT 1 FROM t WHERE a IN ($1)",
+            "SELECT 1 FROM t WHERE a IN ($1, $2)",
+            "SELECT 1 FROM t WHERE a IN ($1 /* other */)",
+            "SELECT '/*, ... */' FROM t WHERE a IN ($1)",
+        ] {
+            assert_eq!(repair(same), same);
+            assert!(squashed_params(same, &lex(same)).is_empty(), "{same}");
+        }
     }
 
     #[test]

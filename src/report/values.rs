@@ -54,9 +54,76 @@ fn operator_before<'o>(text: &str, p: u32, ops: &[&'o str]) -> Option<&'o str> {
     None
 }
 
+fn unit(obs: &ObservedStatement) -> &'static str {
+    if obs.samples.len() == 1 && obs.samples.contains_key(&ValueSource::RowsPerCall) {
+        "calls (by rows per call)"
+    } else {
+        "samples"
+    }
+}
+
+/// A squashed list's evidence: the lengths of the lists seen (`order_id IN: lists of 5 to 20
+/// values (5: 60%, 20: 40%) of 40 samples`).
+fn list_line(column: Option<&str>, p: u32, vals: &[(String, u64)], unit: &str) -> String {
+    let mut by_len: BTreeMap<usize, u64> = BTreeMap::new();
+    for (v, w) in vals {
+        if let Some(n) = crate::parse::literals::list_len(v) {
+            *by_len.entry(n).or_default() += w;
+        }
+    }
+    let total: u64 = by_len.values().sum();
+    let label = column.map_or(format!("${p}"), str::to_string);
+    let (lo, hi) = (
+        by_len.keys().next().copied().unwrap_or(0),
+        by_len.keys().last().copied().unwrap_or(0),
+    );
+    let range = if lo == hi {
+        format!("lists of {lo} values")
+    } else {
+        format!("lists of {lo} to {hi} values")
+    };
+    let mut lens: Vec<(usize, u64)> = by_len.into_iter().collect();
+    lens.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut shown: Vec<String> = lens
+        .iter()
+        .take(SHOWN)
+        .map(|(n, w)| format!("{n}: {}", percent(*w, total)))
+        .collect();
+    if lens.len() > SHOWN {
+        shown.push(format!("{} more lengths", lens.len() - SHOWN));
+    }
+    format!(
+        "{label} IN: {range} ({}) of {total} {unit}",
+        shown.join(", ")
+    )
+}
+
+/// What a statement's squashed lists (`IN ($n /*, ... */)`) nothing was observed for were
+/// costed with: the default length, from the column's statistics. `None` when it has none.
+pub fn unobserved_lists(
+    obs: Option<&ObservedStatement>,
+    shape: Option<&QueryShape>,
+) -> Option<String> {
+    let parts: Vec<String> = shape?
+        .params
+        .iter()
+        .filter(|u| u.op == ParamOp::InList)
+        .filter(|u| obs.is_none_or(|o| o.param_values(u.param).is_empty()))
+        .map(|u| {
+            format!(
+                "{} IN: no list observed; costed with {} distinct values of the column's statistics (the default length)",
+                u.column.as_deref().map_or(format!("${}", u.param), str::to_string),
+                crate::whatif::params::DEFAULT_LIST_LEN
+            )
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// The values a statement was costed with, for the report: the evidence of what was observed
 /// ([`evidence`]), then each `LIMIT $n` nothing observed with where its value came from
-/// ([`crate::whatif::limit_value::describe`]); `None` when neither applies.
+/// ([`crate::whatif::limit_value::describe`]), then what each squashed list nothing was observed
+/// for was costed with ([`unobserved_lists`]); `None` when none applies.
 pub fn costed_with(
     stmt: &crate::model::Statement,
     obs: Option<&ObservedStatement>,
@@ -69,10 +136,11 @@ pub fn costed_with(
         rows: stmt.rows,
     };
     let limits = shape.and_then(|sh| describe(&choose(sh, Some(calls)), obs));
-    match (seen, limits) {
-        (Some(e), Some(l)) => Some(format!("{e}; {l}")),
-        (e, l) => e.or(l),
-    }
+    let parts: Vec<String> = [seen, limits, unobserved_lists(obs, shape)]
+        .into_iter()
+        .flatten()
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The evidence line of one statement's observed values.
@@ -95,6 +163,10 @@ pub fn evidence(obs: &ObservedStatement, shape: Option<&QueryShape>) -> String {
             continue;
         }
         let u = shape.and_then(|s| s.params.iter().find(|u| u.param == p));
+        if let Some(u) = u.filter(|u| u.op == ParamOp::InList) {
+            parts.push(list_line(u.column.as_deref(), p, &vals, unit(obs)));
+            continue;
+        }
         let label = match u.map(|u| (u.op, u.column.as_deref())) {
             Some((ParamOp::Limit, _)) => "LIMIT".to_string(),
             Some((ParamOp::Offset, _)) => "OFFSET".to_string(),
@@ -119,13 +191,7 @@ pub fn evidence(obs: &ObservedStatement, shape: Option<&QueryShape>) -> String {
             _ => format!("${p} ="),
         };
         let (line, total) = values_line(&vals);
-        let unit = if obs.samples.len() == 1 && obs.samples.contains_key(&ValueSource::RowsPerCall)
-        {
-            "calls (by rows per call)"
-        } else {
-            "samples"
-        };
-        parts.push(format!("{label} {line} of {total} {unit}"));
+        parts.push(format!("{label} {line} of {total} {}", unit(obs)));
     }
     // pg_qualstats' per-column constants.
     let mut by_col: BTreeMap<&str, Vec<(String, u64)>> = BTreeMap::new();

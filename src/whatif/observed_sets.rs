@@ -176,8 +176,13 @@ pub fn observed_value_sets(
                         .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(a.0)))
                         .map(|(v, _)| v.to_string())
                         .or_else(|| positions[p].first().map(|(v, _)| v.clone()));
+                    // A squashed list's observed value is already its array literal.
+                    let list = shape
+                        .params
+                        .iter()
+                        .any(|u| u.param as usize == p + 1 && u.op == ParamOp::InList);
                     match best {
-                        Some(v) => Some(if types[p].array {
+                        Some(v) => Some(if types[p].array && !list {
                             super::params::array_literal(&v)
                         } else {
                             v

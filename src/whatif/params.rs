@@ -29,6 +29,12 @@ use crate::parse::shape::{ParamOp, ParamUse, QueryShape};
 /// `LIMIT $n` gets this value here; [`super::limit_value::apply`] replaces it with what the
 /// statement tells ([`super::limit_value::DEFAULT_LIMIT`] when nothing does).
 pub const LIMIT_VALUE: &str = "20";
+/// A squashed list (`IN ($n /*, ... */)`, PostgreSQL 18) for which no list was observed is
+/// costed with this many values: Django's `__in` and `prefetch_related` send one value per row
+/// of a page (Django REST framework's and the admin's default page sizes are 10 to 100), and a
+/// shorter list would flatter the leading-column index (one value gives ordered output, several
+/// do not).
+pub const DEFAULT_LIST_LEN: usize = 10;
 /// The range window: `col > $n` sits at this quantile.
 pub const RANGE_QUANTILE: f64 = 0.95;
 
@@ -153,6 +159,29 @@ pub fn distribution(stats: &ColumnStats, k: usize) -> Vec<(String, f64)> {
         let remaining = &mcv[n_mcv..];
         out.push((remaining[remaining.len() / 2].0.clone(), rest));
     }
+    out
+}
+
+/// Up to `k` distinct values of a column for a list parameter nothing was observed for: the
+/// column's representative values ([`distribution`]: common values, then histogram quantiles
+/// spread over the whole range), each once. Fewer when the column has fewer.
+pub fn list_values(stats: &ColumnStats, k: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(k);
+    for (v, _) in distribution(stats, k) {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    // A histogram with fewer distinct bounds than asked for: take its bounds in order.
+    for v in &stats.histogram_bounds {
+        if out.len() >= k {
+            break;
+        }
+        if !out.contains(v) {
+            out.push(v.clone());
+        }
+    }
+    out.truncate(k);
     out
 }
 
@@ -302,6 +331,17 @@ fn value_for(
         d.get(rank.min(d.len().saturating_sub(1)))
             .map(|(v, _)| v.clone())
     };
+    if op == ParamOp::InList {
+        let list = stats
+            .map(|s| list_values(s, DEFAULT_LIST_LEN))
+            .filter(|l| !l.is_empty())
+            .or_else(|| type_default(&ty.name).map(|v| vec![v]))?;
+        return Some(if ty.array {
+            crate::parse::literals::list_literal(&list)
+        } else {
+            list[0].clone()
+        });
+    }
     let v = match op {
         ParamOp::Limit => Some(LIMIT_VALUE.to_string()),
         ParamOp::Offset => Some("0".to_string()),
@@ -322,7 +362,7 @@ fn value_for(
             let prefix: String = v.chars().take(3).collect();
             format!("{prefix}%")
         }),
-        ParamOp::Eq | ParamOp::Value | ParamOp::Other => stats.and_then(ranked),
+        ParamOp::Eq | ParamOp::InList | ParamOp::Value | ParamOp::Other => stats.and_then(ranked),
     };
     let v = v.or_else(|| type_default(&ty.name));
     if ty.array {
@@ -496,6 +536,46 @@ mod tests {
             ]
         );
         assert!(sets.iter().all(|v| v.values[1].as_deref() == Some("20")));
+    }
+
+    /// A squashed list nothing was observed for: one array of distinct values spread over the
+    /// column (its common values, then histogram bounds), at most [`DEFAULT_LIST_LEN`], never
+    /// the same value twice; an equality parameter beside it still drives the sets.
+    #[test]
+    fn a_list_parameter_gets_distinct_values_spread_over_the_column() {
+        let s = shape(vec![
+            (1, Some("customer_id"), ParamOp::InList),
+            (2, Some("status"), ParamOp::Eq),
+        ]);
+        let arr = ParamType {
+            name: "int8".into(),
+            array: true,
+        };
+        let sets = value_sets(&s, &catalog(), &[arr, ty("text")], 4);
+        assert_eq!(sets.len(), 4, "the status drives the sets");
+        for set in &sets {
+            assert_eq!(
+                set.values[0].as_deref(),
+                Some(r#"{"7","9","1","2","3","4","5"}"#),
+                "every value of the column once (7 < the default length)"
+            );
+        }
+        let many = stats(
+            &[],
+            &(0..200)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
+        let l = list_values(&many, DEFAULT_LIST_LEN);
+        assert_eq!(l.len(), DEFAULT_LIST_LEN);
+        let mut d = l.clone();
+        d.dedup();
+        assert_eq!(d.len(), DEFAULT_LIST_LEN, "{l:?}");
+        assert_eq!(l.first().map(String::as_str), Some("10"), "{l:?}");
+        assert_eq!(l.last().map(String::as_str), Some("189"), "{l:?}");
     }
 
     #[test]

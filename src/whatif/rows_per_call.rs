@@ -73,6 +73,71 @@ fn infer(shape: &QueryShape, workload: &Workload, catalog: &Catalog) -> Option<O
     })
 }
 
+/// Problem: a squashed list (`col IN ($1 /*, ... */)`, PostgreSQL 18) nothing was sampled for
+/// has no known length, and the length decides the plan.
+/// What we do: when the list is the statement's single filter (no LIMIT, one table), rows per
+/// call ÷ rows per value of the column (table rows ÷ distinct values) is the list's length
+/// (at least 1, at most [`MAX_LIST_LEN`]); the list is that many distinct values of the column
+/// ([`crate::whatif::params::list_values`]), weighted by the statement's calls.
+/// Example: 12 rows per call of `order_id IN (…)` on 1.2M order lines with 500k distinct
+/// orders (2.4 lines each): a list of 5 orders.
+fn infer_list(shape: &QueryShape, workload: &Workload, catalog: &Catalog) -> Option<ObservedValue> {
+    if shape.kind != StatementKind::Select || shape.limit.is_some() || shape.tables.len() != 1 {
+        return None;
+    }
+    let t = &shape.tables[0];
+    let [u] = shape.params.as_slice() else {
+        return None;
+    };
+    let only_list = t.equality.len() == 1
+        && u.op == ParamOp::InList
+        && u.column.as_deref() == Some(t.equality[0].as_str())
+        && t.ranges.is_empty()
+        && t.null_tests.is_empty()
+        && t.booleans.is_empty()
+        && t.likes.is_empty()
+        && t.upper_equality.is_empty()
+        && t.group_by.is_empty()
+        && !t.distinct;
+    if !only_list {
+        return None;
+    }
+    let st = workload.get(shape.queryid)?;
+    if st.calls <= 0 || st.rows <= 0 {
+        return None;
+    }
+    let rpc = st.rows as f64 / st.calls as f64;
+    let table = catalog.table(&t.schema, &t.table)?;
+    let stats = table.column(&t.equality[0])?.stats.as_ref()?;
+    let distinct = if stats.n_distinct < 0.0 {
+        -stats.n_distinct * table.rows
+    } else {
+        stats.n_distinct
+    };
+    if distinct < 1.0 || table.rows < 1.0 {
+        return None;
+    }
+    let per_value = table.rows * (1.0 - stats.null_frac).max(0.0) / distinct;
+    if per_value <= 0.0 {
+        return None;
+    }
+    let k = ((rpc / per_value).round() as usize).clamp(1, MAX_LIST_LEN);
+    let list = crate::whatif::params::list_values(stats, k);
+    if list.is_empty() {
+        return None;
+    }
+    Some(ObservedValue {
+        param: Some(u.param),
+        column: Some(format!("{}.{}", t.table, t.equality[0])),
+        value: crate::parse::literals::list_literal(&list),
+        weight: st.calls as u64,
+        source: ValueSource::RowsPerCall,
+    })
+}
+
+/// The longest list [`infer_list`] gives.
+pub const MAX_LIST_LEN: usize = 1000;
+
 /// Add what rows per call tell to `observed`, for statements nothing was observed for.
 pub fn add_inferred(
     observed: &mut ObservedValues,
@@ -84,7 +149,9 @@ pub fn add_inferred(
         if observed.get(shape.queryid).is_some() {
             continue;
         }
-        let Some(v) = infer(shape, workload, catalog) else {
+        let inferred =
+            infer(shape, workload, catalog).or_else(|| infer_list(shape, workload, catalog));
+        let Some(v) = inferred else {
             continue;
         };
         let mut st = ObservedStatement {
@@ -212,5 +279,25 @@ mod tests {
         // 1 row per call (a count): nothing to tell.
         add_inferred(&mut o, &[shape(false)], &workload(10), &catalog());
         assert!(o.is_empty());
+    }
+
+    /// A squashed list that is the statement's only filter: rows per call ÷ rows per value is
+    /// its length. 4 statuses of 75,000 rows each; 150,000 rows per call: a list of 2.
+    #[test]
+    fn rows_per_call_give_a_squashed_list_its_length() {
+        let mut sh = shape(false);
+        sh.params[0].op = ParamOp::InList;
+        let mut o = ObservedValues::default();
+        add_inferred(&mut o, &[sh.clone()], &workload(1_500_000), &catalog());
+        let st = o.get(5).expect("inferred");
+        assert_eq!(st.values[0].value, r#"{"delivered","shipped"}"#);
+        assert_eq!(st.values[0].source, ValueSource::RowsPerCall);
+        // Never longer than the column has values.
+        let mut o = ObservedValues::default();
+        add_inferred(&mut o, &[sh], &workload(30_000_000), &catalog());
+        assert_eq!(
+            crate::parse::literals::list_len(&o.get(5).expect("inferred").values[0].value),
+            Some(4)
+        );
     }
 }

@@ -155,6 +155,9 @@ fn cast_types(shape: &QueryShape, catalog: &Catalog) -> HashMap<u32, String> {
             let ty = match (u.op, from_column) {
                 (ParamOp::Limit | ParamOp::Offset, _) => "bigint".to_string(),
                 (ParamOp::Like, _) => "text".to_string(),
+                // `col = ANY($n)` (a squashed list): an array of the column's type.
+                (ParamOp::InList, Some(t)) => format!("{t}[]"),
+                (ParamOp::InList, None) => "text[]".to_string(),
                 (_, Some(t)) => t,
                 (_, None) => "text".to_string(),
             };

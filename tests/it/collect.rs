@@ -430,3 +430,5 @@ fn collect_library_api_returns_a_snapshot() {
         "a snapshot survives the file round trip: {diff:?}"
     );
 }
+
+mod inlist;
