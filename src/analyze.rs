@@ -233,6 +233,27 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     let write_known = named.rec.write_rates.as_ref().is_some_and(|r| r.known());
     let superseded = crate::select::superseded::superseded_notes(&named.rec.drop, write_known);
     named.rec.notes.extend(superseded);
+    // cache: the set's share of shared_buffers, and drops whose reads move to a larger index.
+    let cache_notes = crate::select::cache::larger_survivor_notes(
+        &mut named.rec.drop,
+        &snapshot.catalog,
+        &named.rec.create,
+        &named.names,
+    );
+    let cache_notes: Vec<String> = crate::select::cache::set_share_note(
+        &named.rec.create,
+        snapshot.server.shared_buffers_bytes,
+        snapshot.server.database_size_bytes,
+    )
+    .into_iter()
+    .chain(cache_notes)
+    .collect();
+    if !config.quiet {
+        for n in &cache_notes {
+            eprintln!("warning: {n}");
+        }
+    }
+    named.rec.notes.extend(cache_notes);
     let names = named.by_candidate();
 
     // evidence: baseline and final plans of every analysed statement (from the cache where

@@ -529,6 +529,7 @@ mod tests {
                 hypopg_version: Some("1.4.1".into()),
                 pgss_version: Some("1.10".into()),
                 database_size_bytes: None,
+                shared_buffers_bytes: None,
             },
             preload: Some("pg_stat_statements".into()),
             pgss_loaded: true,

@@ -23,6 +23,7 @@ pub async fn read(client: &Client) -> Result<ServerInfo, PgError> {
         hypopg_version: r.get("hypopg_version"),
         pgss_version: r.get("pgss_version"),
         database_size_bytes: r.get::<_, Option<i64>>("database_size"),
+        shared_buffers_bytes: r.get::<_, Option<i64>>("shared_buffers"),
     })
 }
 

@@ -123,13 +123,16 @@ pub fn drop_line(d: &DropProposal) -> String {
         })
         .unwrap_or_default();
     format!(
-        "{why}{by}, {}{}",
+        "{why}{by}, {}{}{}",
         size(d.size_bytes),
         if d.verified {
             ""
         } else {
             "; read impact not verified (HypoPG < 1.4 cannot hide an index)"
-        }
+        },
+        crate::select::cache::larger_survivor(d)
+            .map(|w| format!("; {}", comment_safe(&w)))
+            .unwrap_or_default()
     )
 }
 

@@ -276,6 +276,7 @@ mod tests {
             verified: false,
             write_saving_ms_per_s: 0.0,
             superseded_by: None,
+            covered_by_size_bytes: None,
             note: None,
         });
         let Planned { plan, .. } = plan(&r, &Catalog::default(), None).unwrap();
@@ -495,6 +496,7 @@ mod tests {
             verified: true,
             write_saving_ms_per_s: 0.0,
             superseded_by: None,
+            covered_by_size_bytes: None,
             note: None,
         };
         let r = Recommendation {
@@ -555,6 +557,7 @@ mod tests {
                 verified: true,
                 write_saving_ms_per_s: 0.0,
                 superseded_by: None,
+                covered_by_size_bytes: None,
                 note: None,
             }],
             ..Recommendation::default()

@@ -21,6 +21,10 @@ pub struct ServerInfo {
     /// (absent in snapshots from before it was collected).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_size_bytes: Option<i64>,
+    /// `shared_buffers`, bytes: the cache the recommended indexes compete for with the data
+    /// (absent in snapshots from before it was collected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_buffers_bytes: Option<i64>,
 }
 
 impl ServerInfo {

@@ -70,6 +70,7 @@ mod tests {
             verified: false,
             write_saving_ms_per_s: 0.0,
             superseded_by: None,
+            covered_by_size_bytes: None,
             note: None,
         }
     }

@@ -83,6 +83,7 @@ pub fn propose_drops(catalog: &Catalog, write: &WriteModel, can_hide: bool) -> V
                 verified: false,
                 write_saving_ms_per_s: write.drop_saving(&t.schema, &t.name, i.size_bytes),
                 superseded_by: None,
+                covered_by_size_bytes: None,
                 note: Some(if can_hide {
                     "read impact to be checked by hiding the index (hypopg_hide_index)".to_string()
                 } else {

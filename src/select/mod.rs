@@ -33,6 +33,7 @@
 //! it is then listed in [`Recommendation::slower`] for the report.
 
 pub mod bound;
+pub mod cache;
 pub mod drop_check;
 pub mod drop_policy;
 pub mod drops;

@@ -158,6 +158,10 @@ pub struct DropProposal {
     /// ([`super::superseded`]); `covered_by` is then that index's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub superseded_by: Option<usize>,
+    /// Size in bytes of `covered_by` (the index its reads move to), when that is known
+    /// ([`super::cache`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covered_by_size_bytes: Option<i64>,
 }
 
 /// A statement's predicted change.

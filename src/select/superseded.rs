@@ -104,6 +104,7 @@ pub fn propose_superseded(
                         .to_string()
                 }),
                 superseded_by: Some(by.candidate),
+                covered_by_size_bytes: None,
             });
         }
     }
@@ -356,6 +357,7 @@ mod tests {
                 write_saving_ms_per_s: 0.0,
                 note: None,
                 superseded_by: None,
+                covered_by_size_bytes: None,
             },
         ];
         fn drop_template() -> DropProposal {
@@ -370,6 +372,7 @@ mod tests {
                 write_saving_ms_per_s: 0.0,
                 note: None,
                 superseded_by: None,
+                covered_by_size_bytes: None,
             }
         }
         propose_superseded(

@@ -613,9 +613,15 @@ fn measure_control(baseline: &Baseline, windows: &[After]) -> Option<Control> {
         .filter(|(_, a)| a.calls > 0)
         .map(|(b, a)| Member {
             queryid: b.queryid,
+            query: b.query.clone(),
             before_ms: baseline.before_ms(b),
             after_ms: a.total_ms / a.calls as f64,
             calls: a.calls,
+            before_calls: baseline.prediction(b.queryid).map_or(0, |p| p.before_calls),
+            before_stddev_ms: baseline
+                .prediction(b.queryid)
+                .and_then(|p| p.before_stddev_ms),
+            after_stddev_ms: a.stddev_ms,
         })
         .collect();
     super::control::measure(&members)

@@ -132,6 +132,7 @@ pub fn drop_proposals(report: &VerifyReport, catalog: &Catalog) -> Vec<DropPropo
                 verified: false,
                 write_saving_ms_per_s: i.predicted_write_cost_ms_per_s,
                 superseded_by: None,
+                covered_by_size_bytes: None,
                 note: Some(format!("idxadvise verify: {}", i.reason)),
             })
         })

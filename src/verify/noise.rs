@@ -13,9 +13,29 @@
 //! 4. the growth is significant: `ln(after / before) > Z × √(se_b² + se_a² + σ_c²)`, where
 //!    `se = stddev / (mean × √calls)` is the relative standard error of each mean (from
 //!    pg_stat_statements' `stddev_exec_time` and `calls`; 0 when not known) and `σ_c` is the
-//!    control group's spread (the standard deviation of its members' log ratios around its
-//!    drift: how far statements no index touches moved between the same two windows; 0
-//!    without a control of at least three statements). [`Z`] is 2 (one-sided, about 98%).
+//!    control group's spread (how far statements no index touches scattered between the same
+//!    two windows, estimated robustly, see below; 0 without a control of at least three
+//!    statements), capped at `ln` [`CONTROL_SPREAD_CAP_FACTOR`]. [`Z`] is 2 (one-sided, about
+//!    98%).
+//!
+//! The control's spread, robustly. Problem: the plain standard deviation of the control's log
+//! ratios is driven by its few largest movers, and those are not noise but events of their own.
+//! On a django-oscar shop (PostgreSQL 18, shared_buffers a quarter of the data) the 18 control
+//! statements had ratios from 0.05× (a basket lookup freed of lock contention, 19× faster) and
+//! 0.21×/0.22× (two order lookups, cache) to 3.66× and 9.92× (two statements whose rows grew
+//! with the test's own inserts); the other thirteen stayed within 0.45×–2.25×. Their standard
+//! deviation was `ln` 1.14 (3.1×), so a slowdown had to beat 2 × 1.14 (about 10×) before it
+//! counted: the test was off, and a 4.8× regression went unreported.
+//! What we do: [`robust_spread`] is the median absolute deviation of the log ratios around
+//! their median, times 1.4826 (the factor that makes it the standard deviation for normal
+//! noise). Up to half the members can be outliers without moving it: on the shop above it is
+//! 0.58 (1.79×) instead of 1.14. Then [`capped_spread`] caps what the control adds at `ln`
+//! [`CONTROL_SPREAD_CAP_FACTOR`] (1.5×), so the control alone can never raise the bar above
+//! 1.5² = 2.25×: a control that scatters more than that is itself a finding, and its
+//! members that moved beyond the bar are listed by [`control_move`] (both ways) rather than
+//! absorbed into the noise. We chose the MAD over trimming the top and bottom statement
+//! because a trim removes a fixed count (one each side here would still leave 9.92× and
+//! 0.21× in), while the MAD needs no count.
 //!
 //! Example: `0.212 → 0.276 ms` (1.30×) grew 0.064 ms: under the floor, not slower. `10 → 15
 //! ms` over 400 calls with a stddev of 2 ms each side is slower (se ≈ 0.01 and 0.007); the
@@ -38,6 +58,51 @@ pub const MIN_SLOWER_MS: f64 = 0.1;
 
 /// How many standard errors the log ratio must exceed for a slowdown.
 pub const Z: f64 = 2.0;
+
+/// The most the control's spread can widen the threshold: `ln` of this factor (so the control
+/// alone never asks more than `CONTROL_SPREAD_CAP_FACTOR^Z` = 2.25× of a slowdown).
+pub const CONTROL_SPREAD_CAP_FACTOR: f64 = 1.5;
+
+/// The median absolute deviation of normal noise times this is its standard deviation.
+const MAD_TO_SIGMA: f64 = 1.4826;
+
+/// Fewest log ratios for a spread.
+const MIN_SPREAD_POINTS: usize = 3;
+
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+/// The robust spread of log ratios: 1.4826 × their median absolute deviation around their
+/// median (`None` with fewer than three finite values).
+pub fn robust_spread(log_ratios: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = log_ratios
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    if v.len() < MIN_SPREAD_POINTS {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let centre = median(&v);
+    let mut dev: Vec<f64> = v.iter().map(|x| (x - centre).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    Some(MAD_TO_SIGMA * median(&dev))
+}
+
+/// What the control's spread adds to the threshold: the spread, at most `ln`
+/// [`CONTROL_SPREAD_CAP_FACTOR`] (0 when not known).
+pub fn capped_spread(control_spread: Option<f64>) -> f64 {
+    control_spread
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(0.0, |s| s.min(CONTROL_SPREAD_CAP_FACTOR.ln()))
+}
 
 /// One side of the comparison: calls, mean time per call and its spread.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,8 +144,30 @@ pub enum Verdict {
 /// The threshold on `ln(after / before)` beyond which a slowdown is significant.
 pub fn threshold(before: &Timing, after: &Timing, control_spread: Option<f64>) -> f64 {
     let (b, a) = (before.relative_se(), after.relative_se());
-    let c = control_spread.filter(|s| s.is_finite()).unwrap_or(0.0);
+    let c = capped_spread(control_spread);
     Z * (b * b + a * a + c * c).sqrt()
+}
+
+/// Whether a control statement moved beyond the threshold on its own (no index touches it):
+/// `Slower` by the whole rule of [`classify`], or `Faster` by its mirror (shrank by more than
+/// the threshold and by more than [`MIN_SLOWER_MS`] per call). `after.mean_ms` is corrected by
+/// the control's drift. `None` when it stayed within the noise or could not be timed.
+pub fn control_move(
+    before: &Timing,
+    after: &Timing,
+    control_spread: Option<f64>,
+) -> Option<Verdict> {
+    match classify(before, Some(after), control_spread) {
+        Verdict::Slower => Some(Verdict::Slower),
+        Verdict::Faster
+            if before.mean_ms - after.mean_ms > MIN_SLOWER_MS
+                && (before.mean_ms / after.mean_ms).ln()
+                    > threshold(before, after, control_spread).max(SLOWER_FACTOR.ln()) =>
+        {
+            Some(Verdict::Faster)
+        }
+        _ => None,
+    }
 }
 
 /// Classify a change; `after.mean_ms` is the control-corrected mean.

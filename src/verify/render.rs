@@ -143,6 +143,9 @@ pub fn text(report: &VerifyReport) -> String {
         );
     }
     let _ = writeln!(s, "\n{}", control_line(report));
+    for m in report.control.iter().flat_map(|c| &c.movers) {
+        let _ = writeln!(s, "  {}{}", super::control::MOVED_LABEL, m.line(60));
+    }
     if !report.statements.is_empty() {
         let _ = writeln!(s, "\nStatements (mean ms per call):");
         s.push_str(&aligned(&statement_rows(report, 60)));
@@ -205,19 +208,7 @@ pub fn real_plan_lines(report: &VerifyReport) -> Vec<(String, String)> {
 /// One line on the control group: its size and its speedup (what corrected the others).
 pub fn control_line(report: &VerifyReport) -> String {
     match &report.control {
-        Some(c) => format!(
-            "Control: {} statement(s) no recommended index touches, {} calls since the baseline, {:.2}× (before/after){}; the \"corrected\" speedups divide by it{}.",
-            c.statements.len(),
-            c.calls,
-            c.speedup(),
-            if c.moved { ": the load differed" } else { "" },
-            c.spread
-                .map(|s| format!(
-                    "; its statements scattered {:.2}× around that (the noise a slowdown must beat)",
-                    s.exp()
-                ))
-                .unwrap_or_default()
-        ),
+        Some(c) => c.summary(),
         None => format!(
             "Control: none (fewer than {} statements that no recommended index touches ran at least {} times in the \"after\" measurement); speedups are not corrected for a change of load.",
             super::control::CONTROL_MIN_STATEMENTS,
@@ -287,6 +278,15 @@ pub fn markdown(report: &VerifyReport) -> String {
         let _ = writeln!(s);
     }
     let _ = writeln!(s, "{}\n", control_line(report));
+    let movers: Vec<String> = report
+        .control
+        .iter()
+        .flat_map(|c| &c.movers)
+        .map(|m| format!("- {}{}", super::control::MOVED_LABEL, m.line(90)))
+        .collect();
+    if !movers.is_empty() {
+        let _ = writeln!(s, "{}\n", movers.join("\n").replace('`', "'"));
+    }
     if !report.statements.is_empty() {
         let _ = writeln!(
             s,

@@ -136,6 +136,7 @@ fn drop(table: &str, index: &str) -> DropProposal {
         verified: true,
         write_saving_ms_per_s: 0.01,
         superseded_by: None,
+        covered_by_size_bytes: None,
         note: None,
     }
 }

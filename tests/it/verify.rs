@@ -1,6 +1,7 @@
 //! `idxadvise verify` end to end on the example: baseline workload, `analyze`, apply the
 //! generated indexes, the workload again, `verify`.
 
+mod cache;
 mod plans;
 
 use idxadvise::verify::compare::{Change, SIZE_TOLERANCE};
