@@ -168,7 +168,16 @@ pub async fn check_drops<W: HideIndexes>(
         for q in &on_table {
             let with = match visible.get(q) {
                 Some(Ok(c)) => *c,
-                _ => continue, // not costed with the index either: nothing to compare
+                // A statement on the table that could not be costed at all may be the one the
+                // index serves: the drop cannot be called verified.
+                Some(Err(s)) => {
+                    unverified = Some(format!(
+                        "read impact not verified: statement {q} could not be costed ({})",
+                        s.detail
+                    ));
+                    break;
+                }
+                None => continue,
             };
             match whatif.cost_hidden(*q, chosen, &hidden).await? {
                 HiddenCost::CannotHide(reason) => {
@@ -246,15 +255,21 @@ mod tests {
             &mut self,
             requests: &[Request],
         ) -> Result<Vec<Result<Evaluation, Skipped>>, Error> {
+            // A statement with no base cost could not be costed (a planning timeout).
             Ok(requests
                 .iter()
-                .map(|r| {
-                    Ok(Evaluation {
-                        cost: self.base[&r.queryid],
+                .map(|r| match self.base.get(&r.queryid) {
+                    Some(&cost) => Ok(Evaluation {
+                        cost,
                         generic_cost: None,
                         used: vec![],
                         plan: None,
-                    })
+                    }),
+                    None => Err(Skipped {
+                        queryid: r.queryid,
+                        reason: crate::model::SkipReason::Timeout,
+                        detail: "canceling statement due to statement timeout".into(),
+                    }),
                 })
                 .collect())
         }
@@ -398,6 +413,26 @@ mod tests {
         assert_eq!(
             rec.drop[0].note.as_deref(),
             Some("hypopg 1.3.1 cannot hide")
+        );
+    }
+
+    /// A statement on the table that could not be costed may be the one the index serves: the
+    /// drop is proposed "not verified" with the statement and why, never "verified".
+    #[tokio::test]
+    async fn a_statement_that_could_not_be_costed_leaves_the_drop_unverified() {
+        let mut fake = Fake {
+            base: BTreeMap::from([(1, 100.0), (3, 5.0)]),
+            when_hidden: vec![],
+            can_hide: true,
+        };
+        let rec = run(&mut fake, vec![drop("orders_total", DropReason::Unused)]).await;
+        assert!(rec.kept.is_empty(), "{:?}", rec.kept);
+        let d = &rec.drop[0];
+        assert!(!d.verified, "{d:?}");
+        let note = d.note.as_deref().unwrap_or("");
+        assert!(
+            note.contains("statement 2 could not be costed") && note.contains("timeout"),
+            "{note}"
         );
     }
 }

@@ -113,8 +113,10 @@ fn hiding_keeps_the_index_a_rare_report_needs_and_drops_a_copy() {
         // The report must stay served: hidden, its index is missed, so it is kept.
         assert!(
             drop_of("shop_order_total_report").is_none(),
-            "the report's index must not be dropped: {drops:#?}\nindexes: {:#}",
-            report["indexes"]
+            "the report's index must not be dropped: {drops:#?}\nindexes: {:#}\nskipped: {:#}\nstatements: {:#}",
+            report["indexes"],
+            report["workload"]["skipped"],
+            report["statements"]
         );
         let kept = report["kept"].as_array().expect("kept");
         let k = kept
