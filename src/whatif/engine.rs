@@ -503,19 +503,39 @@ impl Engine {
         )
         .await?;
         let client = &w.conn.client;
+        let mut not_hidden = None;
         for (schema, name) in hidden {
             let qualified = format!(
                 "{}.{}",
                 crate::pg::quote::ident(schema),
                 crate::pg::quote::ident(name)
             );
-            client
-                .execute(
-                    "SELECT hypopg_hide_index($1::text::regclass)",
+            // hypopg_hide_index answers whether the index is now hidden: a drop is measured
+            // only with every index it names really hidden.
+            let row = client
+                .query_one(
+                    "SELECT hypopg_hide_index($1::text::regclass) \
+                     AND $1::text::regclass::oid IN (SELECT * FROM hypopg_hidden_indexes())",
                     &[&qualified],
                 )
                 .await
                 .map_err(|e| WhatIfError::session("hypopg_hide_index", e))?;
+            if !row.get::<_, Option<bool>>(0).unwrap_or(false) {
+                not_hidden = Some(qualified);
+                break;
+            }
+        }
+        if let Some(index) = not_hidden {
+            w.conn
+                .client
+                .batch_execute("SELECT hypopg_unhide_all_indexes()")
+                .await
+                .map_err(|e| WhatIfError::session("hypopg_unhide_all_indexes", e))?;
+            return Ok(HiddenEvaluation::Unverified {
+                reason: format!(
+                    "read impact not verified: HypoPG did not hide {index} from the planner"
+                ),
+            });
         }
         let out = w.explain(q, self.opts.generic, true).await;
         let unhide = w
