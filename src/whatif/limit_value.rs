@@ -476,6 +476,22 @@ mod tests {
     const EXISTS: &str =
         r#"SELECT $1 AS "a" FROM "shop_order" WHERE "shop_order"."status" = $2 LIMIT $3"#;
 
+    /// What pg_qualstats alone gives statement 1: the status column's value, no `$n`.
+    fn qualstats_saw_the_status() -> crate::model::observed::ObservedValues {
+        let mut b = ObservationBuilder::default();
+        b.add_value(
+            1,
+            crate::model::observed::ObservedValue {
+                param: None,
+                column: Some("shop_order.status".into()),
+                value: "pending".into(),
+                weight: 3,
+                source: ValueSource::Qualstats,
+            },
+        );
+        b.finish()
+    }
+
     #[test]
     fn exists_is_limit_one_whatever_the_counts() {
         let s = shape(
@@ -727,18 +743,7 @@ mod tests {
         assert_eq!(out[0].values[2].as_deref(), Some("5"));
         assert_eq!(describe(&ch, obs), None);
         // pg_qualstats saw only the status: the limit is still Django's.
-        let mut b = ObservationBuilder::default();
-        b.add_value(
-            1,
-            crate::model::observed::ObservedValue {
-                param: None,
-                column: Some("shop_order.status".into()),
-                value: "pending".into(),
-                weight: 3,
-                source: ValueSource::Qualstats,
-            },
-        );
-        let o = b.finish();
+        let o = qualstats_saw_the_status();
         let out = apply(
             &s,
             &types,
@@ -762,18 +767,7 @@ mod tests {
             Some("LIMIT 20 (not observed, assumed; also costed at 1 and 100 for the risk)")
         );
         // pg_qualstats saw the status: the risk rule is off, no probes were costed.
-        let mut b = ObservationBuilder::default();
-        b.add_value(
-            1,
-            crate::model::observed::ObservedValue {
-                param: None,
-                column: Some("shop_order.status".into()),
-                value: "pending".into(),
-                weight: 3,
-                source: ValueSource::Qualstats,
-            },
-        );
-        let o = b.finish();
+        let o = qualstats_saw_the_status();
         assert_eq!(
             describe(&choose(&s, None), o.get(1)).as_deref(),
             Some("LIMIT 20 (not observed, assumed)")
