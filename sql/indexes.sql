@@ -4,7 +4,10 @@
 --          constraint_name text, valid bool, size_bytes int8, scans int8, nkeyatts int4,
 --          predicate text, columns text[] (key columns then INCLUDE columns, expression text
 --          for expression keys), attnums int2[] (0 for an expression), options int2[] (per key:
---          1 = DESC, 2 = NULLS FIRST), opclasses text[] (per key: null when the default)
+--          1 = DESC, 2 = NULLS FIRST), opclasses text[] (per key: null when the default),
+--          planner_ready bool (false while a plain CREATE INDEX that met broken HOT chains
+--          waits for older transactions to end: pg_index.indcheckxmin and its row's xmin not
+--          yet before this snapshot's xmin, compared as 32-bit transaction ids)
 SELECT /* idxadvise */ i.indrelid AS table_oid, ic.relname::text AS name,
        pg_get_indexdef(i.indexrelid) AS definition, am.amname::text AS method,
        i.indisunique AS unique, i.indisprimary AS primary,
@@ -20,7 +23,11 @@ SELECT /* idxadvise */ i.indrelid AS table_oid, ic.relname::text AS name,
        i.indoption::int2[] AS options,
        ARRAY(SELECT CASE WHEN oc.opcdefault THEN NULL ELSE oc.opcname::text END
                FROM unnest(i.indclass::oid[]) WITH ORDINALITY u(opc, k)
-               JOIN pg_opclass oc ON oc.oid = u.opc ORDER BY u.k) AS opclasses
+               JOIN pg_opclass oc ON oc.oid = u.opc ORDER BY u.k) AS opclasses,
+       (NOT i.indcheckxmin
+        OR i.xmin::text::int8 < 3
+        OR (i.xmin::text::int8 - txid_snapshot_xmin(txid_current_snapshot()) % 4294967296
+            + 4294967296) % 4294967296 >= 2147483648) AS planner_ready
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_class c ON c.oid = i.indrelid

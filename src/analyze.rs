@@ -211,7 +211,9 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         v
     };
     // Each drop measured by hiding the index (HypoPG 1.4+), with the new indexes in place.
-    crate::select::check_drops(&mut rec, &shapes, &chosen, &mut engine).await?;
+    rec.notes
+        .extend(crate::select::drops::not_ready_notes(&snapshot.catalog));
+    crate::select::check_drops(&mut rec, &shapes, &chosen, &snapshot.catalog, &mut engine).await?;
     stages.say(&format!(
         "select: {} indexes to create, {} to drop",
         rec.create.len(),

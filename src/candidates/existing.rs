@@ -124,6 +124,7 @@ mod tests {
             primary: false,
             constraint: None,
             valid: true,
+            planner_ready: true,
             size_bytes: 0,
             scans: 0,
         }

@@ -170,6 +170,7 @@ fn index_from_row(r: &tokio_postgres::Row) -> ExistingIndex {
         primary: r.get("primary"),
         constraint: r.get("constraint_name"),
         valid: r.get("valid"),
+        planner_ready: r.get("planner_ready"),
         size_bytes: r.get("size_bytes"),
         scans: r.get("scans"),
     }

@@ -433,6 +433,7 @@ mod tests {
             primary: false,
             constraint: None,
             valid: true,
+            planner_ready: true,
             size_bytes: 8192,
             scans: 0,
         }

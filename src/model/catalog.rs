@@ -135,6 +135,11 @@ impl ColumnStats {
     }
 }
 
+/// Snapshots written before `planner_ready` was collected: an index was taken as usable.
+fn planner_ready_default() -> bool {
+    true
+}
+
 /// One existing index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExistingIndex {
@@ -158,10 +163,35 @@ pub struct ExistingIndex {
     pub constraint: Option<String>,
     /// `indisvalid`.
     pub valid: bool,
+    /// The planner may use it now. False for a while after a plain `CREATE INDEX` that met
+    /// broken HOT chains (`pg_index.indcheckxmin`): until every transaction older than the
+    /// index ends, the planner leaves it out of every plan (docs/postgres-facts.md §14).
+    #[serde(default = "planner_ready_default")]
+    pub planner_ready: bool,
     /// `pg_relation_size` in bytes.
     pub size_bytes: i64,
     /// `pg_stat_user_indexes.idx_scan`.
     pub scans: i64,
+}
+
+#[cfg(test)]
+impl Table {
+    /// An empty table (no rows, columns or indexes) named `schema.name` (tests).
+    pub fn named(schema: &str, name: &str) -> Table {
+        Table {
+            oid: 0,
+            schema: schema.into(),
+            name: name.into(),
+            rows: 0.0,
+            pages: 0,
+            all_visible_frac: 0.0,
+            size_bytes: 0,
+            fillfactor: 100,
+            columns: vec![],
+            indexes: vec![],
+            constraints: vec![],
+        }
+    }
 }
 
 #[cfg(test)]
@@ -187,6 +217,7 @@ impl ExistingIndex {
             primary: false,
             constraint: None,
             valid: true,
+            planner_ready: true,
             size_bytes: 0,
             scans: 0,
         }

@@ -74,6 +74,9 @@ pub enum IndexVerdict {
     Regression,
     /// The index is INVALID (a failed or cancelled concurrent build).
     Invalid,
+    /// Valid, but the planner leaves it out for now: a plain `CREATE INDEX` that met rows
+    /// updated under older transactions waits for them to end (`pg_index.indcheckxmin`).
+    NotReady,
     /// The index does not exist (not applied yet, or under another name).
     NotApplied,
     /// It exists, but none of its statements ran often enough in the "after" window to time:
@@ -90,6 +93,7 @@ impl IndexVerdict {
             IndexVerdict::Unused => "unused",
             IndexVerdict::Regression => "regression",
             IndexVerdict::Invalid => "invalid",
+            IndexVerdict::NotReady => "not usable yet",
             IndexVerdict::NotApplied => "not applied",
             IndexVerdict::NotMeasured => "not measured",
         }
@@ -813,6 +817,14 @@ fn index_result(
             Suggestion::Investigate,
             format!("INVALID (a failed concurrent build, still maintained on writes, never used by the planner): {drop_sql} then apply it again"),
         ),
+        Some(e) if !e.planner_ready => (
+            IndexVerdict::NotReady,
+            Suggestion::MeasureAgain,
+            "not used by the planner yet: a plain CREATE INDEX that met rows updated under older \
+             transactions waits for every one of them to end (pg_index.indcheckxmin); verify \
+             again once they have"
+                .to_string(),
+        ),
         Some(_) if !slower.is_empty() => (
             IndexVerdict::Regression,
             Suggestion::Investigate,
@@ -947,7 +959,12 @@ fn with_real_plans(
     if !usage.not_served.is_empty() {
         // An invalid or missing index's reason says why already.
         let why = match unusable(ix, now, &plans.building) {
-            Some(_) if matches!(verdict, IndexVerdict::Invalid | IndexVerdict::NotApplied) => {
+            Some(_)
+                if matches!(
+                    verdict,
+                    IndexVerdict::Invalid | IndexVerdict::NotReady | IndexVerdict::NotApplied
+                ) =>
+            {
                 String::new()
             }
             Some(w) => format!(" ({w})"),
@@ -1276,6 +1293,24 @@ mod tests {
         let mut n = now();
         n.catalog.tables[0].indexes[0].valid = false;
         assert_eq!(compare(&b, &n).indexes[0].verdict, IndexVerdict::Invalid);
+        // Valid but left out by the planner until older transactions end: measure again,
+        // whatever the timings say (here the regression above).
+        let mut n = now();
+        n.catalog.tables[0].indexes[0].planner_ready = false;
+        n.workload
+            .statements
+            .iter_mut()
+            .find(|s| s.queryid == 101)
+            .unwrap()
+            .total_time_ms = 1000.0 + 50.0 * 20.0;
+        let r = compare(&b, &n);
+        assert_eq!(r.indexes[0].verdict, IndexVerdict::NotReady);
+        assert_eq!(r.indexes[0].suggestion, Suggestion::MeasureAgain);
+        assert!(
+            r.indexes[0].reason.contains("indcheckxmin"),
+            "{}",
+            r.indexes[0].reason
+        );
         let mut n = now();
         n.catalog.tables[0].indexes.clear();
         let r = compare(&b, &n);

@@ -103,6 +103,7 @@ pub fn now() -> Snapshot {
         primary: false,
         constraint: None,
         valid: true,
+        planner_ready: true,
         size_bytes: 1_100_000,
         scans: 40,
     };

@@ -216,7 +216,11 @@ pub fn unusable(
         .and_then(|t| t.indexes.iter().find(|i| i.name == x.name));
     match existing {
         None => Some(format!("{} does not exist (not applied)", x.name)),
-        Some(e) if e.valid => None,
+        Some(e) if e.valid && e.planner_ready => None,
+        Some(e) if e.valid => Some(format!(
+            "{} is not used by the planner yet: a plain CREATE INDEX waiting for older transactions to end (pg_index.indcheckxmin)",
+            e.name
+        )),
         Some(_) => Some(match building.get(&x.name) {
             Some(phase) => format!(
                 "{} is still being built ({phase}): not valid yet, the planner cannot use it",

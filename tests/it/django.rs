@@ -145,6 +145,7 @@ pub(crate) fn catalog(db: &str) -> Catalog {
                             primary: false,
                             constraint: None,
                             valid: true,
+                            planner_ready: true,
                             size_bytes: 0,
                             scans: 0,
                         })

@@ -104,6 +104,7 @@ fn catalog(db: &str) -> Catalog {
             primary: false,
             constraint: (!parts[3].is_empty()).then(|| parts[3].to_string()),
             valid: true,
+            planner_ready: true,
             size_bytes: 8192,
             scans: 0,
         });

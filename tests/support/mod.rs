@@ -346,6 +346,46 @@ impl Cluster {
         )
     }
 
+    /// An older transaction held open in `db`: a repeatable-read snapshot with a transaction
+    /// id, in a session whose query names `tag`. Returns once the session sleeps in it; ended
+    /// when the [`Held`] is dropped, also when the test fails (at most 120 s in any case).
+    pub fn hold_transaction(&self, db: &str, tag: &str) -> Held<'_> {
+        let child = idxadvise::sandbox::psql_command(&self.bindir, self.port, db)
+            .arg("-c")
+            .arg(format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT txid_current() /* {tag} */; SELECT pg_sleep(120); COMMIT"
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn psql");
+        let held = Held {
+            cluster: self,
+            db: db.to_string(),
+            tag: tag.to_string(),
+            child,
+        };
+        let started = Instant::now();
+        while self
+            .psql(
+                db,
+                &format!(
+                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%{tag}%' AND backend_xid IS NOT NULL \
+                     AND state = 'active' AND pid <> pg_backend_pid()"
+                ),
+            )
+            .trim()
+            == "0"
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the transaction {tag} did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        held
+    }
+
     /// A fresh database (with pg_stat_statements and hypopg, from template1) named after the
     /// test; its pg_stat_statements entries are reset.
     pub fn create_database(&self, name: &str) -> String {
@@ -519,6 +559,34 @@ impl Default for ClusterOptions {
             hba_first: String::new(),
             files: vec![],
         }
+    }
+}
+
+/// A transaction held open by [`Cluster::hold_transaction`]; dropping it ends the session.
+pub struct Held<'c> {
+    cluster: &'c Cluster,
+    db: String,
+    tag: String,
+    child: std::process::Child,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        // Never a panic here: it may run while a failed test unwinds.
+        let _ = idxadvise::sandbox::psql_command(&self.cluster.bindir, self.cluster.port, &self.db)
+            .arg("-c")
+            .arg(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%{}%' AND pid <> pg_backend_pid()",
+                self.tag
+            ))
+            .output();
+        if self.child.try_wait().ok().flatten().is_none() {
+            std::thread::sleep(Duration::from_millis(200));
+            if self.child.try_wait().ok().flatten().is_none() {
+                let _ = self.child.kill();
+            }
+        }
+        let _ = self.child.wait();
     }
 }
 

@@ -293,32 +293,16 @@ fn verify_tells_an_index_still_being_built_from_a_failed_one() {
         .to_string();
     a.apply_except(Some(&x));
     let c = cluster();
-    let psql = |sql: &str| {
-        idxadvise::sandbox::psql_command(&c.bindir, c.port, &a.db)
-            .arg("-c")
-            .arg(sql)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn psql")
-    };
     // An older snapshot the concurrent build must wait for (ended below, or after 120 s).
-    let mut hold = psql(
-        "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) /* vplan_hold */ FROM vp_item; SELECT pg_sleep(120); COMMIT",
-    );
+    let hold = c.hold_transaction(&a.db, "vplan_hold");
     let started = Instant::now();
-    while c
-        .psql(
-            &a.db,
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%vplan_hold%' AND state = 'active' AND pid <> pg_backend_pid()",
-        )
-        .trim()
-        == "0"
-    {
-        assert!(started.elapsed() < Duration::from_secs(30), "the snapshot holder did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let build = psql(&create);
+    let build = idxadvise::sandbox::psql_command(&c.bindir, c.port, &a.db)
+        .arg("-c")
+        .arg(&create)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn psql");
     let phase = loop {
         let p = c.psql(
             &a.db,
@@ -338,11 +322,7 @@ fn verify_tells_an_index_still_being_built_from_a_failed_one() {
     a.traffic();
     let (v, report) = a.verify();
     // Let the build finish before asserting (a failed assertion must not leave it waiting).
-    c.psql(
-        &a.db,
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%vplan_hold%' AND pid <> pg_backend_pid()",
-    );
-    let _ = hold.wait();
+    drop(hold);
     let built = build.wait_with_output().expect("the build ends");
     assert!(built.status.success(), "{built:?}");
 
@@ -372,6 +352,66 @@ fn verify_tells_an_index_still_being_built_from_a_failed_one() {
         real.reason
             .as_deref()
             .is_some_and(|r| r.contains(&format!("{x} is still being built ({phase})"))),
+        "{real:?}"
+    );
+}
+
+/// A recommended index built with a plain CREATE INDEX (Django's `AddIndex`) over rows updated
+/// under an older, still running transaction: valid, but the planner leaves it out until that
+/// transaction ends (pg_index.indcheckxmin). Its statements are no faster and their real plans
+/// do not use it, which says nothing about the index: "not usable yet", measure again; never
+/// "regression" or "unused".
+#[test]
+fn verify_says_an_index_the_planner_cannot_use_yet_is_to_measure_again() {
+    let a = Analysed::new("vplan_not_ready");
+    let owner = a.queryid("SELECT id, note");
+    let x = a.index_for(owner);
+    let script = std::fs::read_to_string(a.out.join("indexes.sql")).expect("indexes.sql");
+    let plain = script
+        .lines()
+        .find(|l| l.starts_with("CREATE ") && l.contains(&x))
+        .expect("the CREATE of x")
+        .replace(" CONCURRENTLY", "");
+    a.apply_except(Some(&x));
+    let c = cluster();
+    // Room on every page, so that the update below is a HOT update (same page).
+    c.psql(&a.db, "ALTER TABLE vp_item SET (fillfactor = 50)");
+    c.psql(&a.db, "VACUUM FULL ANALYZE vp_item");
+    let hold = c.hold_transaction(&a.db, "vplan_not_ready_hold");
+    c.psql(&a.db, "UPDATE vp_item SET kind = kind WHERE id <= 500");
+    c.psql(&a.db, &plain);
+    assert_eq!(
+        c.psql(
+            &a.db,
+            &format!("SELECT indcheckxmin FROM pg_index WHERE indexrelid = '{x}'::regclass")
+        )
+        .trim(),
+        "t",
+        "built over broken HOT chains"
+    );
+    a.traffic();
+    let (v, report) = a.verify();
+    drop(hold);
+
+    let text = idxadvise::verify::render::text(&report);
+    assert_eq!(v.code, 1, "{text}");
+    let ix = report.indexes.iter().find(|i| i.name == x).expect("x");
+    assert!(ix.exists && ix.valid, "{ix:?}");
+    assert_eq!(ix.verdict, IndexVerdict::NotReady, "{text}");
+    assert_eq!(ix.suggestion, Suggestion::MeasureAgain, "{}", ix.reason);
+    assert_eq!(ix.drop_sql, None);
+    assert!(ix.reason.contains("indcheckxmin"), "{}", ix.reason);
+    let s = report
+        .statements
+        .iter()
+        .find(|s| s.queryid == owner)
+        .expect("the owner lookup is reported");
+    let real = s.real_plan.as_ref().expect("its real plan was read");
+    assert_eq!(real.matches, PlanMatch::Differs, "{real:?}");
+    assert!(
+        real.reason
+            .as_deref()
+            .is_some_and(|r| r.contains(&format!("{x} is not used by the planner yet"))),
         "{real:?}"
     );
 }
