@@ -574,13 +574,8 @@ mod tests {
         let mut catalog = crate::model::Catalog {
             tables: vec![crate::model::Table {
                 oid: 1,
-                schema: "public".into(),
-                name: "shop_order".into(),
                 rows: 10.0,
                 pages: 1,
-                all_visible_frac: 0.0,
-                size_bytes: 0,
-                fillfactor: 100,
                 columns: vec![crate::model::Column {
                     name: "status".into(),
                     attnum: 1,
@@ -589,8 +584,7 @@ mod tests {
                     collation: None,
                     stats: None,
                 }],
-                indexes: vec![],
-                constraints: vec![],
+                ..crate::model::Table::named("public", "shop_order")
             }],
             search_path: vec![],
         };

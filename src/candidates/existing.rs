@@ -133,16 +133,8 @@ mod tests {
     fn table(indexes: Vec<ExistingIndex>) -> Table {
         Table {
             oid: 1,
-            schema: "public".into(),
-            name: "t".into(),
-            rows: 0.0,
-            pages: 0,
-            all_visible_frac: 0.0,
-            size_bytes: 0,
-            fillfactor: 100,
-            columns: vec![],
             indexes,
-            constraints: vec![],
+            ..Table::named("public", "t")
         }
     }
 

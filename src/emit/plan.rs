@@ -444,16 +444,8 @@ mod tests {
         Catalog {
             tables: vec![crate::model::Table {
                 oid: 1,
-                schema: "public".into(),
-                name: "shop_order".into(),
-                rows: 0.0,
-                pages: 0,
-                all_visible_frac: 0.0,
-                size_bytes: 0,
-                fillfactor: 100,
-                columns: vec![],
                 indexes,
-                constraints: vec![],
+                ..crate::model::Table::named("public", "shop_order")
             }],
             search_path: vec!["public".into()],
         }

@@ -177,15 +177,6 @@ mod tests {
     fn table(name: &str, fks: &[(&str, &str)]) -> Table {
         Table {
             oid: 1,
-            schema: "public".into(),
-            name: name.into(),
-            rows: 0.0,
-            pages: 0,
-            all_visible_frac: 0.0,
-            size_bytes: 0,
-            fillfactor: 100,
-            columns: vec![],
-            indexes: vec![],
             constraints: fks
                 .iter()
                 .map(|(col, target)| Constraint {
@@ -197,6 +188,7 @@ mod tests {
                     ),
                 })
                 .collect(),
+            ..Table::named("public", name)
         }
     }
 

@@ -691,13 +691,9 @@ mod inference_tests {
     fn table(name: &str, cols: &[(&str, &str)]) -> Table {
         Table {
             oid: 1,
-            schema: "public".into(),
-            name: name.into(),
             rows: 1000.0,
             pages: 10,
             all_visible_frac: 1.0,
-            size_bytes: 0,
-            fillfactor: 100,
             columns: cols
                 .iter()
                 .enumerate()
@@ -710,8 +706,7 @@ mod inference_tests {
                     stats: None,
                 })
                 .collect(),
-            indexes: vec![],
-            constraints: vec![],
+            ..Table::named("public", name)
         }
     }
 

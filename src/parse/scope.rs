@@ -197,13 +197,6 @@ mod tests {
     fn table(name: &str, cols: &[&str]) -> Table {
         Table {
             oid: 1,
-            schema: "public".into(),
-            name: name.into(),
-            rows: 0.0,
-            pages: 0,
-            all_visible_frac: 0.0,
-            size_bytes: 0,
-            fillfactor: 100,
             columns: cols
                 .iter()
                 .enumerate()
@@ -216,8 +209,7 @@ mod tests {
                     stats: None,
                 })
                 .collect(),
-            indexes: vec![],
-            constraints: vec![],
+            ..Table::named("public", name)
         }
     }
 

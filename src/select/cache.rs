@@ -212,14 +212,10 @@ mod tests {
         let catalog = Catalog {
             tables: vec![Table {
                 oid: 1,
-                schema: "public".into(),
-                name: "basket_line".into(),
                 rows: 1000.0,
                 pages: 10,
                 all_visible_frac: 1.0,
                 size_bytes: 1 << 22,
-                fillfactor: 100,
-                columns: vec![],
                 indexes: vec![
                     sized(
                         "basket_line_basket_id_line_reference_uniq",
@@ -228,7 +224,7 @@ mod tests {
                     ),
                     sized("basket_line_other", &["x"], 20 * MIB),
                 ],
-                constraints: vec![],
+                ..Table::named("public", "basket_line")
             }],
             search_path: vec![],
         };

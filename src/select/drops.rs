@@ -174,16 +174,12 @@ mod tests {
         Catalog {
             tables: vec![Table {
                 oid: 1,
-                schema: "public".into(),
-                name: "shop_order".into(),
                 rows: 1000.0,
                 pages: 10,
                 all_visible_frac: 1.0,
                 size_bytes: 1 << 22,
-                fillfactor: 100,
-                columns: vec![],
                 indexes,
-                constraints: vec![],
+                ..Table::named("public", "shop_order")
             }],
             search_path: vec![],
         }

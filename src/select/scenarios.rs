@@ -65,16 +65,11 @@ pub(super) fn stmt(queryid: i64, calls: i64, mean_ms: f64) -> Statement {
 pub(super) fn table(name: &str, rows: f64) -> Table {
     Table {
         oid: 1,
-        schema: "public".into(),
-        name: name.into(),
         rows,
         pages: 100,
         all_visible_frac: 1.0,
         size_bytes: 1 << 30,
-        fillfactor: 100,
-        columns: vec![],
-        indexes: vec![],
-        constraints: vec![],
+        ..Table::named("public", name)
     }
 }
 

@@ -316,20 +316,16 @@ mod tests {
         let cat = Catalog {
             tables: vec![Table {
                 oid: 1,
-                schema: "public".into(),
-                name: "order_line".into(),
                 rows: 1000.0,
                 pages: 10,
                 all_visible_frac: 1.0,
                 size_bytes: 1 << 22,
-                fillfactor: 100,
-                columns: vec![],
                 indexes: vec![
                     old("order_line_order_id_b9148391", &["order_id"]),
                     old("order_line_product_id_aa", &["product_id"]),
                     uniq,
                 ],
-                constraints: vec![],
+                ..Table::named("public", "order_line")
             }],
             search_path: vec![],
         };

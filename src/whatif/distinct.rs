@@ -198,13 +198,8 @@ mod tests {
     fn table(name: &str, rows: f64, pages: i64, cols: Vec<(&str, ColumnStats)>) -> Table {
         Table {
             oid: 1,
-            schema: "public".into(),
-            name: name.into(),
             rows,
             pages,
-            all_visible_frac: 0.0,
-            size_bytes: 0,
-            fillfactor: 100,
             columns: cols
                 .into_iter()
                 .enumerate()
@@ -217,8 +212,7 @@ mod tests {
                     stats: Some(s),
                 })
                 .collect(),
-            indexes: vec![],
-            constraints: vec![],
+            ..Table::named("public", name)
         }
     }
 

@@ -309,13 +309,7 @@ mod tests {
         Catalog {
             tables: vec![Table {
                 oid: 1,
-                schema: "public".into(),
-                name: "customer".into(),
                 rows: 20_000.0,
-                pages: 0,
-                all_visible_frac: 0.0,
-                size_bytes: 0,
-                fillfactor: 100,
                 columns: vec![
                     col("email", Some(-1.0)),
                     col("city", Some(50.0)),
@@ -325,7 +319,7 @@ mod tests {
                     constraint: Some("customer_login_key".into()),
                     ..ExistingIndex::btree("customer_login_key", "login", true)
                 }],
-                constraints: vec![],
+                ..Table::named("public", "customer")
             }],
             search_path: vec![],
         }

@@ -403,13 +403,9 @@ mod tests {
         Catalog {
             tables: vec![Table {
                 oid: 1,
-                schema: "public".into(),
-                name: "shop_order".into(),
                 rows: 300000.0,
                 pages: 100,
                 all_visible_frac: 1.0,
-                size_bytes: 0,
-                fillfactor: 100,
                 columns: vec![
                     col(
                         "status",
@@ -428,8 +424,7 @@ mod tests {
                         stats(&[("7", 0.002), ("9", 0.001)], &["1", "2", "3", "4", "5"]),
                     ),
                 ],
-                indexes: vec![],
-                constraints: vec![],
+                ..Table::named("public", "shop_order")
             }],
             search_path: vec![],
         }

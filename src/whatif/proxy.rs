@@ -404,20 +404,14 @@ mod tests {
         Catalog {
             tables: vec![Table {
                 oid: 1,
-                schema: "public".into(),
-                name: "t".into(),
                 rows: 300_000.0,
-                pages: 0,
-                all_visible_frac: 0.0,
-                size_bytes: 0,
-                fillfactor: 100,
                 columns: vec![
                     col("email", "character varying(254)", true),
                     col("title", "text", false),
                     col("n", "integer", true),
                 ],
                 indexes,
-                constraints: vec![],
+                ..Table::named("public", "t")
             }],
             search_path: vec![],
         }

@@ -177,13 +177,9 @@ mod tests {
         Catalog {
             tables: vec![Table {
                 oid: 1,
-                schema: "public".into(),
-                name: "shop_order".into(),
                 rows: 300000.0,
                 pages: 100,
                 all_visible_frac: 1.0,
-                size_bytes: 0,
-                fillfactor: 100,
                 columns: vec![Column {
                     name: "status".into(),
                     attnum: 1,
@@ -206,8 +202,7 @@ mod tests {
                         workload_values: vec![],
                     }),
                 }],
-                indexes: vec![],
-                constraints: vec![],
+                ..Table::named("public", "shop_order")
             }],
             search_path: vec![],
         }

@@ -197,21 +197,17 @@ mod tests {
 
     fn table(name: &str, rows: f64, cols: &[(&str, &str, f64)], pk: &str) -> Table {
         Table {
-            oid: 0,
-            schema: "public".into(),
-            name: name.into(),
             rows,
             pages: (rows / 50.0) as i64,
             all_visible_frac: 1.0,
             size_bytes: (rows * 160.0) as i64,
-            fillfactor: 100,
             columns: cols
                 .iter()
                 .enumerate()
                 .map(|(i, (n, ty, d))| col(n, i as i16 + 1, ty, *d))
                 .collect(),
             indexes: vec![ExistingIndex::btree(&format!("{name}_pkey"), pk, true)],
-            constraints: vec![],
+            ..Table::named("public", name)
         }
     }
 
