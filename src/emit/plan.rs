@@ -480,17 +480,10 @@ mod tests {
             ),
         ]);
         let drop = |index: &str| DropProposal {
-            schema: "public".into(),
-            table: "shop_order".into(),
-            index: index.into(),
-            reason: DropReason::Redundant,
             covered_by: Some("shop_order_custome_da1929_idx".into()),
             size_bytes: 8192,
             verified: true,
-            write_saving_ms_per_s: 0.0,
-            superseded_by: None,
-            covered_by_size_bytes: None,
-            note: None,
+            ..DropProposal::of("shop_order", index, DropReason::Redundant)
         };
         let r = Recommendation {
             drop: vec![
@@ -541,17 +534,10 @@ mod tests {
         )]);
         let r = Recommendation {
             drop: vec![DropProposal {
-                schema: "public".into(),
-                table: "shop_order".into(),
-                index: index.into(),
-                reason: DropReason::Redundant,
                 covered_by: Some("shop_order_custome_da1929_idx".into()),
                 size_bytes: 8192,
                 verified: true,
-                write_saving_ms_per_s: 0.0,
-                superseded_by: None,
-                covered_by_size_bytes: None,
-                note: None,
+                ..DropProposal::of("shop_order", index, DropReason::Redundant)
             }],
             ..Recommendation::default()
         };

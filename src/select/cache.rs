@@ -193,17 +193,11 @@ mod tests {
 
     fn drop(index: &str, covered_by: &str, size_bytes: i64) -> DropProposal {
         DropProposal {
-            schema: "public".into(),
-            table: "basket_line".into(),
-            index: index.into(),
-            reason: DropReason::Redundant,
             covered_by: Some(covered_by.into()),
             size_bytes,
             verified: true,
-            write_saving_ms_per_s: 0.0,
             note: Some("hidden from the planner".into()),
-            superseded_by: None,
-            covered_by_size_bytes: None,
+            ..DropProposal::of("basket_line", index, DropReason::Redundant)
         }
     }
 

@@ -342,19 +342,7 @@ mod tests {
     }
 
     fn drop(index: &str, reason: DropReason) -> DropProposal {
-        DropProposal {
-            schema: "public".into(),
-            table: "orders".into(),
-            index: index.into(),
-            reason,
-            covered_by: None,
-            size_bytes: 1 << 20,
-            verified: false,
-            write_saving_ms_per_s: 0.0,
-            superseded_by: None,
-            covered_by_size_bytes: None,
-            note: None,
-        }
+        DropProposal::of("orders", index, reason)
     }
 
     async fn run(fake: &mut Fake, drops: Vec<DropProposal>) -> Recommendation {

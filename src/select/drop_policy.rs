@@ -61,17 +61,8 @@ mod tests {
 
     fn drop(index: &str, reason: DropReason, size_bytes: i64) -> DropProposal {
         DropProposal {
-            schema: "public".into(),
-            table: "shop_order".into(),
-            index: index.into(),
-            reason,
-            covered_by: None,
             size_bytes,
-            verified: false,
-            write_saving_ms_per_s: 0.0,
-            superseded_by: None,
-            covered_by_size_bytes: None,
-            note: None,
+            ..DropProposal::of("shop_order", index, reason)
         }
     }
 

@@ -164,6 +164,27 @@ pub struct DropProposal {
     pub covered_by_size_bytes: Option<i64>,
 }
 
+#[cfg(test)]
+impl DropProposal {
+    /// A drop of `public.<table>.<index>` for `reason`: 1 MiB, not verified, nothing else set
+    /// (tests).
+    pub fn of(table: &str, index: &str, reason: DropReason) -> DropProposal {
+        DropProposal {
+            schema: "public".into(),
+            table: table.into(),
+            index: index.into(),
+            reason,
+            covered_by: None,
+            size_bytes: 1 << 20,
+            verified: false,
+            write_saving_ms_per_s: 0.0,
+            note: None,
+            superseded_by: None,
+            covered_by_size_bytes: None,
+        }
+    }
+}
+
 /// A statement's predicted change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatementEffect {

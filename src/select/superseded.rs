@@ -343,33 +343,16 @@ mod tests {
         let mut drops = vec![
             copy,
             DropProposal {
-                schema: "public".into(),
-                table: "order_line".into(),
-                index: "order_line_product_id_aa".into(),
-                reason: DropReason::Duplicate,
                 covered_by: Some("order_line_product_id_bb".into()),
-                size_bytes: 1 << 20,
-                verified: false,
-                write_saving_ms_per_s: 0.0,
-                note: None,
-                superseded_by: None,
-                covered_by_size_bytes: None,
+                ..DropProposal::of(
+                    "order_line",
+                    "order_line_product_id_aa",
+                    DropReason::Duplicate,
+                )
             },
         ];
         fn drop_template() -> DropProposal {
-            DropProposal {
-                schema: "public".into(),
-                table: "order_line".into(),
-                index: String::new(),
-                reason: DropReason::Duplicate,
-                covered_by: None,
-                size_bytes: 1 << 20,
-                verified: false,
-                write_saving_ms_per_s: 0.0,
-                note: None,
-                superseded_by: None,
-                covered_by_size_bytes: None,
-            }
+            DropProposal::of("order_line", "", DropReason::Duplicate)
         }
         propose_superseded(
             &mut drops,
