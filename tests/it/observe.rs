@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::support::{
-    cluster, example_database, replay_workload, repo_root, Cluster, ClusterOptions,
+    cluster, example_database, replay_workload, repo_root, Cluster, ClusterOptions, Traffic,
 };
 
 fn bin() -> Command {
@@ -73,43 +73,6 @@ fn verdict(r: &serde_json::Value, queryid: i64) -> String {
         .find(|e| e["queryid"].as_i64() == Some(queryid))
         .map(|e| e["verdict"].to_string())
         .unwrap_or_default()
-}
-
-/// Traffic in the background until dropped: each thread replays its file in a loop.
-struct Traffic {
-    stop: Arc<AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<usize>>,
-}
-
-impl Traffic {
-    fn start(c: &'static Cluster, db: &str, files: Vec<PathBuf>) -> Traffic {
-        let stop = Arc::new(AtomicBool::new(false));
-        let threads = files
-            .into_iter()
-            .map(|f| {
-                let stop = stop.clone();
-                let db = db.to_string();
-                std::thread::spawn(move || {
-                    let mut rounds = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        c.psql_file(&db, &f);
-                        rounds += 1;
-                    }
-                    rounds
-                })
-            })
-            .collect();
-        Traffic { stop, threads }
-    }
-
-    /// Stop and return how many rounds each thread ran.
-    fn stop(self) -> Vec<usize> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.threads
-            .into_iter()
-            .map(|t| t.join().expect("traffic thread"))
-            .collect()
-    }
 }
 
 const PAGE: &[&str] =

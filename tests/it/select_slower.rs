@@ -5,15 +5,13 @@
 //! pending page's status-led index and recommended anyway. Now selection repairs it or lists it
 //! as made slower; every statement it still makes markedly dearer is listed.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use idxadvise::config::{CollectConfig, ConnectionConfig, WorkloadFilter};
 use idxadvise::model::observed::{ObservedStatement, ObservedTuple, ValueSource};
 use idxadvise::select::slower::DEARER_SHARE;
 use idxadvise::select::{select, SelectInput, SelectOptions};
 use idxadvise::whatif::{estimate_index_size, Engine, EngineOptions};
 
-use crate::support::{cluster, example_database, replay_workload, repo_root};
+use crate::support::{cluster, example_database, replay_workload, repo_root, Traffic};
 
 #[test]
 fn a_statement_the_set_makes_dearer_is_repaired_or_reported() {
@@ -34,21 +32,10 @@ fn a_statement_the_set_makes_dearer_is_repaired_or_reported() {
         ),
     };
     // Observe while the workload replays, as the bench does.
-    let stop = AtomicBool::new(false);
-    let (observed, rounds) = std::thread::scope(|scope| {
-        let traffic = scope.spawn(|| {
-            let mut rounds = 0;
-            while !stop.load(Ordering::Relaxed) {
-                c.psql_file(&db, &repo_root().join("examples/shop/workload.sql"));
-                rounds += 1;
-            }
-            rounds
-        });
-        let snap = rt.block_on(idxadvise::collect::collect(&windowed));
-        stop.store(true, Ordering::Relaxed);
-        (snap, traffic.join().expect("traffic"))
-    });
-    assert!(rounds >= 1, "the workload replayed during the window");
+    let traffic = Traffic::start(c, &db, vec![repo_root().join("examples/shop/workload.sql")]);
+    let observed = rt.block_on(idxadvise::collect::collect(&windowed));
+    let rounds = traffic.stop();
+    assert!(rounds[0] >= 1, "the workload replayed during the window");
     let observed = observed.expect("collect with a window").observed;
     let cumulative = CollectConfig {
         window: idxadvise::collect::window::WindowOptions::none(),

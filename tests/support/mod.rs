@@ -562,6 +562,45 @@ impl Default for ClusterOptions {
     }
 }
 
+/// Real traffic in the background: each thread replays its SQL file in a loop until
+/// [`Traffic::stop`].
+pub struct Traffic {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<usize>>,
+}
+
+impl Traffic {
+    /// One thread per file, each replaying it on `db` with psql.
+    pub fn start(c: &'static Cluster, db: &str, files: Vec<PathBuf>) -> Traffic {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = files
+            .into_iter()
+            .map(|f| {
+                let (stop, db) = (stop.clone(), db.to_string());
+                std::thread::spawn(move || {
+                    let mut rounds = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        c.psql_file(&db, &f);
+                        rounds += 1;
+                    }
+                    rounds
+                })
+            })
+            .collect();
+        Traffic { stop, threads }
+    }
+
+    /// Stop and return how many rounds each thread ran.
+    pub fn stop(self) -> Vec<usize> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.threads
+            .into_iter()
+            .map(|t| t.join().expect("traffic thread"))
+            .collect()
+    }
+}
+
 /// A transaction held open by [`Cluster::hold_transaction`]; dropping it ends the session.
 pub struct Held<'c> {
     cluster: &'c Cluster,

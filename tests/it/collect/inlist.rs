@@ -11,10 +11,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
-use crate::support::{cluster, pg_major, Cluster};
+use crate::support::{cluster, pg_major, Cluster, Traffic};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_idxadvise"));
@@ -49,41 +47,6 @@ fn lists_file(dir: &Path, name: &str, seed: u64, n: usize) -> (PathBuf, Vec<usiz
     let p = dir.join(name);
     std::fs::write(&p, sql).expect("write sql");
     (p, lens)
-}
-
-/// Each thread replays its file in a loop until stopped.
-struct Traffic {
-    stop: Arc<AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<usize>>,
-}
-
-impl Traffic {
-    fn start(c: &'static Cluster, db: &str, files: Vec<PathBuf>) -> Traffic {
-        let stop = Arc::new(AtomicBool::new(false));
-        let threads = files
-            .into_iter()
-            .map(|f| {
-                let (stop, db) = (stop.clone(), db.to_string());
-                std::thread::spawn(move || {
-                    let mut rounds = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        c.psql_file(&db, &f);
-                        rounds += 1;
-                    }
-                    rounds
-                })
-            })
-            .collect();
-        Traffic { stop, threads }
-    }
-
-    fn stop(self) -> Vec<usize> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.threads
-            .into_iter()
-            .map(|t| t.join().expect("traffic thread"))
-            .collect()
-    }
 }
 
 fn json(path: &Path) -> serde_json::Value {
