@@ -30,7 +30,7 @@ mod param_types;
 mod read_equivalent;
 mod scope;
 pub mod shape;
-mod text;
+pub(crate) mod text;
 mod walk;
 
 use sqlparser::dialect::PostgreSqlDialect;

@@ -45,6 +45,22 @@ pub(crate) struct Lexed {
     pub semicolons: usize,
 }
 
+/// The byte offset of the `)` that closes a parenthesis opened before byte `from` of `text`:
+/// the first `)` from there with as many `(` as `)` between, string literals, quoted
+/// identifiers and comments left out. The one parenthesis matcher of the crate.
+pub(crate) fn closing_paren(text: &str, from: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for t in lex(text).toks.iter().filter(|t| t.start >= from) {
+        match t.kind {
+            TokKind::Punct('(') => depth += 1,
+            TokKind::Punct(')') if depth == 0 => return Some(t.start),
+            TokKind::Punct(')') => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Lex a text. Linear time, no allocation besides the token vector.
 pub(crate) fn lex(text: &str) -> Lexed {
     let b = text.as_bytes();
@@ -541,6 +557,15 @@ fn apply(text: &str, edits: &[(usize, usize, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closing_paren_skips_literals_identifiers_and_comments() {
+        let t = "f(a, ')', \")\", /* ) */ g(b)) + c)";
+        assert_eq!(closing_paren(t, 2), Some(t.len() - 6));
+        assert_eq!(closing_paren(t, 25), Some(26));
+        // Unclosed: none.
+        assert_eq!(closing_paren("f(a, (b)", 2), None);
+    }
 
     fn repair(t: &str) -> String {
         repair_for_planning(t, &lex(t))

@@ -40,7 +40,7 @@ fn elide_join_conditions(s: &str) -> String {
         }
         if b.len() >= i + 5 && b[i + 1..i + 5].eq_ignore_ascii_case(b"ON (") {
             let open = i + 4;
-            if let Some(close) = matching_paren(b, open) {
+            if let Some(close) = matching_paren(s, open) {
                 out.push_str(&s[copied..open + 1]);
                 out.push('…');
                 copied = close;
@@ -77,10 +77,8 @@ fn unquoted(b: &[u8], start: usize) -> impl Iterator<Item = (usize, i32)> + '_ {
 }
 
 /// The index of the `)` that closes the `(` at `open`.
-fn matching_paren(b: &[u8], open: usize) -> Option<usize> {
-    unquoted(b, open)
-        .find(|&(i, depth)| depth == 0 && b[i] == b')')
-        .map(|(i, _)| i)
+fn matching_paren(s: &str, open: usize) -> Option<usize> {
+    crate::parse::text::closing_paren(s, open + 1)
 }
 
 /// In a statement on one table (one FROM, no JOIN, no comma after the table), drop the
@@ -275,6 +273,6 @@ mod tests {
             top_level_from(r#"SELECT ' FROM ', "a FROM b" FROM t"#),
             Some(27)
         );
-        assert_eq!(matching_paren(b"(a ')' \")\" (b)) c", 0), Some(14));
+        assert_eq!(matching_paren("(a ')' \")\" (b)) c", 0), Some(14));
     }
 }

@@ -38,6 +38,7 @@
 use super::params::{ParamType, ValueSet};
 use crate::model::ObservedStatement;
 use crate::parse::shape::{Limit, ParamOp, QueryShape, StatementKind};
+use crate::parse::text::{closing_paren, lex, tok_text, TokKind};
 
 /// The limit when nothing tells it (what every `LIMIT $n` was costed with before).
 pub const DEFAULT_LIMIT: u64 = 20;
@@ -110,84 +111,38 @@ pub struct LimitChoice {
     pub probes: Vec<u64>,
 }
 
-/// Skip a quoted identifier or string starting at `i` (its opening quote); the index after it.
-fn skip_quoted(b: &[u8], i: usize) -> usize {
-    let q = b[i];
-    let mut j = i + 1;
-    while j < b.len() {
-        if b[j] == q {
-            if b.get(j + 1) == Some(&q) {
-                j += 2;
-                continue;
-            }
-            return j + 1;
-        }
-        j += 1;
-    }
-    b.len()
-}
-
 /// The byte range of the innermost parenthesised group holding `at` (the whole text at the
-/// outermost level), quotes skipped.
+/// outermost level), literals, quoted identifiers and comments skipped.
 fn group_of(text: &str, at: usize) -> (usize, usize) {
-    let b = text.as_bytes();
-    let mut stack: Vec<usize> = vec![];
-    let mut i = 0;
-    while i < at && i < b.len() {
-        match b[i] {
-            b'"' | b'\'' => {
-                i = skip_quoted(b, i);
-                continue;
-            }
-            b'(' => stack.push(i + 1),
-            b')' => {
-                stack.pop();
+    let mut open: Vec<usize> = vec![];
+    for t in lex(text).toks.iter().take_while(|t| t.start < at) {
+        match t.kind {
+            TokKind::Punct('(') => open.push(t.end),
+            TokKind::Punct(')') => {
+                open.pop();
             }
             _ => {}
         }
-        i += 1;
     }
-    let start = stack.last().copied().unwrap_or(0);
-    let mut depth = 0usize;
-    let mut j = at;
-    while j < b.len() {
-        match b[j] {
-            b'"' | b'\'' => {
-                j = skip_quoted(b, j);
-                continue;
-            }
-            b'(' => depth += 1,
-            b')' if depth == 0 => return (start, j),
-            b')' => depth -= 1,
-            _ => {}
-        }
-        j += 1;
-    }
-    (start, b.len())
+    let start = open.last().copied().unwrap_or(0);
+    (start, closing_paren(text, at).unwrap_or(text.len()))
 }
 
-/// The text of a group with every nested group left out (the group's own clauses).
+/// The tokens of a group with every nested group left out (the group's own clauses), each
+/// followed by a space.
 fn own_level(group: &str) -> String {
-    let b = group.as_bytes();
     let mut out = String::with_capacity(group.len());
     let mut depth = 0usize;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' | b'\'' => {
-                let end = skip_quoted(b, i);
-                if depth == 0 {
-                    out.push_str(&group[i..end]);
-                }
-                i = end;
-                continue;
+    for t in &lex(group).toks {
+        match t.kind {
+            TokKind::Punct('(') => depth += 1,
+            TokKind::Punct(')') => depth = depth.saturating_sub(1),
+            _ if depth == 0 => {
+                out.push_str(tok_text(group, t));
+                out.push(' ');
             }
-            b'(' => depth += 1,
-            b')' => depth = depth.saturating_sub(1),
-            c if depth == 0 => out.push(c as char),
             _ => {}
         }
-        i += 1;
     }
     out
 }

@@ -246,7 +246,7 @@ impl Proxies {
         i = skip_ws(b, i + 5);
         expect(b, &mut i, b'(')?;
         let arg_start = i;
-        let arg_end = balanced(b, i)?;
+        let arg_end = crate::parse::text::closing_paren(text, i)?;
         let arg = text[arg_start..arg_end].trim();
         if arg.is_empty() {
             return None;
@@ -347,29 +347,6 @@ fn identifier(text: &str, i: usize) -> Option<(String, usize)> {
         }
         _ => None,
     }
-}
-
-/// The index of the `)` closing a parenthesis opened just before `i` (strings respected).
-fn balanced(b: &[u8], mut i: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    while i < b.len() {
-        match b[i] {
-            b'\'' => {
-                i = skip_quoted(b, i, b'\'');
-                continue;
-            }
-            b'"' => {
-                i = skip_quoted(b, i, b'"');
-                continue;
-            }
-            b'(' => depth += 1,
-            b')' if depth == 0 => return Some(i),
-            b')' => depth -= 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 #[cfg(test)]

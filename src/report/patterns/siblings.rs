@@ -145,33 +145,11 @@ fn count_body(text: &str) -> &str {
     };
     let rest = text[from + 4..].trim_start();
     if let Some(inner) = rest.strip_prefix('(') {
-        if let Some(close) = closing(inner) {
+        if let Some(close) = crate::parse::text::closing_paren(inner, 0) {
             return &inner[..close];
         }
     }
     text
-}
-
-/// The byte offset of the `)` closing an already opened parenthesis.
-fn closing(text: &str) -> Option<usize> {
-    let mut depth = 1i32;
-    let mut quote: Option<char> = None;
-    for (i, c) in text.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Byte offsets of `keyword` (a word, any case) outside parentheses and quotes.
