@@ -114,7 +114,7 @@ fn split_qualified(name: &str) -> Vec<String> {
 }
 
 /// Distinct values of one column in a table of `rows` rows stored in `pages` pages:
-/// `n_distinct`, corrected for clustered columns ([`clustered_distinct`]) and for columns
+/// `n_distinct`, corrected for clustered columns (`clustered_distinct`) and for columns
 /// whose most common values hold most of the rows ([`skew_corrected_distinct`]). Each
 /// correction only ever raises ANALYZE's count; the larger one is taken.
 pub fn corrected_distinct(stats: &ColumnStats, rows: f64, pages: i64) -> f64 {

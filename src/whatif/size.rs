@@ -15,7 +15,9 @@
 //! - deduplication (when every key type allows it, not UNIQUE, no INCLUDE): the rows of one key
 //!   value (`rows / distinct`, distinct from what the catalog proves and ANALYZE measured,
 //!   `whatif::distinct`) become posting-list tuples of at most 812 bytes (the build's cap)
-//!   holding 6-byte TIDs; rows with a null key deduplicate together;
+//!   holding 6-byte TIDs; rows with a null key deduplicate together; the most skewed key
+//!   column's common values (`pg_stats.most_common_vals`) are sized as groups of their own,
+//!   of their own width for text (`key_groups`: one value on 90% of the rows);
 //! - variable widths count one byte over `avg_width` (which is truncated); a tuple holding a
 //!   null has a null bitmap (data at offset 16);
 //! - leaves are filled to fillfactor 90 (the build stops at 819 bytes free), minus a high key;
