@@ -163,16 +163,23 @@ fn clustered_and_unique_columns_are_estimated_within_20_percent() {
 /// `upper(guest_email)` at 4.9 MiB where the estimate said 3.4 MiB (−31%).
 const SKEWED: &str = "
 CREATE TABLE sz_orders (id integer PRIMARY KEY, guest_email varchar(254) NOT NULL,
-                        email varchar(254) NOT NULL, kind text NOT NULL);
+                        email varchar(254) NOT NULL, kind text NOT NULL,
+                        product_id integer NOT NULL);
+-- product_id: a power law over 100,000 products, as the review's shop had (product 1 on 5.6%
+-- of the rows, a long tail of products that repeat a few times each).
+SELECT setseed(0.42);
 INSERT INTO sz_orders
 SELECT g, CASE WHEN g % 10 = 0 THEN 'guest' || g || '@example.org' ELSE '' END,
-       'user' || g || '@example.org', CASE WHEN g % 10 = 0 THEN 'guest' ELSE 'account' END
+       'user' || g || '@example.org', CASE WHEN g % 10 = 0 THEN 'guest' ELSE 'account' END,
+       1 + floor(100000 * power(random(), 4))::integer
 FROM generate_series(1, 500000) g;
 ANALYZE sz_orders;
 ";
 
 /// Within this of the real size, both ways: as close as the review's other indexes were.
 const SKEW_TOLERANCE: f64 = 0.15;
+/// A power law's long tail: ANALYZE's count of it is the limit (see the cases).
+const POWER_LAW_TOLERANCE: f64 = 0.25;
 
 #[test]
 fn a_dominant_value_is_estimated_within_15_percent() {
@@ -185,28 +192,50 @@ fn a_dominant_value_is_estimated_within_15_percent() {
         ..IndexKey::col(col)
     };
     let on = |keys| IndexSpec::on("public", "sz_orders", keys);
+    // (label, spec, bound on the error both ways).
     let specs = [
-        ("upper(guest_email): 90% ''", on(vec![upper("guest_email")])),
+        (
+            "upper(guest_email): 90% ''",
+            on(vec![upper("guest_email")]),
+            SKEW_TOLERANCE,
+        ),
         (
             "guest_email: 90% ''",
             on(vec![IndexKey::col("guest_email")]),
+            SKEW_TOLERANCE,
         ),
         (
             "upper(email): every value distinct",
             on(vec![upper("email")]),
+            SKEW_TOLERANCE,
         ),
         (
             "kind: two values, 90% / 10%",
             on(vec![IndexKey::col("kind")]),
+            SKEW_TOLERANCE,
         ),
         (
             "(kind, guest_email)",
             on(vec![IndexKey::col("kind"), IndexKey::col("guest_email")]),
+            SKEW_TOLERANCE,
+        ),
+        // A long tail of values seen a few times each: ANALYZE counts 32,000 products of
+        // 87,600, and the correction outside the common values recovers only part of them
+        // (measured: −23% before it, −18% with it). A known limit, held to 25%.
+        (
+            "product_id: a power law",
+            on(vec![IndexKey::col("product_id")]),
+            POWER_LAW_TOLERANCE,
+        ),
+        (
+            "(product_id, kind)",
+            on(vec![IndexKey::col("product_id"), IndexKey::col("kind")]),
+            POWER_LAW_TOLERANCE,
         ),
     ];
     let mut lines = vec![];
-    let mut worst: f64 = 0.0;
-    for (i, (label, spec)) in specs.iter().enumerate() {
+    let mut misses = vec![];
+    for (i, (label, spec, bound)) in specs.iter().enumerate() {
         let name = format!("whatif_sizes_skew_{i}");
         c.psql(&db, &spec.create_sql(&name, false));
         let real: i64 = c
@@ -216,7 +245,9 @@ fn a_dominant_value_is_estimated_within_15_percent() {
             .expect("size");
         let ours = estimate_index_size(spec, &catalog).expect("B-tree");
         let err = ours as f64 / real as f64 - 1.0;
-        worst = worst.max(err.abs());
+        if err.abs() > *bound {
+            misses.push(format!("{label}: {:+.1}%", 100.0 * err));
+        }
         lines.push(format!(
             "{label:40} real {real:>9} ours {ours:>9} ({:+6.1}%)",
             100.0 * err
@@ -235,9 +266,5 @@ fn a_dominant_value_is_estimated_within_15_percent() {
         (1.0..20_000.0).contains(&analyze_says),
         "ANALYZE no longer underestimates guest_email ({analyze_says}): the test lost its point"
     );
-    assert!(
-        worst <= SKEW_TOLERANCE,
-        "worst size error {:.1}%:\n{report}",
-        100.0 * worst
-    );
+    assert!(misses.is_empty(), "{misses:?} off bounds:\n{report}");
 }
