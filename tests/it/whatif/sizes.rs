@@ -1,9 +1,11 @@
 //! The size model on the columns ANALYZE misjudges: an index on a clustered column whose
 //! values repeat (order lines stored with their order: ANALYZE's sample sees neighbours and
 //! underestimates the distinct count several times) and on unique columns, with and without a
-//! constraint, each built for real in the test cluster and compared with `pg_relation_size`.
+//! constraint, each built for real in the test cluster and compared with `pg_relation_size`;
+//! and on a column where one value holds most rows (`guest_email = ''` on 90% of the orders:
+//! ANALYZE's estimator sees the other values once each and answers a fifteenth of their count).
 
-use idxadvise::model::{IndexKey, IndexSpec};
+use idxadvise::model::{Catalog, IndexKey, IndexSpec, KeyExpr};
 use idxadvise::pg::ConnectOptions;
 use idxadvise::whatif::estimate_index_size;
 
@@ -29,6 +31,21 @@ SET default_statistics_target = 10;
 ANALYZE sz_order, sz_line;
 ";
 
+/// The catalog of `db` as `analyze` reads it.
+fn catalog_of(url: String) -> Catalog {
+    rt().block_on(async {
+        let conn = idxadvise::pg::connect(&ConnectOptions {
+            url: Some(url),
+            ..ConnectOptions::default()
+        })
+        .await
+        .expect("connect");
+        idxadvise::collect::catalog::read(&conn.client)
+            .await
+            .expect("catalog")
+    })
+}
+
 #[test]
 fn clustered_and_unique_columns_are_estimated_within_20_percent() {
     let c = cluster();
@@ -42,18 +59,7 @@ fn clustered_and_unique_columns_are_estimated_within_20_percent() {
         .trim()
         .parse()
         .expect("n_distinct");
-    let url = c.url(&db);
-    let catalog = rt().block_on(async {
-        let conn = idxadvise::pg::connect(&ConnectOptions {
-            url: Some(url),
-            ..ConnectOptions::default()
-        })
-        .await
-        .expect("connect");
-        idxadvise::collect::catalog::read(&conn.client)
-            .await
-            .expect("catalog")
-    });
+    let catalog = catalog_of(c.url(&db));
     let line = catalog.table("public", "sz_line").expect("sz_line");
     let rows = line.rows;
     let truth = 55_000.0;
@@ -150,4 +156,115 @@ fn clustered_and_unique_columns_are_estimated_within_20_percent() {
         "worst size error {:.1}%:\n{report}",
         100.0 * worst
     );
+}
+
+/// django-oscar's `order_order.guest_email` on a shop where 90% of the orders have an account:
+/// `''` on 450,000 rows, a distinct address on the others. A new user's review measured
+/// `upper(guest_email)` at 4.9 MiB where the estimate said 3.4 MiB (−31%).
+const SKEWED: &str = "
+CREATE TABLE sz_orders (id integer PRIMARY KEY, guest_email varchar(254) NOT NULL,
+                        email varchar(254) NOT NULL, kind text NOT NULL,
+                        product_id integer NOT NULL);
+-- product_id: a power law over 100,000 products, as the review's shop had (product 1 on 5.6%
+-- of the rows, a long tail of products that repeat a few times each).
+SELECT setseed(0.42);
+INSERT INTO sz_orders
+SELECT g, CASE WHEN g % 10 = 0 THEN 'guest' || g || '@example.org' ELSE '' END,
+       'user' || g || '@example.org', CASE WHEN g % 10 = 0 THEN 'guest' ELSE 'account' END,
+       1 + floor(100000 * power(random(), 4))::integer
+FROM generate_series(1, 500000) g;
+ANALYZE sz_orders;
+";
+
+/// Within this of the real size, both ways: as close as the review's other indexes were.
+const SKEW_TOLERANCE: f64 = 0.15;
+/// A power law's long tail: ANALYZE's count of it is the limit (see the cases).
+const POWER_LAW_TOLERANCE: f64 = 0.25;
+
+#[test]
+fn a_dominant_value_is_estimated_within_15_percent() {
+    let c = cluster();
+    let db = c.create_database("whatif_sizes_skewed");
+    c.psql(&db, SKEWED);
+    let catalog = catalog_of(c.url(&db));
+    let upper = |col: &str| IndexKey {
+        expr: KeyExpr::Upper(col.into()),
+        ..IndexKey::col(col)
+    };
+    let on = |keys| IndexSpec::on("public", "sz_orders", keys);
+    // (label, spec, bound on the error both ways).
+    let specs = [
+        (
+            "upper(guest_email): 90% ''",
+            on(vec![upper("guest_email")]),
+            SKEW_TOLERANCE,
+        ),
+        (
+            "guest_email: 90% ''",
+            on(vec![IndexKey::col("guest_email")]),
+            SKEW_TOLERANCE,
+        ),
+        (
+            "upper(email): every value distinct",
+            on(vec![upper("email")]),
+            SKEW_TOLERANCE,
+        ),
+        (
+            "kind: two values, 90% / 10%",
+            on(vec![IndexKey::col("kind")]),
+            SKEW_TOLERANCE,
+        ),
+        (
+            "(kind, guest_email)",
+            on(vec![IndexKey::col("kind"), IndexKey::col("guest_email")]),
+            SKEW_TOLERANCE,
+        ),
+        // A long tail of values seen a few times each: ANALYZE counts 32,000 products of
+        // 87,600, and the correction outside the common values recovers only part of them
+        // (measured: −23% before it, −18% with it). A known limit, held to 25%.
+        (
+            "product_id: a power law",
+            on(vec![IndexKey::col("product_id")]),
+            POWER_LAW_TOLERANCE,
+        ),
+        (
+            "(product_id, kind)",
+            on(vec![IndexKey::col("product_id"), IndexKey::col("kind")]),
+            POWER_LAW_TOLERANCE,
+        ),
+    ];
+    let mut lines = vec![];
+    let mut misses = vec![];
+    for (i, (label, spec, bound)) in specs.iter().enumerate() {
+        let name = format!("whatif_sizes_skew_{i}");
+        c.psql(&db, &spec.create_sql(&name, false));
+        let real: i64 = c
+            .psql(&db, &format!("SELECT pg_relation_size('{name}')"))
+            .trim()
+            .parse()
+            .expect("size");
+        let ours = estimate_index_size(spec, &catalog).expect("B-tree");
+        let err = ours as f64 / real as f64 - 1.0;
+        if err.abs() > *bound {
+            misses.push(format!("{label}: {:+.1}%", 100.0 * err));
+        }
+        lines.push(format!(
+            "{label:40} real {real:>9} ours {ours:>9} ({:+6.1}%)",
+            100.0 * err
+        ));
+    }
+    let report = lines.join("\n");
+    eprintln!("{report}");
+    // The case this guards: ANALYZE's count of the column is far below its 50,001 values.
+    let analyze_says = catalog
+        .table("public", "sz_orders")
+        .and_then(|t| t.column("guest_email"))
+        .and_then(|col| col.stats.as_ref())
+        .map(|s| s.n_distinct)
+        .expect("stats");
+    assert!(
+        (1.0..20_000.0).contains(&analyze_says),
+        "ANALYZE no longer underestimates guest_email ({analyze_says}): the test lost its point"
+    );
+    assert!(misses.is_empty(), "{misses:?} off bounds:\n{report}");
 }
