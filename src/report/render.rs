@@ -430,13 +430,14 @@ pub fn markdown(report: &Report) -> String {
     if !observed.is_empty() {
         let _ = writeln!(
             s,
-            "## Observed parameter values and derived limits\n\n| statement | values |\n|---|---|"
+            "## Observed parameter values and derived limits\n\n| queryid | statement | values |\n|---|---|---|"
         );
         for st in observed {
             let _ = writeln!(
                 s,
-                "| `{}` | {} |",
-                short(&st.query, 80).replace('`', "'").replace('|', "\\|"),
+                "| `{}` | {} | {} |",
+                st.queryid,
+                label_cell(report, st.queryid, 140),
                 st.values.as_deref().unwrap_or("").replace('|', "\\|")
             );
         }
