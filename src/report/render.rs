@@ -158,7 +158,7 @@ pub fn text_table(report: &Report) -> String {
             "  {:>5.1}%  {:<22} {}",
             100.0 * share,
             v.label(),
-            v.action()
+            report.triage.action(*v)
         );
     }
     if !report.left_out.is_empty() {
@@ -310,7 +310,7 @@ pub fn markdown(report: &Report) -> String {
             "| {:.1}% | {} | {} |",
             100.0 * share,
             v.label(),
-            v.action()
+            report.triage.action(*v)
         );
     }
     let _ = writeln!(s, "\n| share | calls | mean ms | verdict | evidence | queryid | plan | statement |\n|---:|---:|---:|---|---|---|---|---|");
