@@ -115,13 +115,16 @@ impl<'a> ActivitySampler<'a> {
             }
         };
         match matched {
-            Some(m) => out.add_tuple(
-                m.queryid,
-                m.extracted.values,
-                ValueSource::Activity,
-                1,
-                m.extracted.truncated,
-            ),
+            Some(m) => {
+                let seen = m.extracted.seen();
+                out.add_tuple(
+                    m.queryid,
+                    m.extracted.values,
+                    ValueSource::Activity,
+                    1,
+                    seen,
+                )
+            }
             None => out.hold_unmatched(query_id, text, cut),
         }
     }
@@ -247,9 +250,7 @@ mod tests {
         ));
         let last_ix = ShapeIndex::new(&last);
         b.resolve_pending(ValueSource::Activity, |qid, text, cut| {
-            last_ix
-                .match_text(text, qid, cut)
-                .map(|m| (m.queryid, m.extracted.values, m.extracted.truncated))
+            last_ix.match_text(text, qid, cut).map(Matched::sighting)
         });
         let o = b.finish();
         assert_eq!(o.summary.activity_samples, 4);

@@ -11,7 +11,7 @@ use tokio_postgres::Client;
 use super::activity::{self, ActivitySampler, DEFAULT_INTERVAL};
 use crate::model::observed::{ObservationBuilder, ObservedValues, ValueSource};
 use crate::model::Workload;
-use crate::parse::literals::ShapeIndex;
+use crate::parse::literals::{Matched, ShapeIndex};
 use crate::pg::PgError;
 
 /// Read pg_qualstats (when installed) on `client`'s server, for the statements of `workload`,
@@ -56,9 +56,7 @@ pub async fn finish(
     // A statement that first ran during the window was not in the first reading the sampler
     // matched against: its held samples are matched against this (the last) reading now.
     out.resolve_pending(ValueSource::Activity, |query_id, text, cut| {
-        index
-            .match_text(text, query_id, cut)
-            .map(|m| (m.queryid, m.extracted.values, m.extracted.truncated))
+        index.match_text(text, query_id, cut).map(Matched::sighting)
     });
     super::qualstats::read(client, &index, &mut out).await;
     warnings.extend(out.summary.notes.iter().cloned());
@@ -76,9 +74,7 @@ pub fn finish_sampled(
 ) -> ObservedValues {
     let index = ShapeIndex::new(workload);
     out.resolve_pending(ValueSource::Activity, |query_id, text, cut| {
-        index
-            .match_text(text, query_id, cut)
-            .map(|m| (m.queryid, m.extracted.values, m.extracted.truncated))
+        index.match_text(text, query_id, cut).map(Matched::sighting)
     });
     warnings.extend(out.summary.notes.iter().map(|n| format!("{server}: {n}")));
     let mut v = out.finish();
@@ -145,13 +141,14 @@ pub fn record_text(
     let Some(m) = index.match_text(text, query_id, false) else {
         return false;
     };
+    let seen = m.extracted.seen();
     let mut values = m.extracted.values;
     for (v, p) in values.iter_mut().zip(parameters) {
         if v.is_none() {
             v.clone_from(p);
         }
     }
-    out.add_tuple(m.queryid, values, source, 1, m.extracted.truncated);
+    out.add_tuple(m.queryid, values, source, 1, seen);
     true
 }
 

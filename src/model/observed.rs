@@ -100,7 +100,8 @@ pub struct ObservedStatement {
     /// Samples whose text was cut at `track_activity_query_size` (values after the cut unknown).
     #[serde(default)]
     pub truncated_samples: u64,
-    /// Samples whose values were bound server-side (`$n` in the running text: not visible).
+    /// Samples whose values were bound server-side (`$n` in the running text, which was not
+    /// cut: not visible). A sample counts here or in `truncated_samples`, never both.
     #[serde(default)]
     pub hidden_samples: u64,
     /// Per-parameter values (pg_qualstats, or derived from `tuples`), heaviest first.
@@ -252,6 +253,31 @@ impl ObservedValues {
     }
 }
 
+/// How much of its values one sighting's text showed ([`ObservationBuilder::add_tuple`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// The whole text, with its values as literals (or filled from a log's `parameters:`).
+    Whole,
+    /// Cut at `track_activity_query_size`: the values after the cut are unknown. A cut text
+    /// counts as cut only, whatever it showed before the cut.
+    Cut,
+    /// Whole, with `$n` where values would be: bound server-side (extended protocol).
+    Bound,
+}
+
+impl Seen {
+    /// Cut when `truncated`, else bound when the text had `$n` placeholders, else whole.
+    pub fn of(truncated: bool, bound: bool) -> Seen {
+        if truncated {
+            Seen::Cut
+        } else if bound {
+            Seen::Bound
+        } else {
+            Seen::Whole
+        }
+    }
+}
+
 /// Builds [`ObservedValues`] from single sightings, with bounded memory: at most
 /// [`MAX_TUPLES`] × 4 distinct tuples per statement are held while counting (the rarest are
 /// folded into `other_samples` when the bound is reached), and only statements of the workload.
@@ -296,15 +322,18 @@ fn fold_lightest<K: Ord>(m: &mut BTreeMap<K, u64>) -> u64 {
 }
 
 impl ObservationBuilder {
-    /// Count one execution of `queryid` seen with `values` (`None` where not visible);
-    /// `truncated` when its text was cut short.
+    /// Count one execution of `queryid` seen with `values` (`None` where not visible), its
+    /// text `seen` whole, cut or with `$n` placeholders. A sample is counted once: cut (also a
+    /// value too long to keep, or no value left visible in a whole text: its last value was
+    /// dropped because the text may end at the cut), else bound server-side when no value
+    /// is visible, else with its values.
     pub fn add_tuple(
         &mut self,
         queryid: i64,
         values: Vec<Option<String>>,
         source: ValueSource,
         weight: u64,
-        truncated: bool,
+        seen: Seen,
     ) {
         let c = self.statements.entry(queryid).or_default();
         let long = values
@@ -314,11 +343,15 @@ impl ObservationBuilder {
             .into_iter()
             .map(|v| v.filter(|v| v.len() <= MAX_VALUE_BYTES))
             .collect();
-        if truncated || long {
+        let none_visible = !values.is_empty() && values.iter().all(|v| v.is_none());
+        let cut = seen == Seen::Cut || long || (none_visible && seen == Seen::Whole);
+        if cut {
             c.truncated += weight;
         }
-        if !values.is_empty() && values.iter().all(|v| v.is_none()) {
-            c.hidden += weight;
+        if none_visible {
+            if !cut {
+                c.hidden += weight;
+            }
             return;
         }
         *c.samples.entry(source).or_default() += weight;
@@ -357,21 +390,19 @@ impl ObservationBuilder {
     }
 
     /// Match the held texts with `matcher` (query_id, text, cut → the statement's queryid, its
-    /// extracted values and whether they were cut short); what still matches nothing is
+    /// extracted values and how much of them the text showed); what still matches nothing is
     /// counted unmatched.
     pub fn resolve_pending(
         &mut self,
         source: ValueSource,
-        mut matcher: impl FnMut(Option<i64>, &str, bool) -> Option<(i64, Vec<Option<String>>, bool)>,
+        mut matcher: impl FnMut(Option<i64>, &str, bool) -> Option<(i64, Vec<Option<String>>, Seen)>,
     ) {
         let mut held: Vec<_> = std::mem::take(&mut self.pending).into_iter().collect();
         self.pending_bytes = 0;
         held.sort();
         for ((query_id, text, cut), n) in held {
             match matcher(query_id, &text, cut) {
-                Some((queryid, values, truncated)) => {
-                    self.add_tuple(queryid, values, source, n, truncated)
-                }
+                Some((queryid, values, seen)) => self.add_tuple(queryid, values, source, n, seen),
                 None => self.summary.unmatched_samples += n,
             }
         }
@@ -402,7 +433,9 @@ impl ObservationBuilder {
         let statements = self
             .statements
             .into_iter()
-            .filter(|(_, c)| !c.tuples.is_empty() || !c.values.is_empty() || c.hidden > 0)
+            .filter(|(_, c)| {
+                !c.tuples.is_empty() || !c.values.is_empty() || c.hidden > 0 || c.truncated > 0
+            })
             .map(|(queryid, c)| {
                 let mut tuples: Vec<ObservedTuple> = c
                     .tuples
@@ -476,7 +509,7 @@ mod tests {
                 vec![s("pending"), s("100")],
                 ValueSource::Activity,
                 1,
-                false,
+                Seen::Whole,
             );
         }
         b.add_tuple(
@@ -484,11 +517,17 @@ mod tests {
             vec![s("shipped"), s("100")],
             ValueSource::Activity,
             1,
-            true,
+            Seen::Cut,
         );
-        b.add_tuple(7, vec![None, None], ValueSource::Activity, 1, false);
+        b.add_tuple(7, vec![None, None], ValueSource::Activity, 1, Seen::Bound);
         for i in 0..1000 {
-            b.add_tuple(9, vec![s(&i.to_string())], ValueSource::Activity, 1, false);
+            b.add_tuple(
+                9,
+                vec![s(&i.to_string())],
+                ValueSource::Activity,
+                1,
+                Seen::Whole,
+            );
         }
         let o = b.finish();
         let st = o.get(7).expect("statement 7");
@@ -516,8 +555,14 @@ mod tests {
     fn long_values_and_many_distinct_values_stay_bounded() {
         let mut b = ObservationBuilder::default();
         let long = "x".repeat(MAX_VALUE_BYTES + 1);
-        b.add_tuple(1, vec![s(&long), s("7")], ValueSource::Activity, 1, false);
-        b.add_tuple(1, vec![s(&long)], ValueSource::Activity, 1, false);
+        b.add_tuple(
+            1,
+            vec![s(&long), s("7")],
+            ValueSource::Activity,
+            1,
+            Seen::Whole,
+        );
+        b.add_tuple(1, vec![s(&long)], ValueSource::Activity, 1, Seen::Whole);
         for i in 0..10_000 {
             b.add_value(
                 2,
@@ -545,7 +590,10 @@ mod tests {
         let one = o.get(1).expect("statement 1");
         assert_eq!(one.tuples.len(), 1, "{one:?}");
         assert_eq!(one.tuples[0].values, vec![None, s("7")]);
-        assert_eq!(one.hidden_samples, 1, "a lone long value is not visible");
+        assert_eq!(
+            one.hidden_samples, 0,
+            "a long value is not bound server-side"
+        );
         assert_eq!(one.truncated_samples, 2);
         let two = o.get(2).expect("statement 2");
         assert!(!two.values.is_empty() && two.values.len() <= MAX_VALUES);
@@ -555,6 +603,33 @@ mod tests {
         );
         assert_eq!(two.truncated_samples, 1);
         assert!(!serde_json::to_string(&o).expect("json").contains(&long));
+    }
+
+    /// Review 3: 163 samples of a psycopg2 statement cut at 1 kB before its values read "163
+    /// samples cut …; 163 samples bound server-side". Each sample counts once: cut, or bound
+    /// (only with `$n` in a text that was not cut).
+    #[test]
+    fn a_sample_counts_as_cut_or_bound_never_both() {
+        let mut b = ObservationBuilder::default();
+        b.add_tuple(1, vec![None, None], ValueSource::Activity, 163, Seen::Cut);
+        b.add_tuple(2, vec![None, None], ValueSource::Activity, 4, Seen::Bound);
+        b.add_tuple(2, vec![s("a"), None], ValueSource::Activity, 1, Seen::Cut);
+        // No value left visible in a whole text: its last value was dropped at a possible cut.
+        b.add_tuple(3, vec![None], ValueSource::Activity, 2, Seen::Whole);
+        let o = b.finish();
+        let one = o
+            .get(1)
+            .expect("a statement seen only cut is still reported");
+        assert_eq!((one.truncated_samples, one.hidden_samples), (163, 0));
+        assert_eq!(one.total(), 0);
+        let two = o.get(2).expect("statement 2");
+        assert_eq!((two.truncated_samples, two.hidden_samples), (1, 4));
+        assert_eq!(two.param_values(1), vec![("a".to_string(), 1)]);
+        let three = o.get(3).expect("statement 3");
+        assert_eq!((three.truncated_samples, three.hidden_samples), (2, 0));
+        assert_eq!(Seen::of(true, true), Seen::Cut);
+        assert_eq!(Seen::of(false, true), Seen::Bound);
+        assert_eq!(Seen::of(false, false), Seen::Whole);
     }
 
     #[test]

@@ -28,6 +28,18 @@ pub struct Extracted {
     pub values: Vec<Option<String>>,
     /// The text ended before the statement did (cut at `track_activity_query_size`).
     pub truncated: bool,
+    /// The text itself has a `$n` where a value would be: the application bound the value
+    /// server-side (extended protocol), so the text never shows it. Set only where the text
+    /// shows the `$n` itself: a text cut before its values says nothing about how they were
+    /// bound (psycopg2 binds on the client, and its long texts are cut, not bound).
+    pub bound: bool,
+}
+
+impl Extracted {
+    /// How much of its values the text showed: cut, bound server-side, or whole.
+    pub fn seen(&self) -> crate::model::observed::Seen {
+        crate::model::observed::Seen::of(self.truncated, self.bound)
+    }
 }
 
 fn is_string_literal(text: &str, t: &Tok) -> bool {
@@ -115,6 +127,8 @@ pub fn extract_values(literal: &str, normalised: &str, may_be_cut: bool) -> Opti
     let mut j = 0;
     // Which $n was read last and where its token ends (dropped if the text was cut there).
     let mut last_value_at: Option<(usize, usize)> = None;
+    // A `$n` stood where a value would be (bound server-side).
+    let mut bound = false;
     let at_end = |end: usize| end >= literal.len();
     for (k, nt_tok) in nt.toks.iter().enumerate() {
         let Some(lt_tok) = l.get(j) else {
@@ -130,12 +144,16 @@ pub fn extract_values(literal: &str, normalised: &str, may_be_cut: bool) -> Opti
             return Some(Extracted {
                 values,
                 truncated: true,
+                bound,
             });
         };
         match nt_tok.kind {
             TokKind::Param(n) if squashed_after(normalised, &nt.toks, k) => {
                 // A squashed list (`IN ($1 /*, ... */)`): every constant of the list is `$n`'s.
                 let (list, used) = list_at(literal, l, j)?;
+                bound |= l[j..j + used]
+                    .iter()
+                    .any(|t| matches!(t.kind, TokKind::Param(_)));
                 let p = (n as usize).checked_sub(1)?;
                 if j + used >= l.len()
                     || (j + used + 1 == l.len() && l[j + used].kind == TokKind::Punct(','))
@@ -147,6 +165,7 @@ pub fn extract_values(literal: &str, normalised: &str, may_be_cut: bool) -> Opti
                     return Some(Extracted {
                         values,
                         truncated: true,
+                        bound,
                     });
                 }
                 if p < values.len() {
@@ -157,6 +176,7 @@ pub fn extract_values(literal: &str, normalised: &str, may_be_cut: bool) -> Opti
             }
             TokKind::Param(n) => {
                 let (value, used) = constant_at(literal, l, j)?;
+                bound |= matches!(l[j].kind, TokKind::Param(_));
                 let p = (n as usize).checked_sub(1)?;
                 if p < values.len() {
                     values[p] = value;
@@ -176,6 +196,7 @@ pub fn extract_values(literal: &str, normalised: &str, may_be_cut: bool) -> Opti
                         return Some(Extracted {
                             values,
                             truncated: true,
+                            bound,
                         });
                     }
                     return None;
@@ -203,6 +224,7 @@ pub fn extract_values(literal: &str, normalised: &str, may_be_cut: bool) -> Opti
     Some(Extracted {
         values,
         truncated: lt.unterminated && may_be_cut,
+        bound,
     })
 }
 
@@ -397,6 +419,15 @@ pub struct Matched {
     pub extracted: Extracted,
 }
 
+impl Matched {
+    /// The statement's queryid, its values and how much of them the text showed (what
+    /// [`crate::model::observed::ObservationBuilder::add_tuple`] counts).
+    pub fn sighting(self) -> (i64, Vec<Option<String>>, crate::model::observed::Seen) {
+        let seen = self.extracted.seen();
+        (self.queryid, self.extracted.values, seen)
+    }
+}
+
 impl ShapeIndex {
     /// Index the workload's statements.
     pub fn new(workload: &Workload) -> ShapeIndex {
@@ -525,6 +556,27 @@ mod tests {
     fn server_side_parameters_are_not_visible() {
         let e = extract_values(PAGE, PAGE, false).expect("aligned");
         assert_eq!(e.values, v(&[None, None]));
+        assert!(e.bound && !e.truncated);
+        // Literals are not bound server-side.
+        assert!(
+            !extract_values(PAGE_LIT, PAGE, false)
+                .expect("aligned")
+                .bound
+        );
+    }
+
+    /// Review 3's moderation queue: psycopg2 sent its values in the text, which was cut at
+    /// `track_activity_query_size` before them. Cut, not bound server-side.
+    #[test]
+    fn a_text_cut_before_its_values_is_cut_not_bound() {
+        let cut = &PAGE_LIT[..PAGE_LIT.find("WHERE").expect("WHERE") + 3];
+        let e = extract_values(cut, PAGE, true).expect("aligned");
+        assert_eq!(e.values, v(&[None, None]));
+        assert!(e.truncated && !e.bound, "{e:?}");
+        // A server-side text cut after its first `$n`: both, as seen.
+        let cut = &PAGE[..PAGE.find("ORDER").expect("ORDER")];
+        let e = extract_values(cut, PAGE, true).expect("aligned");
+        assert!(e.truncated && e.bound, "{e:?}");
     }
 
     #[test]
@@ -633,10 +685,11 @@ mod tests {
             .replace(">= 3", ">= $3");
         let e = extract_values(&bound, LINES, false).expect("server-side");
         assert_eq!(e.values, v(&[None, None]));
+        assert!(e.bound);
         let cut = &sent[..sent.find("-2").expect("-2")];
         assert_eq!(extract_values(cut, LINES, false), None);
         let e = extract_values(cut, LINES, true).expect("cut");
-        assert!(e.truncated);
+        assert!(e.truncated && !e.bound);
         assert_eq!(e.values, v(&[None, None]));
         // Not a list there: no match.
         assert_eq!(

@@ -57,6 +57,7 @@ struct View<'a> {
     statement: &'a Statement,
     shape: Option<&'a QueryShape>,
     baseline: Option<&'a PlanSummary>,
+    after: Option<&'a PlanSummary>,
     before_after: Option<(f64, f64)>,
 }
 
@@ -75,6 +76,7 @@ fn views<'a>(costed: Costed<'a>) -> Vec<View<'a>> {
                 .baseline
                 .get(&st.queryid)
                 .and_then(|e| e.plan.as_ref()),
+            after: costed.after.get(&st.queryid).and_then(|e| e.plan.as_ref()),
             before_after: costed
                 .baseline
                 .get(&st.queryid)
@@ -307,6 +309,7 @@ fn findings(
             statement: st,
             shape: v.shape,
             baseline: v.baseline,
+            after: v.after,
             before_after: v.before_after,
             writes_per_s: v.shape.and_then(writes_per_s),
             top_values: snapshot.observed.get(st.queryid).and_then(|o| {

@@ -158,7 +158,7 @@ pub fn text_table(report: &Report) -> String {
             "  {:>5.1}%  {:<22} {}",
             100.0 * share,
             v.label(),
-            v.action()
+            report.triage.action(*v)
         );
     }
     if !report.left_out.is_empty() {
@@ -310,7 +310,7 @@ pub fn markdown(report: &Report) -> String {
             "| {:.1}% | {} | {} |",
             100.0 * share,
             v.label(),
-            v.action()
+            report.triage.action(*v)
         );
     }
     let _ = writeln!(s, "\n| share | calls | mean ms | verdict | evidence | queryid | plan | statement |\n|---:|---:|---:|---|---|---|---|---|");
@@ -430,13 +430,14 @@ pub fn markdown(report: &Report) -> String {
     if !observed.is_empty() {
         let _ = writeln!(
             s,
-            "## Observed parameter values and derived limits\n\n| statement | values |\n|---|---|"
+            "## Observed parameter values and derived limits\n\n| queryid | statement | values |\n|---|---|---|"
         );
         for st in observed {
             let _ = writeln!(
                 s,
-                "| `{}` | {} |",
-                short(&st.query, 80).replace('`', "'").replace('|', "\\|"),
+                "| `{}` | {} | {} |",
+                st.queryid,
+                label_cell(report, st.queryid, 140),
                 st.values.as_deref().unwrap_or("").replace('|', "\\|")
             );
         }

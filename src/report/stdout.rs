@@ -107,7 +107,7 @@ pub fn write_explain(
                     "Not well indexed: {}
   next: {}",
                     e.evidence,
-                    e.verdict.action()
+                    e.action()
                 )?;
             }
         }

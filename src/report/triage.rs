@@ -72,10 +72,36 @@ impl Verdict {
             Verdict::NotPlanned => "see the skipped statements; costs unknown",
             Verdict::LeftOutByLimit => "raise the limit its evidence names",
             Verdict::FilteredWalk => {
-                "an index led by the filtered column or expression, then the order key; measure with EXPLAIN ANALYZE (the filter's row estimate may be a guess)"
+                "an index led by the filtered column or expression, then the order key for a statement with ORDER BY; measure with EXPLAIN ANALYZE (the filter's row estimate may be a guess)"
             }
         }
     }
+}
+
+/// What to do about an index walked through a filter for a statement's ORDER BY … LIMIT.
+const ORDERED_WALK_ACTION: &str = "an index led by the filtered column or expression, then the order key; measure with EXPLAIN ANALYZE (the filter's row estimate may be a guess)";
+/// The same for a statement that keeps no order (a count, or no ORDER BY): no order key.
+const UNORDERED_WALK_ACTION: &str = "an index led by the filtered column or expression, so the scan reads only the rows its filter keeps; measure with EXPLAIN ANALYZE (the filter's row estimate may be a guess)";
+
+/// A statement's own action, where its verdict's general one depends on the statement: an
+/// index walked through a filter adds the order key only for an ORDER BY … LIMIT (a count
+/// read whole, or a statement without ORDER BY, has none).
+fn own_action(i: &TriageInput<'_>, verdict: Verdict) -> Option<String> {
+    if verdict != Verdict::FilteredWalk {
+        return None;
+    }
+    let walk = i.baseline.and_then(|p| p.filter_walk.as_ref())?;
+    let ordered = !walk.whole
+        && i.shape
+            .is_some_and(|s| s.plan_text.to_ascii_uppercase().contains("ORDER BY"));
+    Some(
+        if ordered {
+            ORDERED_WALK_ACTION
+        } else {
+            UNORDERED_WALK_ACTION
+        }
+        .to_string(),
+    )
 }
 
 /// What triage needs to know about one statement.
@@ -125,6 +151,16 @@ pub struct TriageEntry {
     pub verdict: Verdict,
     /// The evidence, one line.
     pub evidence: String,
+    /// What to do, when it differs from its verdict's [`Verdict::action`] ([`TriageEntry::action`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+}
+
+impl TriageEntry {
+    /// What to do about this statement.
+    pub fn action(&self) -> &str {
+        self.action.as_deref().unwrap_or(self.verdict.action())
+    }
 }
 
 /// The triage of a workload.
@@ -165,6 +201,7 @@ pub fn triage(inputs: &[TriageInput<'_>]) -> Triage {
         .iter()
         .map(|i| {
             let (verdict, evidence) = classify(i, median);
+            let action = own_action(i, verdict);
             TriageEntry {
                 queryid: i.queryid,
                 share: if total > 0.0 {
@@ -180,6 +217,7 @@ pub fn triage(inputs: &[TriageInput<'_>]) -> Triage {
                 },
                 verdict,
                 evidence,
+                action,
             }
         })
         .collect();
@@ -202,6 +240,22 @@ pub fn triage(inputs: &[TriageInput<'_>]) -> Triage {
             .then(a.0.cmp(&b.0))
     });
     Triage { entries, shares }
+}
+
+impl Triage {
+    /// What to do about the statements of one verdict: their own action when they all share
+    /// it, else the verdict's.
+    pub fn action(&self, verdict: Verdict) -> &str {
+        let mut of = self.entries.iter().filter(|e| e.verdict == verdict);
+        let Some(first) = of.next() else {
+            return verdict.action();
+        };
+        if of.all(|e| e.action == first.action) {
+            first.action()
+        } else {
+            verdict.action()
+        }
+    }
 }
 
 fn classify(i: &TriageInput<'_>, median_calls: f64) -> (Verdict, String) {
@@ -371,6 +425,7 @@ mod tests {
             ranking_cost: None,
             walk_risk_cost: None,
             filter_walk: None,
+            scan: None,
         }
     }
 
@@ -628,7 +683,10 @@ mod tests {
     /// filter that keeps 0.5% of the rows, and nothing simulated helped.
     #[test]
     fn an_index_walked_through_a_filter_is_not_well_indexed() {
-        let sel = shape(StatementKind::Select, "helpdesk_ticket");
+        let mut sel = shape(StatementKind::Select, "helpdesk_ticket");
+        sel.plan_text =
+            "SELECT * FROM helpdesk_ticket WHERE upper(email) = $1 ORDER BY created DESC LIMIT 10"
+                .into();
         let mut walk = plan(&["Limit", "Index Scan"], 10.0, 90.6, &["t_created"]);
         walk.filter_walk = Some(Box::new(crate::whatif::filter_walk::FilterWalk {
             index: "t_created".into(),
@@ -654,5 +712,69 @@ mod tests {
         let e = &triage(&inputs).entries[0];
         assert_eq!(e.verdict, Verdict::FilteredWalk);
         assert!(e.evidence.contains("walks t_created"), "{}", e.evidence);
+        assert!(e.action().contains("then the order key"), "{}", e.action());
+    }
+
+    /// Review 3 (F7): the `__date` COUNT (no ORDER BY) was told to add "then the order key".
+    /// A count read whole through a filter, or a statement without ORDER BY, gets advice
+    /// without an order key, in its entry and in the verdict's row when it is alone there.
+    #[test]
+    fn a_filtered_walk_without_order_by_is_not_told_to_add_an_order_key() {
+        let mut count = shape(StatementKind::Select, "order_order");
+        count.plan_text = "SELECT COUNT(*) AS \"__count\" FROM \"order_order\" WHERE (\"order_order\".\"date_placed\" AT TIME ZONE $1)::date = $2::date".into();
+        let mut walk = plan(
+            &["Aggregate", "Gather", "Aggregate", "Index Only Scan"],
+            1.0,
+            12_000.0,
+            &["order_order_date_placed_506a9365"],
+        );
+        walk.filter_walk = Some(Box::new(crate::whatif::filter_walk::FilterWalk {
+            index: "order_order_date_placed_506a9365".into(),
+            table: "order_order".into(),
+            kept_rows: 2501.0,
+            table_rows: 500_000.0,
+            whole: true,
+        }));
+        let input = |queryid, shape, baseline| TriageInput {
+            queryid,
+            calls: 69,
+            total_time_ms: 6166.0,
+            rows: 69,
+            shape: Some(shape),
+            baseline: Some(baseline),
+            before_after: Some((12_000.0, 12_000.0)),
+            key_lookup: false,
+            table_rows: 500_000.0,
+            left_out: None,
+            skip: None,
+            per_row: None,
+        };
+        let t = triage(&[input(1, &count, &walk)]);
+        let e = &t.entries[0];
+        assert_eq!(e.verdict, Verdict::FilteredWalk);
+        assert!(!e.action().contains("order key"), "{}", e.action());
+        assert!(e
+            .action()
+            .starts_with("an index led by the filtered column or expression"));
+        assert_eq!(t.action(Verdict::FilteredWalk), e.action());
+        // A LIMIT walk of a statement without ORDER BY: no order key either.
+        let mut limited = count.clone();
+        limited.plan_text =
+            "SELECT 1 AS \"a\" FROM \"order_order\" WHERE \"order_order\".\"x\" = $1 LIMIT 1"
+                .into();
+        let mut stopped = walk.clone();
+        stopped.filter_walk.as_mut().expect("walk").whole = false;
+        let t = triage(&[input(2, &limited, &stopped)]);
+        assert!(!t.entries[0].action().contains("order key"));
+        // With an ordered walk beside it, the verdict's row says when the order key applies.
+        let mut ordered = limited.clone();
+        ordered
+            .plan_text
+            .push_str(" ORDER BY \"order_order\".\"id\"");
+        let t = triage(&[input(2, &ordered, &stopped), input(3, &count, &walk)]);
+        assert!(t.entries.iter().any(|e| e.action().ends_with("then the order key; measure with EXPLAIN ANALYZE (the filter's row estimate may be a guess)")));
+        assert!(t
+            .action(Verdict::FilteredWalk)
+            .contains("then the order key for a statement with ORDER BY"));
     }
 }

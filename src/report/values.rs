@@ -235,7 +235,7 @@ pub fn evidence(obs: &ObservedStatement, shape: Option<&QueryShape>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::observed::ObservationBuilder;
+    use crate::model::observed::{ObservationBuilder, Seen};
     use crate::parse::shape::{ParamUse, StatementKind};
 
     #[test]
@@ -246,9 +246,9 @@ mod tests {
             vec![Some("pending".into()), Some("100".into())],
             ValueSource::Activity,
             212,
-            false,
+            Seen::Whole,
         );
-        b.add_tuple(1, vec![None, None], ValueSource::Activity, 3, false);
+        b.add_tuple(1, vec![None, None], ValueSource::Activity, 3, Seen::Bound);
         let o = b.finish();
         let shape = QueryShape {
             queryid: 1,
@@ -281,6 +281,19 @@ mod tests {
         );
     }
 
+    /// Review 3's moderation queue (psycopg2, text cut at 1 kB before its values) read "163
+    /// samples cut at track_activity_query_size; 163 samples bound server-side": cut only.
+    #[test]
+    fn samples_cut_before_their_values_are_not_called_bound() {
+        let mut b = ObservationBuilder::default();
+        b.add_tuple(1, vec![None, None], ValueSource::Activity, 163, Seen::Cut);
+        let o = b.finish();
+        assert_eq!(
+            evidence(o.get(1).expect("obs"), None),
+            "no values visible; 163 samples cut at track_activity_query_size"
+        );
+    }
+
     /// The reviewer's `date_placed >= $1` was shown as `date_placed < '…'`: the operator is
     /// the statement's own, on the right side of the range.
     #[test]
@@ -291,7 +304,7 @@ mod tests {
             vec![Some("2026-11-06".into()), Some("2026-12-01".into())],
             ValueSource::Activity,
             10,
-            false,
+            Seen::Whole,
         );
         let o = b.finish();
         let range = |param, column: &str, op| ParamUse {

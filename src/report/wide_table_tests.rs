@@ -204,3 +204,42 @@ fn r14_rows_on_one_wide_table_are_distinct_and_link_their_diffs() {
     assert!(!md.contains("](plans/-"), "no diff name starts with '-'");
     insta::assert_snapshot!(md);
 }
+
+/// Review 3 (F7): "Observed parameter values" cut each statement at 80 characters without its
+/// queryid, so four rows read `SELECT "order_order"."id", "order_order"."number", …`. Each row
+/// now carries its queryid and the statement's label (tables, WHERE, ORDER BY, LIMIT).
+#[test]
+fn observed_values_rows_are_distinct_and_carry_their_queryid() {
+    let mut r = wide_report();
+    for st in &mut r.statements {
+        st.values = Some("status = 'open': 100% of 12 samples (pg_stat_activity samples)".into());
+    }
+    let md = markdown(&r);
+    let section = md
+        .split("## Observed parameter values and derived limits")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the section");
+    assert!(
+        section.contains("| queryid | statement | values |"),
+        "{section}"
+    );
+    let rows: Vec<&str> = section.lines().filter(|l| l.contains("samples")).collect();
+    assert_eq!(rows.len(), STATEMENTS.len(), "{section}");
+    let mut distinct = rows.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), rows.len(), "a row repeats:\n{section}");
+    for (q, _) in STATEMENTS {
+        let row = rows
+            .iter()
+            .find(|r| r.starts_with(&format!("| `{q}` |")))
+            .unwrap_or_else(|| panic!("queryid {q} has no row:\n{section}"));
+        assert!(row.contains("`SELECT … FROM tickets_ticket WHERE"), "{row}");
+    }
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("WHERE assignee_id = $1 ORDER BY updated_at DESC LIMIT 50")),
+        "{section}"
+    );
+}

@@ -690,6 +690,7 @@ mod tests {
             ranking_cost: None,
             walk_risk_cost: None,
             filter_walk: None,
+            scan: None,
         }
     }
 

@@ -93,7 +93,7 @@ pub fn filter_walk(
 }
 
 /// PostgreSQL's parallel divisor: the workers plus the leader's share (1 − 0.3 per worker).
-fn parallel_divisor(workers: i64) -> f64 {
+pub(crate) fn parallel_divisor(workers: i64) -> f64 {
     let w = workers.max(0) as f64;
     w + (1.0 - 0.3 * w).max(0.0)
 }

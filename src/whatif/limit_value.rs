@@ -390,7 +390,7 @@ pub fn describe(choices: &[LimitChoice], observed: Option<&ObservedStatement>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::observed::{ObservationBuilder, ValueSource};
+    use crate::model::observed::{ObservationBuilder, Seen, ValueSource};
     use crate::parse::shape::ParamUse;
 
     /// A shape for `text` whose parameters are used as `ops` (`$1..`), outermost limit `limit`.
@@ -682,7 +682,7 @@ mod tests {
             vec![Some("1".into()), Some("pending".into()), Some("5".into())],
             ValueSource::Activity,
             10,
-            false,
+            Seen::Whole,
         );
         let o = b.finish();
         let obs = o.get(1);

@@ -12,6 +12,7 @@ pub mod error;
 pub mod evidence;
 #[cfg(test)]
 pub mod fake;
+pub mod fed_scan;
 pub mod filter_walk;
 pub mod hypo;
 pub mod limit_value;

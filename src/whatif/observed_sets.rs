@@ -203,7 +203,7 @@ pub fn observed_value_sets(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::observed::{ObservationBuilder, ObservedValue, ValueSource};
+    use crate::model::observed::{ObservationBuilder, ObservedValue, Seen, ValueSource};
     use crate::parse::shape::{ParamUse, StatementKind};
 
     fn shape(params: Vec<(u32, Option<&str>, ParamOp)>) -> QueryShape {
@@ -257,7 +257,7 @@ mod tests {
             vec![s("pending"), s("100")],
             ValueSource::Activity,
             212,
-            false,
+            Seen::Whole,
         );
         let o = b.finish();
         let sets = observed_value_sets(
@@ -281,14 +281,14 @@ mod tests {
             (2, None, ParamOp::Limit),
         ]);
         let mut b = ObservationBuilder::default();
-        b.add_tuple(1, vec![s("7"), None], ValueSource::Activity, 4, true);
+        b.add_tuple(1, vec![s("7"), None], ValueSource::Activity, 4, Seen::Cut);
         for c in 10..18 {
             b.add_tuple(
                 1,
                 vec![s(&c.to_string()), None],
                 ValueSource::Activity,
                 1,
-                true,
+                Seen::Cut,
             );
         }
         let o = b.finish();

@@ -57,6 +57,9 @@ pub struct PlanSummary {
     /// ([`crate::whatif::filter_walk`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter_walk: Option<Box<super::filter_walk::FilterWalk>>,
+    /// The one table scan the plan reads, with its row estimate ([`crate::whatif::fed_scan`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<Box<super::fed_scan::FedScan>>,
 }
 
 impl PlanSummary {

@@ -267,6 +267,7 @@ impl PlanNode {
             ranking_cost: (ranking != self.total_cost).then_some(ranking),
             walk_risk_cost: (walk != self.total_cost).then_some(walk),
             filter_walk: super::filter_walk::filter_walk(self, table_rows).map(Box::new),
+            scan: super::fed_scan::fed_scan(self).map(Box::new),
         }
     }
 

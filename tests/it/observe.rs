@@ -413,3 +413,121 @@ fn rows_per_call_name_the_rare_status_of_a_listing() {
     let ix = index_for(&r, id).unwrap_or_default();
     assert!(ix.contains("\"status\""), "{ix}");
 }
+
+/// Review 3 (F7): psycopg2 binds on the client, and a Django select list over 1 kB is cut at
+/// `track_activity_query_size` before its WHERE. Its samples read "163 samples cut …; 163
+/// samples bound server-side": counted twice, and the second is false. Sampled from real
+/// backends here: such a text counts as cut only, and a statement bound server-side (the
+/// extended protocol: `$n` in the running text) as bound only.
+#[test]
+fn texts_cut_before_their_values_are_cut_not_bound_server_side() {
+    let c = cluster();
+    let db = c.create_database("observe_cut_or_bound");
+    c.psql(
+        &db,
+        "CREATE TABLE t (id int, s text); INSERT INTO t SELECT i, 'v' || i FROM generate_series(1, 1000) i; ANALYZE t;
+         CREATE FUNCTION napping(x text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.02); RETURN x; END $$;",
+    );
+    assert_eq!(c.psql(&db, "SHOW track_activity_query_size").trim(), "1kB");
+    // No constant before the cut: every value is after the first 1 kB.
+    let cols: Vec<String> = (0..40)
+        .map(|i| format!("t.s AS \"a_rather_long_column_alias_{i:02}\""))
+        .collect();
+    let select = format!("SELECT napping(t.s) AS nap, {} FROM t", cols.join(", "));
+    assert!(select.len() > 1100, "{}", select.len());
+    let literal = move |n: u64| format!("{select} WHERE t.id = 1 AND t.s <> 'v{n}'");
+    let bound = "SELECT napping(t.s) AS nap FROM t WHERE t.id = $1 AND t.s <> $2";
+    let url = c.url(&db);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let stop = Arc::new(AtomicBool::new(false));
+    let snapshot = rt.block_on(async {
+        let connect = || async {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            tokio::spawn(conn);
+            client
+        };
+        let (client_side, server_side) = (connect().await, connect().await);
+        // Each runs once before the window, so both are in pg_stat_statements.
+        client_side
+            .simple_query(&literal(0))
+            .await
+            .expect("client-side binding");
+        server_side
+            .query(bound, &[&1i32, &"v0"])
+            .await
+            .expect("server-side binding");
+        let (s1, s2) = (stop.clone(), stop.clone());
+        let literal = literal.clone();
+        let a = tokio::spawn(async move {
+            let mut n = 1u64;
+            while !s1.load(Ordering::Relaxed) {
+                client_side
+                    .simple_query(&literal(n))
+                    .await
+                    .expect("literal");
+                n += 1;
+            }
+            n
+        });
+        let b = tokio::spawn(async move {
+            let mut n = 1u64;
+            while !s2.load(Ordering::Relaxed) {
+                server_side
+                    .query(bound, &[&1i32, &format!("v{n}")])
+                    .await
+                    .expect("bound");
+                n += 1;
+            }
+            n
+        });
+        let config = idxadvise::config::CollectConfig {
+            connection: idxadvise::config::ConnectionConfig::new(Some(url.clone()), None, "10s")
+                .expect("config"),
+            filter: idxadvise::config::WorkloadFilter::default(),
+            window: idxadvise::collect::window::WindowOptions::of(
+                std::time::Duration::from_secs(2),
+                true,
+            ),
+        };
+        let snap = idxadvise::collect::collect(&config).await.expect("collect");
+        stop.store(true, Ordering::Relaxed);
+        let runs = (a.await.expect("literal task"), b.await.expect("bound task"));
+        assert!(runs.0 > 10 && runs.1 > 10, "both ran: {runs:?}");
+        snap
+    });
+    let queryid = |needle: &str| {
+        snapshot
+            .workload
+            .statements
+            .iter()
+            .find(|s| s.query.contains(needle))
+            .unwrap_or_else(|| panic!("no statement with {needle}"))
+            .queryid
+    };
+    let o = &snapshot.observed;
+    let cut = o
+        .get(queryid("a_rather_long_column_alias_39"))
+        .expect("the cut statement's samples");
+    assert!(cut.truncated_samples > 10, "{cut:?}");
+    assert_eq!(cut.hidden_samples, 0, "cut, not bound: {cut:?}");
+    assert_eq!(cut.total(), 0, "no value before the cut: {cut:?}");
+    let server = o
+        .get(queryid("AS nap FROM t WHERE"))
+        .expect("the bound statement's samples");
+    assert!(server.hidden_samples > 10, "{server:?}");
+    assert_eq!(server.truncated_samples, 0, "{server:?}");
+    let line = idxadvise::report::values::evidence(cut, None);
+    assert!(
+        line.starts_with("no values visible; ")
+            && line.ends_with("samples cut at track_activity_query_size"),
+        "{line}"
+    );
+    let line = idxadvise::report::values::evidence(server, None);
+    assert!(
+        line.ends_with("samples bound server-side (values not visible)")
+            && !line.contains("cut at"),
+        "{line}"
+    );
+}

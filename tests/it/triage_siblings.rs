@@ -227,6 +227,14 @@ fn a_count_with_its_list_page_is_a_paginator_count() {
         "{}",
         evidence(count)
     );
+    // Review 3 (F7): what the count's scan reads, from its real plan, not the table's size.
+    let e = evidence(count);
+    assert!(
+        e.starts_with("paginator count: ")
+            && e.contains(" of shop_order ")
+            && !e.contains("not known"),
+        "{e}"
+    );
 }
 
 /// The reviewer's stock alert, `filter(total__lt=F("discount")).count()`: no list page, so
@@ -265,6 +273,13 @@ fn a_counted_date_lookup_gets_the_date_finding_and_no_well_indexed() {
         e["evidence"].as_str().unwrap_or("").contains(
             "plan reads all of shop_ticket_created_4d5e6f7a on shop_ticket through a filter"
         ),
+        "{e}"
+    );
+    // Review 3 (F7): a count has no ORDER BY, so no order key in its advice.
+    let action = e["action"].as_str().unwrap_or("");
+    assert!(
+        action.starts_with("an index led by the filtered column or expression")
+            && !action.contains("order key"),
         "{e}"
     );
 }

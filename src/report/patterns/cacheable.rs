@@ -122,6 +122,7 @@ mod tests {
             statement: &st,
             shape: Some(&shape),
             baseline: None,
+            after: None,
             before_after: None,
             writes_per_s: Some(0.05),
             top_values: top,

@@ -141,6 +141,7 @@ mod tests {
             statement: &st,
             shape: Some(&shape),
             baseline: None,
+            after: None,
             before_after: Some((12_000.0, 6_000.0)),
             writes_per_s: None,
             top_values: None,

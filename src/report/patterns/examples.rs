@@ -366,6 +366,7 @@ mod tests {
             statement: &st,
             shape: Some(&shape),
             baseline: None,
+            after: None,
             before_after: None,
             writes_per_s: None,
             top_values: None,

@@ -88,6 +88,27 @@ impl World {
         before_after: Option<(f64, f64)>,
         writes_per_s: Option<f64>,
     ) -> Option<(Pattern, String)> {
+        self.finding_after(
+            query,
+            (calls, rows, total_ms),
+            plan,
+            None,
+            before_after,
+            writes_per_s,
+        )
+    }
+
+    /// As [`World::finding_with`], with the plan after the recommended indexes too;
+    /// `counters`: (calls, rows, total ms).
+    pub fn finding_after(
+        &self,
+        query: &str,
+        (calls, rows, total_ms): (i64, i64, f64),
+        plan: Option<&PlanSummary>,
+        after: Option<&PlanSummary>,
+        before_after: Option<(f64, f64)>,
+        writes_per_s: Option<f64>,
+    ) -> Option<(Pattern, String)> {
         let st = statement(query, calls, rows, total_ms);
         let shape = crate::parse::parse_statement(&st, &self.catalog)
             .unwrap_or_else(|s| panic!("fixture statement must parse: {s:?}"));
@@ -95,6 +116,7 @@ impl World {
             statement: &st,
             shape: Some(&shape),
             baseline: plan,
+            after,
             before_after,
             writes_per_s,
             top_values: None,
@@ -165,5 +187,6 @@ pub fn plan(nodes: &[&str], rows: f64, cost: f64) -> PlanSummary {
         ranking_cost: None,
         walk_risk_cost: None,
         filter_walk: None,
+        scan: None,
     }
 }

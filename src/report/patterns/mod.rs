@@ -155,6 +155,8 @@ pub struct PatternInput<'a> {
     pub shape: Option<&'a QueryShape>,
     /// The baseline plan, when planned.
     pub baseline: Option<&'a PlanSummary>,
+    /// The plan with the recommended indexes, when planned.
+    pub after: Option<&'a PlanSummary>,
     /// Cost before and after the recommended indexes, when planned.
     pub before_after: Option<(f64, f64)>,
     /// Rows written per second to the tables it reads (inserts, updates, deletes), when known.
@@ -588,6 +590,7 @@ mod tests {
                 statement: &lookups,
                 shape: Some(&shapes[0]),
                 baseline: None,
+                after: None,
                 before_after: Some((8.0, 8.0)),
                 writes_per_s: None,
                 top_values: None,
@@ -597,6 +600,7 @@ mod tests {
                 statement: &report,
                 shape: Some(&shapes[1]),
                 baseline: None,
+                after: None,
                 before_after: Some((20_000.0, 20_000.0)),
                 writes_per_s: None,
                 top_values: None,
@@ -657,6 +661,7 @@ mod tests {
             statement: &helped,
             shape: Some(&shape),
             baseline: None,
+            after: None,
             before_after: Some((1000.0, 10.0)),
             writes_per_s: None,
             top_values: None,
