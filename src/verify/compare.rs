@@ -1691,7 +1691,6 @@ mod tests {
     /// `analyze`'s at the baseline), and a window wins over the counters since a reset.
     #[test]
     fn write_rates_come_from_the_windows_when_statistics_were_never_reset() {
-        use crate::model::WindowWrites;
         let (mut b, mut n) = (baseline(), now());
         (b.writes.since, b.writes.seconds) = (None, None);
         (n.write_stats.since, n.write_stats.seconds) = (None, None);
