@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Snapshot, TableWrites, WriteSource};
+use crate::model::{Snapshot, TableWrites, WindowWrites, WriteSource};
 use crate::naming::Named;
 use crate::whatif::Evaluation;
 
@@ -141,6 +141,10 @@ pub struct WriteBaseline {
     pub seconds: Option<f64>,
     /// Counters of the tables that get a new index.
     pub tables: Vec<TableWrites>,
+    /// The same tables' counter deltas over `analyze`'s observation window, when it watched
+    /// one: write rates at the baseline for a database whose statistics were never reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowWrites>,
 }
 
 /// Build the baseline from what `analyze` knows: the snapshot, the recommendation with its
@@ -207,17 +211,23 @@ pub fn build(
             }
         })
         .collect();
-    let tables: Vec<TableWrites> = snapshot
-        .write_stats
-        .tables
-        .iter()
-        .filter(|t| {
-            indexes
-                .iter()
-                .any(|i| i.schema == t.schema && i.table == t.table)
-        })
-        .cloned()
-        .collect();
+    let indexed = |tables: &[TableWrites]| -> Vec<TableWrites> {
+        tables
+            .iter()
+            .filter(|t| {
+                indexes
+                    .iter()
+                    .any(|i| i.schema == t.schema && i.table == t.table)
+            })
+            .cloned()
+            .collect()
+    };
+    let tables = indexed(&snapshot.write_stats.tables);
+    let window = snapshot.write_stats.window.as_ref().map(|w| WindowWrites {
+        seconds: w.seconds,
+        tables: indexed(&w.tables),
+        statements: vec![],
+    });
     let drops: Vec<DropPrediction> = named
         .rec
         .drop
@@ -253,6 +263,7 @@ pub fn build(
             since: snapshot.write_stats.since.clone(),
             seconds: snapshot.write_stats.seconds,
             tables,
+            window,
         },
     }
 }
@@ -304,7 +315,18 @@ mod tests {
     fn built_from_the_analysis() {
         use crate::model::{IndexKey, IndexSpec};
         use crate::select::{Helped, Proposed, Recommendation};
-        let snapshot = super::super::fixtures::now();
+        let mut snapshot = super::super::fixtures::now();
+        // analyze watched a window: deltas of the indexed table and of another.
+        let order = snapshot.write_stats.tables[0].clone();
+        let other = TableWrites {
+            table: "other".into(),
+            ..order.clone()
+        };
+        snapshot.write_stats.window = Some(WindowWrites {
+            seconds: 60.0,
+            tables: vec![order, other],
+            statements: vec![],
+        });
         let spec = IndexSpec::on("public", "shop_order", vec![IndexKey::col("customer_id")]);
         let rec = Recommendation {
             create: vec![Proposed {
@@ -359,8 +381,11 @@ mod tests {
             "{}",
             ix.sql
         );
-        // Only the tables that get an index keep their write counters.
+        // Only the tables that get an index keep their write counters, and their window's.
         assert_eq!(b.writes.tables.len(), 1);
+        let w = b.writes.window.as_ref().expect("the window's deltas");
+        assert_eq!((w.seconds, w.tables.len()), (60.0, 1));
+        assert_eq!(w.tables[0].table, "shop_order");
         assert_eq!(b.stats_since, snapshot.workload.stats_since);
     }
 

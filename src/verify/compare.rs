@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::baseline::{Baseline, IndexPrediction, StatementCounters};
 use super::control::{Control, Member};
 use super::real_plan::{ids, index_use, real_plan, unusable, RealPlan, RealPlans};
-use crate::model::{Snapshot, Statement, TableWrites, WriteSource};
+use crate::model::{Snapshot, Statement, TableWrites, WindowWrites, WriteSource};
 use crate::pg::quote::ident;
 
 /// Version of the `verify.json` schema. Bump on incompatible changes.
@@ -283,17 +283,40 @@ pub struct StatementResult {
     pub real_plan: Option<RealPlan>,
 }
 
+/// What a write rate was measured over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatePeriod {
+    /// The cumulative counters over a known period: since the statistics reset (at the
+    /// baseline), since the baseline or a reset in between (after).
+    Counters,
+    /// The counters' deltas over a run's observation window: `analyze`'s (at the baseline),
+    /// `verify`'s (after).
+    Window,
+}
+
 /// Write-side effect on one table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableWriteResult {
     /// `schema.table`.
     pub table: String,
-    /// Rows written (inserted + updated + deleted) per second at the baseline.
+    /// Rows written (inserted + updated + deleted) per second at the baseline: over
+    /// `analyze`'s window when it watched one, else since the statistics reset.
     pub before_writes_per_s: Option<f64>,
-    /// The same in the "after" window.
+    /// The same after the change: over `verify`'s window when it watched one, else since the
+    /// baseline (both readings need the statistics' reset time).
     pub after_writes_per_s: Option<f64>,
-    /// Rows written (inserted + updated + deleted) in the "after" window (rates need the
-    /// statistics' reset time, which a database that was never reset lacks).
+    /// What `before_writes_per_s` was measured over (`None`: no rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_rate_over: Option<RatePeriod>,
+    /// Seconds `before_writes_per_s` covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_seconds: Option<f64>,
+    /// What `after_writes_per_s` was measured over (`None`: no rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_rate_over: Option<RatePeriod>,
+    /// Rows written (inserted + updated + deleted) since the baseline (since the reset when
+    /// the counters were reset in between).
     pub after_rows_written: i64,
     /// Share of updates that were HOT at the baseline.
     pub before_hot_share: Option<f64>,
@@ -301,7 +324,7 @@ pub struct TableWriteResult {
     pub after_hot_share: Option<f64>,
     /// Updates per second predicted to stop being HOT.
     pub predicted_lost_hot_updates_per_s: f64,
-    /// Seconds the "after" window covers.
+    /// Seconds `after_writes_per_s` covers.
     pub window_seconds: Option<f64>,
     /// Whether the table's counters were reset in between.
     pub reset: bool,
@@ -993,8 +1016,23 @@ fn writes_total(t: &TableWrites) -> i64 {
     t.n_tup_ins + t.n_tup_upd + t.n_tup_del
 }
 
-fn per_s(n: i64, s: Option<f64>) -> Option<f64> {
-    s.filter(|s| *s > 0.0).map(|s| n as f64 / s)
+/// Rows written per second over `seconds`, with the seconds and what they cover.
+fn rate(rows: i64, seconds: Option<f64>, over: RatePeriod) -> Option<(f64, f64, RatePeriod)> {
+    let s = seconds.filter(|s| s.is_finite() && *s > 0.0)?;
+    Some((rows as f64 / s, s, over))
+}
+
+/// The rate of `table` over an observation window's deltas, when there was a window.
+fn window_rate(
+    window: Option<&WindowWrites>,
+    table: &TableWrites,
+) -> Option<(f64, f64, RatePeriod)> {
+    let w = window?;
+    let d = w
+        .tables
+        .iter()
+        .find(|t| t.schema == table.schema && t.table == table.table)?;
+    rate(writes_total(d), Some(w.seconds), RatePeriod::Window)
 }
 
 fn hot(hot: i64, upd: i64) -> Option<f64> {
@@ -1038,6 +1076,20 @@ fn write_results(
                     .map(|(a, b)| a - b),
             )
         };
+        // Problem: without a statistics reset time the counters cover an unknown period, so
+        // they give rows written but no rate. What we do: take the counters' deltas over the
+        // observation window when the run watched one (`analyze`'s at the baseline, `verify`'s
+        // after: the latter all after the change), else the counters over the known period.
+        // Example: a primary never reset, verified with `--window 90`, gets its rows/s now.
+        let before = window_rate(baseline.writes.window.as_ref(), b).or_else(|| {
+            rate(
+                writes_total(b),
+                baseline.writes.seconds,
+                RatePeriod::Counters,
+            )
+        });
+        let after = window_rate(now.write_stats.window.as_ref(), b)
+            .or_else(|| rate(delta_writes, window, RatePeriod::Counters));
         let lost: f64 = baseline
             .indexes
             .iter()
@@ -1046,13 +1098,16 @@ fn write_results(
             .sum();
         out.push(TableWriteResult {
             table: format!("{}.{}", b.schema, b.table),
-            before_writes_per_s: per_s(writes_total(b), baseline.writes.seconds),
-            after_writes_per_s: per_s(delta_writes, window),
+            before_writes_per_s: before.map(|r| r.0),
+            after_writes_per_s: after.map(|r| r.0),
+            before_rate_over: before.map(|r| r.2),
+            before_seconds: before.map(|r| r.1),
+            after_rate_over: after.map(|r| r.2),
             after_rows_written: delta_writes,
             before_hot_share: b.hot_share(),
             after_hot_share: hot(delta_hot, delta_upd),
             predicted_lost_hot_updates_per_s: lost,
-            window_seconds: window,
+            window_seconds: after.map(|r| r.1),
             reset,
         });
     }
@@ -1629,6 +1684,61 @@ mod tests {
         assert_eq!(ix.suggestion, Suggestion::Investigate, "{}", ix.reason);
         assert!(ix.reason.contains("no real plan uses it"), "{}", ix.reason);
         assert_eq!(exit_code(&r), crate::error::EXIT_RECOMMENDATIONS);
+    }
+
+    /// Review 3 (F7): a database whose statistics were never reset has no rates from its
+    /// cumulative counters; the observation windows give them (`verify`'s after the change,
+    /// `analyze`'s at the baseline), and a window wins over the counters since a reset.
+    #[test]
+    fn write_rates_come_from_the_windows_when_statistics_were_never_reset() {
+        let (mut b, mut n) = (baseline(), now());
+        (b.writes.since, b.writes.seconds) = (None, None);
+        (n.write_stats.since, n.write_stats.seconds) = (None, None);
+        let w = compare(&b, &n).writes.remove(0);
+        assert_eq!((w.before_writes_per_s, w.after_writes_per_s), (None, None));
+        assert_eq!((w.before_rate_over, w.after_rate_over), (None, None));
+        assert_eq!(w.after_rows_written, 600);
+        // `rows` inserted, updated (a tenth HOT) and deleted in a window of `seconds`.
+        let window = |rows: i64, seconds: f64| {
+            let mut d = n.write_stats.tables[0].clone();
+            (d.n_tup_ins, d.n_tup_upd, d.n_tup_hot_upd, d.n_tup_del) =
+                (rows, rows, rows / 10, rows);
+            Some(WindowWrites {
+                seconds,
+                tables: vec![d],
+                statements: vec![],
+            })
+        };
+        // verify watched 90 s: 270 rows written in it.
+        n.write_stats.window = window(90, 90.0);
+        let w = compare(&b, &n).writes.remove(0);
+        assert_eq!(w.before_writes_per_s, None);
+        assert_eq!(w.after_writes_per_s, Some(3.0));
+        assert_eq!(w.after_rate_over, Some(RatePeriod::Window));
+        assert_eq!(w.window_seconds, Some(90.0));
+        assert_eq!(w.after_rows_written, 600, "rows written since the baseline");
+        // analyze watched 60 s at the baseline: 120 rows written in it.
+        b.writes.window = window(40, 60.0);
+        let w = compare(&b, &n).writes.remove(0);
+        assert_eq!(w.before_writes_per_s, Some(2.0));
+        assert_eq!(w.before_rate_over, Some(RatePeriod::Window));
+        assert_eq!(w.before_seconds, Some(60.0));
+        assert_eq!(w.after_writes_per_s, Some(3.0));
+        // With reset times too, the windows still give the rates.
+        let (mut reset_b, mut reset_n) = (baseline(), now());
+        reset_b.writes.window = b.writes.window.clone();
+        reset_n.write_stats.window = n.write_stats.window.clone();
+        let w = compare(&reset_b, &reset_n).writes.remove(0);
+        assert_eq!(
+            (w.before_writes_per_s, w.after_writes_per_s),
+            (Some(2.0), Some(3.0))
+        );
+        // Without windows, the counters over their known period.
+        let w = compare(&baseline(), &now()).writes.remove(0);
+        assert_eq!(w.before_rate_over, Some(RatePeriod::Counters));
+        assert_eq!(w.before_seconds, Some(100.0));
+        assert_eq!(w.after_rate_over, Some(RatePeriod::Counters));
+        assert_eq!(w.window_seconds, Some(60.0));
     }
 
     #[test]

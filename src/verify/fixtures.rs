@@ -85,6 +85,7 @@ pub fn baseline() -> Baseline {
             since: Some(SINCE.into()),
             seconds: Some(100.0),
             tables: vec![writes(500, 100, 90, 400)],
+            window: None,
         },
         drops: vec![],
     }

@@ -323,6 +323,7 @@ pub fn ids(v: &[i64]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::baseline::Baseline;
     use super::super::fixtures::{baseline, now};
     use super::*;
 
@@ -335,19 +336,42 @@ mod tests {
         })
     }
 
+    /// The real plan, read as `read`, of a statement predicted to use the baseline's first
+    /// index.
+    fn predicted_first(
+        read: &Result<PlanRead, String>,
+        b: &Baseline,
+        n: &Snapshot,
+        building: &BTreeMap<String, String>,
+    ) -> RealPlan {
+        real_plan(
+            read,
+            std::slice::from_ref(&b.indexes[0].name),
+            &b.indexes,
+            n,
+            building,
+        )
+    }
+
+    /// The reason of [`predicted_first`]'s plan, which must have one.
+    fn reason(
+        read: &Result<PlanRead, String>,
+        b: &Baseline,
+        n: &Snapshot,
+        building: &BTreeMap<String, String>,
+    ) -> String {
+        predicted_first(read, b, n, building)
+            .reason
+            .expect("a reason")
+    }
+
     #[test]
     fn as_predicted_differs_unpredicted_and_not_planned() {
         let b = baseline();
         let n = now();
         let x = b.indexes[0].name.clone();
         let none = BTreeMap::new();
-        let p = real_plan(
-            &read(&[&x, "shop_order_pkey"], false),
-            std::slice::from_ref(&x),
-            &b.indexes,
-            &n,
-            &none,
-        );
+        let p = predicted_first(&read(&[&x, "shop_order_pkey"], false), &b, &n, &none);
         assert_eq!(p.matches, PlanMatch::AsPredicted);
         assert_eq!(p.uses, vec![x.clone()]);
         assert_eq!(p.other_indexes, vec!["shop_order_pkey".to_string()]);
@@ -357,13 +381,7 @@ mod tests {
         );
 
         // Valid, but the planner chose a sequential scan: the reason names today's statistics.
-        let p = real_plan(
-            &read(&[], true),
-            std::slice::from_ref(&x),
-            &b.indexes,
-            &n,
-            &none,
-        );
+        let p = predicted_first(&read(&[], true), &b, &n, &none);
         assert_eq!(p.matches, PlanMatch::Differs);
         assert_eq!(p.not_used, vec![x.clone()]);
         let s = p.summary(std::slice::from_ref(&x));
@@ -377,13 +395,7 @@ mod tests {
         assert_eq!(p.matches, PlanMatch::Unpredicted);
         assert_eq!(p.summary(&[]), format!("uses {x} (not predicted)"));
 
-        let p = real_plan(
-            &Err("plan failed: boom".into()),
-            std::slice::from_ref(&x),
-            &b.indexes,
-            &n,
-            &none,
-        );
+        let p = predicted_first(&Err("plan failed: boom".into()), &b, &n, &none);
         assert!(!p.planned());
         assert_eq!(p.summary(&[]), "not planned: plan failed: boom");
     }
@@ -395,57 +407,26 @@ mod tests {
         let x = b.indexes[0].name.clone();
         n.catalog.tables[0].indexes[0].valid = false;
         let none = BTreeMap::new();
-        let p = real_plan(
-            &read(&[], true),
-            std::slice::from_ref(&x),
-            &b.indexes,
-            &n,
-            &none,
-        );
-        let r = p.reason.expect("a reason");
+        let r = reason(&read(&[], true), &b, &n, &none);
         assert!(
             r.contains("is INVALID (a failed or cancelled CREATE INDEX CONCURRENTLY)"),
             "{r}"
         );
         let building: BTreeMap<String, String> =
             [(x.clone(), "building index: scanning table".to_string())].into();
-        let r = real_plan(
-            &read(&[], true),
-            std::slice::from_ref(&x),
-            &b.indexes,
-            &n,
-            &building,
-        )
-        .reason
-        .expect("a reason");
+        let r = reason(&read(&[], true), &b, &n, &building);
         assert!(
             r.contains("still being built (building index: scanning table)"),
             "{r}"
         );
         n.catalog.tables[0].indexes.clear();
-        let r = real_plan(
-            &read(&[], true),
-            std::slice::from_ref(&x),
-            &b.indexes,
-            &n,
-            &none,
-        )
-        .reason
-        .expect("a reason");
+        let r = reason(&read(&[], true), &b, &n, &none);
         assert!(r.contains("does not exist (not applied)"), "{r}");
 
         // Valid, and the table is estimated 10× larger than at the baseline.
         let n = now();
         b.indexes[0].table_rows = Some(n.catalog.tables[0].rows / 10.0);
-        let r = real_plan(
-            &read(&["shop_order_pkey"], false),
-            std::slice::from_ref(&x),
-            &b.indexes,
-            &n,
-            &none,
-        )
-        .reason
-        .expect("a reason");
+        let r = reason(&read(&["shop_order_pkey"], false), &b, &n, &none);
         assert!(
             r.starts_with(&format!("the planner prefers the existing shop_order_pkey over {x}, the real statistics differ: public.shop_order is estimated at")),
             "{r}"
@@ -459,13 +440,7 @@ mod tests {
         let x = &b.indexes[0];
         let none = BTreeMap::new();
         let used = real_plan(&read(&[&x.name], false), &[], &b.indexes, &n, &none);
-        let unused = real_plan(
-            &read(&[], true),
-            std::slice::from_ref(&x.name),
-            &b.indexes,
-            &n,
-            &none,
-        );
+        let unused = predicted_first(&read(&[], true), &b, &n, &none);
         let failed = real_plan(&Err("x".into()), &[], &b.indexes, &n, &none);
         // 101 is credited to it (fixtures) and not served; 102 is not credited and uses it.
         let u = index_use(

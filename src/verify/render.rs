@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::compare::{Change, VerifyReport, Window};
+use super::compare::{Change, RatePeriod, TableWriteResult, VerifyReport, Window};
 use crate::report::document::human_bytes;
 use crate::report::render::{aligned, pretty_json, short};
 
@@ -162,17 +162,11 @@ pub fn text(report: &VerifyReport) -> String {
     if !report.writes.is_empty() {
         let _ = writeln!(s, "\nWrites:");
         for w in &report.writes {
-            let rate = match (w.before_writes_per_s, w.after_writes_per_s) {
-                (Some(b), Some(a)) => format!("{b:.2} → {a:.2} rows written/s"),
-                _ => format!(
-                    "{} rows written since the baseline (no rates: statistics never reset)",
-                    w.after_rows_written
-                ),
-            };
             let _ = writeln!(
                 s,
-                "  {}: {rate}, HOT updates {} → {}",
+                "  {}: {}, HOT updates {} → {}",
                 w.table,
+                write_rates(w),
                 share(w.before_hot_share),
                 share(w.after_hot_share),
             );
@@ -213,6 +207,50 @@ pub fn control_line(report: &VerifyReport) -> String {
             "Control: none (fewer than {} statements that no recommended index touches ran at least {} times in the \"after\" measurement); speedups are not corrected for a change of load.",
             super::control::CONTROL_MIN_STATEMENTS,
             super::control::CONTROL_MIN_CALLS
+        ),
+    }
+}
+
+/// What the rate at the baseline was measured over: "analyze's 60 s window", "since the
+/// statistics reset".
+fn before_over(w: &TableWriteResult) -> Option<String> {
+    Some(match w.before_rate_over? {
+        RatePeriod::Window => format!("analyze's {:.0} s window", w.before_seconds?),
+        RatePeriod::Counters => "since the statistics reset".into(),
+    })
+}
+
+/// What the rate after the change was measured over: "verify's 90 s window", "since the
+/// baseline".
+fn after_over(w: &TableWriteResult) -> Option<String> {
+    Some(match w.after_rate_over? {
+        RatePeriod::Window => format!("verify's {:.0} s window", w.window_seconds?),
+        RatePeriod::Counters if w.reset => "since the reset".into(),
+        RatePeriod::Counters => "since the baseline".into(),
+    })
+}
+
+/// One table's write rates, before → after, each with what it covers; "no rates" only when
+/// neither side had a period (no statistics reset time, no window).
+fn write_rates(w: &TableWriteResult) -> String {
+    let over = |o: Option<String>| o.unwrap_or_else(|| "-".into());
+    let rows = w.after_rows_written;
+    match (w.before_writes_per_s, w.after_writes_per_s) {
+        (Some(b), Some(a)) => format!(
+            "{b:.2} → {a:.2} rows written/s ({} → {})",
+            over(before_over(w)),
+            over(after_over(w))
+        ),
+        (None, Some(a)) => format!(
+            "{a:.2} rows written/s ({}; none at the baseline: no statistics reset time, no analyze window), {rows} rows written since the baseline",
+            over(after_over(w))
+        ),
+        (Some(b), None) => format!(
+            "{b:.2} rows written/s at the baseline ({}), {rows} rows written since (no rate after: no statistics reset time, no verify window)",
+            over(before_over(w))
+        ),
+        (None, None) => format!(
+            "{rows} rows written since the baseline (no rates: no statistics reset time, no window)"
         ),
     }
 }
@@ -314,6 +352,7 @@ pub fn markdown(report: &VerifyReport) -> String {
             "table",
             "rows written/s before",
             "after",
+            "rates over",
             "HOT before",
             "HOT after",
             "predicted lost HOT/s",
@@ -330,13 +369,18 @@ pub fn markdown(report: &VerifyReport) -> String {
                 w.after_writes_per_s
                     .map(|v| format!("{v:.2}"))
                     .unwrap_or_else(|| "-".into()),
+                format!(
+                    "{} → {}",
+                    before_over(w).unwrap_or_else(|| "-".into()),
+                    after_over(w).unwrap_or_else(|| "-".into())
+                ),
                 share(w.before_hot_share),
                 share(w.after_hot_share),
                 format!("{:.2}", w.predicted_lost_hot_updates_per_s),
                 w.after_rows_written.to_string(),
             ]);
         }
-        s.push_str(&md_table(&rows, &[1, 2, 3, 4, 5, 6]));
+        s.push_str(&md_table(&rows, &[1, 2, 4, 5, 6, 7]));
     }
     s
 }
@@ -355,6 +399,57 @@ mod tests {
         let back: VerifyReport = serde_json::from_str(&to_json(&r)).unwrap();
         assert_eq!(back, r);
         assert!(!to_json(&r).contains("\"real_plan\""));
+    }
+
+    /// Review 3 (F7): each rate says what it covers; "no rates" only when neither a reset time
+    /// nor a window gave a period.
+    #[test]
+    fn write_rates_say_what_they_cover_and_no_rates_only_without_a_period() {
+        let mut r = compare(&baseline(), &now());
+        let w = &mut r.writes[0];
+        assert_eq!(
+            write_rates(w),
+            "10.00 → 10.00 rows written/s (since the statistics reset → since the baseline)"
+        );
+        // Never reset, verify watched 90 s.
+        (w.before_writes_per_s, w.before_rate_over, w.before_seconds) = (None, None, None);
+        (w.after_writes_per_s, w.after_rate_over, w.window_seconds) =
+            (Some(3.0), Some(RatePeriod::Window), Some(90.0));
+        assert_eq!(
+            write_rates(w),
+            "3.00 rows written/s (verify's 90 s window; none at the baseline: no statistics reset time, no analyze window), 600 rows written since the baseline"
+        );
+        // analyze watched 60 s too.
+        (w.before_writes_per_s, w.before_rate_over, w.before_seconds) =
+            (Some(2.0), Some(RatePeriod::Window), Some(60.0));
+        assert_eq!(
+            write_rates(w),
+            "2.00 → 3.00 rows written/s (analyze's 60 s window → verify's 90 s window)"
+        );
+        let t = text(&r);
+        assert!(
+            t.contains("\nWrites:\n  public.shop_order: 2.00 → 3.00 rows written/s (analyze's 60 s window → verify's 90 s window), HOT updates 90% → 10%\n"),
+            "{t}"
+        );
+        let md = markdown(&r);
+        assert!(
+            md.contains("| public.shop_order | 2.00 | 3.00 | analyze's 60 s window → verify's 90 s window | 90% | 10% |"),
+            "{md}"
+        );
+        // Only analyze's window.
+        let w = &mut r.writes[0];
+        (w.after_writes_per_s, w.after_rate_over, w.window_seconds) = (None, None, None);
+        assert_eq!(
+            write_rates(w),
+            "2.00 rows written/s at the baseline (analyze's 60 s window), 600 rows written since (no rate after: no statistics reset time, no verify window)"
+        );
+        // Neither.
+        (w.before_writes_per_s, w.before_rate_over, w.before_seconds) = (None, None, None);
+        assert_eq!(
+            write_rates(w),
+            "600 rows written since the baseline (no rates: no statistics reset time, no window)"
+        );
+        assert!(markdown(&r).contains("| public.shop_order | - | - | - → - |"));
     }
 
     #[test]

@@ -286,6 +286,128 @@ fn r13_window_measures_write_rates_on_a_primary_never_reset() {
     assert!(a.stdout.contains("Observed: watched"), "{}", a.stdout);
 }
 
+/// Review 3 (F7): on a primary whose statistics were never reset, `verify --window` reports
+/// the write rates over its window next to those `analyze` measured over its own, not "no
+/// rates".
+#[test]
+fn verify_reports_write_rates_over_its_window_on_a_primary_never_reset() {
+    use idxadvise::verify::compare::RatePeriod;
+    use idxadvise::verify::{Baseline, VerifyReport};
+    let c = cluster();
+    let db = accounts_database(c, "obs_verify_writes");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = write_script(dir.path(), "acct.sql", ACCOUNTS_SCRIPT);
+    let (url, out) = (c.url(&db), dir.path().join("out"));
+    let out_s = out.to_str().expect("path");
+    // pgbench at a steady 50 transactions/s, one UPDATE and one INSERT each (100 rows written
+    // per second), from before the window opens until the run ends.
+    const TPS: f64 = 50.0;
+    let watched = |args: &[&str]| {
+        let mut bench = Command::new(bindir().join("pgbench"))
+            .args([
+                "-n",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-c",
+                "1",
+                "-T",
+                "600",
+            ])
+            .args(["-R", &TPS.to_string(), "-p", &c.port.to_string(), "-f"])
+            .arg(&script)
+            .arg(&db)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start pgbench");
+        std::thread::sleep(Duration::from_secs(2));
+        let run = watch_while(args, || {});
+        let running = bench.try_wait().expect("pgbench's state").is_none();
+        let _ = bench.kill();
+        let ended = bench.wait_with_output().expect("pgbench ends");
+        assert!(running, "pgbench ran the whole window: {ended:?}");
+        run
+    };
+
+    let a = watched(&[
+        "analyze",
+        "--database-url",
+        &url,
+        "--window",
+        "6",
+        "--out",
+        out_s,
+    ]);
+    assert_eq!(
+        a.code, 1,
+        "analyze recommends an index:\n{}{}",
+        a.stdout, a.stderr
+    );
+    let baseline = Baseline::from_json(
+        &std::fs::read_to_string(out.join("baseline.json")).expect("baseline.json"),
+    )
+    .expect("a valid baseline");
+    assert_eq!(baseline.writes.seconds, None, "never reset: no period");
+    let kept = baseline.writes.window.as_ref().expect("analyze's window");
+    assert!(kept.tables.iter().any(|t| t.table == "acct"), "{kept:?}");
+    let sql = std::fs::read_to_string(out.join("indexes.sql")).expect("indexes.sql");
+    for stmt in sql
+        .lines()
+        .filter(|l| !l.starts_with("--") && !l.is_empty())
+    {
+        c.psql(&db, stmt);
+    }
+
+    let v = watched(&[
+        "verify",
+        "--database-url",
+        &url,
+        "--baseline",
+        out_s,
+        "--window",
+        "6",
+    ]);
+    assert!(v.code == 0 || v.code == 1, "{}", v.stderr);
+    let report: VerifyReport = serde_json::from_str(
+        &std::fs::read_to_string(out.join("verify.json")).expect("verify.json"),
+    )
+    .expect("verify.json");
+    let w = report
+        .writes
+        .iter()
+        .find(|w| w.table == "public.acct")
+        .unwrap_or_else(|| panic!("acct's writes: {}", v.stdout));
+    let line = format!(
+        "truth {:.0} rows written/s; analyze's window {:?} s: {:?}/s; verify's window {:?} s: {:?}/s; {} rows written since the baseline",
+        2.0 * TPS,
+        w.before_seconds,
+        w.before_writes_per_s,
+        w.window_seconds,
+        w.after_writes_per_s,
+        w.after_rows_written
+    );
+    eprintln!("{line}");
+    assert_eq!(w.before_rate_over, Some(RatePeriod::Window), "{line}");
+    assert_eq!(w.after_rate_over, Some(RatePeriod::Window), "{line}");
+    assert!(w.window_seconds.is_some_and(|s| s >= 6.0), "{line}");
+    for rate in [w.before_writes_per_s, w.after_writes_per_s] {
+        let r = rate.expect("a rate") / (2.0 * TPS);
+        assert!(
+            (0.5..=2.0).contains(&r),
+            "not within 2x of pgbench's: {line}"
+        );
+    }
+    assert!(
+        v.stdout.contains("rows written/s (analyze's ")
+            && v.stdout.contains(" s window → verify's ")
+            && !v.stdout.contains("no rates"),
+        "{}",
+        v.stdout
+    );
+}
+
 /// The hot standby of this test binary's cluster, with its own traffic.
 fn standby() -> &'static Cluster {
     static S: std::sync::OnceLock<Cluster> = std::sync::OnceLock::new();

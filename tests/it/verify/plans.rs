@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use idxadvise::verify::real_plan::PlanMatch;
+use idxadvise::verify::compare::{IndexResult, StatementResult};
+use idxadvise::verify::real_plan::{PlanMatch, RealPlan};
 use idxadvise::verify::{Baseline, IndexVerdict, Suggestion, VerifyReport};
 
 use super::verify_json;
@@ -27,7 +28,46 @@ struct Analysed {
     url: String,
     out: PathBuf,
     baseline: Baseline,
+    /// The queryid of [`BY_OWNER`].
+    owner: i64,
+    /// The recommended index chosen for [`BY_OWNER`], which its predicted plan uses.
+    x: String,
     _tmp: tempfile::TempDir,
+}
+
+/// `verify`'s run after the change, its report and the report's text (printed).
+struct Verified {
+    run: crate::cli::Run,
+    report: VerifyReport,
+    text: String,
+}
+
+impl Verified {
+    /// The reported statement `queryid`.
+    fn statement(&self, queryid: i64) -> &StatementResult {
+        self.report
+            .statements
+            .iter()
+            .find(|s| s.queryid == queryid)
+            .unwrap_or_else(|| panic!("statement {queryid} is reported: {}", self.text))
+    }
+
+    /// The real plan of the reported statement `queryid`, which was read.
+    fn real_plan(&self, queryid: i64) -> &RealPlan {
+        self.statement(queryid)
+            .real_plan
+            .as_ref()
+            .expect("its real plan was read")
+    }
+
+    /// The reported index `name`.
+    fn index(&self, name: &str) -> &IndexResult {
+        self.report
+            .indexes
+            .iter()
+            .find(|i| i.name == name)
+            .unwrap_or_else(|| panic!("index {name} is reported: {}", self.text))
+    }
 }
 
 impl Analysed {
@@ -54,66 +94,80 @@ impl Analysed {
             &std::fs::read_to_string(out.join("baseline.json")).expect("baseline.json"),
         )
         .expect("a valid baseline");
+        let owner = queryid(&baseline, "SELECT id, note");
+        let x = index_for(&baseline, owner);
         Analysed {
             db,
             url,
             out,
             baseline,
+            owner,
+            x,
             _tmp: tmp,
         }
     }
 
-    /// The queryid of the baseline statement whose text starts with `prefix`.
-    fn queryid(&self, prefix: &str) -> i64 {
-        self.baseline
-            .statements
-            .iter()
-            .find(|s| s.query.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no statement {prefix}…: {:#?}", self.baseline.statements))
-            .queryid
-    }
-
-    /// The recommended index chosen for `queryid`, which its predicted plan uses.
-    fn index_for(&self, queryid: i64) -> String {
-        let ix = self
-            .baseline
-            .indexes
-            .iter()
-            .find(|i| i.helps.contains(&queryid))
-            .unwrap_or_else(|| panic!("no index for {queryid}: {:#?}", self.baseline.indexes));
-        let p = self
-            .baseline
-            .predictions
-            .iter()
-            .find(|p| p.queryid == queryid)
-            .expect("a prediction");
-        assert!(p.uses.contains(&ix.name), "{p:?}");
-        ix.name.clone()
-    }
-
-    /// Run indexes.sql, each statement on its own, except the CREATE of `skip`.
-    fn apply_except(&self, skip: Option<&str>) {
-        let script = std::fs::read_to_string(self.out.join("indexes.sql")).expect("indexes.sql");
-        for stmt in script
+    /// The statements of indexes.sql, one per line.
+    fn script(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(self.out.join("indexes.sql")).expect("indexes.sql");
+        let stmts = text
             .lines()
-            .filter(|l| !l.starts_with("--") && !l.is_empty())
-        {
-            if skip.is_some_and(|s| stmt.starts_with("CREATE ") && stmt.contains(s)) {
-                continue;
-            }
+            .filter(|l| !l.starts_with("--") && !l.is_empty());
+        stmts.map(String::from).collect()
+    }
+
+    /// The CREATE of [`Analysed::x`] in indexes.sql.
+    fn create_x(&self) -> String {
+        let is_x = |l: &String| l.starts_with("CREATE ") && l.contains(&self.x);
+        self.script()
+            .into_iter()
+            .find(is_x)
+            .expect("the CREATE of x")
+    }
+
+    /// Run indexes.sql, each statement on its own; the CREATE of [`Analysed::x`] only `with_x`.
+    fn apply(&self, with_x: bool) {
+        let skip = (!with_x).then(|| self.create_x());
+        for stmt in self.script().iter().filter(|s| Some(*s) != skip.as_ref()) {
             cluster().psql(&self.db, stmt);
         }
     }
 
-    /// The traffic again, after the change.
-    fn traffic(&self) {
+    /// The traffic again, after the change, then `verify` (its text printed).
+    fn traffic_then_verify(&self) -> Verified {
         run_times(&self.db, BY_OWNER, 30);
         run_times(&self.db, COUNT_KIND, 30);
+        let (run, report) = verify_json(&self.url, self.out.to_str().expect("utf-8"));
+        let text = idxadvise::verify::render::text(&report);
+        eprintln!("{text}");
+        Verified { run, report, text }
     }
+}
 
-    fn verify(&self) -> (crate::cli::Run, VerifyReport) {
-        verify_json(&self.url, self.out.to_str().expect("utf-8"))
-    }
+/// The queryid of the baseline statement whose text starts with `prefix`.
+fn queryid(baseline: &Baseline, prefix: &str) -> i64 {
+    baseline
+        .statements
+        .iter()
+        .find(|s| s.query.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no statement {prefix}…: {:#?}", baseline.statements))
+        .queryid
+}
+
+/// The recommended index chosen for `queryid`, which its predicted plan uses.
+fn index_for(baseline: &Baseline, queryid: i64) -> String {
+    let ix = baseline
+        .indexes
+        .iter()
+        .find(|i| i.helps.contains(&queryid))
+        .unwrap_or_else(|| panic!("no index for {queryid}: {:#?}", baseline.indexes));
+    let p = baseline
+        .predictions
+        .iter()
+        .find(|p| p.queryid == queryid)
+        .expect("a prediction");
+    assert!(p.uses.contains(&ix.name), "{p:?}");
+    ix.name.clone()
 }
 
 /// (a) A statement predicted to use the new index, and does: its real plan names the index.
@@ -123,8 +177,8 @@ impl Analysed {
 #[test]
 fn verify_names_the_new_index_each_real_plan_uses() {
     let a = Analysed::new("vplan_uses");
-    let (owner, count) = (a.queryid("SELECT id, note"), a.queryid("SELECT count(*)"));
-    let x = a.index_for(owner);
+    let (owner, x) = (a.owner, &a.x);
+    let count = queryid(&a.baseline, "SELECT count(*)");
     // Nothing was predicted for the count statement.
     let mut b = a.baseline.clone();
     for ix in &mut b.indexes {
@@ -139,28 +193,21 @@ fn verify_names_the_new_index_each_real_plan_uses() {
     p.after_cost = p.before_cost;
     p.after_ms = p.before_ms;
     std::fs::write(a.out.join("baseline.json"), b.to_json()).expect("write baseline");
-    a.apply_except(None);
-    a.traffic();
+    a.apply(true);
 
-    let (_, report) = a.verify();
-    let text = idxadvise::verify::render::text(&report);
-    eprintln!("{text}");
-    assert!(report.real_plans_read, "{text}");
+    let v = a.traffic_then_verify();
+    let text = &v.text;
+    assert!(v.report.real_plans_read, "{text}");
     // (a)
-    let s = report
-        .statements
-        .iter()
-        .find(|s| s.queryid == owner)
-        .expect("the owner lookup is reported");
-    let real = s.real_plan.as_ref().expect("its real plan was read");
+    let real = v.real_plan(owner);
     assert_eq!(real.matches, PlanMatch::AsPredicted, "{real:?}\n{text}");
-    assert!(real.uses.contains(&x), "{real:?}");
-    assert!(real.plan.contains(&x), "{}", real.plan);
+    assert!(real.uses.contains(x), "{real:?}");
+    assert!(real.plan.contains(x), "{}", real.plan);
     assert!(
         text.contains(&format!("  {owner}: uses {x}, as predicted")),
         "{text}"
     );
-    let ix = report.indexes.iter().find(|i| i.name == x).expect("x");
+    let ix = v.index(x);
     assert!(ix.real_plan_users.contains(&owner), "{ix:?}");
     assert!(ix.not_served.is_empty(), "{ix:?}");
     assert!(
@@ -170,17 +217,12 @@ fn verify_names_the_new_index_each_real_plan_uses() {
         ix.reason
     );
     // (c)
-    let s = report
-        .statements
-        .iter()
-        .find(|s| s.queryid == count)
-        .unwrap_or_else(|| panic!("the count is reported: {text}"));
-    assert!(!s.predicted);
-    let real = s.real_plan.as_ref().expect("its real plan was read");
+    assert!(!v.statement(count).predicted);
+    let real = v.real_plan(count);
     assert_eq!(real.matches, PlanMatch::Unpredicted, "{real:?}\n{text}");
     assert!(!real.uses.is_empty(), "{real:?}");
     for y in &real.uses {
-        let ix = report.indexes.iter().find(|i| &i.name == y).expect("y");
+        let ix = v.index(y);
         assert!(ix.real_plan_users.contains(&count), "{ix:?}");
         assert!(ix.uncredited_users.contains(&count), "{ix:?}");
         assert!(
@@ -207,9 +249,8 @@ fn verify_names_the_new_index_each_real_plan_uses() {
 #[test]
 fn verify_reports_an_invalid_index_and_the_statements_it_does_not_serve() {
     let a = Analysed::new("vplan_invalid");
-    let owner = a.queryid("SELECT id, note");
-    let x = a.index_for(owner);
-    a.apply_except(Some(&x));
+    let (owner, x) = (a.owner, &a.x);
+    a.apply(false);
     let c = cluster();
     let failed = idxadvise::sandbox::psql_command(&c.bindir, c.port, &a.db)
         .arg("-c")
@@ -228,17 +269,20 @@ fn verify_reports_an_invalid_index_and_the_statements_it_does_not_serve() {
         &format!("SELECT indisvalid FROM pg_index WHERE indexrelid = '\"{x}\"'::regclass"),
     );
     assert_eq!(valid.trim(), "f", "the failed build left an INVALID index");
-    a.traffic();
 
-    let (v, report) = a.verify();
-    let text = idxadvise::verify::render::text(&report);
-    eprintln!("{text}");
-    assert_eq!(v.code, 1, "{text}");
+    let v = a.traffic_then_verify();
+    let text = &v.text;
+    assert_eq!(v.run.code, 1, "{text}");
     // Every statement predicted to use the index was planned.
-    for s in report.statements.iter().filter(|s| s.uses.contains(&x)) {
-        assert!(s.real_plan.is_some(), "{}: {text}\n{}", s.queryid, v.stdout);
+    for s in v.report.statements.iter().filter(|s| s.uses.contains(x)) {
+        assert!(
+            s.real_plan.is_some(),
+            "{}: {text}\n{}",
+            s.queryid,
+            v.run.stdout
+        );
     }
-    let ix = report.indexes.iter().find(|i| i.name == x).expect("x");
+    let ix = v.index(x);
     assert!(ix.exists && !ix.valid, "{ix:?}");
     assert_eq!(ix.verdict, IndexVerdict::Invalid);
     assert_eq!(ix.suggestion, Suggestion::Investigate);
@@ -254,16 +298,11 @@ fn verify_reports_an_invalid_index_and_the_statements_it_does_not_serve() {
         "{}",
         ix.reason
     );
-    let s = report
-        .statements
-        .iter()
-        .find(|s| s.queryid == owner)
-        .expect("the owner lookup is reported");
-    let real = s.real_plan.as_ref().expect("its real plan was read");
+    let real = v.real_plan(owner);
     assert_eq!(real.matches, PlanMatch::Differs, "{real:?}");
     assert_eq!(real.not_used, vec![x.clone()]);
-    assert!(!real.uses.contains(&x));
-    let line = real.summary(&s.uses);
+    assert!(!real.uses.contains(x));
+    let line = real.summary(&v.statement(owner).uses);
     assert!(
         line.starts_with(&format!("predicted to use {x}; real plan uses"))
             && line.contains(&format!(
@@ -283,15 +322,9 @@ fn verify_tells_an_index_still_being_built_from_a_failed_one() {
     use std::process::Stdio;
     use std::time::{Duration, Instant};
     let a = Analysed::new("vplan_building");
-    let owner = a.queryid("SELECT id, note");
-    let x = a.index_for(owner);
-    let script = std::fs::read_to_string(a.out.join("indexes.sql")).expect("indexes.sql");
-    let create = script
-        .lines()
-        .find(|l| l.starts_with("CREATE ") && l.contains(&x))
-        .expect("the CREATE of x")
-        .to_string();
-    a.apply_except(Some(&x));
+    let (owner, x) = (a.owner, &a.x);
+    let create = a.create_x();
+    a.apply(false);
     let c = cluster();
     // An older snapshot the concurrent build must wait for (ended below, or after 120 s).
     let hold = c.hold_transaction(&a.db, "vplan_hold");
@@ -319,17 +352,15 @@ fn verify_tells_an_index_still_being_built_from_a_failed_one() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    a.traffic();
-    let (v, report) = a.verify();
+    let v = a.traffic_then_verify();
     // Let the build finish before asserting (a failed assertion must not leave it waiting).
     drop(hold);
     let built = build.wait_with_output().expect("the build ends");
     assert!(built.status.success(), "{built:?}");
 
-    let text = idxadvise::verify::render::text(&report);
-    eprintln!("{text}");
-    assert_eq!(v.code, 1, "{text}");
-    let ix = report.indexes.iter().find(|i| i.name == x).expect("x");
+    let text = &v.text;
+    assert_eq!(v.run.code, 1, "{text}");
+    let ix = v.index(x);
     assert!(ix.exists && !ix.valid, "{ix:?}");
     assert_eq!(ix.verdict, IndexVerdict::Invalid);
     assert_eq!(ix.building.as_deref(), Some(phase.as_str()), "{ix:?}");
@@ -341,12 +372,7 @@ fn verify_tells_an_index_still_being_built_from_a_failed_one() {
         )) && ix.not_served.contains(&owner),
         "{ix:?}"
     );
-    let s = report
-        .statements
-        .iter()
-        .find(|s| s.queryid == owner)
-        .expect("the owner lookup is reported");
-    let real = s.real_plan.as_ref().expect("its real plan was read");
+    let real = v.real_plan(owner);
     assert_eq!(real.matches, PlanMatch::Differs, "{real:?}");
     assert!(
         real.reason
@@ -364,15 +390,9 @@ fn verify_tells_an_index_still_being_built_from_a_failed_one() {
 #[test]
 fn verify_says_an_index_the_planner_cannot_use_yet_is_to_measure_again() {
     let a = Analysed::new("vplan_not_ready");
-    let owner = a.queryid("SELECT id, note");
-    let x = a.index_for(owner);
-    let script = std::fs::read_to_string(a.out.join("indexes.sql")).expect("indexes.sql");
-    let plain = script
-        .lines()
-        .find(|l| l.starts_with("CREATE ") && l.contains(&x))
-        .expect("the CREATE of x")
-        .replace(" CONCURRENTLY", "");
-    a.apply_except(Some(&x));
+    let (owner, x) = (a.owner, &a.x);
+    let plain = a.create_x().replace(" CONCURRENTLY", "");
+    a.apply(false);
     let c = cluster();
     // Room on every page, so that the update below is a HOT update (same page).
     c.psql(&a.db, "ALTER TABLE vp_item SET (fillfactor = 50)");
@@ -389,24 +409,18 @@ fn verify_says_an_index_the_planner_cannot_use_yet_is_to_measure_again() {
         "t",
         "built over broken HOT chains"
     );
-    a.traffic();
-    let (v, report) = a.verify();
+    let v = a.traffic_then_verify();
     drop(hold);
 
-    let text = idxadvise::verify::render::text(&report);
-    assert_eq!(v.code, 1, "{text}");
-    let ix = report.indexes.iter().find(|i| i.name == x).expect("x");
+    let text = &v.text;
+    assert_eq!(v.run.code, 1, "{text}");
+    let ix = v.index(x);
     assert!(ix.exists && ix.valid, "{ix:?}");
     assert_eq!(ix.verdict, IndexVerdict::NotReady, "{text}");
     assert_eq!(ix.suggestion, Suggestion::MeasureAgain, "{}", ix.reason);
     assert_eq!(ix.drop_sql, None);
     assert!(ix.reason.contains("indcheckxmin"), "{}", ix.reason);
-    let s = report
-        .statements
-        .iter()
-        .find(|s| s.queryid == owner)
-        .expect("the owner lookup is reported");
-    let real = s.real_plan.as_ref().expect("its real plan was read");
+    let real = v.real_plan(owner);
     assert_eq!(real.matches, PlanMatch::Differs, "{real:?}");
     assert!(
         real.reason
