@@ -410,13 +410,14 @@ pub fn markdown(report: &Report) -> String {
     if !at_risk.is_empty() {
         let _ = writeln!(
             s,
-            "## Where values decide\n\n| statement | risk |\n|---|---|"
+            "## Where values decide\n\n| queryid | statement | risk |\n|---|---|---|"
         );
         for st in at_risk {
             let _ = writeln!(
                 s,
-                "| `{}` | {} |",
-                short(&st.query, 80).replace('`', "'").replace('|', "\\|"),
+                "| `{}` | {} | {} |",
+                st.queryid,
+                label_cell(report, st.queryid, 140),
                 st.risk.as_deref().unwrap_or("").replace('|', "\\|")
             );
         }

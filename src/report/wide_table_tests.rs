@@ -214,17 +214,40 @@ fn observed_values_rows_are_distinct_and_carry_their_queryid() {
     for st in &mut r.statements {
         st.values = Some("status = 'open': 100% of 12 samples (pg_stat_activity samples)".into());
     }
-    let md = markdown(&r);
+    assert_rows_are_distinct(
+        &markdown(&r),
+        "## Observed parameter values and derived limits",
+        "| queryid | statement | values |",
+        "samples",
+    );
+}
+
+/// The "Where values decide" rows had the same cut as the observed values: each now carries
+/// its queryid and the statement's label.
+#[test]
+fn values_decide_rows_are_distinct_and_carry_their_queryid() {
+    let mut r = wide_report();
+    for st in &mut r.statements {
+        st.risk = Some("status = 'closed': 40× dearer than today (rare value)".into());
+    }
+    assert_rows_are_distinct(
+        &markdown(&r),
+        "## Where values decide",
+        "| queryid | statement | risk |",
+        "dearer",
+    );
+}
+
+/// In the section under `heading` (with table header `header`), the rows holding `marker`:
+/// one per statement, all different, each led by its queryid and showing its label.
+fn assert_rows_are_distinct(md: &str, heading: &str, header: &str, marker: &str) {
     let section = md
-        .split("## Observed parameter values and derived limits")
+        .split(heading)
         .nth(1)
         .and_then(|s| s.split("\n## ").next())
-        .expect("the section");
-    assert!(
-        section.contains("| queryid | statement | values |"),
-        "{section}"
-    );
-    let rows: Vec<&str> = section.lines().filter(|l| l.contains("samples")).collect();
+        .unwrap_or_else(|| panic!("no section {heading}:\n{md}"));
+    assert!(section.contains(header), "{section}");
+    let rows: Vec<&str> = section.lines().filter(|l| l.contains(marker)).collect();
     assert_eq!(rows.len(), STATEMENTS.len(), "{section}");
     let mut distinct = rows.clone();
     distinct.sort_unstable();
