@@ -305,6 +305,7 @@ async fn tpch(
         generic: false,
         progress: false,
         lean_cache: true,
+        stand_ins: true,
     };
     let t1 = std::time::Instant::now();
     let mut engine =

@@ -1100,6 +1100,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 generic: false,
                 progress: false,
                 lean_cache: true,
+                stand_ins: true,
             };
             let mut real_engine = idxadvise::whatif::Engine::new(
                 eopts,

@@ -211,8 +211,10 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         v
     };
     // Each drop measured by hiding the index (HypoPG 1.4+), with the new indexes in place.
-    rec.notes
-        .extend(crate::select::drops::not_ready_notes(&snapshot.catalog));
+    rec.notes.extend(crate::select::drops::not_ready_notes(
+        &snapshot.catalog,
+        engine.stand_ins().1,
+    ));
     crate::select::check_drops(&mut rec, &shapes, &chosen, &snapshot.catalog, &mut engine).await?;
     stages.say(&format!(
         "select: {} indexes to create, {} to drop",

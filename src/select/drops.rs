@@ -132,9 +132,10 @@ pub fn propose_drops(catalog: &Catalog, write: &WriteModel, can_hide: bool) -> V
 }
 
 /// One note per valid index the planner leaves out for now (a plain `CREATE INDEX` that met
-/// broken HOT chains, waiting for older transactions to end: `pg_index.indcheckxmin`): every
-/// plan of this analysis is without it, and it is not called unused.
-pub fn not_ready_notes(catalog: &Catalog) -> Vec<String> {
+/// broken HOT chains, waiting for older transactions to end: `pg_index.indcheckxmin`). It is
+/// not called unused. `failed` are the ones HypoPG could not copy (name, why): their plans are
+/// today's, without them; the others' plans count them in through a hypothetical copy.
+pub fn not_ready_notes(catalog: &Catalog, failed: &[(String, String)]) -> Vec<String> {
     catalog
         .tables
         .iter()
@@ -143,10 +144,18 @@ pub fn not_ready_notes(catalog: &Catalog) -> Vec<String> {
                 .iter()
                 .filter(|i| i.valid && !i.planner_ready)
                 .map(move |i| {
+                    let plans = match failed.iter().find(|(n, _)| *n == i.name) {
+                        Some((_, why)) => format!(
+                            "today's plans and costs are without it (HypoPG could not copy it: {why}); \
+                             analyze again once they have ended"
+                        ),
+                        None => "the plans here count it in through a hypothetical copy, as the planner \
+                                 will once they have ended"
+                            .to_string(),
+                    };
                     format!(
                         "{}.{} on {} is not used by the planner yet: a plain CREATE INDEX waits for every \
-                         older transaction to end (pg_index.indcheckxmin), so today's plans and costs are \
-                         without it, and it is not proposed as unused; analyze again once they have ended",
+                         older transaction to end (pg_index.indcheckxmin); {plans}; it is not proposed as unused",
                         t.schema,
                         i.name,
                         t.name
@@ -263,10 +272,16 @@ mod tests {
                 ("d_created".into(), DropReason::Unused, None),
             ]
         );
-        let notes = not_ready_notes(&cat);
+        let failed = [("c_status_copy".to_string(), "unsupported".to_string())];
+        let notes = not_ready_notes(&cat, &failed);
         assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(
-            notes[0].starts_with("public.a_total on shop_order is not used by the planner yet"),
+            notes[0].starts_with("public.a_total on shop_order is not used by the planner yet")
+                && notes[0].contains("count it in through a hypothetical copy"),
+            "{notes:?}"
+        );
+        assert!(
+            notes[1].contains("without it (HypoPG could not copy it: unsupported)"),
             "{notes:?}"
         );
     }

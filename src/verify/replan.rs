@@ -76,6 +76,8 @@ pub async fn read(
             generic: false,
             progress: false,
             lean_cache: false,
+            // Today's plans: an index the planner does not use yet stays out of them.
+            stand_ins: false,
         };
         let mut engine = Engine::new(
             opts,

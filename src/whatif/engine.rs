@@ -47,6 +47,10 @@ pub struct EngineOptions {
     /// `analyze` sets it: with every plan kept, 10,000 statements peaked at 1.1 GB (issue 8).
     /// Off by default, so repeated [`Engine::outcomes`] calls are answered from the cache.
     pub lean_cache: bool,
+    /// Count an existing index the planner does not use yet (`planner_ready` false) as present,
+    /// through a hypothetical copy: what the plans will be once the older transactions have
+    /// ended. On by default; `verify`'s real plans turn it off (they are today's plans).
+    pub stand_ins: bool,
 }
 
 impl Default for EngineOptions {
@@ -60,6 +64,7 @@ impl Default for EngineOptions {
             generic: true,
             progress: true,
             lean_cache: false,
+            stand_ins: true,
         }
     }
 }
@@ -81,6 +86,9 @@ pub struct Engine {
     observed: std::sync::Arc<ObservedValues>,
     /// pg_stat_statements' calls and rows per statement ([`Engine::set_workload`]).
     calls: std::sync::Arc<HashMap<i64, Calls>>,
+    /// Existing indexes the planner does not use yet, simulated by a hypothetical copy in every
+    /// configuration (names), and those HypoPG could not simulate (name, why).
+    stand_ins: (Vec<String>, Vec<(String, String)>),
 }
 
 /// What a drop evaluation could establish.
@@ -225,10 +233,25 @@ impl Engine {
         let proxies = Proxies::for_shapes(shapes, catalog);
         let twins = std::sync::Arc::new(specs.iter().map(|s| proxies.twin_sql(s)).collect());
         let rows = std::sync::Arc::new(super::worker::table_rows(catalog));
+        let standing = if opts.stand_ins {
+            super::hypo::stand_ins(catalog)
+        } else {
+            vec![]
+        };
+        let mut failed = vec![];
         for w in &mut workers {
             w.table_rows = rows.clone();
             w.hypo.twins = std::sync::Arc::clone(&twins);
+            failed = w.hypo.stand_in(&w.conn.client, standing.clone()).await?;
         }
+        let stand_ins = (
+            standing
+                .into_iter()
+                .map(|(_, name)| name)
+                .filter(|n| failed.iter().all(|(f, _)| f != n))
+                .collect(),
+            failed,
+        );
         let on_tables = shapes
             .iter()
             .map(|s| {
@@ -266,7 +289,14 @@ impl Engine {
             server,
             observed: Default::default(),
             calls: Default::default(),
+            stand_ins,
         })
+    }
+
+    /// Existing indexes the planner does not use yet that every plan counts as present (a
+    /// hypothetical copy), and those HypoPG could not copy, with its message.
+    pub fn stand_ins(&self) -> (&[String], &[(String, String)]) {
+        (&self.stand_ins.0, &self.stand_ins.1)
     }
 
     /// Cost statements with the parameter values observed for them (falling back to the
@@ -552,7 +582,7 @@ impl Engine {
     /// Reset every session's HypoPG state and close the connections.
     pub async fn close(mut self) -> Result<(), WhatIfError> {
         for w in &mut self.workers {
-            w.hypo.reset(&w.conn.client).await?;
+            w.hypo.clear(&w.conn.client).await?;
         }
         Ok(())
     }

@@ -2,9 +2,10 @@
 //! the map from HypoPG's generated names back to candidate ids.
 //!
 //! Stage `whatif` (I/O). Must not create real objects: only `hypopg_*` functions. Invariant: the
-//! hypothetical indexes of a session are exactly `self.current`, created in ascending candidate
-//! id order, so the planner's index list (and its tie-breaking) depends only on the
-//! configuration, never on what the session simulated before.
+//! hypothetical indexes of a session are exactly its stand-ins (copies of existing indexes the
+//! planner does not use yet, [`stand_ins`]), created first, then `self.current`, created in
+//! ascending candidate id order, so the planner's index list (and its tie-breaking) depends only
+//! on the configuration, never on what the session simulated before.
 
 use std::collections::BTreeMap;
 
@@ -114,6 +115,25 @@ pub struct HypoSession {
     /// Per candidate id, the DDL of its twin for proxied statements ([`super::proxy`]), created
     /// and dropped with it.
     pub twins: std::sync::Arc<Vec<Option<String>>>,
+    /// Stand-ins: (definition, real name) of existing indexes the planner does not use yet
+    /// ([`crate::model::ExistingIndex::planner_ready`]), each simulated by a hypothetical copy
+    /// that every configuration keeps, created before any candidate.
+    standing: Vec<(String, String)>,
+    /// HypoPG name of each stand-in → the real index's name.
+    stand_in_names: BTreeMap<String, String>,
+}
+
+/// The existing indexes the planner leaves out for now (valid, `planner_ready` false) as
+/// (`pg_get_indexdef`, name): plans simulate them with a hypothetical copy, since the planner
+/// will use them once the older transactions have ended.
+pub fn stand_ins(catalog: &Catalog) -> Vec<(String, String)> {
+    catalog
+        .tables
+        .iter()
+        .flat_map(|t| &t.indexes)
+        .filter(|i| i.valid && !i.planner_ready && !i.definition.is_empty())
+        .map(|i| (i.definition.clone(), i.name.clone()))
+        .collect()
 }
 
 /// HypoPG's installed version in the connected database, or `None` when not installed.
@@ -138,15 +158,62 @@ impl HypoSession {
         Ok(HypoSession::default())
     }
 
-    /// Remove every hypothetical index (`hypopg_reset()`).
+    /// Remove every candidate's hypothetical index (`hypopg_reset()`, then the stand-ins again).
     pub async fn reset(&mut self, client: &Client) -> Result<(), WhatIfError> {
+        self.clear(client).await?;
+        self.create_stand_ins(client).await.map(|_| ())
+    }
+
+    /// Remove every hypothetical index, stand-ins included (`hypopg_reset()`).
+    pub async fn clear(&mut self, client: &Client) -> Result<(), WhatIfError> {
         client
             .batch_execute("SELECT hypopg_reset()")
             .await
             .map_err(|e| WhatIfError::session("hypopg_reset()", e))?;
         self.current.clear();
         self.by_name.clear();
+        self.stand_in_names.clear();
         Ok(())
+    }
+
+    /// Keep a hypothetical copy of each of `standing` (definition, real name) in every
+    /// configuration from now on. Returns the ones HypoPG could not simulate, with its message
+    /// (they stay out of the plans, as the planner leaves them today).
+    pub async fn stand_in(
+        &mut self,
+        client: &Client,
+        standing: Vec<(String, String)>,
+    ) -> Result<Vec<(String, String)>, WhatIfError> {
+        self.clear(client).await?;
+        self.standing = standing;
+        self.create_stand_ins(client).await
+    }
+
+    async fn create_stand_ins(
+        &mut self,
+        client: &Client,
+    ) -> Result<Vec<(String, String)>, WhatIfError> {
+        let mut failed = vec![];
+        let mut kept = vec![];
+        for (ddl, name) in std::mem::take(&mut self.standing) {
+            match client
+                .query_one("SELECT indexname FROM hypopg_create_index($1)", &[&ddl])
+                .await
+            {
+                Ok(row) => {
+                    self.stand_in_names.insert(row.get(0), name.clone());
+                    kept.push((ddl, name));
+                }
+                Err(e) => failed.push((name, db_message(&e))),
+            }
+        }
+        self.standing = kept;
+        Ok(failed)
+    }
+
+    /// The real index a stand-in's HypoPG name stands for.
+    pub fn stand_in_of(&self, index_name: &str) -> Option<&str> {
+        self.stand_in_names.get(index_name).map(String::as_str)
     }
 
     /// The hypothetical indexes in force, in candidate id order.
@@ -181,6 +248,7 @@ impl HypoSession {
             .take_while(|(h, id)| h.candidate == **id)
             .count();
         if keep == 0 && !self.current.is_empty() {
+            // Every candidate goes: dropping them one by one would cost a call each.
             self.reset(client).await?;
         } else {
             while self.current.len() > keep {

@@ -36,6 +36,7 @@ pub fn options(url: &str, connections: usize) -> EngineOptions {
         generic: true,
         progress: false,
         lean_cache: false,
+        stand_ins: true,
     }
 }
 
