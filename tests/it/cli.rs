@@ -1,5 +1,6 @@
 //! Running the built `idxadvise` binary, for tests of exit codes and messages.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// What a run of the binary gave.
@@ -63,4 +64,42 @@ impl Run {
             );
         }
     }
+}
+
+/// A JSON file (a snapshot, a report).
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// `collect [extra…] --database-url URL -o PATH`, which must succeed; the snapshot.
+pub fn collect_snapshot(url: &str, path: &Path, extra: &[&str]) -> serde_json::Value {
+    let path_arg = path.to_str().expect("utf-8 path");
+    let args: Vec<&str> = std::iter::once("collect")
+        .chain(extra.iter().copied())
+        .chain(["--database-url", url, "-o", path_arg])
+        .collect();
+    let r = idxadvise(&args);
+    assert_eq!(r.code, 0, "collect failed:\n{}", r.stderr);
+    read_json(path)
+}
+
+/// `analyze -q --database-url URL [--snapshot SNAP] --out OUT`, which must run (exit 0: nothing
+/// to recommend, 1: recommendations); the run and its report.json.
+pub fn analyze_into(url: &str, snap: Option<&Path>, out: &Path) -> (Run, serde_json::Value) {
+    let out_arg = out.to_str().expect("utf-8 path");
+    let mut args = vec!["analyze", "-q", "--database-url", url, "--out", out_arg];
+    if let Some(s) = snap {
+        args.extend(["--snapshot", s.to_str().expect("utf-8 path")]);
+    }
+    let r = idxadvise(&args);
+    assert!(
+        r.code == 0 || r.code == 1,
+        "analyze failed ({}):\n{}",
+        r.code,
+        r.stderr
+    );
+    let report = read_json(&out.join("report.json"));
+    (r, report)
 }

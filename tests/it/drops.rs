@@ -2,57 +2,13 @@
 //! scans since the reset that serves a rare, expensive report is kept; a copy of an index is
 //! dropped, verified. On HypoPG 1.3 (PostgreSQL 15) both are proposed "not verified".
 
-use std::path::Path;
-use std::process::Command;
-
+use crate::cli::{analyze_into, collect_snapshot, read_json};
 use crate::support::{cluster, example_database, pg_major, replay_workload};
 
 /// The monthly report: the five largest orders. Served by `(total)`, which makes it a short
 /// backward index scan; without it a sort of all 300,000 orders.
 const REPORT: &str =
     "SELECT \"shop_order\".\"id\", \"shop_order\".\"total\" FROM \"shop_order\" ORDER BY \"shop_order\".\"total\" DESC LIMIT 5";
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_idxadvise"));
-    c.env_remove("DATABASE_URL");
-    // The cumulative counters at once (tests/it/window.rs tests the observation window).
-    c.env("IDXADVISE_WINDOW", "0");
-    c
-}
-
-/// `collect` the database into `path` and read the snapshot back.
-fn collect(url: &str, path: &Path) -> serde_json::Value {
-    let o = bin()
-        .args(["collect", "--database-url", url, "-o"])
-        .arg(path)
-        .output()
-        .expect("collect");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    json_file(path)
-}
-
-/// `analyze` the snapshot at `snap` against the live database; the report's JSON.
-fn analyze(url: &str, snap: &Path, out: &Path) -> serde_json::Value {
-    let o = bin()
-        .args(["analyze", "--quiet", "--snapshot"])
-        .arg(snap)
-        .args(["--database-url", url, "--out"])
-        .arg(out)
-        .output()
-        .expect("analyze");
-    let code = o.status.code().unwrap_or(-1);
-    assert!(
-        code == 0 || code == 1,
-        "analyze failed ({code}): {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    json_file(&out.join("report.json"))
-}
-
-/// A JSON file.
-fn json_file(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json")
-}
 
 /// An existing index of the snapshot's catalog, by name.
 fn snapshot_index<'s>(snap: &'s serde_json::Value, name: &str) -> &'s serde_json::Value {
@@ -110,7 +66,7 @@ fn hiding_keeps_the_index_a_rare_report_needs_and_drops_a_copy() {
 
     let tmp = tempfile::tempdir().expect("tempdir");
     let snap_path = tmp.path().join("snap.json");
-    let mut snap = collect(&c.url(&db), &snap_path);
+    let mut snap = collect_snapshot(&c.url(&db), &snap_path, &[]);
     assert_eq!(
         snapshot_index(&snap, "shop_order_total_report")["planner_ready"],
         true
@@ -137,7 +93,7 @@ fn hiding_keeps_the_index_a_rare_report_needs_and_drops_a_copy() {
     std::fs::write(&snap_path, snap.to_string()).expect("write snapshot");
 
     let out = tmp.path().join("out");
-    let report = analyze(&c.url(&db), &snap_path, &out);
+    let report = analyze_into(&c.url(&db), Some(&snap_path), &out).1;
     let drops = report["drops"].as_array().expect("drops");
     let drop_of = |name: &str| drops.iter().find(|d| d["index"] == name);
     let copy = drop_of("shop_order_customer_x_copy").expect("the copy is dropped");
@@ -229,14 +185,14 @@ fn hash_and_gin_indexes_are_not_taken_for_btrees() {
     );
     let tmp = tempfile::tempdir().expect("tempdir");
     let snap_path = tmp.path().join("snap.json");
-    let snap = collect(&c.url(&db), &snap_path);
+    let snap = collect_snapshot(&c.url(&db), &snap_path, &[]);
     let method_of = |name: &str| snapshot_index(&snap, name)["method"].clone();
     assert_eq!(method_of("shop_order_status_btree"), "btree");
     assert_eq!(method_of("shop_order_status_hash"), "hash");
     assert_eq!(method_of("shop_order_status_created_gin"), "gin");
 
     let out = tmp.path().join("out");
-    let report = analyze(&c.url(&db), &snap_path, &out);
+    let report = analyze_into(&c.url(&db), Some(&snap_path), &out).1;
     let drops = report["drops"].as_array().expect("drops");
     let btrees = ["shop_order_status_btree", "shop_order_status_btree_copy"];
     let copy = drops
@@ -291,7 +247,7 @@ fn an_index_the_planner_cannot_use_yet_is_neither_unused_nor_verified() {
     crate::support::run_times(&db, REPORT, 20);
     let tmp = tempfile::tempdir().expect("tempdir");
     let snap_path = tmp.path().join("snap.json");
-    let mut snap = collect(&c.url(&db), &snap_path);
+    let mut snap = collect_snapshot(&c.url(&db), &snap_path, &[]);
     for name in [
         "shop_order_total_waiting",
         "shop_order_customer_waiting_copy",
@@ -310,7 +266,7 @@ fn an_index_the_planner_cannot_use_yet_is_neither_unused_nor_verified() {
     snap["write_stats"]["seconds"] = serde_json::json!(8.0 * 86400.0);
     std::fs::write(&snap_path, snap.to_string()).expect("write snapshot");
     let out = tmp.path().join("out");
-    let report = analyze(&c.url(&db), &snap_path, &out);
+    let report = analyze_into(&c.url(&db), Some(&snap_path), &out).1;
     drop(hold);
 
     let drops = report["drops"].as_array().expect("drops");
@@ -356,7 +312,7 @@ fn an_index_the_planner_cannot_use_yet_is_neither_unused_nor_verified() {
         })
         .expect("the report is analysed")["queryid"]
         .clone();
-    let baseline = json_file(&out.join("baseline.json"));
+    let baseline = read_json(&out.join("baseline.json"));
     let before = baseline["predictions"]
         .as_array()
         .expect("predictions")

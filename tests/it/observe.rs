@@ -8,21 +8,13 @@
 //!   rare-status count its index.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::cli::{analyze_into, collect_snapshot, idxadvise};
 use crate::support::{
     cluster, example_database, replay_workload, repo_root, Cluster, ClusterOptions, Traffic,
 };
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_idxadvise"));
-    c.env_remove("DATABASE_URL");
-    // The cumulative counters at once (tests/it/window.rs tests the observation window).
-    c.env("IDXADVISE_WINDOW", "0");
-    c
-}
 
 /// Django's pending-orders count, as the ORM sends it (client-side binding), `n` times.
 const PENDING_COUNT: &str = "SELECT COUNT(*) AS \"__count\" FROM \"shop_order\" WHERE \"shop_order\".\"status\" = 'pending';\n";
@@ -31,11 +23,6 @@ fn write_repeated(dir: &Path, name: &str, sql: &str, n: usize) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, sql.repeat(n)).expect("write sql");
     p
-}
-
-fn report(out: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report.json"))
-        .expect("report.json is JSON")
 }
 
 /// The report's statement whose text contains every needle.
@@ -102,20 +89,11 @@ fn activity_sampling_gives_the_pending_page_and_count_a_status_index() {
     );
     let out = tmp.path().join("out");
     let snap = tmp.path().join("snap.json");
-    let o = bin()
-        .args(["collect", "--window", "4s", "--database-url"])
-        .arg(c.url(&db))
-        .arg("-o")
-        .arg(&snap)
-        .output()
-        .expect("run collect");
+    let s = collect_snapshot(&c.url(&db), &snap, &["--window", "4s"]);
     let rounds = traffic.stop();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(rounds.iter().all(|r| *r >= 1), "traffic ran: {rounds:?}");
 
     // The snapshot keeps what was observed.
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&snap).expect("snapshot")).expect("json");
     let summary = &s["observed"]["summary"];
     assert!(
         summary["activity_rounds"].as_u64().unwrap_or(0) > 50,
@@ -127,22 +105,8 @@ fn activity_sampling_gives_the_pending_page_and_count_a_status_index() {
         "{summary}"
     );
 
-    let o = bin()
-        .args(["analyze", "--quiet", "--database-url"])
-        .arg(c.url(&db))
-        .arg("--snapshot")
-        .arg(&snap)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run analyze");
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let r = report(&out);
+    let (run, r) = analyze_into(&c.url(&db), Some(&snap), &out);
+    assert_eq!(run.code, 1, "{}", run.stderr);
     for (needles, what) in [(PAGE, "queue page"), (COUNT, "pending count")] {
         let st = statement(&r, needles);
         let id = st["queryid"].as_i64().expect("queryid");
@@ -200,16 +164,7 @@ fn qualstats_constants_give_the_rare_status_count_its_index() {
     );
     c.psql_file(&db, &count);
     let snap = tmp.path().join("snap.json");
-    let o = bin()
-        .args(["collect", "--database-url"])
-        .arg(c.url(&db))
-        .arg("-o")
-        .arg(&snap)
-        .output()
-        .expect("run collect");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&snap).expect("snapshot")).expect("json");
+    let s = collect_snapshot(&c.url(&db), &snap, &[]);
     assert_eq!(
         s["observed"]["summary"]["qualstats"],
         serde_json::Value::Bool(true)
@@ -223,12 +178,9 @@ fn qualstats_constants_give_the_rare_status_count_its_index() {
     );
     assert!(observed.contains("\"qualstats\""), "{observed}");
     // `check` says it is there, as information (never a warning).
-    let o = bin()
-        .args(["check", "--format", "json", "--database-url"])
-        .arg(c.url(&db))
-        .output()
-        .expect("run check");
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("check json");
+    let url = c.url(&db);
+    let o = idxadvise(&["check", "--format", "json", "--database-url", &url]);
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).expect("check json");
     let q = v["findings"]
         .as_array()
         .expect("findings")
@@ -246,22 +198,8 @@ fn qualstats_constants_give_the_rare_status_count_its_index() {
     );
 
     let out = tmp.path().join("out");
-    let o = bin()
-        .args(["analyze", "--quiet", "--database-url"])
-        .arg(c.url(&db))
-        .arg("--snapshot")
-        .arg(&snap)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run analyze");
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let r = report(&out);
+    let (run, r) = analyze_into(&c.url(&db), Some(&snap), &out);
+    assert_eq!(run.code, 1, "{}", run.stderr);
     let st = statement(&r, &["count(*) FROM tickets WHERE status = $1"]);
     let id = st["queryid"].as_i64().expect("queryid");
     let values = st["values"].as_str().unwrap_or("");
@@ -389,20 +327,8 @@ fn rows_per_call_name_the_rare_status_of_a_listing() {
     );
     c.psql_file(&db, &listing);
     let out = tmp.path().join("out");
-    let o = bin()
-        .args(["analyze", "--quiet", "--database-url"])
-        .arg(c.url(&db))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run analyze");
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let r = report(&out);
+    let (run, r) = analyze_into(&c.url(&db), None, &out);
+    assert_eq!(run.code, 1, "{}", run.stderr);
     let st = statement(&r, &["FROM tickets WHERE status = $1"]);
     let id = st["queryid"].as_i64().expect("queryid");
     let values = st["values"].as_str().unwrap_or("");

@@ -563,7 +563,7 @@ impl Default for ClusterOptions {
 }
 
 /// Real traffic in the background: each thread replays its SQL file in a loop until
-/// [`Traffic::stop`].
+/// [`Traffic::stop`], or until dropped.
 pub struct Traffic {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     threads: Vec<std::thread::JoinHandle<usize>>,
@@ -592,12 +592,22 @@ impl Traffic {
     }
 
     /// Stop and return how many rounds each thread ran.
-    pub fn stop(self) -> Vec<usize> {
+    pub fn stop(mut self) -> Vec<usize> {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.threads
+        std::mem::take(&mut self.threads)
             .into_iter()
             .map(|t| t.join().expect("traffic thread"))
             .collect()
+    }
+}
+
+/// Dropped without [`Traffic::stop`] (a failed assertion while it runs): the threads stop too.
+impl Drop for Traffic {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
     }
 }
 

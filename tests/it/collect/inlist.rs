@@ -10,16 +10,9 @@
 //!   for real, does not make the real statement read more.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use crate::cli::{analyze_into, collect_snapshot, idxadvise};
 use crate::support::{cluster, pg_major, Cluster, Traffic};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_idxadvise"));
-    c.env_remove("DATABASE_URL");
-    c.env("IDXADVISE_WINDOW", "0");
-    c
-}
 
 const LINES_SQL: &str = "SELECT \"shop_line\".\"id\", \"shop_line\".\"qty\" FROM \"shop_line\" WHERE \"shop_line\".\"order_id\" IN";
 
@@ -47,10 +40,6 @@ fn lists_file(dir: &Path, name: &str, seed: u64, n: usize) -> (PathBuf, Vec<usiz
     let p = dir.join(name);
     std::fs::write(&p, sql).expect("write sql");
     (p, lens)
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read json")).expect("json")
 }
 
 /// The number of elements of an array literal `{"1","2"}`.
@@ -83,19 +72,11 @@ fn in_lists_are_sampled_and_costed_with_their_length() {
     c.psql_file(&db, &a);
     let traffic = Traffic::start(c, &db, vec![a, b]);
     let snap = tmp.path().join("snap.json");
-    let o = bin()
-        .args(["collect", "--window", "4s", "--database-url"])
-        .arg(c.url(&db))
-        .arg("-o")
-        .arg(&snap)
-        .output()
-        .expect("run collect");
+    let s = collect_snapshot(&c.url(&db), &snap, &["--window", "4s"]);
     let rounds = traffic.stop();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(rounds.iter().all(|r| *r >= 1), "traffic ran: {rounds:?}");
     let sent: Vec<usize> = lens_a.iter().chain(&lens_b).copied().collect();
 
-    let s = json(&snap);
     let entries: Vec<&serde_json::Value> = s["workload"]["statements"]
         .as_array()
         .expect("statements")
@@ -125,22 +106,8 @@ fn in_lists_are_sampled_and_costed_with_their_length() {
     eprintln!("IN-list samples matched: {matched}; summary: {summary}");
 
     let out = tmp.path().join("out");
-    let o = bin()
-        .args(["analyze", "--quiet", "--database-url"])
-        .arg(c.url(&db))
-        .arg("--snapshot")
-        .arg(&snap)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run analyze");
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let r = json(&out.join("report.json"));
+    let (run, r) = analyze_into(&c.url(&db), Some(&snap), &out);
+    assert_eq!(run.code, 1, "{}", run.stderr);
     let index_sql = r["indexes"].to_string();
     assert!(index_sql.contains("\\\"order_id\\\""), "{index_sql}");
 
@@ -255,32 +222,18 @@ fn in_list_with_order_by_limit_gets_no_index_a_real_list_ignores() {
     // The same statement with one value (what was costed before): the index for the order
     // is recommended, so the data can tell the two apart.
     let one = "SELECT \"stock\".\"id\" FROM \"stock\" WHERE \"stock\".\"num_allocated\" = $1 ORDER BY \"stock\".\"id\" DESC LIMIT 5";
-    let o = bin()
-        .args(["explain", "--quiet", "--database-url"])
-        .arg(c.url(&db))
-        .arg(one)
-        .output()
-        .expect("run explain");
-    let out_one = String::from_utf8_lossy(&o.stdout).to_string();
+    let url = c.url(&db);
+    let out_one = idxadvise(&["explain", "--quiet", "--database-url", &url, one]).stdout;
     eprintln!("explain, one value:\n{out_one}");
     assert!(
         out_one.contains("(\"num_allocated\", \"id\" DESC)"),
         "{out_one}"
     );
     let squashed = "SELECT \"stock\".\"id\" FROM \"stock\" WHERE \"stock\".\"num_allocated\" IN ($1 /*, ... */) ORDER BY \"stock\".\"id\" DESC LIMIT 5";
-    let o = bin()
-        .args(["explain", "--quiet", "--database-url"])
-        .arg(c.url(&db))
-        .arg(squashed)
-        .output()
-        .expect("run explain");
-    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let o = idxadvise(&["explain", "--quiet", "--database-url", &url, squashed]);
+    let out = o.stdout;
     eprintln!("explain:\n{out}");
-    assert!(
-        matches!(o.status.code(), Some(0 | 1)),
-        "{out}\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(matches!(o.code, 0 | 1), "{out}\n{}", o.stderr);
     // Costed with a list (the default length), not one value.
     let eq = "num_allocated = ";
     assert!(
