@@ -150,23 +150,10 @@ mod tests {
 
     #[test]
     fn r13_write_cost_says_unknown_or_its_source_never_a_bare_zero() {
-        let p = Proposed {
-            candidate: 0,
-            spec: crate::model::IndexSpec::on(
-                "public",
-                "t",
-                vec![crate::model::IndexKey::col("c")],
-            ),
-            size_bytes: 8192,
-            write_cost_ms_per_s: 0.0,
-            read_gain_ms: 0.0,
-            helps: vec![],
-            rules: vec![],
-            read_gain_cost: 0.0,
-            net_benefit_ms_per_s: 0.0,
-            lost_hot_updates_per_s: 0.0,
-            displaces: vec![],
-        };
+        let p = Proposed::of(
+            0,
+            crate::model::IndexSpec::on("public", "t", vec![crate::model::IndexKey::col("c")]),
+        );
         let unknown = WriteRates::Unknown {
             reason: "a replica without --primary-url".into(),
         };

@@ -152,17 +152,8 @@ proptest! {
     fn sql_script_lines_stay_in_place(s in spec()) {
         let rec = crate::select::Recommendation {
             create: vec![crate::select::Proposed {
-                candidate: 0,
-                spec: s.clone(),
-                size_bytes: 8192,
-                write_cost_ms_per_s: 0.0,
                 read_gain_ms: 1.0,
-                helps: vec![],
-                rules: vec![],
-                read_gain_cost: 0.0,
-                net_benefit_ms_per_s: 0.0,
-                lost_hot_updates_per_s: 0.0,
-                displaces: vec![],
+                ..crate::select::Proposed::of(0, s.clone())
             }],
             ..Default::default()
         };

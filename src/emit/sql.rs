@@ -126,19 +126,10 @@ mod tests {
     fn r8_newline_in_a_name_stays_inside_comments_and_identifiers() {
         let table = "t\nDROP TABLE users; --";
         let rec = Recommendation {
-            create: vec![Proposed {
-                spec: IndexSpec::on("public", table, vec![IndexKey::col("c\nDELETE FROM x;")]),
-                candidate: 0,
-                size_bytes: 8192,
-                write_cost_ms_per_s: 0.0,
-                read_gain_ms: 0.0,
-                helps: vec![],
-                rules: vec![],
-                read_gain_cost: 0.0,
-                net_benefit_ms_per_s: 0.0,
-                lost_hot_updates_per_s: 0.0,
-                displaces: vec![],
-            }],
+            create: vec![Proposed::of(
+                0,
+                IndexSpec::on("public", table, vec![IndexKey::col("c\nDELETE FROM x;")]),
+            )],
             ..Recommendation::default()
         };
         let name = "t\nDROP TABLE users_idx";

@@ -69,19 +69,10 @@ mod tests {
     use crate::model::{IndexKey, IndexSpec};
 
     fn proposed(candidate: usize, table: &str, column: &str) -> Proposed {
-        Proposed {
-            spec: IndexSpec::on("public", table, vec![IndexKey::col(column)]),
+        Proposed::of(
             candidate,
-            size_bytes: 8192,
-            write_cost_ms_per_s: 0.0,
-            read_gain_ms: 0.0,
-            helps: vec![],
-            rules: vec![],
-            read_gain_cost: 0.0,
-            net_benefit_ms_per_s: 0.0,
-            lost_hot_updates_per_s: 0.0,
-            displaces: vec![],
-        }
+            IndexSpec::on("public", table, vec![IndexKey::col(column)]),
+        )
     }
 
     #[test]

@@ -141,17 +141,12 @@ mod tests {
 
     fn proposed(candidate: usize, size_bytes: i64) -> Proposed {
         Proposed {
-            candidate,
-            spec: IndexSpec::on("public", "t", vec![IndexKey::col("a")]),
             size_bytes,
-            write_cost_ms_per_s: 0.0,
             read_gain_ms: 1.0,
-            helps: vec![],
-            rules: vec![],
-            read_gain_cost: 0.0,
-            net_benefit_ms_per_s: 0.0,
-            lost_hot_updates_per_s: 0.0,
-            displaces: vec![],
+            ..Proposed::of(
+                candidate,
+                IndexSpec::on("public", "t", vec![IndexKey::col("a")]),
+            )
         }
     }
 

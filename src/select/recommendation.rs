@@ -185,6 +185,27 @@ impl DropProposal {
     }
 }
 
+#[cfg(test)]
+impl Proposed {
+    /// Candidate `candidate` with `spec`: 8 kB, no read gain, no write cost, helping nothing
+    /// (tests).
+    pub fn of(candidate: usize, spec: crate::model::IndexSpec) -> Proposed {
+        Proposed {
+            candidate,
+            spec,
+            size_bytes: 8192,
+            write_cost_ms_per_s: 0.0,
+            read_gain_ms: 0.0,
+            helps: vec![],
+            rules: vec![],
+            read_gain_cost: 0.0,
+            net_benefit_ms_per_s: 0.0,
+            lost_hot_updates_per_s: 0.0,
+            displaces: vec![],
+        }
+    }
+}
+
 /// A statement's predicted change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatementEffect {

@@ -295,17 +295,9 @@ mod tests {
 
     fn proposed(candidate: usize, spec: IndexSpec) -> Proposed {
         Proposed {
-            candidate,
-            spec,
             size_bytes: 8 << 20,
-            write_cost_ms_per_s: 0.0,
             read_gain_ms: 1.0,
-            helps: vec![],
-            rules: vec![],
-            read_gain_cost: 0.0,
-            net_benefit_ms_per_s: 0.0,
-            lost_hot_updates_per_s: 0.0,
-            displaces: vec![],
+            ..Proposed::of(candidate, spec)
         }
     }
 

@@ -577,16 +577,16 @@ mod tests {
         }
     }
 
-    fn summary(sets: &[ValueSet]) -> Vec<(Vec<String>, String)> {
+    /// Each set as `values… @weight` (`1 delivered 1 @0.900`).
+    fn summary(sets: &[ValueSet]) -> Vec<String> {
         sets.iter()
             .map(|s| {
-                (
-                    s.values
-                        .iter()
-                        .map(|v| v.clone().unwrap_or_default())
-                        .collect(),
-                    format!("{:.3}", s.weight),
-                )
+                let values: Vec<&str> = s
+                    .values
+                    .iter()
+                    .map(|v| v.as_deref().unwrap_or(""))
+                    .collect();
+                format!("{} @{:.3}", values.join(" "), s.weight)
             })
             .collect()
     }
@@ -608,16 +608,7 @@ mod tests {
         let out = apply(&s, &types, sets, &ch, None, true);
         assert_eq!(
             summary(&out),
-            vec![
-                (
-                    vec!["1".into(), "delivered".into(), "1".into()],
-                    "0.900".into()
-                ),
-                (
-                    vec!["1".into(), "pending".into(), "1".into()],
-                    "0.100".into()
-                ),
-            ]
+            ["1 delivered 1 @0.900", "1 pending 1 @0.100"]
         );
     }
 
@@ -646,18 +637,9 @@ mod tests {
         assert_eq!(
             got[..3],
             [
-                (
-                    vec!["delivered".into(), "20".into(), "20".into()],
-                    "0.600".into()
-                ),
-                (
-                    vec!["delivered".into(), "1".into(), "1".into()],
-                    "0.075".into()
-                ),
-                (
-                    vec!["delivered".into(), "100".into(), "100".into()],
-                    "0.075".into()
-                ),
+                "delivered 20 20 @0.600",
+                "delivered 1 1 @0.075",
+                "delivered 100 100 @0.075"
             ]
         );
         // Values observed: the risk rule is off, no probes, only the choice.
