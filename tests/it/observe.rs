@@ -16,6 +16,13 @@ use crate::support::{
     cluster, example_database, replay_workload, repo_root, Cluster, ClusterOptions, Traffic,
 };
 
+/// 200,000 tickets: 1% `pending`, 9% `open`, the rest `closed` (VACUUM ANALYZE after it).
+const TICKETS: &str = "CREATE TABLE tickets (id bigserial PRIMARY KEY, status text NOT NULL, opened_at timestamptz NOT NULL);
+    INSERT INTO tickets (status, opened_at)
+      SELECT CASE WHEN i % 100 = 0 THEN 'pending' WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END,
+             now() - i * interval '1 minute'
+      FROM generate_series(1, 200000) i;";
+
 /// Django's pending-orders count, as the ORM sends it (client-side binding), `n` times.
 const PENDING_COUNT: &str = "SELECT COUNT(*) AS \"__count\" FROM \"shop_order\" WHERE \"shop_order\".\"status\" = 'pending';\n";
 
@@ -142,14 +149,7 @@ fn qualstats_constants_give_the_rare_status_count_its_index() {
         ..ClusterOptions::default()
     })));
     let db = c.create_database("qualstats");
-    c.psql(
-        &db,
-        "CREATE TABLE tickets (id bigserial PRIMARY KEY, status text NOT NULL, opened_at timestamptz NOT NULL);
-         INSERT INTO tickets (status, opened_at)
-           SELECT CASE WHEN i % 100 = 0 THEN 'pending' WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END,
-                  now() - i * interval '1 minute'
-           FROM generate_series(1, 200000) i;",
-    );
+    c.psql(&db, TICKETS);
     c.psql(&db, "VACUUM ANALYZE tickets");
     c.psql(
         "postgres",
@@ -308,14 +308,7 @@ fn sampling_stays_bounded_with_a_thousand_connections() {
 fn rows_per_call_name_the_rare_status_of_a_listing() {
     let c = cluster();
     let db = c.create_database("observe_rows_per_call");
-    c.psql(
-        &db,
-        "CREATE TABLE tickets (id bigserial PRIMARY KEY, status text NOT NULL, opened_at timestamptz NOT NULL);
-         INSERT INTO tickets (status, opened_at)
-           SELECT CASE WHEN i % 100 = 0 THEN 'pending' WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END,
-                  now() - i * interval '1 minute'
-           FROM generate_series(1, 200000) i;",
-    );
+    c.psql(&db, TICKETS);
     c.psql(&db, "VACUUM ANALYZE tickets");
     crate::support::reset_statements(c, &db);
     let tmp = tempfile::tempdir().expect("tempdir");

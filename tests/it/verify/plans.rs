@@ -10,7 +10,7 @@ use idxadvise::verify::real_plan::{PlanMatch, RealPlan};
 use idxadvise::verify::{Baseline, IndexVerdict, Suggestion, VerifyReport};
 
 use super::verify_json;
-use crate::cli::idxadvise;
+use crate::cli::analyze_into;
 use crate::support::{cluster, reset_statements, run_times};
 
 /// 200,000 items of 5,000 owners: a lookup by owner reads 40 rows, a sequential scan all.
@@ -81,14 +81,7 @@ impl Analysed {
         let url = c.url(&db);
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = tmp.path().join("analysis");
-        let a = idxadvise(&[
-            "analyze",
-            "--database-url",
-            &url,
-            "--out",
-            out.to_str().expect("utf-8"),
-            "-q",
-        ]);
+        let (a, _) = analyze_into(&url, None, &out);
         assert_eq!(a.code, 1, "analyze recommends indexes:\n{}", a.stderr);
         let baseline = Baseline::from_json(
             &std::fs::read_to_string(out.join("baseline.json")).expect("baseline.json"),
