@@ -118,19 +118,34 @@ pub fn free_port() -> u16 {
 }
 
 fn run(cmd: &mut Command, what: &str) -> String {
+    try_run(cmd, what).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn try_run(cmd: &mut Command, what: &str) -> Result<String, String> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+        .map_err(|e| format!("{what}: cannot run: {e}"))?;
     if !out.status.success() {
-        panic!(
+        return Err(format!(
             "{what} failed ({}):\n{}\n{}",
             out.status,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        );
+        ));
     }
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A new, empty directory under `parent`, never one another cluster of this run already uses
+/// (a name built from the process id and a free port is not unique: `free_port` can give the
+/// same port twice, and a static cluster keeps its directory for the whole run).
+fn unique_dir(parent: &Path, prefix: &str) -> PathBuf {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(parent)
+        .unwrap_or_else(|e| panic!("create a temp dir under {}: {e}", parent.display()))
+        .keep()
 }
 
 impl Cluster {
@@ -170,12 +185,7 @@ impl Cluster {
             );
         }
         let as_postgres = is_root();
-        let root = std::env::temp_dir().join(format!(
-            "idxadvise-test-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&root).expect("create temp dir");
+        let root = unique_dir(&std::env::temp_dir(), "idxadvise-test-");
         let data = root.join("data");
         let socket_dir = root.join("sock");
         std::fs::create_dir_all(&socket_dir).expect("create socket dir");
@@ -246,20 +256,35 @@ impl Cluster {
         for db in ["template1", "postgres"] {
             cluster.psql(db, &opts.extensions_sql);
         }
-        cluster.port = port;
         cluster
     }
 
-    fn start_server(&self) {
-        run(
-            self.cmd("pg_ctl")
-                .args(["-w", "-t", "60", "-D"])
-                .arg(&self.data)
-                .arg("-l")
-                .arg(self.data.join("server.log"))
-                .arg("start"),
-            "pg_ctl start",
-        );
+    /// Start the server; if another cluster took its port between `free_port` and now (tests
+    /// start clusters in parallel), move to a new free port and start again.
+    fn start_server(&mut self) {
+        for _ in 0..5 {
+            let started = try_run(
+                self.cmd("pg_ctl")
+                    .args(["-w", "-t", "60", "-D"])
+                    .arg(&self.data)
+                    .arg("-l")
+                    .arg(self.data.join("server.log"))
+                    .arg("start"),
+                "pg_ctl start",
+            );
+            let Err(e) = started else { return };
+            let log = std::fs::read_to_string(self.data.join("server.log")).unwrap_or_default();
+            if !log.contains("could not bind") {
+                panic!("{e}\nserver.log:\n{log}");
+            }
+            self.port = free_port();
+            append(
+                &self.data.join("postgresql.conf"),
+                &format!("\nport = {}\n", self.port),
+                self.as_postgres,
+            );
+        }
+        panic!("pg_ctl start: no free port after 5 tries");
     }
 
     /// Stop the server now (fast shutdown).
@@ -411,7 +436,7 @@ impl Cluster {
     /// accepts connections in recovery.
     pub fn start_standby(&self) -> Cluster {
         let port = free_port();
-        let root = self.root.join(format!("standby-{port}"));
+        let root = unique_dir(&self.root, "standby-");
         let data = root.join("data");
         let socket_dir = root.join("sock");
         std::fs::create_dir_all(&socket_dir).expect("standby dirs");
@@ -423,7 +448,7 @@ impl Cluster {
                 "chown standby dir",
             );
         }
-        let standby = Cluster {
+        let mut standby = Cluster {
             data: data.clone(),
             port,
             socket_dir: socket_dir.clone(),
@@ -477,7 +502,7 @@ impl Cluster {
                     "select pg_is_in_recovery()",
                 ])
                 .arg("-p")
-                .arg(port.to_string())
+                .arg(standby.port.to_string())
                 .output()
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "t")
                 .unwrap_or(false);
