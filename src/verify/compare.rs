@@ -338,6 +338,8 @@ struct After {
     /// Standard deviation of the time per call in the window, when known.
     stddev_ms: Option<f64>,
     window: Window,
+    /// Blocks read from outside `shared_buffers` in the window.
+    blks_read: i64,
 }
 
 /// The "after" window of one statement from the counters at the baseline and now: their
@@ -363,6 +365,7 @@ fn after_window(base: Option<&StatementCounters>, now: &Statement, reset: bool) 
                 total_ms,
                 stddev_ms,
                 window: Window::Delta,
+                blks_read: (now.shared_blks_read - b.shared_blks_read).max(0),
             }
         }
         _ => After {
@@ -370,6 +373,7 @@ fn after_window(base: Option<&StatementCounters>, now: &Statement, reset: bool) 
             total_ms: now.total_time_ms,
             stddev_ms: now.stddev_time_ms,
             window: Window::SinceReset,
+            blks_read: now.shared_blks_read,
         },
     }
 }
@@ -474,6 +478,7 @@ fn measured(
         total_ms: 0.0,
         stddev_ms: None,
         window,
+        blks_read: 0,
     };
     let windows: Vec<After> = baseline
         .statements
@@ -484,13 +489,33 @@ fn measured(
                 total_ms: n.total_time_ms,
                 stddev_ms: n.stddev_time_ms,
                 window: Window::Observed,
+                blks_read: n.shared_blks_read,
             },
             Some(n) => after_window(Some(b), n, reset),
             None if observed => none(Window::Observed),
             None => none(Window::Absent),
         })
         .collect();
-    let control = measure_control(baseline, &windows);
+    let mut control = measure_control(baseline, &windows);
+    if let Some(c) = control.as_mut() {
+        let per_call = |blocks: i64, calls: i64| (calls > 0).then(|| blocks as f64 / calls as f64);
+        let blocks = baseline
+            .statements
+            .iter()
+            .zip(&windows)
+            .map(|(b, w)| {
+                (
+                    b.queryid,
+                    (
+                        per_call(b.shared_blks_read, b.calls),
+                        per_call(w.blks_read, w.calls),
+                    ),
+                )
+            })
+            .collect();
+        let touched = super::beside::touched_tables(baseline, now);
+        notes.extend(super::beside::attribute(c, &touched, now, &blocks));
+    }
     match &control {
         Some(c) if c.moved => notes.push(format!(
             "the load differed between the two windows: the {} statement(s) no recommended index touches (the control) ran {:.2}× {} after than at the baseline; every \"after\" is corrected by that factor, but compare again under comparable load to be sure",
@@ -1118,13 +1143,20 @@ fn write_results(
 }
 
 /// The exit code for a report: [`crate::error::EXIT_RECOMMENDATIONS`] when any index needs
-/// something other than "keep", else [`crate::error::EXIT_OK`].
+/// something other than "keep", a drop is not confirmed, or a statement got slower beside the
+/// change ([`super::beside`]), else [`crate::error::EXIT_OK`].
 pub fn exit_code(report: &VerifyReport) -> i32 {
+    let beside = report
+        .control
+        .iter()
+        .flat_map(|c| &c.movers)
+        .any(|m| !m.touched.is_empty());
     if report
         .indexes
         .iter()
         .all(|i| i.suggestion == Suggestion::Keep)
         && report.drops.iter().all(|d| d.verdict == "confirmed")
+        && !beside
     {
         crate::error::EXIT_OK
     } else {
@@ -1493,6 +1525,89 @@ mod tests {
             text.contains("drop shop_order_old on public.shop_order: regression"),
             "{text}"
         );
+    }
+
+    /// A control statement on the table that got the index, 4× slower and reading 3 blocks
+    /// per call from outside shared_buffers instead of 1: named beside the change, and the
+    /// exit code says so; the same slowdown on a table nothing touched keeps the old label.
+    #[test]
+    fn a_statement_slower_beside_the_change_fails_verify() {
+        use super::super::baseline::StatementPrediction;
+        let run = |table: &str| {
+            let mut b = baseline();
+            let mut n = now();
+            for q in [201, 202, 203, 204] {
+                let mut st = n.workload.statements[0].clone();
+                st.queryid = q;
+                st.query = format!("SELECT id FROM {table} WHERE customer_id = $1 AND {q} = {q}");
+                st.calls = 100;
+                st.total_time_ms = 400.0;
+                st.mean_time_ms = 4.0;
+                st.shared_blks_read = 100;
+                st.stddev_time_ms = None;
+                b.statements.push(st.clone());
+                b.predictions.push(StatementPrediction {
+                    queryid: q,
+                    before_cost: 10.0,
+                    after_cost: 10.0,
+                    before_ms: 4.0,
+                    after_ms: 4.0,
+                    uses: vec![],
+                    before_calls: 100,
+                    before_stddev_ms: None,
+                });
+                // 50 calls after: 204 at 16 ms reading 3 blocks each, the others as before.
+                st.calls = 150;
+                let (ms, blocks) = match q {
+                    204 => (16.0, 3),
+                    201 => (4.2, 1),
+                    202 => (3.9, 1),
+                    _ => (4.0, 1),
+                };
+                st.total_time_ms = 400.0 + 50.0 * ms;
+                st.shared_blks_read = 100 + 50 * blocks;
+                n.workload.statements.push(st);
+            }
+            b.statements.sort_by_key(|s| s.queryid);
+            compare(&b, &n)
+        };
+        let r = run("shop_order");
+        let c = r.control.as_ref().expect("a control");
+        let m = c
+            .movers
+            .iter()
+            .find(|m| m.queryid == 204)
+            .expect("204 moved");
+        assert_eq!(m.touched, vec!["public.shop_order".to_string()]);
+        assert_eq!(
+            (m.before_blks_read, m.after_blks_read),
+            (Some(1.0), Some(3.0))
+        );
+        assert_eq!(exit_code(&r), crate::error::EXIT_RECOMMENDATIONS);
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("beside the change") && n.contains("1.0 → 3.0")),
+            "{:?}",
+            r.notes
+        );
+        let text = super::super::render::text(&r);
+        assert!(text.contains("slower beside the change"), "{text}");
+        assert!(
+            text.contains("on public.shop_order, 1.0 → 3.0 blocks read per call"),
+            "{text}"
+        );
+        // The same on a table no index was added to or dropped from.
+        let r = run("shop_customer");
+        let c = r.control.as_ref().expect("a control");
+        let m = c
+            .movers
+            .iter()
+            .find(|m| m.queryid == 204)
+            .expect("204 moved");
+        assert!(m.touched.is_empty());
+        assert_eq!(exit_code(&r), crate::error::EXIT_OK);
+        assert!(super::super::render::text(&r).contains("moved without a new index"));
     }
 
     /// `analyze` predicted from a window whose means (4 ms) differ from the cumulative

@@ -92,6 +92,17 @@ pub struct ControlMover {
     pub after_ms: f64,
     /// Its ratio `after / before` with the control's drift taken out (4.0: 4× slower).
     pub ratio: f64,
+    /// When it got slower: the tables it reads that got a new index or lost one
+    /// (`schema.table`, [`super::beside`]); empty when none did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub touched: Vec<String>,
+    /// Blocks read per call from outside `shared_buffers` at the baseline, when known (with
+    /// `touched`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_blks_read: Option<f64>,
+    /// The same in the "after" window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_blks_read: Option<f64>,
 }
 
 /// Which way a control statement moved.
@@ -118,8 +129,17 @@ impl ControlMover {
         } else {
             q
         };
+        let beside = if self.touched.is_empty() {
+            String::new()
+        } else {
+            let reads = match (self.before_blks_read, self.after_blks_read) {
+                (Some(b), Some(a)) => format!(", {b:.1} → {a:.1} blocks read per call"),
+                _ => String::new(),
+            };
+            format!(" on {}{reads}", self.touched.join(", "))
+        };
         format!(
-            "{}: {:.2}× {} ({:.3} → {:.3} ms): {q}",
+            "{}: {:.2}× {} ({:.3} → {:.3} ms{beside}): {q}",
             self.queryid,
             factor,
             match self.direction {
@@ -294,6 +314,9 @@ fn mover(m: &Member, drift: f64, spread: Option<f64>) -> Option<ControlMover> {
         before_ms: m.before_ms,
         after_ms: m.after_ms,
         ratio: after.mean_ms / m.before_ms,
+        touched: vec![],
+        before_blks_read: None,
+        after_blks_read: None,
     })
 }
 

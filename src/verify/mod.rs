@@ -13,6 +13,7 @@
 //! read-only sessions, the plans by EXPLAIN without ANALYZE in the what-if engine's). Invariant: never overwrites a file (`verify-2.md`, … on later runs).
 
 pub mod baseline;
+pub mod beside;
 pub mod compare;
 pub mod control;
 #[cfg(test)]

@@ -144,7 +144,7 @@ pub fn text(report: &VerifyReport) -> String {
     }
     let _ = writeln!(s, "\n{}", control_line(report));
     for m in report.control.iter().flat_map(|c| &c.movers) {
-        let _ = writeln!(s, "  {}{}", super::control::MOVED_LABEL, m.line(60));
+        let _ = writeln!(s, "  {}{}", mover_label(m), m.line(60));
     }
     if !report.statements.is_empty() {
         let _ = writeln!(s, "\nStatements (mean ms per call):");
@@ -320,7 +320,7 @@ pub fn markdown(report: &VerifyReport) -> String {
         .control
         .iter()
         .flat_map(|c| &c.movers)
-        .map(|m| format!("- {}{}", super::control::MOVED_LABEL, m.line(90)))
+        .map(|m| format!("- {}{}", mover_label(m), m.line(90)))
         .collect();
     if !movers.is_empty() {
         let _ = writeln!(s, "{}\n", movers.join("\n").replace('`', "'"));
@@ -383,6 +383,15 @@ pub fn markdown(report: &VerifyReport) -> String {
         s.push_str(&md_table(&rows, &[1, 2, 4, 5, 6, 7]));
     }
     s
+}
+
+/// The label of a control mover: beside the change when it reads a touched table.
+fn mover_label(m: &super::control::ControlMover) -> &'static str {
+    if m.touched.is_empty() {
+        super::control::MOVED_LABEL
+    } else {
+        super::beside::BESIDE_LABEL
+    }
 }
 
 #[cfg(test)]
