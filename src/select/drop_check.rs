@@ -17,6 +17,17 @@
 //! then unused ones, so of two copies the one that backs nothing goes.
 //! Example: `(total)` with no scans since the reset, serving a monthly "largest orders"
 //! report: hidden, the report goes from an index scan to a sort of the whole table: kept.
+//!
+//! Indexes the planner does not use yet (a plain `CREATE INDEX` waiting for older
+//! transactions, `pg_index.indcheckxmin`) are in the plans through a hypothetical stand-in
+//! ([`crate::whatif::hypo::stand_ins`]), which hiding an index hides too (HypoPG 1.4 hides
+//! hypothetical indexes, docs/postgres-facts.md §14):
+//! - the drop of such an index is measured like any other: hidden with its stand-in;
+//! - when a statement's plans without the dropped index use such a stand-in instead, the
+//!   statement is costed once more with those stand-ins hidden as well (the plans until the
+//!   older transactions end). If the drop makes it costlier then, the index is kept, with the
+//!   index it waits for ([`KeptIndex::until_usable`]): dropped now, the statement would have no
+//!   usable index until those transactions end. Analyzing again after that proposes it again.
 
 use std::collections::BTreeMap;
 
@@ -34,11 +45,21 @@ use crate::whatif::{Request, WhatIf};
 /// page or two.
 pub const DROP_TOLERANCE: f64 = 0.05;
 
+/// A statement's plans with indexes hidden.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HiddenPlans {
+    /// The ranking cost.
+    pub cost: f64,
+    /// The existing indexes the plans use, by name: the stand-in of an index the planner does
+    /// not use yet reads as that index.
+    pub indexes: Vec<String>,
+}
+
 /// What costing a statement with indexes hidden gave.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HiddenCost {
-    /// The ranking cost with the indexes hidden, or why the statement could not be costed.
-    Cost(Result<f64, Skipped>),
+    /// The plans with the indexes hidden, or why the statement could not be costed.
+    Cost(Result<HiddenPlans, Skipped>),
     /// Hiding is not possible here (HypoPG < 1.4), with the reason for the report.
     CannotHide(String),
 }
@@ -47,7 +68,8 @@ pub enum HiddenCost {
 #[allow(async_fn_in_trait)]
 pub trait HideIndexes: WhatIf {
     /// Cost `queryid` under candidate configuration `config` with the existing indexes
-    /// `hidden` (schema, name) hidden from the planner.
+    /// `hidden` (schema, name) hidden from the planner, the stand-ins of those the planner
+    /// does not use yet included.
     async fn cost_hidden(
         &mut self,
         queryid: i64,
@@ -64,9 +86,13 @@ impl HideIndexes for crate::whatif::Engine {
         config: &[usize],
         hidden: &[(String, String)],
     ) -> Result<HiddenCost, Error> {
+        use crate::whatif::engine::{evaluation_of, existing_indexes_used};
         use crate::whatif::HiddenEvaluation;
         Ok(match self.evaluate_hidden(queryid, config, hidden).await? {
-            HiddenEvaluation::Verified(r) => HiddenCost::Cost(r.map(|e| e.cost)),
+            HiddenEvaluation::Verified(r) => HiddenCost::Cost(r.map(|o| HiddenPlans {
+                cost: evaluation_of(&o).cost,
+                indexes: existing_indexes_used(&o),
+            })),
             HiddenEvaluation::Unverified { reason } => HiddenCost::CannotHide(reason),
         })
     }
@@ -89,13 +115,32 @@ pub struct KeptIndex {
     pub cost_with: f64,
     /// Its cost with the index hidden.
     pub cost_without: f64,
+    /// Indexes the planner does not use yet (`pg_index.indcheckxmin`) that serve the statement
+    /// in its place once the older transactions have ended: the index is kept until then, and
+    /// the costs are those of the plans until then. Empty: it is needed for good.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub until_usable: Vec<String>,
 }
 
 impl KeptIndex {
     /// One line for the report.
     pub fn describe(&self) -> String {
+        let until = if self.until_usable.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " until {} can be used: the planner does not use it yet (a plain CREATE INDEX waiting \
+                 for older transactions to end, pg_index.indcheckxmin), so dropped now the statement \
+                 has no index for it in between; analyze again once those transactions have ended",
+                self.until_usable
+                    .iter()
+                    .map(|i| format!("{}.{i}", self.schema))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
         format!(
-            "kept {}.{} (proposed as {}): hidden from the planner, statement {} costs {:.2} instead of {:.2} ({:.1}×)",
+            "kept {}.{} (proposed as {}): hidden from the planner, statement {} costs {:.2} instead of {:.2} ({:.1}×){until}",
             self.schema,
             self.index,
             match self.proposed_as {
@@ -111,8 +156,9 @@ impl KeptIndex {
     }
 }
 
-/// Why the drop of `schema.table.index` cannot be measured now: the planner does not use the
-/// index yet ([`crate::model::ExistingIndex::planner_ready`]).
+/// Why the drop of `schema.table.index` cannot be measured when hiding is impossible (HypoPG
+/// 1.3) and it is an index the planner does not use yet
+/// ([`crate::model::ExistingIndex::planner_ready`]): its stand-in is in every plan.
 fn not_ready(catalog: &Catalog, schema: &str, table: &str, index: &str) -> Option<String> {
     let i = catalog
         .table(schema, table)?
@@ -121,9 +167,127 @@ fn not_ready(catalog: &Catalog, schema: &str, table: &str, index: &str) -> Optio
         .find(|i| i.name == index)?;
     (!i.planner_ready).then(|| {
         "read impact not verified: the planner does not use this index yet (a plain CREATE INDEX \
-         waiting for older transactions to end, pg_index.indcheckxmin), so plans with and \
-         without it are the same; analyze again once they have ended"
+         waiting for older transactions to end, pg_index.indcheckxmin); the plans count it in \
+         through a hypothetical copy, which only HypoPG 1.4+ can hide; analyze again once they \
+         have ended"
             .to_string()
+    })
+}
+
+/// The existing indexes named `name` (plans print index names unqualified) that the planner
+/// leaves out for now, as (schema, name).
+fn waiting_named(catalog: &Catalog, name: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = catalog
+        .tables
+        .iter()
+        .filter(|t| {
+            t.indexes
+                .iter()
+                .any(|i| i.name == name && i.valid && !i.planner_ready)
+        })
+        .map(|t| (t.schema.clone(), name.to_string()))
+        .collect();
+    out.dedup();
+    out
+}
+
+/// What one statement says about a drop.
+enum Verdict {
+    /// Not costlier beyond the tolerance, now or later.
+    Fine,
+    /// Costlier: (cost with, cost without, the indexes it waits for; empty: for good).
+    Serves(f64, f64, Vec<String>),
+    /// Cannot be told, with why.
+    Unknown(String),
+}
+
+/// The costs of `queryid` with `a` hidden and with `b` hidden, or why not.
+async fn two_costs<W: HideIndexes>(
+    whatif: &mut W,
+    queryid: i64,
+    chosen: &[usize],
+    a: &[(String, String)],
+    b: &[(String, String)],
+) -> Result<Result<(f64, f64), String>, Error> {
+    let mut costs = [0.0; 2];
+    for (slot, hidden) in costs.iter_mut().zip([a, b]) {
+        match whatif.cost_hidden(queryid, chosen, hidden).await? {
+            HiddenCost::Cost(Ok(p)) => *slot = p.cost,
+            HiddenCost::Cost(Err(s)) => {
+                return Ok(Err(format!(
+                    "read impact not verified: statement {queryid} could not be costed with the indexes the planner does not use yet hidden ({})",
+                    s.detail
+                )))
+            }
+            HiddenCost::CannotHide(reason) => return Ok(Err(reason)),
+        }
+    }
+    Ok(Ok((costs[0], costs[1])))
+}
+
+/// Judge statement `queryid` (cost `with`) against the drop that hides `hidden`, given its
+/// plans then. When they lean on the stand-in of an index the planner does not use yet, the
+/// statement is costed as it plans until the older transactions end: with none of those
+/// indexes, with and without the drop.
+async fn judge<W: HideIndexes>(
+    whatif: &mut W,
+    catalog: &Catalog,
+    queryid: i64,
+    chosen: &[usize],
+    hidden: &[(String, String)],
+    with: f64,
+    plans: &HiddenPlans,
+) -> Result<Verdict, Error> {
+    let costlier = |with: f64, without: f64| without > with * (1.0 + DROP_TOLERANCE) + 0.01;
+    if costlier(with, plans.cost) {
+        return Ok(Verdict::Serves(with, plans.cost, vec![]));
+    }
+    let leaning: Vec<(String, String)> = plans
+        .indexes
+        .iter()
+        .flat_map(|n| waiting_named(catalog, n))
+        .filter(|w| !hidden.contains(w))
+        .collect();
+    if leaning.is_empty() {
+        return Ok(Verdict::Fine);
+    }
+    let until_with: Vec<(String, String)> = leaning
+        .iter()
+        .chain(hidden.iter().filter(|(s, n)| waiting(catalog, s, n)))
+        .cloned()
+        .collect();
+    let until_without: Vec<(String, String)> = hidden.iter().chain(&leaning).cloned().collect();
+    Ok(
+        match two_costs(whatif, queryid, chosen, &until_with, &until_without).await? {
+            Err(reason) => Verdict::Unknown(reason),
+            Ok((w, wo)) if costlier(w, wo) => {
+                Verdict::Serves(w, wo, leaning.into_iter().map(|(_, n)| n).collect())
+            }
+            Ok(_) => Verdict::Fine,
+        },
+    )
+}
+
+/// Whether `schema.name` is an existing index the planner leaves out for now.
+fn waiting(catalog: &Catalog, schema: &str, name: &str) -> bool {
+    catalog
+        .tables
+        .iter()
+        .filter(|t| t.schema == schema)
+        .flat_map(|t| &t.indexes)
+        .any(|i| i.name == name && i.valid && !i.planner_ready)
+}
+
+/// When hiding is not possible: the caveat for a drop whose covering index the planner does
+/// not use yet (dropped now, its statements have neither until the older transactions end).
+fn covered_by_waiting(catalog: &Catalog, d: &DropProposal) -> Option<String> {
+    let by = d.covered_by.as_deref()?;
+    (d.superseded_by.is_none() && waiting(catalog, &d.schema, by)).then(|| {
+        format!(
+            "; it is covered by {}.{by}, which the planner does not use yet (pg_index.indcheckxmin): \
+             dropped before the older transactions end, its statements have neither",
+            d.schema
+        )
     })
 }
 
@@ -151,14 +315,6 @@ pub async fn check_drops<W: HideIndexes>(
     let mut accepted: Vec<DropProposal> = Vec::new();
     let mut visible: BTreeMap<i64, Result<f64, Skipped>> = BTreeMap::new();
     for mut d in order {
-        // An index the planner leaves out for now is missing from the plans "with" it as well:
-        // hiding it changes nothing, which proves nothing.
-        if let Some(reason) = not_ready(catalog, &d.schema, &d.table, &d.index) {
-            d.verified = false;
-            d.note = Some(reason);
-            accepted.push(d);
-            continue;
-        }
         let on_table: Vec<i64> = shapes
             .iter()
             .filter(|s| {
@@ -188,7 +344,7 @@ pub async fn check_drops<W: HideIndexes>(
                 visible.insert(r.queryid, a.map(|e| e.cost));
             }
         }
-        let mut serves: Option<(i64, f64, f64)> = None;
+        let mut serves: Option<(i64, f64, f64, Vec<String>)> = None;
         let mut unverified: Option<String> = None;
         for q in &on_table {
             let with = match visible.get(q) {
@@ -204,9 +360,14 @@ pub async fn check_drops<W: HideIndexes>(
                 }
                 None => continue,
             };
-            match whatif.cost_hidden(*q, chosen, &hidden).await? {
+            let plans = match whatif.cost_hidden(*q, chosen, &hidden).await? {
                 HiddenCost::CannotHide(reason) => {
-                    unverified = Some(reason);
+                    // An index the planner does not use yet is in every plan through its
+                    // stand-in: say so rather than only that hiding is impossible.
+                    unverified = Some(
+                        not_ready(catalog, &d.schema, &d.table, &d.index).unwrap_or(reason)
+                            + &covered_by_waiting(catalog, &d).unwrap_or_default(),
+                    );
                     break;
                 }
                 HiddenCost::Cost(Err(s)) => {
@@ -216,11 +377,20 @@ pub async fn check_drops<W: HideIndexes>(
                     ));
                     break;
                 }
-                HiddenCost::Cost(Ok(without)) => {
-                    if without > with * (1.0 + DROP_TOLERANCE) + 0.01
-                        && serves.is_none_or(|(_, w, wo)| without / with > wo / w)
+                HiddenCost::Cost(Ok(plans)) => plans,
+            };
+            match judge(whatif, catalog, *q, chosen, &hidden, with, &plans).await? {
+                Verdict::Fine => {}
+                Verdict::Unknown(reason) => {
+                    unverified = Some(reason);
+                    break;
+                }
+                Verdict::Serves(w, wo, until) => {
+                    if serves
+                        .as_ref()
+                        .is_none_or(|(_, pw, pwo, _)| wo / w > pwo / pw)
                     {
-                        serves = Some((*q, with, without));
+                        serves = Some((*q, w, wo, until));
                     }
                 }
             }
@@ -229,7 +399,7 @@ pub async fn check_drops<W: HideIndexes>(
             d.verified = false;
             d.note = Some(reason);
             accepted.push(d);
-        } else if let Some((queryid, cost_with, cost_without)) = serves {
+        } else if let Some((queryid, cost_with, cost_without, until_usable)) = serves {
             let kept = KeptIndex {
                 schema: d.schema,
                 table: d.table,
@@ -238,6 +408,7 @@ pub async fn check_drops<W: HideIndexes>(
                 queryid,
                 cost_with,
                 cost_without,
+                until_usable,
             };
             rec.notes.push(kept.describe());
             rec.kept.push(kept);
@@ -247,7 +418,12 @@ pub async fn check_drops<W: HideIndexes>(
                 "no statement of the workload reads this table".to_string()
             } else {
                 format!(
-                    "hidden from the planner: none of the {} statements on this table gets more than {:.0}% costlier",
+                    "hidden from the planner{}: none of the {} statements on this table gets more than {:.0}% costlier",
+                    if waiting(catalog, &d.schema, &d.index) {
+                        " with the hypothetical copy that stands in for it until the older transactions end"
+                    } else {
+                        ""
+                    },
                     on_table.len(),
                     DROP_TOLERANCE * 100.0
                 )
@@ -273,6 +449,9 @@ mod tests {
         /// (statement, set of hidden index names that together make it costlier, cost then)
         when_hidden: Vec<(i64, Vec<&'static str>, f64)>,
         can_hide: bool,
+        /// (statement, hidden index, the index its plans use instead while that one is not
+        /// hidden itself)
+        takes_over: Vec<(i64, &'static str, &'static str)>,
     }
 
     impl WhatIf for Fake {
@@ -320,7 +499,13 @@ mod tests {
                 .find(|(q, all, _)| *q == queryid && all.iter().all(|n| names.contains(n)))
                 .map(|(_, _, c)| *c)
                 .unwrap_or(self.base[&queryid]);
-            Ok(HiddenCost::Cost(Ok(cost)))
+            let indexes = self
+                .takes_over
+                .iter()
+                .filter(|(q, h, by)| *q == queryid && names.contains(h) && !names.contains(by))
+                .map(|(_, _, by)| by.to_string())
+                .collect();
+            Ok(HiddenCost::Cost(Ok(HiddenPlans { cost, indexes })))
         }
     }
 
@@ -365,46 +550,159 @@ mod tests {
         rec
     }
 
-    /// An index the planner does not use yet (`indcheckxmin`) is in no plan: the same cost
-    /// hidden and visible proves nothing, so its drop is "not verified", with why, and no
-    /// statement is costed for it.
-    #[tokio::test]
-    async fn an_index_the_planner_does_not_use_yet_is_not_verified() {
-        let mut fake = Fake {
-            base: BTreeMap::from([(1, 100.0), (2, 8.0), (3, 5.0)]),
-            when_hidden: vec![],
-            can_hide: true,
-        };
-        let mut waiting = crate::model::ExistingIndex::btree_on("orders_total", &["total"]);
+    /// `orders` with `orders_total` (ready), `orders_total_id_waiting` (not ready: a plain
+    /// CREATE INDEX waiting for older transactions) and `orders_x` (ready).
+    fn waiting_catalog() -> Catalog {
+        let mut waiting =
+            crate::model::ExistingIndex::btree_on("orders_total_id_waiting", &["total", "id"]);
         waiting.planner_ready = false;
-        let catalog = Catalog {
+        Catalog {
             tables: vec![crate::model::catalog::Table {
                 indexes: vec![
+                    crate::model::ExistingIndex::btree_on("orders_total", &["total"]),
                     waiting,
                     crate::model::ExistingIndex::btree_on("orders_x", &["x"]),
                 ],
                 ..crate::model::catalog::Table::named("public", "orders")
             }],
             ..Catalog::default()
+        }
+    }
+
+    /// Without hiding (HypoPG 1.3.1), the drop of an index the planner does not use yet is
+    /// "not verified" with why, and so is a drop covered only by such an index.
+    #[tokio::test]
+    async fn without_hiding_an_index_the_planner_does_not_use_yet_is_not_verified() {
+        let mut fake = Fake {
+            base: BTreeMap::from([(1, 100.0), (2, 8.0), (3, 5.0)]),
+            when_hidden: vec![],
+            can_hide: false,
+            takes_over: vec![],
         };
+        let mut covered = drop("orders_total", DropReason::Redundant);
+        covered.covered_by = Some("orders_total_id_waiting".into());
         let rec = run_on(
             &mut fake,
             vec![
-                drop("orders_total", DropReason::Unused),
-                drop("orders_x", DropReason::Unused),
+                drop("orders_total_id_waiting", DropReason::Duplicate),
+                covered,
             ],
-            &catalog,
+            &waiting_catalog(),
         )
         .await;
         let by_name = |n: &str| rec.drop.iter().find(|d| d.index == n).expect(n);
+        let waiting = by_name("orders_total_id_waiting");
+        assert!(!waiting.verified, "{waiting:?}");
+        assert!(
+            waiting
+                .note
+                .as_deref()
+                .unwrap_or("")
+                .contains("indcheckxmin"),
+            "{waiting:?}"
+        );
         let total = by_name("orders_total");
         assert!(!total.verified, "{total:?}");
+        let note = total.note.as_deref().unwrap_or("");
         assert!(
-            total.note.as_deref().unwrap_or("").contains("indcheckxmin"),
-            "{total:?}"
+            note.contains("hypopg 1.3.1 cannot hide")
+                && note.contains(
+                    "covered by public.orders_total_id_waiting, which the planner does not use yet"
+                ),
+            "{note}"
         );
-        // A ready index on the same table is measured as before.
-        assert!(by_name("orders_x").verified);
+    }
+
+    /// A ready index whose plans, hidden, move to the stand-in of an index the planner does not
+    /// use yet is kept while that index waits: dropped now, the report (1) would sort the whole
+    /// table until the older transactions end. A ready index the statements do without goes.
+    #[tokio::test]
+    async fn a_drop_that_leans_on_an_index_the_planner_does_not_use_yet_is_kept() {
+        let mut fake = Fake {
+            base: BTreeMap::from([(1, 100.0), (2, 8.0), (3, 5.0)]),
+            // With both hidden (the plans until the transactions end), the report sorts.
+            when_hidden: vec![(1, vec!["orders_total", "orders_total_id_waiting"], 9_000.0)],
+            can_hide: true,
+            // Hidden, the report moves to the waiting index's stand-in, at the same cost.
+            takes_over: vec![(1, "orders_total", "orders_total_id_waiting")],
+        };
+        let mut covered = drop("orders_total", DropReason::Redundant);
+        covered.covered_by = Some("orders_total_id_waiting".into());
+        let rec = run_on(
+            &mut fake,
+            vec![covered, drop("orders_x", DropReason::Unused)],
+            &waiting_catalog(),
+        )
+        .await;
+        let dropped: Vec<&str> = rec.drop.iter().map(|d| d.index.as_str()).collect();
+        assert_eq!(dropped, ["orders_x"], "{:?}", rec.kept);
+        assert!(rec.drop[0].verified);
+        let k = &rec.kept[0];
+        assert_eq!(
+            (k.index.as_str(), k.queryid, k.until_usable.clone()),
+            (
+                "orders_total",
+                1,
+                vec!["orders_total_id_waiting".to_string()]
+            )
+        );
+        assert_eq!((k.cost_with, k.cost_without), (100.0, 9_000.0));
+        assert!(
+            rec.notes[0].contains("until public.orders_total_id_waiting can be used")
+                && rec.notes[0].contains("indcheckxmin"),
+            "{:?}",
+            rec.notes
+        );
+    }
+
+    /// With hiding, the drop of an index the planner does not use yet is measured by hiding
+    /// it with its stand-in: a copy of a ready index goes, verified; one a statement needs
+    /// stays. Costed with no waiting index at all, a statement that does as well goes too.
+    #[tokio::test]
+    async fn with_hiding_an_index_the_planner_does_not_use_yet_is_measured() {
+        let mut fake = Fake {
+            base: BTreeMap::from([(1, 100.0), (2, 8.0), (3, 5.0)]),
+            when_hidden: vec![(2, vec!["orders_total_id_waiting"], 800.0)],
+            can_hide: true,
+            takes_over: vec![],
+        };
+        let rec = run_on(
+            &mut fake,
+            vec![drop("orders_total_id_waiting", DropReason::Redundant)],
+            &waiting_catalog(),
+        )
+        .await;
+        assert!(rec.drop.is_empty(), "{:?}", rec.drop);
+        assert_eq!(rec.kept[0].index, "orders_total_id_waiting");
+        assert!(rec.kept[0].until_usable.is_empty());
+
+        fake.when_hidden.clear();
+        let rec = run_on(
+            &mut fake,
+            vec![drop("orders_total_id_waiting", DropReason::Redundant)],
+            &waiting_catalog(),
+        )
+        .await;
+        assert!(rec.drop[0].verified, "{:?}", rec.drop);
+        assert!(
+            rec.drop[0]
+                .note
+                .as_deref()
+                .unwrap_or("")
+                .contains("with the hypothetical copy that stands in for it"),
+            "{:?}",
+            rec.drop
+        );
+        // The report (1) uses the waiting index's stand-in when `orders_total` is hidden, but
+        // does as well without either: the drop is verified.
+        fake.takes_over = vec![(1, "orders_total", "orders_total_id_waiting")];
+        let rec = run_on(
+            &mut fake,
+            vec![drop("orders_total", DropReason::Redundant)],
+            &waiting_catalog(),
+        )
+        .await;
+        assert!(rec.drop[0].verified, "{:?}", rec);
     }
 
     #[tokio::test]
@@ -417,6 +715,7 @@ mod tests {
                 (1, vec!["orders_customer", "orders_customer_copy"], 4_000.0),
             ],
             can_hide: true,
+            takes_over: vec![],
         };
         let rec = run(
             &mut fake,
@@ -452,6 +751,7 @@ mod tests {
             base: BTreeMap::from([(1, 100.0), (2, 8.0), (3, 5.0)]),
             when_hidden: vec![(1, vec!["orders_prefix"], 104.0)],
             can_hide: true,
+            takes_over: vec![],
         };
         let rec = run(
             &mut fake,
@@ -469,6 +769,7 @@ mod tests {
             base: BTreeMap::from([(1, 100.0), (2, 8.0), (3, 5.0)]),
             when_hidden: vec![],
             can_hide: false,
+            takes_over: vec![],
         };
         let rec = run(&mut fake, vec![drop("orders_x", DropReason::Unused)]).await;
         assert_eq!(rec.drop.len(), 1);
@@ -487,6 +788,7 @@ mod tests {
             base: BTreeMap::from([(1, 100.0), (3, 5.0)]),
             when_hidden: vec![],
             can_hide: true,
+            takes_over: vec![],
         };
         let rec = run(&mut fake, vec![drop("orders_total", DropReason::Unused)]).await;
         assert!(rec.kept.is_empty(), "{:?}", rec.kept);

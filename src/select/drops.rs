@@ -4,7 +4,8 @@
 //! Pure on the catalog. Must not touch indexes that back a constraint (primary key, unique,
 //! exclusion) or are unique (they enforce something even when never scanned). Invariant: of
 //! two duplicates exactly one is proposed, deterministically (the one not backing a
-//! constraint, else the later name); nothing is proposed twice.
+//! constraint, else the one the planner does not use yet, else the later name); nothing is
+//! proposed twice.
 //!
 //! The read impact of a drop can only be checked by hiding the index from the planner
 //! (`hypopg_hide_index`, HypoPG 1.4+). With HypoPG 1.3.1 (Debian's) proposals carry
@@ -92,7 +93,9 @@ pub fn propose_drops(catalog: &Catalog, write: &WriteModel, can_hide: bool) -> V
                 }),
             });
         };
-        // Duplicates: keep the constraint-backing one, else the first by name.
+        // Duplicates: keep the constraint-backing one, else the one the planner uses today (the
+        // other waits for older transactions to end, `indcheckxmin`: dropping the usable one
+        // would leave its statements with neither until then), else the first by name.
         for (ai, a) in valid.iter().enumerate() {
             for b in valid.iter().skip(ai + 1) {
                 if !duplicate(a, b) {
@@ -102,6 +105,7 @@ pub fn propose_drops(catalog: &Catalog, write: &WriteModel, can_hide: bool) -> V
                     (true, true) => continue,
                     (true, false) => (*b, *a),
                     (false, true) => (*a, *b),
+                    (false, false) if b.planner_ready && !a.planner_ready => (*a, *b),
                     (false, false) => (*b, *a),
                 };
                 if drop.unique && !keep.unique {
@@ -283,6 +287,25 @@ mod tests {
         assert!(
             notes[1].contains("without it (HypoPG could not copy it: unsupported)"),
             "{notes:?}"
+        );
+    }
+
+    /// Of two copies, the one the planner does not use yet is the one proposed, whatever the
+    /// names: dropping the usable one would leave its statements with no usable index until
+    /// the older transactions end.
+    #[test]
+    fn of_two_copies_the_one_the_planner_does_not_use_yet_goes() {
+        let mut waiting = idx("a_total_waiting", &["total"], 0);
+        waiting.planner_ready = false;
+        let cat = catalog(vec![waiting, idx("b_total", &["total"], 4)]);
+        let d = propose_drops(&cat, &WriteModel::unavailable("test"), true);
+        assert_eq!(
+            found(&d),
+            vec![(
+                "a_total_waiting".into(),
+                DropReason::Duplicate,
+                Some("b_total".into())
+            )]
         );
     }
 

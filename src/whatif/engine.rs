@@ -94,13 +94,40 @@ pub struct Engine {
 /// What a drop evaluation could establish.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HiddenEvaluation {
-    /// HypoPG hid the indexes and the planner costed the statement without them.
-    Verified(Result<Evaluation, Skipped>),
+    /// HypoPG hid the indexes (and the stand-ins of those the planner does not use yet) and
+    /// the planner costed the statement without them: every plan ([`evaluation_of`] ranks).
+    Verified(Result<Outcome, Skipped>),
     /// HypoPG cannot hide indexes (before 1.4): the drop's read impact is not verified.
     Unverified {
         /// Why, for the report.
         reason: String,
     },
+}
+
+/// Whether `schema.name` is an existing index the planner leaves out for now
+/// ([`crate::model::ExistingIndex::planner_ready`] false).
+fn waits_for_older_transactions(catalog: &Catalog, schema: &str, name: &str) -> bool {
+    catalog
+        .tables
+        .iter()
+        .filter(|t| t.schema == schema)
+        .flat_map(|t| &t.indexes)
+        .any(|i| i.name == name && i.valid && !i.planner_ready)
+}
+
+/// The existing indexes any custom plan of `outcome` uses, sorted: real names, a stand-in read
+/// as the index it stands for, candidates' hypothetical indexes left out.
+pub fn existing_indexes_used(outcome: &Outcome) -> Vec<String> {
+    let mut out: Vec<String> = outcome
+        .custom
+        .iter()
+        .flat_map(|v| &v.plan.indexes)
+        .filter(|n| !n.starts_with('<'))
+        .cloned()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The ranking evaluation of an outcome: weighted custom cost, generic cost, candidates used,
@@ -496,7 +523,9 @@ impl Engine {
     }
 
     /// Cost `queryid` under `config` with existing indexes `hidden` (`schema.name`, unquoted)
-    /// hidden. Before HypoPG 1.4 this says the drop was not verified rather than guessing.
+    /// hidden, each with its stand-in if it has one (an index the planner does not use yet).
+    /// Before HypoPG 1.4 this says the drop was not verified rather than guessing; so it does
+    /// for an index the planner does not use yet that HypoPG could not copy.
     pub async fn evaluate_hidden(
         &mut self,
         queryid: i64,
@@ -540,6 +569,18 @@ impl Engine {
                 crate::pg::quote::ident(schema),
                 crate::pg::quote::ident(name)
             );
+            // An index the planner does not use yet is in the plans only through its stand-in:
+            // hidden, the stand-in goes too (HypoPG 1.4 hides a hypothetical index as well).
+            // Without a stand-in (HypoPG could not copy it) no plan had it to begin with.
+            let stand_in = w.hypo.stand_in_oid(name);
+            if stand_in.is_none() && waits_for_older_transactions(&self.catalog, schema, name) {
+                return Ok(HiddenEvaluation::Unverified {
+                    reason: format!(
+                        "read impact not verified: the planner does not use {qualified} yet \
+                         (pg_index.indcheckxmin) and HypoPG could not copy it, so no plan has it"
+                    ),
+                });
+            }
             // hypopg_hide_index answers whether the index is now hidden: a drop is measured
             // only with every index it names really hidden.
             let row = client
@@ -550,7 +591,19 @@ impl Engine {
                 )
                 .await
                 .map_err(|e| WhatIfError::session("hypopg_hide_index", e))?;
-            if !row.get::<_, Option<bool>>(0).unwrap_or(false) {
+            let mut hid = row.get::<_, Option<bool>>(0).unwrap_or(false);
+            if let (true, Some(oid)) = (hid, stand_in) {
+                let row = client
+                    .query_one(
+                        "SELECT hypopg_hide_index($1::oid) \
+                         AND $1::oid IN (SELECT * FROM hypopg_hidden_indexes())",
+                        &[&oid],
+                    )
+                    .await
+                    .map_err(|e| WhatIfError::session("hypopg_hide_index", e))?;
+                hid = row.get::<_, Option<bool>>(0).unwrap_or(false);
+            }
+            if !hid {
                 not_hidden = Some(qualified);
                 break;
             }
@@ -576,7 +629,7 @@ impl Engine {
             .map_err(|e| WhatIfError::session("hypopg_unhide_all_indexes", e));
         let out = out?;
         unhide?;
-        Ok(HiddenEvaluation::Verified(out.map(|o| evaluation_of(&o))))
+        Ok(HiddenEvaluation::Verified(out))
     }
 
     /// Reset every session's HypoPG state and close the connections.

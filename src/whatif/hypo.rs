@@ -121,6 +121,9 @@ pub struct HypoSession {
     standing: Vec<(String, String)>,
     /// HypoPG name of each stand-in → the real index's name.
     stand_in_names: BTreeMap<String, String>,
+    /// The real index's name → its stand-in's `indexrelid` (what [`HypoSession::stand_in_oid`]
+    /// answers, so that a drop check can hide the copy with the index).
+    stand_in_oids: BTreeMap<String, u32>,
 }
 
 /// The existing indexes the planner leaves out for now (valid, `planner_ready` false) as
@@ -173,6 +176,7 @@ impl HypoSession {
         self.current.clear();
         self.by_name.clear();
         self.stand_in_names.clear();
+        self.stand_in_oids.clear();
         Ok(())
     }
 
@@ -197,11 +201,15 @@ impl HypoSession {
         let mut kept = vec![];
         for (ddl, name) in std::mem::take(&mut self.standing) {
             match client
-                .query_one("SELECT indexname FROM hypopg_create_index($1)", &[&ddl])
+                .query_one(
+                    "SELECT indexrelid, indexname FROM hypopg_create_index($1)",
+                    &[&ddl],
+                )
                 .await
             {
                 Ok(row) => {
-                    self.stand_in_names.insert(row.get(0), name.clone());
+                    self.stand_in_oids.insert(name.clone(), row.get(0));
+                    self.stand_in_names.insert(row.get(1), name.clone());
                     kept.push((ddl, name));
                 }
                 Err(e) => failed.push((name, db_message(&e))),
@@ -214,6 +222,12 @@ impl HypoSession {
     /// The real index a stand-in's HypoPG name stands for.
     pub fn stand_in_of(&self, index_name: &str) -> Option<&str> {
         self.stand_in_names.get(index_name).map(String::as_str)
+    }
+
+    /// The `indexrelid` of the stand-in of the real index `index_name`, if it has one: HypoPG
+    /// 1.4 hides it like a real index (`hypopg_hide_index`, docs/postgres-facts.md §14).
+    pub fn stand_in_oid(&self, index_name: &str) -> Option<u32> {
+        self.stand_in_oids.get(index_name).copied()
     }
 
     /// The hypothetical indexes in force, in candidate id order.

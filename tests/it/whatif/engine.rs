@@ -396,6 +396,7 @@ fn a_statement_that_times_out_is_skipped_and_hidden_indexes_need_hypopg_1_4() {
             let visible = visible[0].as_ref().expect("costed").cost;
             match &h {
                 idxadvise::whatif::HiddenEvaluation::Verified(Ok(hidden)) => {
+                    let hidden = idxadvise::whatif::evaluation_of(hidden);
                     assert!(hidden.cost > visible * 2.0, "{} vs {visible}", hidden.cost)
                 }
                 other => panic!("expected a verified evaluation, got {other:?}"),
