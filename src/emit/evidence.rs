@@ -7,10 +7,18 @@
 use crate::model::WriteRates;
 use crate::select::{DropProposal, DropReason, Proposed};
 
-/// Text safe on one comment line: control and non-ASCII characters escaped.
+/// Text safe on one comment line: the typographic characters of our own texts (`×`, `→`, `–`,
+/// `…`, `≥`, `≤`, `—`) spelt in ASCII, other control and non-ASCII characters escaped (the
+/// files stay ASCII, whatever a client's encoding).
 pub fn comment_safe(s: &str) -> String {
     s.chars()
         .map(|c| match c {
+            '×' => "x".to_string(),
+            '→' => "->".to_string(),
+            '–' | '—' => "-".to_string(),
+            '…' => "...".to_string(),
+            '≥' => ">=".to_string(),
+            '≤' => "<=".to_string(),
             c if c.is_ascii() && !c.is_ascii_control() => c.to_string(),
             c if c.is_ascii() => format!("\\x{:02x}", c as u32),
             c if (c as u32) <= 0xffff => format!("\\u{:04x}", c as u32),
@@ -125,11 +133,9 @@ pub fn drop_line(d: &DropProposal) -> String {
     format!(
         "{why}{by}, {}{}{}",
         size(d.size_bytes),
-        if d.verified {
-            ""
-        } else {
-            "; read impact not verified (HypoPG < 1.4 cannot hide an index)"
-        },
+        d.not_verified_why()
+            .map(|why| format!("; read impact not verified ({})", comment_safe(&why)))
+            .unwrap_or_default(),
         crate::select::cache::larger_survivor(d)
             .map(|w| format!("; {}", comment_safe(&w)))
             .unwrap_or_default()
@@ -146,6 +152,10 @@ mod tests {
         assert_eq!(thousands(12), "12");
         assert_eq!(size(6_710_886), "6.4 MiB");
         assert_eq!(comment_safe("a\nb\"é"), "a\\x0ab\"\\u00e9");
+        assert_eq!(
+            comment_safe("2.8× the 19 MiB; 1.1 → 2.6, 3–7 …"),
+            "2.8x the 19 MiB; 1.1 -> 2.6, 3-7 ..."
+        );
     }
 
     #[test]

@@ -395,7 +395,7 @@ fn left_out_evidence(rec: &Recommendation) -> BTreeMap<i64, String> {
             };
             out.entry(*q).or_insert_with(|| {
                 format!(
-                    "left out by {}: {} ({}) makes it {pct:.0}% cheaper; raise it with {}",
+                    "left out by {}: {} ({}) makes it {pct:.0}% cheaper; let it in with {}",
                     l.limit.label(),
                     l.spec.label(),
                     crate::model::human_bytes(l.size_bytes),

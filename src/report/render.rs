@@ -182,7 +182,7 @@ pub fn text_table(report: &Report) -> String {
 /// One index a limit kept out, as a sentence.
 fn left_out_line(l: &crate::select::LeftOut) -> String {
     format!(
-        "{} ({}) would help {} statement(s); left out by {}: raise it with {}",
+        "{} ({}) would help {} statement(s); left out by {}: let it in with {}",
         l.spec.label(),
         human_bytes(l.size_bytes),
         l.statements.len(),
@@ -383,7 +383,7 @@ pub fn markdown(report: &Report) -> String {
     s.push_str(&super::slower::markdown(&report.made_slower));
     s.push_str(&super::frontier::markdown(&report.frontier));
     if !report.left_out.is_empty() {
-        let _ = writeln!(s, "## Left out by a limit\n\nThese indexes would help, but a limit kept them out: raise it to get them.\n\n| index | size | limit | raise it with | statements (queryid: cost before → with it) |\n|---|---:|---|---|---|");
+        let _ = writeln!(s, "## Left out by a limit\n\nThese indexes would help, but a limit kept them out; the option beside each lets it in.\n\n| index | size | limit | let it in with | statements (queryid: cost before → with it) |\n|---|---:|---|---|---|");
         for l in &report.left_out {
             let st: Vec<String> = l
                 .statements
@@ -466,11 +466,9 @@ pub fn markdown(report: &Report) -> String {
                     ))
                     .unwrap_or_default(),
                 human_bytes(d.size_bytes),
-                if d.verified {
-                    "verified (hidden)"
-                } else {
-                    "not verified (HypoPG < 1.4)"
-                }
+                d.not_verified_why()
+                    .map(|why| format!("not verified ({})", why.replace('|', "\\|")))
+                    .unwrap_or_else(|| "verified (hidden)".to_string())
             );
         }
         let _ = writeln!(s);

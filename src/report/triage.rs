@@ -606,7 +606,7 @@ mod tests {
             triage(&[input(None)]).entries[0].verdict,
             Verdict::NoIndexHelps
         );
-        let e = "left out by the budget: t(b) (1.1 MiB) makes it 99% cheaper; raise it with --budget 2MiB";
+        let e = "left out by the budget: t(b) (1.1 MiB) makes it 99% cheaper; let it in with --budget 2MiB";
         let t = triage(&[input(Some(e.into()))]);
         assert_eq!(t.entries[0].verdict, Verdict::LeftOutByLimit);
         assert_eq!(t.entries[0].evidence, e);

@@ -10,7 +10,7 @@
 //! hid.
 //!
 //! Example: an 11 MB database whose share budget left no room for a 1.1 MiB `(b)` index that
-//! saves 14.5 of 14.6 ms per call: the statement is "left out by the budget: raise it with
+//! saves 14.5 of 14.6 ms per call: the statement is "left out by the budget: let it in with
 //! `--budget 2MiB`", not "no index helps".
 
 use serde::{Deserialize, Serialize};
@@ -135,6 +135,11 @@ pub fn left_out(
                 // Its share of the workload, rounded down so the flag lets it in.
                 let pct = 100.0 * min_benefit * v / limits.min_net;
                 let shown = (pct * 1000.0).floor() / 1000.0;
+                // Saving next to nothing (below 0.001% of the workload): not a win a limit
+                // hid, and not worth its storage.
+                if shown <= 0.0 {
+                    continue;
+                }
                 (
                     Limit::MinBenefit,
                     format!("--min-benefit {shown}% (a lower bar: it saves {pct:.3}% of the workload net of writes)"),

@@ -164,6 +164,26 @@ pub struct DropProposal {
     pub covered_by_size_bytes: Option<i64>,
 }
 
+/// How a drop's note says why its read impact was not verified (the drop-check stages write
+/// it so).
+pub const NOT_VERIFIED_PREFIX: &str = "read impact not verified: ";
+
+impl DropProposal {
+    /// Why its read impact was not verified, from its note (up to the next "; "), or `None`
+    /// when it was verified. A drop without such a note was not checked at all (HypoPG < 1.4).
+    pub fn not_verified_why(&self) -> Option<String> {
+        if self.verified {
+            return None;
+        }
+        let why = self
+            .note
+            .as_deref()
+            .and_then(|n| n.split_once(NOT_VERIFIED_PREFIX))
+            .map(|(_, rest)| rest.split("; ").next().unwrap_or(rest).to_string());
+        Some(why.unwrap_or_else(|| "HypoPG < 1.4 cannot hide an index".to_string()))
+    }
+}
+
 #[cfg(test)]
 impl DropProposal {
     /// A drop of `public.<table>.<index>` for `reason`: 1 MiB, not verified, nothing else set
@@ -217,4 +237,27 @@ pub struct StatementEffect {
     pub after_cost: f64,
     /// Candidate ids the after-plan uses.
     pub uses: Vec<usize>,
+}
+
+#[cfg(test)]
+mod not_verified_tests {
+    use super::*;
+
+    #[test]
+    fn a_drop_says_why_it_was_not_verified() {
+        let mut d = DropProposal::of("orders", "orders_total", DropReason::Redundant);
+        assert_eq!(
+            d.not_verified_why().as_deref(),
+            Some("HypoPG < 1.4 cannot hide an index")
+        );
+        d.note = Some(format!(
+            "{NOT_VERIFIED_PREFIX}statement 7 could not be costed (timeout); its reads move to x"
+        ));
+        assert_eq!(
+            d.not_verified_why().as_deref(),
+            Some("statement 7 could not be costed (timeout)")
+        );
+        d.verified = true;
+        assert_eq!(d.not_verified_why(), None);
+    }
 }
