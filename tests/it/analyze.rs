@@ -414,6 +414,29 @@ fn explain_advises_one_statement_from_the_command_line() {
             .any(|l| l.starts_with('+') && l.contains("Index")),
         "{out}"
     );
+    // A duplicate index on another table: `analyze` would drop it, but one statement's
+    // `explain` neither proposes nor warns about it (review 4 G7).
+    cluster().psql(
+        &db,
+        "CREATE INDEX explain_unrelated ON shop_customer (email, id); CREATE INDEX explain_unrelated_copy ON shop_customer (email, id); ANALYZE shop_customer;",
+    );
+    let o = bin()
+        .args(["explain", "--database-url"])
+        .arg(cluster().url(&db))
+        .arg(explain_sql())
+        .output()
+        .expect("run explain");
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains("0 to drop"), "{err}");
+    assert!(
+        !out.contains("explain_unrelated_copy") && !err.contains("explain_unrelated_copy"),
+        "{out}\n{err}"
+    );
+    assert!(!err.contains("drops are not verified"), "{err}");
 }
 
 #[test]
