@@ -272,8 +272,9 @@ fn workload_counts(w: &super::document::WorkloadSummary) -> String {
     let writes = w.statements.saturating_sub(w.analysed + w.skipped.len());
     if writes > 0 {
         out.push_str(&format!(
-            ", {writes} INSERT{} not planned (its cost is writing; see the triage's \"write\" rows)",
-            if writes == 1 { "" } else { "s" }
+            ", {writes} INSERT{} not planned ({} cost is writing; see the triage's \"write\" rows)",
+            if writes == 1 { "" } else { "s" },
+            if writes == 1 { "its" } else { "their" }
         ));
     }
     out
@@ -766,7 +767,7 @@ mod tests {
         assert_eq!(workload_counts(&w(41, 41, 0)), "41 analysed");
         assert_eq!(
             workload_counts(&w(44, 41, 0)),
-            "41 analysed, 3 INSERTs not planned (its cost is writing; see the triage's \"write\" rows)"
+            "41 analysed, 3 INSERTs not planned (their cost is writing; see the triage's \"write\" rows)"
         );
         assert_eq!(
             workload_counts(&w(44, 40, 3)),

@@ -25,7 +25,7 @@ pub const VERIFY_FORMAT_VERSION: u32 = 1;
 pub use super::noise::{FASTER_FACTOR, MIN_CALLS, MIN_SLOWER_MS, SLOWER_FACTOR};
 
 /// An index is confirmed when its statements saved at least this share of the predicted time
-/// per call (weighted by calls in the "after" window); below it, "smaller than predicted".
+/// per call (weighted by calls in the "after" window); below it, "saved less than predicted".
 pub const CONFIRMED_SHARE: f64 = 0.5;
 
 /// The documented error of the size estimate (whatif: ±20% for 97 of 113 TPC-H indexes).
@@ -89,7 +89,7 @@ impl IndexVerdict {
     pub fn label(self) -> &'static str {
         match self {
             IndexVerdict::Confirmed => "confirmed",
-            IndexVerdict::SmallerThanPredicted => "smaller than predicted",
+            IndexVerdict::SmallerThanPredicted => "saved less than predicted",
             IndexVerdict::Unused => "unused",
             IndexVerdict::Regression => "regression",
             IndexVerdict::Invalid => "invalid",
