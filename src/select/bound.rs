@@ -188,6 +188,7 @@ mod tests {
             floor: 0.0,
             measurable: 1e-6,
             skip_scan: false,
+            cache: None,
         }
     }
 

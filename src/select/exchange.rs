@@ -157,6 +157,7 @@ mod tests {
             floor: 0.0,
             measurable: 1e-6,
             skip_scan: false,
+            cache: None,
         };
         let out = exchange(&mut p, &mut fake, &[0, 1], &limits, &pool, bar)
             .await

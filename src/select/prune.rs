@@ -114,6 +114,9 @@ pub struct Bar {
     pub measurable: f64,
     /// The server has B-tree skip scan ([`covered_by`]).
     pub skip_scan: bool,
+    /// The buffer cache's room for new indexes, when `shared_buffers` is known: while the set
+    /// is tight in it, thin wins do not count together ([`super::threshold::CacheRoom`]).
+    pub cache: Option<super::threshold::CacheRoom>,
 }
 
 /// Remove from `set` every index that does not earn its place (see the module header), judged
@@ -213,7 +216,21 @@ pub async fn prune<W: WhatIf>(
             }
         }
         if worst.is_none() {
-            if let Some(c) = super::threshold::thin_to_remove(&owns, bar.min_net) {
+            let set_bytes: i64 = cur.iter().map(|&c| p.cands[c].size).sum();
+            let room = bar.cache.filter(|r| r.tight(set_bytes));
+            if let Some(r) = room {
+                if let Some(c) = super::threshold::thinnest(&owns, bar.min_net) {
+                    worst = Some((
+                        0.0,
+                        c,
+                        format!(
+                            "its net benefit is under --min-benefit, and the set ({}) is {:.0}% of shared_buffers: thin wins do not count together while the new indexes compete with the data for the buffer cache",
+                            crate::model::units::human_bytes(set_bytes),
+                            100.0 * set_bytes as f64 / r.shared_buffers as f64
+                        ),
+                    ));
+                }
+            } else if let Some(c) = super::threshold::thin_to_remove(&owns, bar.min_net) {
                 worst = Some((
                     0.0,
                     c,

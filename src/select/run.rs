@@ -228,6 +228,10 @@ pub async fn select<W: WhatIf>(
         floor: floor(min_net),
         measurable: MEASURABLE_SHARE * total,
         skip_scan: snapshot.server.has_btree_skip_scan(),
+        cache: super::threshold::CacheRoom::of(
+            snapshot.server.shared_buffers_bytes,
+            snapshot.server.database_size_bytes,
+        ),
     };
     let mut pruned = Vec::new();
     for pt in points.iter_mut() {
