@@ -241,6 +241,16 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         &named.rec.create,
         &named.names,
     );
+    // Drops of an index in use whose reads would move to a much larger index are withheld
+    // before any note, file or baseline mentions them (crate::select::survivor).
+    crate::select::cache::survivor_sizes(
+        &mut named.rec.drop,
+        &snapshot.catalog,
+        &named.rec.create,
+        &named.names,
+    );
+    let withheld =
+        crate::select::survivor::withhold_larger_survivors(&mut named.rec, &snapshot.catalog);
     let write_known = named.rec.write_rates.as_ref().is_some_and(|r| r.known());
     let superseded = crate::select::superseded::superseded_notes(&named.rec.drop, write_known);
     named.rec.notes.extend(superseded);
@@ -257,6 +267,7 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         snapshot.server.database_size_bytes,
     )
     .into_iter()
+    .chain(withheld)
     .chain(cache_notes)
     .collect();
     if !config.quiet {

@@ -195,13 +195,14 @@ fn left_out_line(l: &crate::select::LeftOut) -> String {
 fn limits_line(report: &Report) -> String {
     let l = &report.limits;
     format!(
-        "Limits: budget {} = {}; at most {} new indexes, {} per table; a statement counts as helped from {:.0}% cheaper; an index must save {:.1}% of the workload's time net of writes. Sizes in binary units (1 MiB = 1,048,576 bytes).",
+        "Limits: budget {} = {}; at most {} new indexes, {} per table; a statement counts as helped from {:.0}% cheaper; an index must save {min:.1}% of the workload's time net of writes on its own, or at least {floor:.2}% while the indexes under {min:.1}% together save more than {min:.1}%. Sizes in binary units (1 MiB = 1,048,576 bytes).",
         l.budget_rule,
         human_bytes(l.budget_bytes),
         l.max_indexes,
         l.max_per_table,
         100.0 * l.min_improvement,
-        100.0 * l.min_benefit
+        min = 100.0 * l.min_benefit,
+        floor = 100.0 * crate::select::threshold::floor(l.min_benefit),
     )
 }
 
@@ -716,6 +717,21 @@ mod tests {
     #[test]
     fn markdown_report() {
         insta::assert_snapshot!(markdown(&fixture()));
+    }
+
+    /// Review 4, G3: the Limits line states the set rule `select` applies (an index at the
+    /// `--min-benefit` amount on its own, or over a tenth of it while the thin ones together
+    /// clear the amount), not a per-index bar that the table above it contradicts.
+    #[test]
+    fn r_g3_the_limits_line_states_the_set_rule_applied() {
+        let mut r = fixture();
+        r.limits.min_benefit = 0.01;
+        let line = limits_line(&r);
+        assert!(
+            line.contains("an index must save 1.0% of the workload's time net of writes on its own, or at least 0.10% while the indexes under 1.0% together save more than 1.0%."),
+            "{line}"
+        );
+        assert!(markdown(&r).contains(&line) && text_table(&r).contains(&line));
     }
 
     #[test]

@@ -20,11 +20,13 @@
 //!   the cache has already pushed out a quarter of what was there; below that, the lookups'
 //!   reads move within the noise a `verify` can see. When the database fits beside the set,
 //!   nothing is pushed out, so no note.
-//! - [`larger_survivor_notes`]: for a drop whose reads move to an index at least
+//! - [`larger_survivor_notes`]: for a drop whose reads would move to an index at least
 //!   [`LARGER_SURVIVOR_FACTOR`] times larger (the index that makes it redundant or duplicate,
 //!   existing or new), the sizes go in the drop's note, in its migration's header (through
 //!   [`DropProposal::covered_by_size_bytes`]) and in a report note, with the advice to
-//!   `pg_prewarm` the surviving index before the drop is applied.
+//!   `pg_prewarm` the surviving index before the drop is applied. Such a drop of an index in
+//!   use is not proposed at all ([`super::survivor`], which does change the drops); what
+//!   reaches this note is a drop of an index without scans.
 
 use crate::model::units::human_bytes;
 use crate::model::Catalog;
@@ -65,22 +67,19 @@ pub fn set_share_note(
     ))
 }
 
-/// Fill each drop's `covered_by_size_bytes` (from the catalog for an existing index, from the
-/// estimate for a new one) and, where the surviving index is at least
-/// [`LARGER_SURVIVOR_FACTOR`] times larger, add the warning to the drop's note; returns the
-/// report notes. `names[i]` is the name of `create[i]`.
-pub fn larger_survivor_notes(
+/// Fill each drop's `covered_by_size_bytes`: from the catalog for an existing index, from the
+/// estimate for a new one. `names[i]` is the name of `create[i]`.
+pub fn survivor_sizes(
     drops: &mut [DropProposal],
     catalog: &Catalog,
     create: &[Proposed],
     names: &[String],
-) -> Vec<String> {
-    let mut notes = vec![];
+) {
     for d in drops.iter_mut() {
         let Some(by) = d.covered_by.clone() else {
             continue;
         };
-        let size = match d.superseded_by {
+        d.covered_by_size_bytes = match d.superseded_by {
             Some(c) => create
                 .iter()
                 .zip(names)
@@ -91,7 +90,23 @@ pub fn larger_survivor_notes(
                 .and_then(|t| t.indexes.iter().find(|i| i.name == by))
                 .map(|i| i.size_bytes),
         };
-        d.covered_by_size_bytes = size;
+    }
+}
+
+/// Fill each drop's `covered_by_size_bytes` ([`survivor_sizes`]) and, where the surviving
+/// index is at least [`LARGER_SURVIVOR_FACTOR`] times larger, add the warning to the drop's
+/// note; returns the report notes. `names[i]` is the name of `create[i]`. The drops of an
+/// index in use are withheld before this ([`super::survivor`]), so what is left here had no
+/// scans.
+pub fn larger_survivor_notes(
+    drops: &mut [DropProposal],
+    catalog: &Catalog,
+    create: &[Proposed],
+    names: &[String],
+) -> Vec<String> {
+    survivor_sizes(drops, catalog, create, names);
+    let mut notes = vec![];
+    for d in drops.iter_mut() {
         let Some(text) = larger_survivor(d) else {
             continue;
         };
@@ -107,17 +122,24 @@ pub fn larger_survivor_notes(
 /// The warning for a drop whose reads move to a larger index, when they do.
 pub fn larger_survivor(d: &DropProposal) -> Option<String> {
     let by = d.covered_by.as_deref()?;
+    let (survivor, ratio) = survivor_ratio(d)?;
+    Some(format!(
+        "its reads move to {by} ({}, {ratio:.1}× the {} of the dropped index), which is slower until it is cached (and reads more pages per lookup even then); run SELECT pg_prewarm('{}') (extension pg_prewarm) before applying this drop",
+        human_bytes(survivor),
+        human_bytes(d.size_bytes),
+        prewarm_target(&d.schema, by),
+    ))
+}
+
+/// The surviving index's size and its ratio to the dropped index's, when it is at least
+/// [`LARGER_SURVIVOR_FACTOR`] times larger.
+pub fn survivor_ratio(d: &DropProposal) -> Option<(i64, f64)> {
+    d.covered_by.as_ref()?;
     let survivor = d.covered_by_size_bytes?;
     if d.size_bytes <= 0 || (survivor as f64) < LARGER_SURVIVOR_FACTOR * d.size_bytes as f64 {
         return None;
     }
-    Some(format!(
-        "its reads move to {by} ({}, {:.1}× the {} of the dropped index), which is slower until it is cached (and reads more pages per lookup even then); run SELECT pg_prewarm('{}') (extension pg_prewarm) before applying this drop",
-        human_bytes(survivor),
-        survivor as f64 / d.size_bytes as f64,
-        human_bytes(d.size_bytes),
-        prewarm_target(&d.schema, by),
-    ))
+    Some((survivor, survivor as f64 / d.size_bytes as f64))
 }
 
 /// `schema.index` quoted for `pg_prewarm`'s regclass argument.

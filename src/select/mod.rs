@@ -52,6 +52,7 @@ pub mod run;
 mod scenarios;
 pub mod slower;
 pub mod superseded;
+pub mod survivor;
 pub mod threshold;
 
 pub use drop_check::{check_drops, HiddenCost, HideIndexes, KeptIndex};

@@ -44,7 +44,8 @@ pub struct SelectInput<'a> {
 
 /// Limits and units of selection. `Default` gives what a DBA would accept without thinking:
 /// a budget of a quarter of the database, at most 10 new indexes, 3 per table, a statement
-/// counts as helped from 10% cheaper, an index must save 0.5% of the workload net of writes.
+/// counts as helped from 10% cheaper, an index must save 0.5% of the workload net of writes
+/// (judged on the set: [`super::threshold`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SelectOptions {
     /// Storage for new indexes.

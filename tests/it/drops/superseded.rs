@@ -16,17 +16,20 @@ use crate::support::{cluster, example_database, pg_major, replay_workload};
 /// Two tables shaped like the review's shop: order lines read by order (a covering index
 /// pays), and product views read newest first by product (a sorted index pays), each with a
 /// single-column index the new one makes redundant; beside them a unique partial index and a
-/// `varchar_pattern_ops` index with the same leading column, which must stay.
+/// `varchar_pattern_ops` index with the same leading column, which must stay. The single-column
+/// indexes are built half full and without deduplication, so the new ones are not 1.5× larger:
+/// an index in use whose reads would move to one that much larger is kept, not dropped
+/// (`select::survivor`, tested in `verify::cache`).
 const SCHEMA: &str = "\
 CREATE TABLE sup_line (id bigserial PRIMARY KEY, order_id int NOT NULL, product_id int NOT NULL, quantity int NOT NULL, pad text NOT NULL);
 INSERT INTO sup_line (order_id, product_id, quantity, pad)
   SELECT g % 1000, (g * 7) % 5000, 1 + g % 5, repeat('x', 80) FROM generate_series(1, 200000) g;
-CREATE INDEX sup_line_order_id ON sup_line (order_id);
+CREATE INDEX sup_line_order_id ON sup_line (order_id) WITH (deduplicate_items = off, fillfactor = 50);
 CREATE TABLE sup_view (id bigserial PRIMARY KEY, product_id int NOT NULL, code varchar(20) NOT NULL, viewed_at timestamptz NOT NULL, featured boolean NOT NULL, pad text NOT NULL);
 INSERT INTO sup_view (product_id, code, viewed_at, featured, pad)
   SELECT g % 100, 'c' || (g % 97), timestamptz '2026-01-01' + g * interval '1 minute', g <= 100, repeat('y', 80)
   FROM generate_series(1, 200000) g;
-CREATE INDEX sup_view_product_id ON sup_view (product_id);
+CREATE INDEX sup_view_product_id ON sup_view (product_id) WITH (deduplicate_items = off, fillfactor = 50);
 CREATE UNIQUE INDEX sup_view_featured ON sup_view (product_id) WHERE featured;
 CREATE INDEX sup_view_code_like ON sup_view (code varchar_pattern_ops);
 ";
@@ -207,6 +210,18 @@ fn the_superseded_foreign_key_index_drop_migrates_with_django() {
     let (py, _) = crate::django::python("newest");
     let c = cluster();
     let db = example_database("drops_superseded_django");
+    // The foreign key's index built half full and without deduplication, so that the new
+    // index is not 1.5× larger (an index in use whose reads would move to one that much larger
+    // is kept, not dropped: `select::survivor`). Concurrently: a plain REINDEX may leave the
+    // index unusable by the planner for a while (pg_index.indcheckxmin).
+    c.psql(
+        &db,
+        "ALTER INDEX shop_orderitem_product_id_48153f22 SET (deduplicate_items = off, fillfactor = 50)",
+    );
+    c.psql(
+        &db,
+        "REINDEX INDEX CONCURRENTLY shop_orderitem_product_id_48153f22",
+    );
     replay_workload(&db);
     // A rarely sold product's latest order lines: (product_id, order_id) beside the foreign key's
     // own index on product_id.

@@ -1,7 +1,8 @@
 //! The buffer cache in `analyze`'s notes, on real clusters: a recommended set that is a large
-//! share of `shared_buffers` is warned about (read from the server by `collect`), and a drop
-//! whose reads move to a larger surviving index says so, with the sizes and `pg_prewarm`
-//! advice, in its note, the report and its migration header.
+//! share of `shared_buffers` is warned about (read from the server by `collect`); an index in
+//! use whose reads would move to a much larger surviving index is kept, with a note; a drop of
+//! an unused one says so, with the sizes and `pg_prewarm` advice, in its note, the report and
+//! its migration header.
 
 use std::path::Path;
 
@@ -155,29 +156,36 @@ fn r_f2_a_set_that_is_a_large_share_of_shared_buffers_is_warned() {
     assert!(!stderr.contains("cache: the "), "{stderr}");
 }
 
-/// A foreign-key style index `(basket_id)` (50 lines a basket, not deduplicated, so it has the
-/// size of an index with few lines a basket) beside a unique `(basket_id, line_reference)` with
-/// 32-character references: the narrow one is dropped as redundant, and its lookups move to an index
-/// about three times larger. The drop's note, the report's notes and the migration header give
-/// both sizes and `pg_prewarm` of the unique index.
+/// The basket lines of the review's shop: a foreign-key style index `(basket_id)` (not
+/// deduplicated, so it has the size of an index with few lines a basket) beside a unique
+/// `(basket_id, line_reference)` with 32-character references, about 2.6 times larger: the
+/// narrow one is redundant. 200 lines a basket: with 50, a lookup's share of either index is
+/// under one page, the two cost the same and the planner takes the unique one (the narrow one
+/// then has no scans).
+const BASKET_LINES: &str = "
+    CREATE TABLE {t} (id bigserial PRIMARY KEY, basket_id int NOT NULL,
+                      line_reference text NOT NULL, quantity int NOT NULL);
+    INSERT INTO {t} (basket_id, line_reference, quantity)
+      SELECT i % 600, md5(i::text), 1 + i % 3
+      FROM generate_series(1, 120000) i;
+    CREATE INDEX {t}_basket_id_b615c905 ON {t} (basket_id) WITH (deduplicate_items = off);
+    CREATE UNIQUE INDEX {t}_basket_id_line_reference_uniq ON {t} (basket_id, line_reference);
+    ANALYZE {t};";
+
+/// The review's basket lines (G1): `basket_line`'s narrow index serves 200 lookups (scans in
+/// the statistics) and its reads would move to the unique index about three times larger, so
+/// it is kept: no drop in `indexes.sql` or the report's drops, and a note (report.md, stderr)
+/// with both sizes, the scans and what dropping it by hand would free. Its twin
+/// `basket_line_old`, read by nothing (no scans), moves no reads: its drop is still proposed,
+/// with the sizes and `pg_prewarm` advice in its note and above its DROP.
 #[test]
-fn r_f2_a_drop_whose_reads_move_to_a_larger_index_says_so() {
+fn r_g1_an_index_in_use_whose_reads_would_move_to_a_larger_index_is_kept() {
     let c = cluster();
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = c.create_database("cache_drop_larger");
-    c.psql(
-        &db,
-        "CREATE TABLE basket_line (id bigserial PRIMARY KEY, basket_id int NOT NULL,
-                                   line_reference text NOT NULL, quantity int NOT NULL);
-         INSERT INTO basket_line (basket_id, line_reference, quantity)
-           SELECT i % 2400, md5(i::text), 1 + i % 3
-           FROM generate_series(1, 120000) i;
-         CREATE INDEX basket_line_basket_id_b615c905 ON basket_line (basket_id)
-           WITH (deduplicate_items = off);
-         CREATE UNIQUE INDEX basket_line_basket_id_line_reference_uniq
-           ON basket_line (basket_id, line_reference);
-         ANALYZE basket_line;",
-    );
+    for t in ["basket_line", "basket_line_old"] {
+        c.psql(&db, &BASKET_LINES.replace("{t}", t));
+    }
     c.psql(
         "postgres",
         &format!(
@@ -188,77 +196,123 @@ fn r_f2_a_drop_whose_reads_move_to_a_larger_index_says_so() {
     for k in 0..200 {
         sql.push_str(&format!(
             "SELECT id, line_reference, quantity FROM basket_line WHERE basket_id = {};\n",
-            (k * 131) % 2400
+            (k * 131) % 600
         ));
     }
     let file = tmp.path().join("lines.sql");
     std::fs::write(&file, sql).expect("write workload");
     c.psql_file(&db, &file);
+    // The lookups' session reports its scans as it exits, which may be after psql returns.
+    let scans = |index: &str| -> i64 {
+        c.psql(
+            &db,
+            &format!("SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = '{index}'"),
+        )
+        .trim()
+        .parse()
+        .expect("idx_scan")
+    };
+    let started = std::time::Instant::now();
+    while scans("basket_line_basket_id_b615c905") == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the lookups never used the narrow index"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(scans("basket_line_old_basket_id_b615c905"), 0);
 
     let (_, report, md, stderr) = analyze(c, &db, tmp.path());
     let drops = report["drops"].as_array().expect("drops");
+    assert!(
+        drops
+            .iter()
+            .all(|d| d["index"] != "basket_line_basket_id_b615c905"),
+        "the narrow index in use is not dropped: {drops:#?}"
+    );
+    let note = notes(&report)
+        .into_iter()
+        .find(|n| n.starts_with("cache: kept public.basket_line_basket_id_b615c905, not proposed for dropping: it is redundant by basket_line_basket_id_line_reference_uniq, but it is in use ("))
+        .unwrap_or_else(|| panic!("a note on the kept index: {:#?}", report["notes"]));
+    let real = |index: &str| -> i64 {
+        c.psql(&db, &format!("SELECT pg_relation_size('{index}')"))
+            .trim()
+            .parse()
+            .expect("size")
+    };
+    let (size, survivor) = (
+        real("basket_line_basket_id_b615c905"),
+        real("basket_line_basket_id_line_reference_uniq"),
+    );
+    assert!(survivor as f64 >= 1.5 * size as f64, "{survivor} vs {size}");
+    let human = |b: i64| format!("{:.1} MiB", b as f64 / 1048576.0);
+    assert!(
+        note.contains(&format!(
+            "its reads would move to basket_line_basket_id_line_reference_uniq ({}, {:.1}× its {})",
+            human(survivor),
+            survivor as f64 / size as f64,
+            human(size)
+        )) && note.contains(&format!("dropping it by hand would free {}", human(size))),
+        "{note}"
+    );
+    assert!(!note.contains("pg_prewarm"), "{note}");
+    assert!(md.contains(&format!("> **Note:** {note}")), "{md}");
+    assert!(stderr.contains(&format!("warning: {note}")), "{stderr}");
+    // Nothing to apply mentions it: no DROP, no header, no "drop … in the same change".
+    let out = tmp.path().join(format!("{db}-out"));
+    let script = std::fs::read_to_string(out.join("indexes.sql")).expect("indexes.sql");
+    assert!(
+        !script.contains(
+            "DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"basket_line_basket_id_b615c905\""
+        ),
+        "{script}"
+    );
+    assert!(
+        !md.contains("| `basket_line_basket_id_b615c905`")
+            && !md.contains("drop public.basket_line_basket_id_b615c905"),
+        "{md}"
+    );
+    let baseline =
+        std::fs::read_to_string(out.join(idxadvise::verify::BASELINE_FILE)).expect("baseline");
+    assert!(
+        !baseline.contains("\"basket_line_basket_id_b615c905\""),
+        "{baseline}"
+    );
+
+    // The twin without scans: dropped, with the sizes and pg_prewarm advice.
     let d = drops
         .iter()
-        .find(|d| d["index"] == "basket_line_basket_id_b615c905")
+        .find(|d| d["index"] == "basket_line_old_basket_id_b615c905")
         .unwrap_or_else(|| {
             panic!(
-                "the narrow index is dropped: {drops:#?}\nkept: {:#}\nnotes: {:#}",
+                "the unused narrow index is dropped: {drops:#?}\nkept: {:#}\nnotes: {:#}",
                 report["kept"], report["notes"]
             )
         });
     assert_eq!(d["reason"], "redundant", "{d}");
     assert_eq!(
-        d["covered_by"], "basket_line_basket_id_line_reference_uniq",
+        d["covered_by_size_bytes"].as_i64(),
+        Some(real("basket_line_old_basket_id_line_reference_uniq")),
         "{d}"
     );
-    let (size, survivor) = (
-        d["size_bytes"].as_i64().expect("size"),
-        d["covered_by_size_bytes"]
-            .as_i64()
-            .expect("the survivor's size"),
-    );
-    // The survivor's size is the catalog's, and it is much larger.
-    let real: i64 = c
-        .psql(
-            &db,
-            "SELECT pg_relation_size('basket_line_basket_id_line_reference_uniq')",
-        )
-        .trim()
-        .parse()
-        .expect("size");
-    assert_eq!(survivor, real);
-    assert!(survivor as f64 >= 1.5 * size as f64, "{survivor} vs {size}");
-    let note = d["note"].as_str().expect("note");
     assert!(
-        note.contains("its reads move to basket_line_basket_id_line_reference_uniq (")
-            && note.contains(
-                "SELECT pg_prewarm('\"public\".\"basket_line_basket_id_line_reference_uniq\"')"
-            ),
-        "{note}"
+        d["note"].as_str().expect("note").contains(
+            "SELECT pg_prewarm('\"public\".\"basket_line_old_basket_id_line_reference_uniq\"')"
+        ),
+        "{d}"
     );
-    let report_note = notes(&report)
-        .into_iter()
-        .find(|n| {
-            n.starts_with("cache: drop public.basket_line_basket_id_b615c905: its reads move to")
-        })
-        .unwrap_or_else(|| panic!("{:#?}", report["notes"]));
-    assert!(md.contains(&report_note), "{md}");
-    assert!(stderr.contains(&report_note), "{stderr}");
-    // The migration header (indexes.sql here) carries it too, above the DROP.
-    let script = std::fs::read_to_string(tmp.path().join(format!("{db}-out")).join("indexes.sql"))
-        .expect("indexes.sql");
     let header = script
         .lines()
         .find(|l| l.starts_with("--") && l.contains("pg_prewarm"))
         .unwrap_or_else(|| panic!("{script}"));
     assert!(
-        header.contains("basket_line_basket_id_line_reference_uniq"),
+        header.contains("basket_line_old_basket_id_line_reference_uniq"),
         "{header}"
     );
     assert!(
         script.find("pg_prewarm").expect("prewarm")
             < script
-                .find("DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"basket_line_basket_id_b615c905\"")
+                .find("DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"basket_line_old_basket_id_b615c905\"")
                 .unwrap_or_else(|| panic!("{script}")),
         "{script}"
     );
