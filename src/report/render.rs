@@ -195,7 +195,7 @@ fn left_out_line(l: &crate::select::LeftOut) -> String {
 fn limits_line(report: &Report) -> String {
     let l = &report.limits;
     format!(
-        "Limits: budget {} = {}; at most {} new indexes, {} per table; a statement counts as helped from {:.0}% cheaper; an index must save {min:.1}% of the workload's time net of writes on its own, or at least {floor:.2}% while the indexes under {min:.1}% together save more than {min:.1}%. Sizes in binary units (1 MiB = 1,048,576 bytes).",
+        "Limits: budget {} = {}; at most {} new indexes, {} per table; a statement counts as helped from {:.0}% cheaper; an index must save {min:.1}% of the workload's time net of writes on its own, or at least {floor:.2}% while the indexes under {min:.1}% together save more than {min:.1}% (each on its own while the new indexes crowd the buffer cache). Sizes in binary units (1 MiB = 1,048,576 bytes).",
         l.budget_rule,
         human_bytes(l.budget_bytes),
         l.max_indexes,
@@ -728,7 +728,7 @@ mod tests {
         r.limits.min_benefit = 0.01;
         let line = limits_line(&r);
         assert!(
-            line.contains("an index must save 1.0% of the workload's time net of writes on its own, or at least 0.10% while the indexes under 1.0% together save more than 1.0%."),
+            line.contains("an index must save 1.0% of the workload's time net of writes on its own, or at least 0.10% while the indexes under 1.0% together save more than 1.0% (each on its own while the new indexes crowd the buffer cache)."),
             "{line}"
         );
         assert!(markdown(&r).contains(&line) && text_table(&r).contains(&line));

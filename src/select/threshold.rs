@@ -58,9 +58,9 @@ impl CacheRoom {
     pub fn tight(&self, set_bytes: i64) -> bool {
         let sb = self.shared_buffers as f64;
         set_bytes as f64 >= super::cache::SHARED_BUFFERS_WARN_SHARE * sb
-            && !self
+            && self
                 .database
-                .is_some_and(|db| db + set_bytes <= self.shared_buffers)
+                .is_none_or(|db| db + set_bytes > self.shared_buffers)
     }
 }
 
