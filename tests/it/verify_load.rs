@@ -10,7 +10,9 @@ use std::process::{Child, Stdio};
 use idxadvise::verify::Baseline;
 
 use crate::cli::idxadvise;
-use crate::support::{cluster, example_database, replay_workload, replay_workload_again};
+use crate::support::{
+    cluster, example_database, replay_workload_again, replay_workload_under_load, replays,
+};
 use crate::verify::verify_json;
 
 /// Sessions busy on the CPU in database `postgres`: more than the machine's cores, so every
@@ -62,8 +64,12 @@ fn r14_verify_corrects_a_baseline_taken_under_load_with_the_control() {
     let c = cluster();
     let db = example_database("verify_under_load");
     {
+        // The neighbours slow every backend of the cluster, not only this test's: no other
+        // test's replay is timed while they run (dropped in reverse order: the neighbours
+        // stop before the lock is released).
+        let heavy = replays().write().unwrap_or_else(|p| p.into_inner());
         let _busy = Neighbours::start();
-        replay_workload(&db);
+        replay_workload_under_load(&db, &heavy);
     }
     let url = c.url(&db);
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -103,6 +103,29 @@ fn pgbench(c: &Cluster, db: &str, script: &Path, seconds: u32, rate: u32) -> Ben
     }
 }
 
+/// Wait until pgbench's session runs in `db` (its start can lag on a loaded machine; a fixed
+/// pause assumed it never lagged longer than the pause). Asked from database `postgres`, so
+/// that `db`'s pg_stat_statements holds only the traffic.
+fn wait_for_pgbench(c: &Cluster, db: &str) {
+    let started = std::time::Instant::now();
+    while c
+        .psql(
+            "postgres",
+            &format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgbench' AND datname = '{db}'"
+            ),
+        )
+        .trim()
+        == "0"
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "pgbench did not connect within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn write_script(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).expect("write pgbench script");
@@ -160,7 +183,7 @@ fn r13_window_measures_write_rates_on_a_primary_never_reset() {
         let (db, script) = (db.clone(), script.clone());
         std::thread::spawn(move || pgbench(c, &db, &script, 18, 150))
     };
-    std::thread::sleep(Duration::from_secs(3));
+    wait_for_pgbench(c, &db);
     let run = watch_while(
         &[
             "collect",
@@ -174,6 +197,10 @@ fn r13_window_measures_write_rates_on_a_primary_never_reset() {
         || {},
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !bench.is_finished(),
+        "pgbench ended before the window closed: the window did not see the load throughout"
+    );
     let bench = bench.join().expect("pgbench ran");
     let snapshot = idxadvise::collect::load_snapshot(&snap).expect("snapshot");
     let obs = snapshot.workload.observation.as_ref().expect("observation");
@@ -322,7 +349,7 @@ fn verify_reports_write_rates_over_its_window_on_a_primary_never_reset() {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start pgbench");
-        std::thread::sleep(Duration::from_secs(2));
+        wait_for_pgbench(c, &db);
         let run = watch_while(args, || {});
         let running = bench.try_wait().expect("pgbench's state").is_none();
         let _ = bench.kill();

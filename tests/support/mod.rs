@@ -735,6 +735,14 @@ pub fn replay_workload(db: &str) {
     c.psql_file(db, &repo_root().join("examples/shop/workload.sql"));
 }
 
+/// [`replay_workload`] for a test that loads the server on purpose while it replays (and so
+/// holds [`replays`] exclusively: `_held`): the lock is not taken again.
+pub fn replay_workload_under_load(db: &str, _held: &std::sync::RwLockWriteGuard<'_, ()>) {
+    let c = cluster();
+    reset_statements(c, db);
+    c.psql_file(db, &repo_root().join("examples/shop/workload.sql"));
+}
+
 /// Reset the pg_stat_statements entries of one database only (other tests' are kept).
 pub fn reset_statements(c: &Cluster, db: &str) {
     // Run from another database, so the reset call itself is not an entry of `db`.

@@ -125,7 +125,11 @@ fn django_s_exists_is_costed_at_limit_one_and_not_flagged() {
         .iter()
         .filter_map(|ix| ix["sql"].as_str())
         .filter(|s| s.contains("\"shop_order\" USING"))
-        .map(|s| s.replace(" CONCURRENTLY", ""))
+        // Concurrently, as recommended: a plain CREATE INDEX over the replay's HOT-updated rows,
+        // while another test holds a transaction anywhere in the cluster, is left out of every
+        // plan until that transaction ends (pg_index.indcheckxmin), and the LIMIT 1 check
+        // below could then not fail.
+        .map(str::to_string)
         .collect();
     for sql in &built {
         cluster().psql(&db, sql);
