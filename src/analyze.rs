@@ -223,11 +223,6 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         engine.stand_ins().1,
     ));
     crate::select::check_drops(&mut rec, &shapes, &chosen, &snapshot.catalog, &mut engine).await?;
-    stages.say(&format!(
-        "select: {} indexes to create, {} to drop",
-        rec.create.len(),
-        rec.drop.len()
-    ));
 
     // naming: one name per new index, chosen before any output and used by every output
     // target, the report and verify's baseline.
@@ -251,6 +246,11 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     );
     let withheld =
         crate::select::survivor::withhold_larger_survivors(&mut named.rec, &snapshot.catalog);
+    stages.say(&format!(
+        "select: {} indexes to create, {} to drop",
+        named.rec.create.len(),
+        named.rec.drop.len()
+    ));
     let write_known = named.rec.write_rates.as_ref().is_some_and(|r| r.known());
     let superseded = crate::select::superseded::superseded_notes(&named.rec.drop, write_known);
     named.rec.notes.extend(superseded);
