@@ -271,11 +271,28 @@ fn verify_after_django_migrate_and_a_drop_migration() {
             "{ix:?}"
         );
     }
+    // Exit 0 only when every index is kept, every drop confirmed and no statement got slower
+    // beside the change (a loaded machine can make one; the README's exit-code table).
     let all_keep = report
         .indexes
         .iter()
         .all(|ix| ix.suggestion == idxadvise::verify::Suggestion::Keep);
-    assert_eq!(v.code, if all_keep { 0 } else { 1 }, "{}", v.stderr);
+    let drops_confirmed = report.drops.iter().all(|d| d.verdict == "confirmed");
+    let beside = report
+        .control
+        .iter()
+        .flat_map(|c| &c.movers)
+        .any(|m| !m.touched.is_empty());
+    assert_eq!(
+        v.code,
+        if all_keep && drops_confirmed && !beside {
+            0
+        } else {
+            1
+        },
+        "{}",
+        v.stderr
+    );
 
     // Reset the scan counter of one index: it reads as unused, and verify proposes to drop it.
     let victim = &baseline.indexes[0].name;
