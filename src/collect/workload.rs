@@ -159,17 +159,9 @@ fn merge(rows: Vec<RawStatement>) -> Vec<Statement> {
     let mut sum_sq: BTreeMap<i64, f64> = BTreeMap::new();
     for r in rows {
         let Some(id) = r.queryid else { continue };
-        let e = by_id.entry(id).or_insert_with(|| Statement {
-            queryid: id,
-            query: r.query.clone(),
-            calls: 0,
-            total_time_ms: 0.0,
-            mean_time_ms: 0.0,
-            rows: 0,
-            shared_blks_hit: 0,
-            shared_blks_read: 0,
-            stddev_time_ms: None,
-        });
+        let e = by_id
+            .entry(id)
+            .or_insert_with(|| Statement::text(id, &r.query));
         e.calls += r.calls;
         e.total_time_ms += r.total_time_ms;
         e.rows += r.rows;

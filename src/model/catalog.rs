@@ -36,6 +36,16 @@ impl Catalog {
         path.iter().find_map(|s| self.table(s, name))
     }
 
+    /// Whether `schema.name` is an existing index the planner leaves out for now
+    /// ([`ExistingIndex::waiting`]).
+    pub fn index_waits(&self, schema: &str, name: &str) -> bool {
+        self.tables
+            .iter()
+            .filter(|t| t.schema == schema)
+            .flat_map(|t| &t.indexes)
+            .any(|i| i.name == name && i.waiting())
+    }
+
     /// Every existing index name, across tables, for uniqueness checks.
     pub fn index_names(&self) -> impl Iterator<Item = &str> {
         self.tables
@@ -191,6 +201,14 @@ impl Table {
             indexes: vec![],
             constraints: vec![],
         }
+    }
+}
+
+impl ExistingIndex {
+    /// Valid but left out by the planner until older transactions end (`indcheckxmin`,
+    /// `planner_ready` false).
+    pub fn waiting(&self) -> bool {
+        self.valid && !self.planner_ready
     }
 }
 

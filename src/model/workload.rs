@@ -27,6 +27,24 @@ pub struct Statement {
     pub stddev_time_ms: Option<f64>,
 }
 
+impl Statement {
+    /// A statement known only by its text: every counter zero (parsing a text on its own, or
+    /// the start of a sum of counters).
+    pub fn text(queryid: i64, query: &str) -> Statement {
+        Statement {
+            queryid,
+            query: query.to_string(),
+            calls: 0,
+            total_time_ms: 0.0,
+            mean_time_ms: 0.0,
+            rows: 0,
+            shared_blks_hit: 0,
+            shared_blks_read: 0,
+            stddev_time_ms: None,
+        }
+    }
+}
+
 #[cfg(test)]
 impl Statement {
     /// A statement called once for 1 ms (unit tests of matching and observation).

@@ -241,18 +241,7 @@ pub fn parse_statement(stmt: &Statement, catalog: &Catalog) -> Result<QueryShape
 /// assert!(!analysable_text("SAVEPOINT $1"));
 /// ```
 pub fn analysable_text(text: &str) -> bool {
-    let stmt = Statement {
-        queryid: 0,
-        query: text.to_string(),
-        calls: 0,
-        total_time_ms: 0.0,
-        mean_time_ms: 0.0,
-        rows: 0,
-        shared_blks_hit: 0,
-        shared_blks_read: 0,
-        stddev_time_ms: None,
-    };
-    match parse_statement(&stmt, &Catalog::default()) {
+    match parse_statement(&Statement::text(0, text), &Catalog::default()) {
         Ok(_) => true,
         Err(skip) => {
             skip.reason == SkipReason::UnknownTable && !skip.detail.starts_with("temporary table")

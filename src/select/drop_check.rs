@@ -180,11 +180,7 @@ fn waiting_named(catalog: &Catalog, name: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = catalog
         .tables
         .iter()
-        .filter(|t| {
-            t.indexes
-                .iter()
-                .any(|i| i.name == name && i.valid && !i.planner_ready)
-        })
+        .filter(|t| t.indexes.iter().any(|i| i.name == name && i.waiting()))
         .map(|t| (t.schema.clone(), name.to_string()))
         .collect();
     out.dedup();
@@ -253,7 +249,7 @@ async fn judge<W: HideIndexes>(
     }
     let until_with: Vec<(String, String)> = leaning
         .iter()
-        .chain(hidden.iter().filter(|(s, n)| waiting(catalog, s, n)))
+        .chain(hidden.iter().filter(|(s, n)| catalog.index_waits(s, n)))
         .cloned()
         .collect();
     let until_without: Vec<(String, String)> = hidden.iter().chain(&leaning).cloned().collect();
@@ -268,21 +264,11 @@ async fn judge<W: HideIndexes>(
     )
 }
 
-/// Whether `schema.name` is an existing index the planner leaves out for now.
-fn waiting(catalog: &Catalog, schema: &str, name: &str) -> bool {
-    catalog
-        .tables
-        .iter()
-        .filter(|t| t.schema == schema)
-        .flat_map(|t| &t.indexes)
-        .any(|i| i.name == name && i.valid && !i.planner_ready)
-}
-
 /// When hiding is not possible: the caveat for a drop whose covering index the planner does
 /// not use yet (dropped now, its statements have neither until the older transactions end).
 fn covered_by_waiting(catalog: &Catalog, d: &DropProposal) -> Option<String> {
     let by = d.covered_by.as_deref()?;
-    (d.superseded_by.is_none() && waiting(catalog, &d.schema, by)).then(|| {
+    (d.superseded_by.is_none() && catalog.index_waits(&d.schema, by)).then(|| {
         format!(
             "; it is covered by {}.{by}, which the planner does not use yet (pg_index.indcheckxmin): \
              dropped before the older transactions end, its statements have neither",
@@ -419,7 +405,7 @@ pub async fn check_drops<W: HideIndexes>(
             } else {
                 format!(
                     "hidden from the planner{}: none of the {} statements on this table gets more than {:.0}% costlier",
-                    if waiting(catalog, &d.schema, &d.index) {
+                    if catalog.index_waits(&d.schema, &d.index) {
                         " with the hypothetical copy that stands in for it until the older transactions end"
                     } else {
                         ""

@@ -146,7 +146,7 @@ pub fn not_ready_notes(catalog: &Catalog, failed: &[(String, String)]) -> Vec<St
         .flat_map(|t| {
             t.indexes
                 .iter()
-                .filter(|i| i.valid && !i.planner_ready)
+                .filter(|i| i.waiting())
                 .map(move |i| {
                     let plans = match failed.iter().find(|(n, _)| *n == i.name) {
                         Some((_, why)) => format!(

@@ -104,17 +104,6 @@ pub enum HiddenEvaluation {
     },
 }
 
-/// Whether `schema.name` is an existing index the planner leaves out for now
-/// ([`crate::model::ExistingIndex::planner_ready`] false).
-fn waits_for_older_transactions(catalog: &Catalog, schema: &str, name: &str) -> bool {
-    catalog
-        .tables
-        .iter()
-        .filter(|t| t.schema == schema)
-        .flat_map(|t| &t.indexes)
-        .any(|i| i.name == name && i.valid && !i.planner_ready)
-}
-
 /// The existing indexes any custom plan of `outcome` uses, sorted: real names, a stand-in read
 /// as the index it stands for, candidates' hypothetical indexes left out.
 pub fn existing_indexes_used(outcome: &Outcome) -> Vec<String> {
@@ -573,7 +562,7 @@ impl Engine {
             // hidden, the stand-in goes too (HypoPG 1.4 hides a hypothetical index as well).
             // Without a stand-in (HypoPG could not copy it) no plan had it to begin with.
             let stand_in = w.hypo.stand_in_oid(name);
-            if stand_in.is_none() && waits_for_older_transactions(&self.catalog, schema, name) {
+            if stand_in.is_none() && self.catalog.index_waits(schema, name) {
                 return Ok(HiddenEvaluation::Unverified {
                     reason: format!(
                         "read impact not verified: the planner does not use {qualified} yet \

@@ -134,7 +134,7 @@ pub fn stand_ins(catalog: &Catalog) -> Vec<(String, String)> {
         .tables
         .iter()
         .flat_map(|t| &t.indexes)
-        .filter(|i| i.valid && !i.planner_ready && !i.definition.is_empty())
+        .filter(|i| i.waiting() && !i.definition.is_empty())
         .map(|i| (i.definition.clone(), i.name.clone()))
         .collect()
 }
