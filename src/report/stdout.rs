@@ -101,7 +101,10 @@ pub fn write_explain(
             )?;
         }
         for e in &report.triage.entries {
-            if e.verdict == super::Verdict::FilteredWalk {
+            if matches!(
+                e.verdict,
+                super::Verdict::FilteredWalk | super::Verdict::RangeRewrite
+            ) {
                 writeln!(
                     out,
                     "Not well indexed: {}

@@ -2,8 +2,10 @@
 //! evidence, so a team sees whether to start with indexes, query changes or caching.
 //!
 //! Pure. Invariant: every statement gets exactly one verdict, checked in a fixed order (writes,
-//! N+1, index helps, left out by a limit, well indexed, no index helps, small), and the shares
-//! add up to 1. A statement a limit kept an index from is never "no index helps".
+//! N+1, index helps, left out by a limit, no index helps, index walked through a filter, well
+//! indexed, small), and the shares add up to 1. A statement a limit kept an index from is never
+//! "no index helps", nor is a big scan whose filter is a `col__date` lookup: written as a
+//! range, an index serves it ("index serves it as a range").
 
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +42,10 @@ pub enum Verdict {
     /// Its plan walks an index only for the order, through a filter that discards almost every
     /// row it reads ([`crate::whatif::filter_walk`]): not well indexed, whatever was simulated.
     FilteredWalk,
+    /// A large scan whose filter is Django's `col__date` (`(col AT TIME ZONE …)::date`): no
+    /// index on the column serves the expression, but the same filter as a range does. Never
+    /// "no index helps".
+    RangeRewrite,
 }
 
 impl Verdict {
@@ -56,6 +62,7 @@ impl Verdict {
             Verdict::NotPlanned => "not planned",
             Verdict::LeftOutByLimit => "left out by a limit",
             Verdict::FilteredWalk => "index walked through a filter",
+            Verdict::RangeRewrite => "index serves it as a range",
         }
     }
 
@@ -73,6 +80,9 @@ impl Verdict {
             Verdict::LeftOutByLimit => "raise the limit its evidence names",
             Verdict::FilteredWalk => {
                 "an index led by the filtered column or expression, then the order key for a statement with ORDER BY; measure with EXPLAIN ANALYZE (the filter's row estimate may be a guess)"
+            }
+            Verdict::RangeRewrite => {
+                "filter the day as a range on the column (__gte the day's start, __lt the next day's), which an index on the column serves"
             }
         }
     }
@@ -328,6 +338,21 @@ fn classify(i: &TriageInput<'_>, median_calls: f64) -> (Verdict, String) {
             || plan.rows >= BIG_SCAN_ROWS
             || scanned_rows_hint(plan) >= BIG_SCAN_ROWS);
     if scans_big {
+        // Django's `col__date`: the scan is big because the filter hides the column from its
+        // indexes; written as a range, an index on the column serves it
+        // (src/report/patterns/date_lookup.rs).
+        if let Some((column, zone)) = super::patterns::date_lookup::date_of_column(&shape.plan_text)
+            .filter(|_| i.table_rows >= super::patterns::date_lookup::MIN_ROWS)
+        {
+            return (
+                Verdict::RangeRewrite,
+                format!(
+                    "{} over {:.0} rows filtering ({column} AT TIME ZONE {zone})::date, which no index on {column} serves; as a range on {column} an index led by {column} does",
+                    if seq_scan { "sequential scan" } else { "aggregate" },
+                    i.table_rows
+                ),
+            );
+        }
         return (
             Verdict::NoIndexHelps,
             format!(
@@ -530,6 +555,57 @@ mod tests {
         let sum: f64 = t.shares.iter().map(|s| s.1).sum();
         assert!((sum - 1.0).abs() < 1e-9);
         assert_eq!(t.shares[0].0, Verdict::IndexHelps);
+    }
+
+    /// `Ticket.objects.filter(created__date=d).count()` planned as a sequential scan (an
+    /// index-only scan of `created` is priced as heap reads until VACUUM marks the pages
+    /// all-visible): the filter hides the column's index, so the verdict is the range rewrite,
+    /// not "no index helps". The same scan with a plain filter stays "no index helps".
+    #[test]
+    fn a_big_scan_of_a_date_lookup_is_served_as_a_range_not_no_index_helps() {
+        let mut date = shape(StatementKind::Select, "shop_ticket");
+        date.plan_text = r#"SELECT COUNT(*) AS "__count" FROM "shop_ticket" WHERE ("shop_ticket"."created" AT TIME ZONE $1)::date = $2::date"#.into();
+        let mut plain = shape(StatementKind::Select, "shop_ticket");
+        plain.plan_text =
+            r#"SELECT COUNT(*) AS "__count" FROM "shop_ticket" WHERE "shop_ticket"."body" <> $1"#
+                .into();
+        let scan = plan(&["Aggregate", "Seq Scan"], 1.0, 6_806.0, &[]);
+        fn input<'a>(
+            q: i64,
+            sh: &'a QueryShape,
+            scan: &'a PlanSummary,
+            rows: f64,
+        ) -> TriageInput<'a> {
+            TriageInput {
+                queryid: q,
+                calls: 20,
+                total_time_ms: 200.0,
+                rows: 20,
+                shape: Some(sh),
+                baseline: Some(scan),
+                before_after: Some((6_806.0, 6_806.0)),
+                key_lookup: false,
+                table_rows: rows,
+                left_out: None,
+                skip: None,
+                per_row: None,
+            }
+        }
+        let t = triage(&[
+            input(1, &date, &scan, 100_000.0),
+            input(2, &plain, &scan, 100_000.0),
+            input(3, &date, &scan, 5_000.0),
+        ]);
+        let e = |q: i64| t.entries.iter().find(|e| e.queryid == q).expect("entry");
+        assert_eq!(e(1).verdict, Verdict::RangeRewrite, "{:?}", e(1));
+        assert_eq!(
+            e(1).evidence,
+            "sequential scan over 100000 rows filtering (created AT TIME ZONE $1)::date, which no index on created serves; as a range on created an index led by created does"
+        );
+        assert!(e(1).action().contains("__gte"), "{:?}", e(1));
+        assert_eq!(e(2).verdict, Verdict::NoIndexHelps, "{:?}", e(2));
+        // A small table: its scan is not big, and the date lookup changes nothing there.
+        assert_ne!(e(3).verdict, Verdict::RangeRewrite, "{:?}", e(3));
     }
 
     /// Issue 18: a statement the server could not prepare was labelled "fine / no plan". It is

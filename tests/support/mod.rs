@@ -219,9 +219,12 @@ impl Cluster {
         } else {
             ""
         };
+        // Synchronous commits (cheap with fsync off): a VACUUM right after an asynchronous
+        // commit marks no page all-visible (docs/postgres-facts.md, "Asynchronous commit and the
+        // visibility map"), and a test's index-only scan became a sequential scan at random.
         let conf = format!(
             "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-             {pgss_conf}fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n\
+             {pgss_conf}fsync = off\nfull_page_writes = off\n\
              wal_level = replica\nmax_wal_senders = 30\nhot_standby = on\nwal_keep_size = '1GB'\nmax_connections = 100\n\
              shared_buffers = 128MB\nlog_min_messages = warning\n{extra_conf}\n",
             socket_dir.display()

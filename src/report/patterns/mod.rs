@@ -24,7 +24,7 @@ use crate::whatif::PlanSummary;
 mod cacheable;
 mod contains_search;
 mod count_per_row;
-mod date_lookup;
+pub(crate) mod date_lookup;
 mod deep_offset;
 mod distinct_join;
 pub mod examples;
