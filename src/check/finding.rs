@@ -113,6 +113,9 @@ pub struct Facts {
     /// pg_qualstats: offered, created, loaded (optional), when read.
     #[serde(default)]
     pub qualstats: Option<super::qualstats::Qualstats>,
+    /// pg_prewarm: offered, created (optional), when read.
+    #[serde(default)]
+    pub prewarm: Option<super::prewarm::Prewarm>,
 }
 
 fn f(id: &'static str, level: Level, what: impl Into<String>, fix: Option<String>) -> Finding {
@@ -402,6 +405,9 @@ pub fn evaluate(x: &Facts) -> Vec<Finding> {
     if let Some(f_) = super::qualstats::finding(x) {
         out.push(f_);
     }
+    if let Some(f_) = super::prewarm::finding(x) {
+        out.push(f_);
+    }
     match x.can_set_track {
         Some(true) => out.push(f(
             "role_can_untrack",
@@ -551,6 +557,7 @@ mod tests {
             activity_text: None,
             provider: None,
             qualstats: None,
+            prewarm: None,
         }
     }
 

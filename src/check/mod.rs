@@ -7,6 +7,7 @@
 
 pub mod activity;
 pub mod finding;
+pub mod prewarm;
 pub mod provider;
 pub mod qualstats;
 
@@ -88,6 +89,13 @@ pub async fn facts(config: &ConnectionConfig) -> Result<Facts, Error> {
             installed: r.get("installed"),
             loaded: r.get("loaded"),
             sample_rate: r.get("sample_rate"),
+        });
+    }
+    // pg_prewarm (optional): a failed read only leaves the finding out.
+    if let Ok(r) = client.query_one(sql::CHECK_PREWARM, &[]).await {
+        x.prewarm = Some(prewarm::Prewarm {
+            available: r.get("available"),
+            installed: r.get("installed"),
         });
     }
     // Which managed service, if any: a failed read only means none is named.

@@ -54,6 +54,8 @@ pub const CHECK_ACTIVITY: &str = include_str!("../../sql/check_activity.sql");
 pub const INDEX_BUILDS: &str = include_str!("../../sql/index_builds.sql");
 /// `check`: is pg_qualstats offered, created and loaded.
 pub const CHECK_QUALSTATS: &str = include_str!("../../sql/check_qualstats.sql");
+/// `check`: is pg_prewarm offered and created.
+pub const CHECK_PREWARM: &str = include_str!("../../sql/check_prewarm.sql");
 /// pg_qualstats' constants per queryid.
 pub const QUALSTATS: &str = include_str!("../../sql/qualstats.sql");
 /// Check: the roles and settings that tell which managed service runs the server.
@@ -102,6 +104,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("check_activity.sql", CHECK_ACTIVITY),
     ("index_builds.sql", INDEX_BUILDS),
     ("check_qualstats.sql", CHECK_QUALSTATS),
+    ("check_prewarm.sql", CHECK_PREWARM),
 ];
 
 /// The workload statement for what the server's pg_stat_statements has.

@@ -23,10 +23,12 @@
 //! - [`larger_survivor_notes`]: for a drop whose reads would move to an index at least
 //!   [`LARGER_SURVIVOR_FACTOR`] times larger (the index that makes it redundant or duplicate,
 //!   existing or new), the sizes go in the drop's note, in its migration's header (through
-//!   [`DropProposal::covered_by_size_bytes`]) and in a report note, with the advice to
-//!   `pg_prewarm` the surviving index before the drop is applied. Such a drop of an index in
+//!   [`DropProposal::covered_by_size_bytes`]) and in a report note. Such a drop of an index in
 //!   use is not proposed at all ([`super::survivor`], which does change the drops); what
-//!   reaches this note is a drop of an index without scans.
+//!   reaches this note is a drop of an index without scans, so the note says that no reads
+//!   move, and that a statement the statistics missed would read the larger index (warm it
+//!   with `pg_prewarm` if one appears). It asks for no step between building the survivor and
+//!   the drop: both can land in one `migrate` run.
 
 use crate::model::units::human_bytes;
 use crate::model::Catalog;
@@ -119,12 +121,15 @@ pub fn larger_survivor_notes(
     notes
 }
 
-/// The warning for a drop whose reads move to a larger index, when they do.
+/// The note for a drop whose reads would move to a larger index. Only drops of an index
+/// without scans get here ([`super::survivor`] keeps the others), so no reads move when the
+/// drop lands, and there is no "prewarm before the drop" step to ask for: when the surviving
+/// index is new, it is built in the same `migrate` run as the drop (review 4, G6).
 pub fn larger_survivor(d: &DropProposal) -> Option<String> {
     let by = d.covered_by.as_deref()?;
     let (survivor, ratio) = survivor_ratio(d)?;
     Some(format!(
-        "its reads move to {by} ({}, {ratio:.1}× the {} of the dropped index), which is slower until it is cached (and reads more pages per lookup even then); run SELECT pg_prewarm('{}') (extension pg_prewarm) before applying this drop",
+        "it had no scans, so no reads move; a statement the statistics did not see would read {by} instead ({}, {ratio:.1}× the {} of the dropped index: more pages per lookup, and cold at first); should one appear, warm it with SELECT pg_prewarm('{}') (extension pg_prewarm)",
         human_bytes(survivor),
         human_bytes(d.size_bytes),
         prewarm_target(&d.schema, by),
@@ -249,7 +254,10 @@ mod tests {
         ];
         let notes = larger_survivor_notes(&mut drops, &catalog, &[], &[]);
         assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(notes[0].starts_with("cache: drop public.basket_line_basket_id_b615c905: its reads move to basket_line_basket_id_line_reference_uniq (54.0 MiB, 2.8× the 19.0 MiB of the dropped index)"), "{}", notes[0]);
+        assert!(notes[0].starts_with("cache: drop public.basket_line_basket_id_b615c905: it had no scans, so no reads move; a statement the statistics did not see would read basket_line_basket_id_line_reference_uniq instead (54.0 MiB, 2.8× the 19.0 MiB of the dropped index"), "{}", notes[0]);
+        // Review 4 (G6): no "before applying this drop" step, which one `migrate` run that
+        // builds the survivor and applies the drop leaves no moment for.
+        assert!(!notes[0].contains("before applying"), "{}", notes[0]);
         assert!(
             notes[0].contains(
                 "SELECT pg_prewarm('\"public\".\"basket_line_basket_id_line_reference_uniq\"')"
@@ -259,7 +267,7 @@ mod tests {
         );
         let n = drops[0].note.as_deref().expect("note");
         assert!(
-            n.starts_with("hidden from the planner; its reads move to"),
+            n.starts_with("hidden from the planner; it had no scans, so no reads move"),
             "{n}"
         );
         assert_eq!(drops[0].covered_by_size_bytes, Some(54 * MIB));

@@ -334,3 +334,38 @@ fn check_mentions_pg_qualstats_as_information() {
         run.stdout
     );
 }
+
+/// Review 4 (G6): the cache advice asks for `pg_prewarm`; `check` says whether the server
+/// offers it and whether it is created, as information. PostgreSQL's contrib modules ship it
+/// with every server the suite runs, so it is offered; created in one database, it is "ok"
+/// there and still "info" in another.
+#[test]
+fn check_says_whether_pg_prewarm_is_created_as_information() {
+    let c = cluster();
+    let db = c.create_database("check_prewarm");
+    let url = c.url(&db);
+    let p = check_finding(&url, "prewarm").expect("a pg_prewarm finding");
+    assert_eq!(p["level"], "info", "{p}");
+    let what = p["what"].as_str().unwrap_or("");
+    assert!(
+        what.starts_with("pg_prewarm ")
+            && what.contains("is offered by this server but not created in database")
+            && what.contains("(optional)"),
+        "{what}"
+    );
+    assert_eq!(p["fix"], "CREATE EXTENSION pg_prewarm;", "{p}");
+    let run = idxadvise(&["check", "--database-url", &url]);
+    assert_eq!(run.code, 0, "still ready: {}", run.stdout);
+
+    let created = c.create_database("check_prewarm_created");
+    c.psql(&created, "CREATE EXTENSION pg_prewarm");
+    let p = check_finding(&c.url(&created), "prewarm").expect("a pg_prewarm finding");
+    assert_eq!(p["level"], "ok", "{p}");
+    assert!(
+        p["what"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("pg_prewarm ")
+                && w.contains(" created: SELECT pg_prewarm('<index>')")),
+        "{p}"
+    );
+}

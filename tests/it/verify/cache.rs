@@ -301,6 +301,13 @@ fn r_g1_an_index_in_use_whose_reads_would_move_to_a_larger_index_is_kept() {
         ),
         "{d}"
     );
+    // Review 4 (G6): it had no scans, so nothing is to be warmed "before the drop" (a step
+    // one `migrate` run leaves no moment for).
+    let note = d["note"].as_str().expect("note");
+    assert!(
+        note.contains("it had no scans, so no reads move") && !note.contains("before applying"),
+        "{d}"
+    );
     let header = script
         .lines()
         .find(|l| l.starts_with("--") && l.contains("pg_prewarm"))
