@@ -394,6 +394,31 @@ impl WriteModel {
         }
     }
 
+    /// The columns of `spec` (keys, expression inputs, INCLUDE and predicate columns) that an
+    /// UPDATE of the table sets, while some of the table's updates are HOT: each such update
+    /// stops being HOT once the index exists. Sorted; empty when unavailable.
+    pub fn hot_columns(&self, schema: &str, table: &str, spec: &IndexSpec) -> Vec<String> {
+        let Some(t) = self
+            .tables
+            .get(&(schema.to_string(), table.to_string()))
+            .filter(|t| self.available && t.hot_share > 0.0)
+        else {
+            return vec![];
+        };
+        let cols = spec.columns();
+        let mut out: Vec<String> = t
+            .updates
+            .iter()
+            .filter(|g| g.rows_per_s > 0.0)
+            .flat_map(|g| g.set_columns.iter())
+            .filter(|c| cols.contains(c))
+            .cloned()
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// What dropping an existing index saves per second: its entries for inserts and non-HOT
     /// updates, and its VACUUM scans (ms/s). An index whose columns no UPDATE sets frees no HOT
     /// updates, so this is a lower bound.

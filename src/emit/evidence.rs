@@ -102,10 +102,32 @@ pub fn lines(p: &Proposed, rates: Option<&WriteRates>) -> Vec<String> {
             p.write_cost_ms_per_s
         )),
     }
+    if let Some(h) = hot_line(p) {
+        out.push(comment_safe(&h));
+    }
     if let Some(r) = rates.filter(|r| r.known()) {
         out.push(format!("write rates: {}", r.describe()));
     }
     out
+}
+
+/// What an index costs in HOT updates, when it costs any: the columns it reads that an UPDATE
+/// sets, and how many updates a second stop being HOT (review 4: an `INCLUDE` of the column
+/// the stock allocation UPDATE writes turned 82% HOT updates into index writes, unsaid).
+pub fn hot_line(p: &Proposed) -> Option<String> {
+    if p.lost_hot_updates_per_s <= 0.0 || p.hot_columns.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "HOT updates: an UPDATE sets {}, which this index reads{}: about {:.1} updates/s stop being HOT and write an entry into every index of the table (counted in the write cost)",
+        p.hot_columns.join(", "),
+        if p.hot_columns.iter().any(|c| p.spec.include.contains(c)) {
+            " (an INCLUDE column counts)"
+        } else {
+            ""
+        },
+        p.lost_hot_updates_per_s
+    ))
 }
 
 /// One evidence line for a drop.

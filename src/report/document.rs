@@ -143,6 +143,12 @@ pub struct ReportIndex {
     pub meta_index: Option<String>,
     /// Why it was proposed.
     pub rules: Vec<String>,
+    /// Updates per second that stop being HOT because of it (absent when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_hot_updates_per_s: Option<f64>,
+    /// The columns it reads that an UPDATE sets (why those updates stop being HOT).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hot_columns: Vec<String>,
 }
 
 /// Count skips by reason, largest first, then by reason.

@@ -357,6 +357,18 @@ pub fn markdown(report: &Report) -> String {
             100.0 * ix.saving_share,
             human_bytes(ix.size_bytes),
         );
+        if let (Some(lost), false) = (ix.lost_hot_updates_per_s, ix.hot_columns.is_empty()) {
+            let _ = writeln!(
+                s,
+                "HOT updates: an UPDATE sets {}, which this index reads: about {lost:.1} updates/s stop being HOT and write an entry into every index of `{}` (counted in the write cost).\n",
+                ix.hot_columns
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ix.table
+            );
+        }
         if let Some(m) = &ix.migration {
             let _ = writeln!(s, "Migration: `{m}`\n");
         }
@@ -601,6 +613,8 @@ mod tests {
                 migration: Some("shop/migrations/0002_order_shop_order_custome_da1929_idx.py".into()),
                 meta_index: Some("models.Index(fields=[\"customer\", \"-created_at\"], name=\"shop_order_custome_da1929_idx\"),".into()),
                 rules: vec!["equality_then_sort".into()],
+                lost_hot_updates_per_s: None,
+                hot_columns: vec![],
             }],
             drops: vec![DropProposal {
                 schema: "public".into(),

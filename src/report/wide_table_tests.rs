@@ -113,6 +113,8 @@ fn wide_report() -> Report {
         migration: None,
         meta_index: None,
         rules: vec![],
+        lost_hot_updates_per_s: None,
+        hot_columns: vec![],
         helps,
     }
     };

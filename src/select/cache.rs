@@ -58,7 +58,7 @@ pub fn set_share_note(
         return None;
     }
     Some(format!(
-        "cache: the {} new index(es) total {} (estimated), {:.0}% of shared_buffers ({}){}: once in use they compete with the data for the buffer cache, so point lookups may read more from disk, and run slower, until the cache is warm again (on one shop a set at 57% of shared_buffers made cheap lookups 3–7× slower); apply the migrations in steps, a few indexes at a time, watching shared_blks_read in pg_stat_statements; warm each new index after it is built with SELECT pg_prewarm('<index>') (extension pg_prewarm); and check that shared_buffers holds the data read often",
+        "cache: the {} new index(es) total {} (estimated), {:.0}% of shared_buffers ({}){}: once in use they compete with the data for the buffer cache, so point lookups may read more from disk, and run slower, until the cache is warm again (each index page read into shared_buffers evicts a page the lookups read before, which they then fetch from the OS cache or the disk); apply the migrations in steps, a few indexes at a time, watching shared_blks_read in pg_stat_statements; warm each new index after it is built with SELECT pg_prewarm('<index>') (extension pg_prewarm); and check that shared_buffers holds the data read often",
         create.len(),
         human_bytes(total),
         100.0 * share,

@@ -95,6 +95,10 @@ pub struct Proposed {
     /// Updates per second that would stop being HOT because of this index.
     #[serde(default)]
     pub lost_hot_updates_per_s: f64,
+    /// The columns it reads that an UPDATE sets (why those updates stop being HOT); empty
+    /// when it costs no HOT update.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hot_columns: Vec<String>,
     /// Candidates it displaced: unchosen candidates that served the same statements, as
     /// labels (best first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -221,6 +225,7 @@ impl Proposed {
             read_gain_cost: 0.0,
             net_benefit_ms_per_s: 0.0,
             lost_hot_updates_per_s: 0.0,
+            hot_columns: vec![],
             displaces: vec![],
         }
     }

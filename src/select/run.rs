@@ -479,6 +479,12 @@ fn build(
             .collect();
         rules.sort();
         rules.dedup();
+        let hot_columns = if lost > 0.0 {
+            let (schema, table) = &p.tables[t];
+            p.write.hot_columns(schema, table, &p.cands[c].spec)
+        } else {
+            vec![]
+        };
         create.push(Proposed {
             candidate: c,
             spec: p.cands[c].spec.clone(),
@@ -490,6 +496,7 @@ fn build(
             read_gain_cost: gain_cost,
             net_benefit_ms_per_s: per_s(gain_ms) - write_ms,
             lost_hot_updates_per_s: lost,
+            hot_columns,
             displaces: displaced
                 .iter()
                 .take(3)
@@ -519,7 +526,12 @@ fn build(
                     write_cost_ms_per_s: w,
                     lost_hot_updates_per_s: lost,
                     reason: if lost > 0.0 {
-                        format!("its write cost ({w:.3} ms/s) exceeds its read gain ({read:.3} ms/s): {lost:.1} updates/s on {} would stop being HOT and write into every index of the table", p.cands[c].spec.table)
+                        let (schema, table) = &p.tables[p.cands[c].table];
+                        format!(
+                            "its write cost ({w:.3} ms/s) exceeds its read gain ({read:.3} ms/s): {lost:.1} updates/s on {} would stop being HOT (an UPDATE sets {}) and write into every index of the table",
+                            p.cands[c].spec.table,
+                            p.write.hot_columns(schema, table, &p.cands[c].spec).join(", ")
+                        )
                     } else {
                         format!("its write cost ({w:.3} ms/s) exceeds its read gain ({read:.3} ms/s)")
                     },

@@ -983,3 +983,24 @@ fn r13_window_rates_come_from_the_counters_deltas_and_unknown_is_said() {
         matches!(m.rates, WriteRates::Unknown { ref reason } if reason.contains("--primary-url"))
     );
 }
+
+/// Review 4 (G8): an index accepted although an UPDATE sets a column it reads says which
+/// column, and the HOT updates it costs, in its evidence (the migration's header) — not only
+/// inside its write cost.
+#[tokio::test]
+async fn an_accepted_index_that_costs_hot_updates_names_the_column() {
+    let w = hot_world(5.0);
+    let (rec, _) = w.select(&SelectOptions::default()).await;
+    let p = rec.create.first().unwrap_or_else(|| panic!("{rec:#?}"));
+    assert!((p.lost_hot_updates_per_s - 4.75).abs() < 1e-6, "{p:?}");
+    assert_eq!(p.hot_columns, vec!["status".to_string()]);
+    let line = crate::emit::evidence::hot_line(p).expect("a HOT line");
+    assert_eq!(
+        line,
+        "HOT updates: an UPDATE sets status, which this index reads: about 4.8 updates/s stop being HOT and write an entry into every index of the table (counted in the write cost)"
+    );
+    // Without updates, no line.
+    let (rec, _) = hot_world(0.0).select(&SelectOptions::default()).await;
+    assert!(rec.create[0].hot_columns.is_empty(), "{rec:#?}");
+    assert_eq!(crate::emit::evidence::hot_line(&rec.create[0]), None);
+}

@@ -347,6 +347,7 @@ mod tests {
                 read_gain_cost: 0.0,
                 net_benefit_ms_per_s: 0.0,
                 lost_hot_updates_per_s: 0.25,
+                hot_columns: vec!["status".into()],
                 displaces: vec![],
             }],
             ..Recommendation::default()
