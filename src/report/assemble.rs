@@ -159,6 +159,9 @@ fn build(inputs: &Inputs<'_>, views: &[View<'_>], siblings: &Siblings) -> Report
                 left_out: left_out.get(&st.queryid).cloned(),
                 skip: skip_of.get(&st.queryid).copied(),
                 per_row: siblings.per_row.get(&st.queryid).map(String::as_str),
+                date_range: shape.and_then(|s| {
+                    super::patterns::date_lookup::range_of(&s.plan_text, s, &snapshot.catalog)
+                }),
             }
         })
         .collect();

@@ -557,6 +557,7 @@ mod tests {
                 table_rows: 300_000.0,
                 left_out: None,
                 skip: None,
+                date_range: None,
                 per_row: None,
             },
             TriageInput {
@@ -571,6 +572,7 @@ mod tests {
                 table_rows: 0.0,
                 left_out: None,
                 skip: None,
+                date_range: None,
                 per_row: None,
             },
         ]);

@@ -144,6 +144,10 @@ pub struct TriageInput<'a> {
     /// its parent table: [`super::patterns::siblings`]), that evidence. Without it, no
     /// statement is "likely N+1", however often it runs: a lookup once per request is not.
     pub per_row: Option<&'a str>,
+    /// For a `col__date` lookup: the largest share of the table one day of the column holds
+    /// and the index led by the column, from the catalog (`None` otherwise, or without
+    /// statistics).
+    pub date_range: Option<super::patterns::date_lookup::DateRange>,
 }
 
 /// One statement's triage.
@@ -339,16 +343,36 @@ fn classify(i: &TriageInput<'_>, median_calls: f64) -> (Verdict, String) {
             || scanned_rows_hint(plan) >= BIG_SCAN_ROWS);
     if scans_big {
         // Django's `col__date`: the scan is big because the filter hides the column from its
-        // indexes; written as a range, an index on the column serves it
-        // (src/report/patterns/date_lookup.rs).
-        if let Some((column, zone)) = super::patterns::date_lookup::date_of_column(&shape.plan_text)
-            .filter(|_| i.table_rows >= super::patterns::date_lookup::MIN_ROWS)
-        {
+        // indexes; written as a range, an index on the column serves it when one day is a
+        // small share of the table (pg_stats; src/report/patterns/date_lookup.rs).
+        use super::patterns::date_lookup::{date_of_column, MIN_ROWS, RANGE_SERVES_SHARE};
+        let date = date_of_column(&shape.plan_text)
+            .zip(i.date_range.as_ref())
+            .filter(|_| i.table_rows >= MIN_ROWS);
+        let scan = if seq_scan {
+            "sequential scan"
+        } else {
+            "aggregate"
+        };
+        if let Some(((column, zone), r)) = &date {
+            let share = 100.0 * r.day_share;
+            if r.day_share <= RANGE_SERVES_SHARE {
+                return (
+                    Verdict::RangeRewrite,
+                    format!(
+                        "{scan} over {:.0} rows filtering ({column} AT TIME ZONE {zone})::date, which no index on {column} serves; one day holds at most {share:.1}% of its rows (pg_stats), so as a range on {column} {} serves it",
+                        i.table_rows,
+                        match &r.index {
+                            Some(ix) => format!("the existing index {ix}"),
+                            None => format!("an index led by {column}"),
+                        }
+                    ),
+                );
+            }
             return (
-                Verdict::RangeRewrite,
+                Verdict::NoIndexHelps,
                 format!(
-                    "{} over {:.0} rows filtering ({column} AT TIME ZONE {zone})::date, which no index on {column} serves; as a range on {column} an index led by {column} does",
-                    if seq_scan { "sequential scan" } else { "aggregate" },
+                    "{scan} over {:.0} rows filtering ({column} AT TIME ZONE {zone})::date; one day holds up to {share:.0}% of its rows (pg_stats), so even a range on {column} would read about as much through an index",
                     i.table_rows
                 ),
             );
@@ -481,6 +505,7 @@ mod tests {
                 table_rows: 20_000.0,
                 left_out: None,
                 skip: None,
+                date_range: None,
                 per_row: Some(
                     "5000 calls, 50.0× the 100 calls of the statement listing shop_order",
                 ),
@@ -498,6 +523,7 @@ mod tests {
                 table_rows: 300_000.0,
                 left_out: None,
                 skip: None,
+                date_range: None,
                 per_row: None,
             },
             // Orders of a customer, newest first: an index fixes it.
@@ -513,6 +539,7 @@ mod tests {
                 table_rows: 300_000.0,
                 left_out: None,
                 skip: None,
+                date_range: None,
                 per_row: None,
             },
             TriageInput {
@@ -527,6 +554,7 @@ mod tests {
                 table_rows: 20_000.0,
                 left_out: None,
                 skip: None,
+                date_range: None,
                 per_row: None,
             },
             TriageInput {
@@ -541,6 +569,7 @@ mod tests {
                 table_rows: 300_000.0,
                 left_out: None,
                 skip: None,
+                date_range: None,
                 per_row: None,
             },
         ];
@@ -575,6 +604,8 @@ mod tests {
             sh: &'a QueryShape,
             scan: &'a PlanSummary,
             rows: f64,
+            day_share: f64,
+            index: Option<&str>,
         ) -> TriageInput<'a> {
             TriageInput {
                 queryid: q,
@@ -588,22 +619,54 @@ mod tests {
                 table_rows: rows,
                 left_out: None,
                 skip: None,
+                date_range: Some(crate::report::patterns::date_lookup::DateRange {
+                    column: "created".into(),
+                    day_share,
+                    index: index.map(String::from),
+                }),
                 per_row: None,
             }
         }
         let t = triage(&[
-            input(1, &date, &scan, 100_000.0),
-            input(2, &plain, &scan, 100_000.0),
-            input(3, &date, &scan, 5_000.0),
+            input(1, &date, &scan, 100_000.0, 0.005, None),
+            input(2, &plain, &scan, 100_000.0, 0.005, None),
+            input(3, &date, &scan, 5_000.0, 0.005, None),
+            // Two days of data: one day is half the table, a range reads as much.
+            input(4, &date, &scan, 100_000.0, 0.5, None),
+            input(
+                5,
+                &date,
+                &scan,
+                100_000.0,
+                0.005,
+                Some("shop_ticket_created_idx"),
+            ),
         ]);
         let e = |q: i64| t.entries.iter().find(|e| e.queryid == q).expect("entry");
         assert_eq!(e(1).verdict, Verdict::RangeRewrite, "{:?}", e(1));
         assert_eq!(
             e(1).evidence,
-            "sequential scan over 100000 rows filtering (created AT TIME ZONE $1)::date, which no index on created serves; as a range on created an index led by created does"
+            "sequential scan over 100000 rows filtering (created AT TIME ZONE $1)::date, which no index on created serves; one day holds at most 0.5% of its rows (pg_stats), so as a range on created an index led by created serves it"
         );
         assert!(e(1).action().contains("__gte"), "{:?}", e(1));
         assert_eq!(e(2).verdict, Verdict::NoIndexHelps, "{:?}", e(2));
+        // Review (2026-12-07): "a range on created does" was said of a table whose days hold
+        // half its rows each, where HypoPG's index on `created` leaves the range a sequential
+        // scan.
+        assert_eq!(e(4).verdict, Verdict::NoIndexHelps, "{:?}", e(4));
+        assert!(
+            e(4).evidence
+                .contains("one day holds up to 50% of its rows (pg_stats)"),
+            "{:?}",
+            e(4)
+        );
+        assert!(
+            e(5).evidence.ends_with(
+                "so as a range on created the existing index shop_ticket_created_idx serves it"
+            ),
+            "{:?}",
+            e(5)
+        );
         // A small table: its scan is not big, and the date lookup changes nothing there.
         assert_ne!(e(3).verdict, Verdict::RangeRewrite, "{:?}", e(3));
     }
@@ -631,6 +694,7 @@ mod tests {
                 table_rows: 100_000.0,
                 left_out: None,
                 skip,
+                date_range: None,
                 per_row: None,
             };
         let sel: &'static QueryShape = Box::leak(Box::new(sel));
@@ -676,6 +740,7 @@ mod tests {
             table_rows: 100_000.0,
             left_out,
             skip: None,
+            date_range: None,
             per_row: None,
         };
         assert_eq!(
@@ -706,6 +771,7 @@ mod tests {
             table_rows: 900_000.0,
             left_out: None,
             skip: None,
+            date_range: None,
             per_row,
         };
         // The rest of the workload: statements called far less often (median 10 calls).
@@ -713,6 +779,7 @@ mod tests {
             queryid,
             calls: 10,
             total_time_ms: 10.0,
+            date_range: None,
             per_row: None,
             ..input(None)
         };
@@ -750,6 +817,7 @@ mod tests {
             table_rows: 20_000.0,
             left_out: None,
             skip: None,
+            date_range: None,
             per_row: None,
         }];
         assert_eq!(triage(&inputs).entries[0].verdict, Verdict::WellIndexed);
@@ -783,6 +851,7 @@ mod tests {
             table_rows: 300_000.0,
             left_out: None,
             skip: None,
+            date_range: None,
             per_row: None,
         }];
         let e = &triage(&inputs).entries[0];
@@ -823,6 +892,7 @@ mod tests {
             table_rows: 500_000.0,
             left_out: None,
             skip: None,
+            date_range: None,
             per_row: None,
         };
         let t = triage(&[input(1, &count, &walk)]);

@@ -75,6 +75,7 @@ fn wide_report() -> Report {
             table_rows: 200_000.0,
             left_out: None,
             skip: None,
+            date_range: None,
             per_row: None,
         })
         .collect();
