@@ -188,6 +188,10 @@ impl Observation {
             Basis::Window => "the workload is the window's deltas",
             Basis::Cumulative => "the workload is the cumulative counters",
         };
+        if self.window_s <= 0.0 && self.basis == Basis::Cumulative {
+            // The reason would only repeat "--window 0".
+            return format!("{watched}; {basis}");
+        }
         format!("{watched}; {basis} ({})", self.why)
     }
 
@@ -245,5 +249,10 @@ mod tests {
         assert_eq!(o.runs_on(5), Some(RunsOn::Both));
         assert_eq!(o.runs_on(2), None);
         assert!(o.primary_note().expect("note").contains("--primary-url"));
+        // Without a window the reason is not repeated (a new user read "(--window 0)" twice).
+        assert_eq!(
+            o.summary(),
+            "no observation window (--window 0); the workload is the cumulative counters"
+        );
     }
 }
