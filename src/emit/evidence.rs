@@ -119,8 +119,13 @@ pub fn hot_line(p: &Proposed) -> Option<String> {
         return None;
     }
     Some(format!(
-        "HOT updates: an UPDATE sets {}, which this index reads{}: about {:.1} updates/s stop being HOT and write an entry into every index of the table (counted in the write cost)",
+        "HOT updates: an UPDATE sets {}, {} of this index{}: about {:.1} updates/s stop being HOT and write an entry into every index of the table (counted in the write cost)",
         p.hot_columns.join(", "),
+        if p.hot_columns.len() == 1 {
+            "a column"
+        } else {
+            "columns"
+        },
         if p.hot_columns.iter().any(|c| p.spec.include.contains(c)) {
             " (an INCLUDE column counts)"
         } else {

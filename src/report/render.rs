@@ -360,12 +360,17 @@ pub fn markdown(report: &Report) -> String {
         if let (Some(lost), false) = (ix.lost_hot_updates_per_s, ix.hot_columns.is_empty()) {
             let _ = writeln!(
                 s,
-                "HOT updates: an UPDATE sets {}, which this index reads: about {lost:.1} updates/s stop being HOT and write an entry into every index of `{}` (counted in the write cost).\n",
+                "HOT updates: an UPDATE sets {}, {} of this index: about {lost:.1} updates/s stop being HOT and write an entry into every index of `{}` (counted in the write cost).\n",
                 ix.hot_columns
                     .iter()
                     .map(|c| format!("`{c}`"))
                     .collect::<Vec<_>>()
                     .join(", "),
+                if ix.hot_columns.len() == 1 {
+                    "a column"
+                } else {
+                    "columns"
+                },
                 ix.table
             );
         }

@@ -89,7 +89,19 @@ pub fn write_explain(
         )?;
     }
     if report.indexes.is_empty() {
-        if simulated == 0 {
+        let date_lookup = report
+            .findings
+            .findings
+            .iter()
+            .any(|f| f.pattern == super::patterns::Pattern::DateLookup);
+        if simulated == 0 && date_lookup {
+            // The finding above offers an expression index; say that none was simulated,
+            // rather than that no index could serve the statement.
+            writeln!(
+                out,
+                "No index was simulated: idxadvise simulates no index on the date expression `(col AT TIME ZONE …)::date`; the range in the finding above is what an index on the column serves (measure an expression index yourself with EXPLAIN ANALYZE)."
+            )?;
+        } else if simulated == 0 {
             writeln!(
                 out,
                 "No index was simulated: no B-tree candidate serves this statement's filters, joins or order as written."

@@ -997,7 +997,7 @@ async fn an_accepted_index_that_costs_hot_updates_names_the_column() {
     let line = crate::emit::evidence::hot_line(p).expect("a HOT line");
     assert_eq!(
         line,
-        "HOT updates: an UPDATE sets status, which this index reads: about 4.8 updates/s stop being HOT and write an entry into every index of the table (counted in the write cost)"
+        "HOT updates: an UPDATE sets status, a column of this index: about 4.8 updates/s stop being HOT and write an entry into every index of the table (counted in the write cost)"
     );
     // Without updates, no line.
     let (rec, _) = hot_world(0.0).select(&SelectOptions::default()).await;

@@ -788,13 +788,13 @@ SELECT id, note FROM ledger WHERE bal = :b;
     );
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
     assert!(
-        md.contains("HOT updates: an UPDATE sets `bal`, which this index reads: about"),
+        md.contains("HOT updates: an UPDATE sets `bal`, a column of this index: about"),
         "{md}"
     );
     let sql = std::fs::read_to_string(out.join("indexes.sql")).expect("indexes.sql");
     assert!(
         sql.lines().any(|l| l.starts_with("--")
-            && l.contains("HOT updates: an UPDATE sets bal, which this index reads: about")),
+            && l.contains("HOT updates: an UPDATE sets bal, a column of this index: about")),
         "{sql}"
     );
 }
