@@ -230,7 +230,11 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         .as_ref()
         .map(|t| t.reserved_names())
         .unwrap_or_default();
-    let mut named = crate::naming::name(rec, &snapshot.catalog, reserved);
+    let mut named = crate::naming::name_declared(rec, &snapshot.catalog, reserved, |spec| {
+        target
+            .as_ref()
+            .and_then(|t| t.declared_name(spec, &snapshot.catalog))
+    });
     crate::select::superseded::name_superseding(
         &mut named.rec.drop,
         &named.rec.create,

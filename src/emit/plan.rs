@@ -133,7 +133,9 @@ mod tests {
             .as_ref()
             .map(|t| t.reserved_names())
             .unwrap_or_default();
-        let named = crate::naming::name(rec.clone(), catalog, reserved);
+        let named = crate::naming::name_declared(rec.clone(), catalog, reserved, |spec| {
+            target.as_ref().and_then(|t| t.declared_name(spec, catalog))
+        });
         let script = SqlTarget.plan(&named, catalog, "0.0.0-test")?;
         let django = target
             .as_ref()
@@ -313,6 +315,7 @@ mod tests {
                 condition: None,
                 include: vec![],
                 opclasses: vec![],
+                other: vec![],
             });
         let names = plan(&rec(), &Catalog::default(), Some(&p))
             .unwrap()
@@ -468,6 +471,7 @@ mod tests {
                 condition: None,
                 include: vec![],
                 opclasses: vec![],
+                other: vec![],
             });
         let catalog = shop_order_catalog(vec![
             existing_index(

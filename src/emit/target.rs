@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{EmitError, EmittedFile};
-use crate::model::Catalog;
+use crate::model::{Catalog, IndexSpec};
 use crate::naming::Named;
 
 /// What one target plans for a named recommendation.
@@ -36,6 +36,13 @@ pub trait Target: std::fmt::Debug {
     /// must avoid (Django: every `Meta.indexes` entry, applied or not).
     fn reserved_names(&self) -> Vec<&str> {
         vec![]
+    }
+
+    /// The name the project already declares for exactly `spec` where nothing creates it yet
+    /// (Django: a `Meta.indexes` entry that no migration adds and the database does not have),
+    /// which [`crate::naming`] then gives the index instead of a new one.
+    fn declared_name(&self, _spec: &IndexSpec, _catalog: &Catalog) -> Option<String> {
+        None
     }
 
     /// Refusals known before any analysis, whatever is recommended (Django: an unknown

@@ -5,13 +5,14 @@
 //! Pure, and target-neutral: it never looks at an output target's files. Invariant: a name is
 //! chosen once per index ([`scheme`]: Django's own name where Django gives one), and is unique
 //! against the catalog's relations, indexes and constraints and every name the output target
-//! reserves (Django: each `Meta.indexes` entry of the project).
+//! reserves (Django: each `Meta.indexes` entry of the project), except a name the target
+//! declares for exactly that index where nothing creates it yet ([`name_declared`]).
 
 pub mod scheme;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::Catalog;
+use crate::model::{Catalog, IndexSpec};
 use crate::select::{Proposed, Recommendation};
 
 /// A recommendation whose indexes to create have their names.
@@ -47,6 +48,18 @@ pub fn name<'a>(
     catalog: &Catalog,
     reserved: impl IntoIterator<Item = &'a str>,
 ) -> Named {
+    name_declared(rec, catalog, reserved, |_| None)
+}
+
+/// [`name`], except that an index for which `declared` gives a name (one the output target
+/// already declares for exactly that index and nothing creates yet, see
+/// [`crate::emit::Target::declared_name`]) gets that name, once.
+pub fn name_declared<'a>(
+    rec: Recommendation,
+    catalog: &Catalog,
+    reserved: impl IntoIterator<Item = &'a str>,
+    declared: impl Fn(&IndexSpec) -> Option<String>,
+) -> Named {
     let reserved: Vec<&str> = reserved.into_iter().collect();
     let mut namer = scheme::Namer::new(
         catalog
@@ -59,7 +72,15 @@ pub fn name<'a>(
             })
             .chain(reserved),
     );
-    let names = rec.create.iter().map(|p| namer.name(&p.spec)).collect();
+    let mut given: BTreeSet<String> = BTreeSet::new();
+    let names = rec
+        .create
+        .iter()
+        .map(|p| match declared(&p.spec) {
+            Some(d) if given.insert(d.clone()) => d,
+            _ => namer.name(&p.spec),
+        })
+        .collect();
     Named { rec, names }
 }
 
@@ -96,5 +117,24 @@ mod tests {
         let by = taken.by_candidate();
         assert_eq!(by[&4], taken.names[0]);
         assert_eq!(by[&9], taken.names[1]);
+    }
+
+    /// A name declared for exactly the spec is given once, even though it is reserved; a
+    /// second identical spec gets a name of its own.
+    #[test]
+    fn a_declared_name_is_given_once() {
+        let rec = Recommendation {
+            create: vec![
+                proposed(4, "shop_order", "status"),
+                proposed(9, "shop_order", "status"),
+            ],
+            ..Recommendation::default()
+        };
+        let declared = "shop_order_status_declared_idx";
+        let named = name_declared(rec, &Catalog::default(), [declared], |s| {
+            (s.table == "shop_order").then(|| declared.to_string())
+        });
+        assert_eq!(named.names[0], declared);
+        assert_ne!(named.names[1], declared);
     }
 }

@@ -9,6 +9,7 @@ mod cli;
 mod collect;
 mod corpus;
 mod django;
+mod django_declared;
 mod django_matrix;
 mod drops;
 mod example_names;

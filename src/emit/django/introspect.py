@@ -34,6 +34,9 @@ def _index(ix):
         "condition": repr(kwargs["condition"]) if "condition" in kwargs else None,
         "include": list(kwargs.get("include") or []),
         "opclasses": list(kwargs.get("opclasses") or []),
+        # Any other keyword (db_tablespace, …): such an entry is never taken for a plain index.
+        "other": sorted(k for k in kwargs
+                        if k not in ("fields", "name", "condition", "include", "opclasses")),
     }
 
 
@@ -167,6 +170,19 @@ def _meta_source(model):
     return out
 
 
+def _migrated_indexes(loader):
+    # Per model, the names of the indexes its migrations' project state has (what the
+    # migrations on disk create); None for everything when the state cannot be built.
+    try:
+        state = loader.project_state()
+    except Exception:
+        return None
+    return {key: [ix.name for ix in st.options.get("indexes", [])]
+            for key, st in state.models.items()}
+
+
+loader = MigrationLoader(None, ignore_no_migrations=True)
+migrated = _migrated_indexes(loader)
 models = []
 m2m = []
 for model in apps.get_models(include_auto_created=True):
@@ -192,11 +208,12 @@ for model in apps.get_models(include_auto_created=True):
         "source_line": line,
         "fields": _fields(model),
         "indexes": [_index(ix) for ix in meta.indexes],
+        "migrated_indexes": None if migrated is None
+        else migrated.get((meta.app_label, meta.model_name)),
         "meta": _meta_source(model),
         "constraints": [{"name": c.name, "kind": type(c).__name__} for c in meta.constraints],
     })
 
-loader = MigrationLoader(None, ignore_no_migrations=True)
 app_list = []
 for cfg in apps.get_app_configs():
     module, _explicit = MigrationLoader.migrations_module(cfg.label)

@@ -89,6 +89,11 @@ pub struct DjangoModel {
     pub fields: Vec<DjangoField>,
     /// `Meta.indexes`.
     pub indexes: Vec<DjangoIndex>,
+    /// The names of the indexes the project state of the migrations on disk gives the model
+    /// (what its migrations create); `None` when not known (older JSON, a state Django could
+    /// not build, a model no migration creates).
+    #[serde(default)]
+    pub migrated_indexes: Option<Vec<String>>,
     /// `Meta.constraints` (name, class).
     pub constraints: Vec<DjangoConstraint>,
     /// How the class statement declares `Meta` (read from its source), when known.
@@ -178,6 +183,9 @@ pub struct DjangoIndex {
     pub include: Vec<String>,
     /// `opclasses`.
     pub opclasses: Vec<String>,
+    /// Any other keyword argument of `deconstruct()` (`db_tablespace`, …), sorted.
+    #[serde(default)]
+    pub other: Vec<String>,
 }
 
 /// One `Meta.constraints` entry.
@@ -434,6 +442,7 @@ mod tests {
             source_line: Some(1),
             fields: vec![],
             indexes: vec![],
+            migrated_indexes: None,
             constraints: vec![],
             meta: None,
         };

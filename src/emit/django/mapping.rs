@@ -344,6 +344,7 @@ mod tests {
                 f("deleted_at", "deleted_at", "DateTimeField"),
             ],
             indexes: vec![],
+            migrated_indexes: None,
             constraints: vec![],
             meta: None,
         }

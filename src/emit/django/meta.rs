@@ -124,6 +124,7 @@ mod tests {
             source_line: None,
             fields: vec![],
             indexes: vec![],
+            migrated_indexes: None,
             constraints: vec![],
             meta,
         }

@@ -7,6 +7,7 @@
 //! `Meta.indexes` line, so the next `makemigrations` finds no change.
 
 pub mod check_meta;
+pub mod declared;
 pub mod graph;
 pub mod introspect;
 pub mod mapping;

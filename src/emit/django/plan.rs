@@ -36,6 +36,9 @@ pub struct DjangoPlan {
     pub notes: Vec<String>,
     /// Changes to models.py that the drops' migrations assume.
     pub model_edits: Vec<ModelEdit>,
+    /// One line per new index that its model already declares in `Meta.indexes` under the
+    /// same name, with no migration creating it yet ([`super::declared`]).
+    pub already_declared: Vec<String>,
 }
 
 impl DjangoPlan {
@@ -127,53 +130,68 @@ pub fn plan(
                         None => rel.display().to_string(),
                     })
                 });
-                header.push(format!(
-                    "Add this to the Meta.indexes of {app_label}.{model_name}{}, or the next makemigrations will generate a RemoveIndex:",
-                    source
-                        .as_ref()
-                        .map(|s| format!(" ({s})"))
-                        .unwrap_or_default()
-                ));
-                for i in &imports {
-                    header.push(format!("    {i}"));
-                }
-                let place = model.map(meta_place::place);
-                match (&place, model) {
-                    (Some(p @ MetaPlace::Inheriting(_)), Some(m)) => {
-                        header.push(meta_place::class_line(p));
-                        header.extend(meta_place::list_open(m));
-                        header.extend(index.render(12, "", ","));
-                        header.push("        ]".into());
-                        header.push(meta_place::instruction(m));
+                let at = source
+                    .as_ref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                if super::declared::declared_name(project, catalog, &p.spec).as_deref()
+                    == Some(name)
+                {
+                    header.push(format!(
+                        "{app_label}.{model_name}{at} already declares this index in Meta.indexes under this name, and no migration creates it yet: this migration does. Nothing to add to Meta.indexes."
+                    ));
+                    header.push(String::new());
+                    plan.notes.push(format!(
+                        "{name}: {app_label}.{model_name} already declares it in Meta.indexes and no migration creates it yet; its migration creates it under that name, nothing to add to Meta.indexes"
+                    ));
+                    plan.already_declared.push(format!(
+                        "- {app_label}.{model_name}{at}: `{name}` is already in its `Meta.indexes`; its migration creates it under that name (nothing to add)."
+                    ));
+                } else {
+                    header.push(format!(
+                        "Add this to the Meta.indexes of {app_label}.{model_name}{at}, or the next makemigrations will generate a RemoveIndex:"
+                    ));
+                    for i in &imports {
+                        header.push(format!("    {i}"));
                     }
-                    _ => header.extend(index.render(4, "", ",")),
-                }
-                let m = meta
-                    .entry((app_label.clone(), model_name.clone()))
-                    .or_insert_with(|| MetaIndexes {
-                        app_label: app_label.clone(),
-                        model_name: model_name.clone(),
-                        source: source.clone(),
-                        imports: vec![],
-                        entries: vec![],
-                        class_line: place
-                            .as_ref()
-                            .map_or("    class Meta:".to_string(), meta_place::class_line),
-                        list_open: model.map_or(
-                            vec!["        indexes = [".to_string()],
-                            meta_place::list_open,
-                        ),
-                        instruction: model.map(meta_place::instruction).unwrap_or_default(),
-                    });
-                plan.meta_entries.insert(name.to_string(), entry.clone());
-                m.entries.push(entry);
-                for i in &imports {
-                    if !m.imports.contains(i) {
-                        m.imports.push(i.clone());
+                    let place = model.map(meta_place::place);
+                    match (&place, model) {
+                        (Some(p @ MetaPlace::Inheriting(_)), Some(m)) => {
+                            header.push(meta_place::class_line(p));
+                            header.extend(meta_place::list_open(m));
+                            header.extend(index.render(12, "", ","));
+                            header.push("        ]".into());
+                            header.push(meta_place::instruction(m));
+                        }
+                        _ => header.extend(index.render(4, "", ",")),
                     }
+                    let m = meta
+                        .entry((app_label.clone(), model_name.clone()))
+                        .or_insert_with(|| MetaIndexes {
+                            app_label: app_label.clone(),
+                            model_name: model_name.clone(),
+                            source: source.clone(),
+                            imports: vec![],
+                            entries: vec![],
+                            class_line: place
+                                .as_ref()
+                                .map_or("    class Meta:".to_string(), meta_place::class_line),
+                            list_open: model.map_or(
+                                vec!["        indexes = [".to_string()],
+                                meta_place::list_open,
+                            ),
+                            instruction: model.map(meta_place::instruction).unwrap_or_default(),
+                        });
+                    plan.meta_entries.insert(name.to_string(), entry.clone());
+                    m.entries.push(entry);
+                    for i in &imports {
+                        if !m.imports.contains(i) {
+                            m.imports.push(i.clone());
+                        }
+                    }
+                    m.imports.sort();
+                    header.push(String::new());
                 }
-                m.imports.sort();
-                header.push(String::new());
                 if split {
                     header.push("SeparateDatabaseAndState, not AddIndexConcurrently: django.contrib.postgres is not in INSTALLED_APPS, and without it Django renders an OpClass inside an expression index as invalid SQL. The database gets CREATE INDEX CONCURRENTLY from SQL; Django's state gets the same AddIndex.".into());
                     header.push(String::new());
@@ -370,10 +388,21 @@ pub fn plan(
     }
 
     plan.meta_indexes = meta.into_values().collect();
-    if !plan.meta_indexes.is_empty() || !plan.model_edits.is_empty() {
+    if !plan.meta_indexes.is_empty()
+        || !plan.model_edits.is_empty()
+        || !plan.already_declared.is_empty()
+    {
+        let mut contents = render_meta(&plan.meta_indexes, &plan.model_edits);
+        if !plan.already_declared.is_empty() {
+            contents.push_str("\n## Already declared\n\nThese new indexes are already in their model's `Meta.indexes` under the same name, and no migration creates them yet: their migrations do. Add nothing for them.\n\n");
+            for l in &plan.already_declared {
+                contents.push_str(l);
+                contents.push('\n');
+            }
+        }
         plan.files.push(EmittedFile {
             path: PathBuf::from("meta_indexes.md"),
-            contents: render_meta(&plan.meta_indexes, &plan.model_edits),
+            contents,
             kind: FileKind::ModelChanges,
         });
     }

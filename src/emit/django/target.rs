@@ -12,7 +12,7 @@ use super::introspect::{default_python, DjangoApp, DjangoProject};
 use super::plan::DjangoPlan;
 use crate::emit::target::{Target, TargetFiles};
 use crate::emit::{EmitError, FileKind};
-use crate::model::Catalog;
+use crate::model::{Catalog, IndexSpec};
 use crate::naming::Named;
 
 /// The Django project to write migrations for (validated from the CLI flags).
@@ -102,6 +102,10 @@ impl Target for DjangoTarget {
             .iter()
             .flat_map(|m| m.indexes.iter().map(|i| i.name.as_str()))
             .collect()
+    }
+
+    fn declared_name(&self, spec: &IndexSpec, catalog: &Catalog) -> Option<String> {
+        super::declared::declared_name(&self.project, catalog, spec)
     }
 
     /// Everything that would make planning refuse whatever the recommendation: a
