@@ -18,6 +18,16 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// Every name in use by a table, an index or a constraint: what a new index's name must
+    /// not be.
+    pub fn relation_names(&self) -> impl Iterator<Item = &str> {
+        self.tables.iter().flat_map(|t| {
+            std::iter::once(t.name.as_str())
+                .chain(t.indexes.iter().map(|i| i.name.as_str()))
+                .chain(t.constraints.iter().map(|c| c.name.as_str()))
+        })
+    }
+
     /// Find a table by schema and name (exact, case-sensitive, as stored in the catalog).
     pub fn table(&self, schema: &str, name: &str) -> Option<&Table> {
         self.tables

@@ -61,17 +61,7 @@ pub fn name_declared<'a>(
     declared: impl Fn(&IndexSpec) -> Option<String>,
 ) -> Named {
     let reserved: Vec<&str> = reserved.into_iter().collect();
-    let mut namer = scheme::Namer::new(
-        catalog
-            .tables
-            .iter()
-            .flat_map(|t| {
-                std::iter::once(t.name.as_str())
-                    .chain(t.indexes.iter().map(|i| i.name.as_str()))
-                    .chain(t.constraints.iter().map(|c| c.name.as_str()))
-            })
-            .chain(reserved),
-    );
+    let mut namer = scheme::Namer::new(catalog.relation_names().chain(reserved));
     let mut given: BTreeSet<String> = BTreeSet::new();
     let names = rec
         .create

@@ -119,15 +119,8 @@ fn parse_rate(corpus: &CorpusFile, catalog: &Catalog) -> (usize, usize, Vec<Stri
         }
         kept += 1;
         let stmt = Statement {
-            queryid: s.queryid,
-            query: s.query.clone(),
             calls: s.calls,
-            total_time_ms: 0.0,
-            mean_time_ms: 0.0,
-            rows: 0,
-            shared_blks_hit: 0,
-            shared_blks_read: 0,
-            stddev_time_ms: None,
+            ..Statement::text(s.queryid, &s.query)
         };
         match parse_statement(&stmt, catalog) {
             Ok(_) => shapes += 1,
@@ -227,15 +220,8 @@ fn r18_every_parsed_corpus_statement_plans() {
             continue;
         }
         let stmt = Statement {
-            queryid: s.queryid,
-            query: s.query.clone(),
             calls: s.calls,
-            total_time_ms: 0.0,
-            mean_time_ms: 0.0,
-            rows: 0,
-            shared_blks_hit: 0,
-            shared_blks_read: 0,
-            stddev_time_ms: None,
+            ..Statement::text(s.queryid, &s.query)
         };
         if let Ok(shape) = parse_statement(&stmt, &cap.catalog) {
             // An INSERT's cost is writing; analyze does not plan it either.

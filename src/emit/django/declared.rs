@@ -52,15 +52,7 @@ pub fn declared_name(
     if same.iter().any(|ix| migrated.contains(&ix.name)) {
         return None;
     }
-    let taken: BTreeSet<&str> = catalog
-        .tables
-        .iter()
-        .flat_map(|t| {
-            std::iter::once(t.name.as_str())
-                .chain(t.indexes.iter().map(|i| i.name.as_str()))
-                .chain(t.constraints.iter().map(|c| c.name.as_str()))
-        })
-        .collect();
+    let taken: BTreeSet<&str> = catalog.relation_names().collect();
     same.into_iter()
         .find(|ix| !taken.contains(ix.name.as_str()))
         .map(|ix| ix.name.clone())
@@ -201,21 +193,7 @@ mod tests {
         let taken = Catalog {
             tables: vec![Table {
                 oid: 1,
-                indexes: vec![ExistingIndex {
-                    name: NAME.into(),
-                    definition: String::new(),
-                    method: "btree".into(),
-                    keys: vec![],
-                    include: vec![],
-                    predicate: None,
-                    unique: false,
-                    primary: false,
-                    constraint: None,
-                    valid: true,
-                    planner_ready: true,
-                    size_bytes: 8192,
-                    scans: 0,
-                }],
+                indexes: vec![ExistingIndex::btree_on(NAME, &[])],
                 ..Table::named("public", "storefront_productview")
             }],
             search_path: vec!["public".into()],
