@@ -160,7 +160,7 @@ fn build(inputs: &Inputs<'_>, views: &[View<'_>], siblings: &Siblings) -> Report
                 skip: skip_of.get(&st.queryid).copied(),
                 per_row: siblings.per_row.get(&st.queryid).map(String::as_str),
                 date_range: shape.and_then(|s| {
-                    super::patterns::date_lookup::range_of(&s.plan_text, s, &snapshot.catalog)
+                    super::patterns::date_lookup::date_lookup(&s.plan_text, s, &snapshot.catalog)
                 }),
             }
         })

@@ -345,24 +345,27 @@ fn classify(i: &TriageInput<'_>, median_calls: f64) -> (Verdict, String) {
         // Django's `col__date`: the scan is big because the filter hides the column from its
         // indexes; written as a range, an index on the column serves it when one day is a
         // small share of the table (pg_stats; src/report/patterns/date_lookup.rs).
-        use super::patterns::date_lookup::{date_of_column, MIN_ROWS, RANGE_SERVES_SHARE};
-        let date = date_of_column(&shape.plan_text)
-            .zip(i.date_range.as_ref())
-            .filter(|_| i.table_rows >= MIN_ROWS);
+        use super::patterns::date_lookup::{DateRange, MIN_ROWS, RANGE_SERVES_SHARE};
         let scan = if seq_scan {
             "sequential scan"
         } else {
             "aggregate"
         };
-        if let Some(((column, zone), r)) = &date {
-            let share = 100.0 * r.day_share;
-            if r.day_share <= RANGE_SERVES_SHARE {
+        if let Some(DateRange {
+            column,
+            zone,
+            day_share: Some(day_share),
+            index,
+        }) = i.date_range.as_ref().filter(|_| i.table_rows >= MIN_ROWS)
+        {
+            let share = 100.0 * day_share;
+            if *day_share <= RANGE_SERVES_SHARE {
                 return (
                     Verdict::RangeRewrite,
                     format!(
                         "{scan} over {:.0} rows filtering ({column} AT TIME ZONE {zone})::date, which no index on {column} serves; one day holds at most {share:.1}% of its rows (pg_stats), so as a range on {column} {} serves it",
                         i.table_rows,
-                        match &r.index {
+                        match index {
                             Some(ix) => format!("the existing index {ix}"),
                             None => format!("an index led by {column}"),
                         }
@@ -619,11 +622,16 @@ mod tests {
                 table_rows: rows,
                 left_out: None,
                 skip: None,
-                date_range: Some(crate::report::patterns::date_lookup::DateRange {
-                    column: "created".into(),
-                    day_share,
-                    index: index.map(String::from),
-                }),
+                // As the report reads it: a range only for a text with a date lookup.
+                date_range: crate::report::patterns::date_lookup::date_of_column(&sh.plan_text)
+                    .map(
+                        |(column, zone)| crate::report::patterns::date_lookup::DateRange {
+                            column,
+                            zone,
+                            day_share: Some(day_share),
+                            index: index.map(String::from),
+                        },
+                    ),
                 per_row: None,
             }
         }

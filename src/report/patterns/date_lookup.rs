@@ -27,7 +27,12 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
     if shape.kind != StatementKind::Select {
         return None;
     }
-    let (column, zone) = date_of_column(&shape.plan_text)?;
+    let DateRange {
+        column,
+        zone,
+        index,
+        ..
+    } = date_lookup(&shape.plan_text, shape, cx.catalog)?;
     let helped = i
         .before_after
         .is_some_and(|(b, a)| b > 0.0 && (b - a) / b >= INDEX_FIXES);
@@ -35,11 +40,10 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
     if helped || largest < MIN_ROWS {
         return None;
     }
-    let existing = range_of(&shape.plan_text, shape, cx.catalog).and_then(|r| r.index);
     Some(format!(
         "{column}__date compares ({column} AT TIME ZONE {zone})::date over {} rows: no index on {column} serves it; a range on {column} does ({})",
         rows(largest),
-        match existing {
+        match index {
             Some(ix) => format!("with the existing index {ix}"),
             None => "an index on the column is then a candidate".to_string(),
         }
@@ -52,35 +56,39 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
 /// reads in order, at `random_page_cost` 4 against 1 at best: beyond it, "no index helps").
 pub const RANGE_SERVES_SHARE: f64 = 0.05;
 
-/// What a range on the column of a `col__date` lookup would read: the largest share of the
+/// A `col__date` lookup and what a range on its column would read: the largest share of the
 /// table's rows one day holds (from `pg_stats`), and the existing index led by the column, if
-/// any ([`range_of`]).
+/// any ([`date_lookup`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DateRange {
     /// The column.
     pub column: String,
-    /// The largest share of the table's rows within one day (any 24 hours).
-    pub day_share: f64,
+    /// The time zone: a quoted literal, or `$n` in a pg_stat_statements text.
+    pub zone: String,
+    /// The largest share of the table's rows within one day (any 24 hours); `None` without
+    /// usable statistics (timestamps as PostgreSQL prints them in ISO style).
+    pub day_share: Option<f64>,
     /// An existing index whose first key is the column.
     pub index: Option<String>,
 }
 
-/// The range a `col__date` lookup in `text` would read on the table of `shape` that has the
-/// column; `None` when the text has no such lookup, or the column has no usable statistics
-/// (timestamps as PostgreSQL prints them in ISO style).
-pub fn range_of(
+/// The `col__date` lookup in `text`, on the table of `shape` that has the column; `None` when
+/// the text has no such lookup (or no table of the statement has the column).
+pub fn date_lookup(
     text: &str,
     shape: &crate::parse::QueryShape,
     catalog: &crate::model::Catalog,
 ) -> Option<DateRange> {
-    let (column, _) = date_of_column(text)?;
+    let (column, zone) = date_of_column(text)?;
     let table = shape
         .tables
         .iter()
         .filter_map(|t| catalog.table(&t.schema, &t.table))
         .find(|t| t.column(&column).is_some())?;
-    let stats = table.column(&column)?.stats.as_ref()?;
-    let day_share = densest_day_share(stats)?;
+    let day_share = table
+        .column(&column)
+        .and_then(|c| c.stats.as_ref())
+        .and_then(densest_day_share);
     let index = table
         .indexes
         .iter()
@@ -92,6 +100,7 @@ pub fn range_of(
         .map(|i| i.name.clone());
     Some(DateRange {
         column,
+        zone,
         day_share,
         index,
     })
@@ -124,8 +133,11 @@ pub fn densest_day_share(stats: &crate::model::ColumnStats) -> Option<f64> {
     let best = starts
         .map(|from| {
             let to = from + DAY_S;
-            let hist: f64 = bounds
+            // Only the buckets from the one holding `from` until `to` overlap the day.
+            let first = bounds.partition_point(|&b| b < from).saturating_sub(1);
+            let hist: f64 = bounds[first..]
                 .windows(2)
+                .take_while(|w| w[0] < to)
                 .map(|w| {
                     let (a, b) = (w[0], w[1]);
                     let overlap = (b.min(to) - a.max(from)).max(0.0);
