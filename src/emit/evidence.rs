@@ -115,24 +115,30 @@ pub fn lines(p: &Proposed, rates: Option<&WriteRates>) -> Vec<String> {
 /// sets, and how many updates a second stop being HOT (review 4: an `INCLUDE` of the column
 /// the stock allocation UPDATE writes turned 82% HOT updates into index writes, unsaid).
 pub fn hot_line(p: &Proposed) -> Option<String> {
-    if p.lost_hot_updates_per_s <= 0.0 || p.hot_columns.is_empty() {
-        return None;
-    }
-    Some(format!(
-        "HOT updates: an UPDATE sets {}, {} of this index{}: about {:.1} updates/s stop being HOT and write an entry into every index of the table (counted in the write cost)",
-        p.hot_columns.join(", "),
-        if p.hot_columns.len() == 1 {
-            "a column"
-        } else {
-            "columns"
-        },
-        if p.hot_columns.iter().any(|c| p.spec.include.contains(c)) {
+    p.costs_hot().then(|| {
+        hot_sentence(
+            &p.hot_columns.join(", "),
+            p.hot_columns.len(),
+            p.hot_columns.iter().any(|c| p.spec.include.contains(c)),
+            p.lost_hot_updates_per_s,
+            "the table",
+        )
+    })
+}
+
+/// The HOT sentence, for the migration header and `report.md`: `columns` already formatted
+/// (`n` of them), whether one is an INCLUDE column, the updates per second, and the table as
+/// the text names it.
+pub fn hot_sentence(columns: &str, n: usize, include: bool, lost: f64, table: &str) -> String {
+    format!(
+        "HOT updates: an UPDATE sets {columns}, {} of this index{}: about {lost:.1} updates/s stop being HOT and write an entry into every index of {table} (counted in the write cost)",
+        if n == 1 { "a column" } else { "columns" },
+        if include {
             " (an INCLUDE column counts)"
         } else {
             ""
         },
-        p.lost_hot_updates_per_s
-    ))
+    )
 }
 
 /// One evidence line for a drop.

@@ -195,9 +195,8 @@ fn build(inputs: &Inputs<'_>, views: &[View<'_>], siblings: &Siblings) -> Report
                 migration: plan.migration_of.get(name).map(|f| f.display().to_string()),
                 meta_index: plan.declaration_of.get(name).cloned(),
                 rules: p.rules.clone(),
-                lost_hot_updates_per_s: crate::emit::evidence::hot_line(p)
-                    .map(|_| p.lost_hot_updates_per_s),
-                hot_columns: if crate::emit::evidence::hot_line(p).is_some() {
+                lost_hot_updates_per_s: p.costs_hot().then_some(p.lost_hot_updates_per_s),
+                hot_columns: if p.costs_hot() {
                     p.hot_columns.clone()
                 } else {
                     vec![]

@@ -358,20 +358,17 @@ pub fn markdown(report: &Report) -> String {
             human_bytes(ix.size_bytes),
         );
         if let (Some(lost), false) = (ix.lost_hot_updates_per_s, ix.hot_columns.is_empty()) {
+            let columns: Vec<String> = ix.hot_columns.iter().map(|c| format!("`{c}`")).collect();
             let _ = writeln!(
                 s,
-                "HOT updates: an UPDATE sets {}, {} of this index: about {lost:.1} updates/s stop being HOT and write an entry into every index of `{}` (counted in the write cost).\n",
-                ix.hot_columns
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if ix.hot_columns.len() == 1 {
-                    "a column"
-                } else {
-                    "columns"
-                },
-                ix.table
+                "{}.\n",
+                crate::emit::evidence::hot_sentence(
+                    &columns.join(", "),
+                    columns.len(),
+                    false,
+                    lost,
+                    &format!("`{}`", ix.table)
+                )
             );
         }
         if let Some(m) = &ix.migration {

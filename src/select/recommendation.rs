@@ -209,6 +209,13 @@ impl DropProposal {
     }
 }
 
+impl Proposed {
+    /// Whether it costs HOT updates, with the columns that say why.
+    pub fn costs_hot(&self) -> bool {
+        self.lost_hot_updates_per_s > 0.0 && !self.hot_columns.is_empty()
+    }
+}
+
 #[cfg(test)]
 impl Proposed {
     /// Candidate `candidate` with `spec`: 8 kB, no read gain, no write cost, helping nothing
