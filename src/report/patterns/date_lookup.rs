@@ -51,9 +51,10 @@ pub(super) fn detect(i: &PatternInput<'_>, cx: &Context<'_>) -> Hit {
 }
 
 /// A day holding at most this share of a table's rows is read faster through an index on the
-/// column than by scanning the table: the share from which the triage says "index serves it as
-/// a range" (a 5% range scan of a table reads as many pages at random as a sequential scan
-/// reads in order, at `random_page_cost` 4 against 1 at best: beyond it, "no index helps").
+/// column than by scanning the table: up to it the triage says "index serves it as a range",
+/// beyond it "no index helps". Measured (docs/postgres-facts.md §16, 300,000 rows): at 5% the
+/// range with an index counted 19× faster and fetched the rows 1.9× faster (rows in random
+/// order) to 7.3× (rows in time order) than the `__date` scan; at 25% in random order, 1.0×.
 pub const RANGE_SERVES_SHARE: f64 = 0.05;
 
 /// A `col__date` lookup and what a range on its column would read: the largest share of the
