@@ -126,6 +126,43 @@ fn wait_for_pgbench(c: &Cluster, db: &str) {
     }
 }
 
+/// `collect --window 6` into `snap` while pgbench runs `script` on `db` for `seconds` at `rate`
+/// transactions/s, started before the window opens; pgbench must outlast the window, so the
+/// window sees the load throughout. Returns pgbench's own figures.
+fn collect_during_pgbench(
+    c: &'static Cluster,
+    db: &str,
+    script: &Path,
+    seconds: u32,
+    rate: u32,
+    snap: &Path,
+) -> Bench {
+    let bench = {
+        let (db, script) = (db.to_string(), script.to_path_buf());
+        std::thread::spawn(move || pgbench(c, &db, &script, seconds, rate))
+    };
+    wait_for_pgbench(c, db);
+    let url = c.url(db);
+    let run = watch_while(
+        &[
+            "collect",
+            "--database-url",
+            &url,
+            "--window",
+            "6",
+            "-o",
+            snap.to_str().expect("path"),
+        ],
+        || {},
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !bench.is_finished(),
+        "pgbench ended before the window closed: the window did not see the load throughout"
+    );
+    bench.join().expect("pgbench ran")
+}
+
 fn write_script(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).expect("write pgbench script");
@@ -179,29 +216,7 @@ fn r13_window_measures_write_rates_on_a_primary_never_reset() {
     // pgbench runs before the window opens and after it closes, at a throttled steady rate:
     // on a loaded machine its start can lag by seconds, and the window must not see only part
     // of the load (the rate compared is pgbench's own over its whole run).
-    let bench = {
-        let (db, script) = (db.clone(), script.clone());
-        std::thread::spawn(move || pgbench(c, &db, &script, 18, 150))
-    };
-    wait_for_pgbench(c, &db);
-    let run = watch_while(
-        &[
-            "collect",
-            "--database-url",
-            &url,
-            "--window",
-            "6",
-            "-o",
-            snap.to_str().expect("path"),
-        ],
-        || {},
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        !bench.is_finished(),
-        "pgbench ended before the window closed: the window did not see the load throughout"
-    );
-    let bench = bench.join().expect("pgbench ran");
+    let bench = collect_during_pgbench(c, &db, &script, 18, 150, &snap);
     let snapshot = idxadvise::collect::load_snapshot(&snap).expect("snapshot");
     let obs = snapshot.workload.observation.as_ref().expect("observation");
     assert_eq!(obs.basis, idxadvise::model::Basis::Window, "{}", obs.why);
@@ -740,25 +755,7 @@ SELECT id, note FROM ledger WHERE bal = :b;
     );
     let snap = dir.path().join("snap.json");
     let url = c.url(&db);
-    let bench = {
-        let (db, script) = (db.clone(), script.clone());
-        std::thread::spawn(move || pgbench(c, &db, &script, 14, 40))
-    };
-    wait_for_pgbench(c, &db);
-    let run = watch_while(
-        &[
-            "collect",
-            "--database-url",
-            &url,
-            "--window",
-            "6",
-            "-o",
-            snap.to_str().expect("path"),
-        ],
-        || {},
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let bench = bench.join().expect("pgbench ran");
+    let bench = collect_during_pgbench(c, &db, &script, 14, 40, &snap);
     let out = dir.path().join("out");
     let a = crate::cli::idxadvise(&[
         "analyze",
