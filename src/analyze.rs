@@ -192,6 +192,8 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
     select_opts.can_hide = engine.can_hide();
     // The frontier around the budget, from the same run (not for one statement's `explain`).
     select_opts.ladder = !config.explain;
+    // Drops are the whole workload's business, never one statement's.
+    select_opts.drops = !config.explain;
     let mut rec = crate::select::select(
         SelectInput {
             shapes: &shapes,
@@ -203,13 +205,6 @@ pub async fn run(config: &AnalyzeConfig, out: &mut dyn Write) -> Result<Outcome>
         &mut engine,
     )
     .await?;
-    if config.explain {
-        // One statement's advice: drops are the whole workload's business, and their warnings
-        // would be about indexes the statement never reads.
-        rec.drop.clear();
-        rec.notes
-            .retain(|n| !n.starts_with("drops are not verified"));
-    }
     crate::select::withhold_doubtful_drops(&mut rec, snapshot.write_stats.seconds);
     let chosen: Vec<usize> = {
         let mut v: Vec<usize> = rec.create.iter().map(|p| p.candidate).collect();

@@ -72,6 +72,14 @@ pub struct SelectOptions {
     /// (`analyze` sets it, so the report shows what more or less storage buys).
     #[serde(default)]
     pub ladder: bool,
+    /// Propose drops of existing indexes (not for one statement's `explain`: drops are the
+    /// whole workload's business, and their notes would be about indexes it never reads).
+    #[serde(default = "yes")]
+    pub drops: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for SelectOptions {
@@ -88,6 +96,7 @@ impl Default for SelectOptions {
             verify_frontier: true,
             can_hide: false,
             ladder: false,
+            drops: true,
         }
     }
 }
@@ -322,15 +331,17 @@ pub async fn select<W: WhatIf>(
         min_improvement: opts.min_improvement.share(),
         min_benefit: opts.min_benefit.share(),
     };
-    rec.drop = propose_drops(&snapshot.catalog, &write, opts.can_hide);
-    // Existing indexes the new ones make redundant go in the same run, not the next.
-    super::superseded::propose_superseded(
-        &mut rec.drop,
-        &snapshot.catalog,
-        &rec.create,
-        &write,
-        opts.can_hide,
-    );
+    if opts.drops {
+        rec.drop = propose_drops(&snapshot.catalog, &write, opts.can_hide);
+        // Existing indexes the new ones make redundant go in the same run, not the next.
+        super::superseded::propose_superseded(
+            &mut rec.drop,
+            &snapshot.catalog,
+            &rec.create,
+            &write,
+            opts.can_hide,
+        );
+    }
     if !opts.can_hide && !rec.drop.is_empty() {
         notes.push(
             "drops are not verified: HypoPG < 1.4 cannot hide an existing index from the planner"
